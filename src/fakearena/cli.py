@@ -1,0 +1,177 @@
+"""`fakearena <command> [hydra overrides]`: thin dispatch to the run functions, no logic.
+
+Job commands are Hydra apps (overrides, `--cfg job`, `-m` multirun work after the command);
+small tools take plain arguments.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fakearena.errors import FakearenaError
+
+
+@dataclass(frozen=True)
+class Command:
+    """One CLI command: a Hydra job (config name + run function) or a plain tool."""
+
+    help: str
+    target: str  # "module:function"
+    config_name: str | None = None  # set for Hydra jobs
+
+
+COMMANDS: dict[str, Command] = {
+    "train": Command(
+        "Train a detector, GAN or face-swap model (task=detect|gan|faceswap).",
+        "fakearena.runs.train:run", "train"),
+    "evaluate": Command(
+        "Evaluate a detector checkpoint on one or more manifests (ckpt=... data=...).",
+        "fakearena.runs.evaluate:run", "evaluate"),
+    "generate": Command(
+        "Turn a generator checkpoint into a fake set with a manifest (ckpt=... n=... out=...).",
+        "fakearena.runs.generate:run", "generate"),
+    "arena": Command(
+        "Train generators and detectors, cross-evaluate them, write the leaderboard.",
+        "fakearena.runs.arena:run", "arena"),
+    "detect": Command(
+        "Score a video, image or folder for fakes with a detector (fakearena detect PATH ckpt=...).",
+        "fakearena.runs.detect:run", "detect"),
+    "faces": Command(
+        "Face tools: `faces extract input=... out=...` (MTCNN crops + manifest).",
+        "fakearena.data.faces_cli:main"),
+    "data": Command(
+        "Data tools: `data synth|validate|verify|build` (manifests and datasets).",
+        "fakearena.data.cli:main"),
+    "fid": Command(
+        "FID and KID between two manifests or image folders (fakearena fid A B).",
+        "fakearena.metrics.cli:main"),
+    "leaderboard": Command(
+        "Collect results.json files under folders into md/csv/html tables and plots.",
+        "fakearena.report.cli:main"),
+}
+
+
+def _load(target: str) -> Callable[..., Any]:
+    module_name, function_name = target.split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def print_help() -> None:
+    from fakearena import __version__
+
+    print(f"fakearena {__version__}: deepfake generators and detectors, trained and crossed.\n")
+    print("usage: fakearena <command> [key=value ...] [hydra options]\n\ncommands:")
+    width = max(len(name) for name in COMMANDS)
+    for name, command in COMMANDS.items():
+        print(f"  {name:<{width}}  {command.help}")
+    print(
+        "\nJob commands take Hydra overrides (`fakearena train detector=meso4 seed=1`),\n"
+        "`--cfg job` to print the config, `-m` to sweep, `--help` for their config groups."
+    )
+
+
+def report_user_error(error: FakearenaError) -> None:
+    """Print a user error as one paragraph on stderr."""
+    print(f"fakearena: error: {error}", file=sys.stderr)
+
+
+def _full_errors() -> bool:
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def _cleanup_empty_run_dir() -> None:
+    """Remove a run folder that holds nothing but Hydra's bookkeeping (a failed start)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
+    except Exception:  # noqa: BLE001 - not inside a Hydra job
+        return
+    if not run_dir.is_dir():
+        return
+    kept = {".hydra"} | {p.name for p in run_dir.glob("*.log")}
+    if all(child.name in kept for child in run_dir.iterdir()):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def run_hydra_command(name: str, command: Command, argv: Sequence[str]) -> None:
+    """Run a Hydra job command with `argv` as its overrides."""
+    import hydra
+
+    from fakearena.config import config_dir
+
+    run_function = _load(command.target)
+
+    @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=command.config_name)
+    def app(cfg):
+        try:
+            return run_function(cfg)
+        except FakearenaError as error:
+            if _full_errors():
+                raise
+            _cleanup_empty_run_dir()
+            report_user_error(error)
+            raise SystemExit(1) from None
+
+    sys.argv = [f"fakearena-{name}", *argv]
+    app()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print_help()
+        return
+    if args[0] in ("-V", "--version"):
+        from fakearena import __version__
+
+        print(__version__)
+        return
+    name, rest = args[0], args[1:]
+    command = COMMANDS.get(name)
+    if command is None:
+        print(
+            f"fakearena: error: unknown command {name!r}; commands are: {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    if name == "detect" and rest and "=" not in rest[0] and not rest[0].startswith("-"):
+        rest[0] = f"input={_quote_override(rest[0])}"
+    try:
+        if command.config_name is not None:
+            run_hydra_command(name, command, rest)
+        else:
+            code = _load(command.target)(rest)
+            if code:
+                raise SystemExit(int(code))
+    except FakearenaError as error:
+        if _full_errors():
+            raise
+        report_user_error(error)
+        raise SystemExit(1) from None
+    except ModuleNotFoundError as error:
+        if error.name and error.name.startswith("fakearena") and command.target.startswith(
+            error.name
+        ):
+            print(f"fakearena: error: command {name!r} is not available in this version "
+                  f"({error.name} is missing)", file=sys.stderr)
+            raise SystemExit(2) from None
+        raise
+
+
+def _quote_override(value: str) -> str:
+    """Quote a path so that Hydra's override grammar takes it verbatim."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+if __name__ == "__main__":
+    main()

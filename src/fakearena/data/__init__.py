@@ -1,0 +1,1 @@
+"""Data: manifests, datasets, the DataModule, synthetic faces, face extraction, builders."""

@@ -1,0 +1,1 @@
+"""Dataset builders: public dataset trees -> video-level manifests."""

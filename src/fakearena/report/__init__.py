@@ -1,0 +1,1 @@
+"""Reports: leaderboards and plots built from results.json records."""

@@ -1,0 +1,1 @@
+"""Lightning modules, one per task; the network is injected by config."""
