@@ -37,8 +37,12 @@ def model_config(cfg: DictConfig) -> DictConfig:
 
 def build_task(cfg: DictConfig) -> L.LightningModule:
     """Instantiate the task's LightningModule with its network injected."""
-    net = instantiate(_without_name(model_config(cfg)))
-    return instantiate(cfg.task, net=net)
+    net_config = _without_name(model_config(cfg))
+    task = instantiate(cfg.task, net=instantiate(net_config))
+    # What `fakearena.tasks.checkpoints.restore_task` needs to rebuild the model from a .ckpt.
+    task.hparams["net_config"] = net_config
+    task.hparams["task_target"] = cfg.task._target_
+    return task
 
 
 def _without_name(node: DictConfig) -> dict[str, Any]:

@@ -26,7 +26,7 @@ class DetectTask(L.LightningModule):
 
     Args:
         net: maps (B,C,H,W) images in [0,1] to (B,) logits.
-        optimizer: partial optimizer factory taking the parameters.
+        optimizer: partial optimizer factory taking the parameters (None for inference).
         warmup_epochs: linear warmup length before cosine decay (0: cosine only).
         monitor: metric key that selects the checkpoint (a validation metric).
         monitor_mode: "max" or "min".
@@ -37,7 +37,7 @@ class DetectTask(L.LightningModule):
         self,
         *,
         net: nn.Module,
-        optimizer: Callable[..., torch.optim.Optimizer],
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         warmup_epochs: int = 0,
         monitor: str = "val/auc",
         monitor_mode: str = "max",
@@ -120,6 +120,8 @@ class DetectTask(L.LightningModule):
             self.log(key, entry["value"], sync_dist=False)
 
     def configure_optimizers(self):
+        if self.optimizer_factory is None:
+            raise RuntimeError("this DetectTask was built for inference (optimizer=None)")
         optimizer = self.optimizer_factory(params=self.parameters())
         max_epochs = max(int(self.trainer.max_epochs or 1), 1)
         warmup = int(self.hparams.warmup_epochs)
