@@ -42,6 +42,7 @@ def build_task(cfg: DictConfig) -> L.LightningModule:
     # What `fakearena.tasks.checkpoints.restore_task` needs to rebuild the model from a .ckpt.
     task.hparams["net_config"] = net_config
     task.hparams["task_target"] = cfg.task._target_
+    task.hparams["net_name"] = model_config(cfg).get("name")
     return task
 
 
@@ -90,6 +91,10 @@ def run(cfg: DictConfig) -> float | None:
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     datamodule.manifest  # noqa: B018 - read and validate the data before anything is written
+    if cfg.get("test_data"):
+        from fakearena.runs.evaluate import check_test_data
+
+        check_test_data(cfg)
     task = build_task(cfg)
     trainer = build_trainer(cfg)
     trainer.fit(task, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg))
@@ -102,6 +107,16 @@ def run(cfg: DictConfig) -> float | None:
     if cfg.get("test"):
         trainer.test(task, datamodule=datamodule, ckpt_path=checkpoints["best"], verbose=False)
         metrics.update(getattr(task, "test_metrics", {}))
+    extra_test_data: list[dict[str, Any]] = []
+    if cfg.get("test_data") and trainer.is_global_zero:
+        if cfg.task.name != "detect":
+            raise ConfigError("test_data=[...] is for task=detect; remove it for this task")
+        from fakearena.runs.evaluate import evaluate_test_data
+
+        test_metrics, extra_test_data = evaluate_test_data(
+            cfg, checkpoints["best"], task, output_dir(cfg)
+        )
+        metrics.update(test_metrics)
     if hasattr(task, "result_metrics"):
         metrics.update(task.result_metrics())
     skipped = sorted(getattr(task, "skipped_rows", set()))
@@ -116,7 +131,7 @@ def run(cfg: DictConfig) -> float | None:
             generator=cfg.generator.name if cfg.task.name != "detect" else None,
             detector=cfg.detector.name if cfg.task.name == "detect" else None,
             train_data=datamodule.references(),
-            test_data=datamodule.references("test") if cfg.get("test") else [],
+            test_data=(datamodule.references("test") if cfg.get("test") else []) + extra_test_data,
             artifacts={"checkpoints": checkpoints, "run_dir": str(output_dir(cfg))},
             extra={"skipped_rows": skipped},
         )

@@ -75,6 +75,7 @@ def restore_task(path: str | os.PathLike[str], expected_task: str | None = None)
     net_config = hparams.pop("net_config")
     task_class = get_class(hparams.pop("task_target"))
     hparams.pop("model_group", None)
+    net_name = hparams.pop("net_name", None)
     net = instantiate(net_config)
     task = task_class(net=net, optimizer=None, **hparams)
     try:
@@ -82,5 +83,6 @@ def restore_task(path: str | os.PathLike[str], expected_task: str | None = None)
     except (KeyError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: the weights do not fit the network config ({exc})") from exc
     task.hparams["net_config"] = net_config
+    task.hparams["net_name"] = net_name
     task.eval()
     return task

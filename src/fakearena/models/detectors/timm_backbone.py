@@ -1,0 +1,187 @@
+"""Any timm model as a detector: one logit per image, normalised with the model's own mean/std.
+
+Weights: random by default (`pretrained=False`); `pretrained_file` loads a local state dict
+(safetensors or a torch file read with `weights_only=True`, optionally checked by SHA-256);
+`pretrained=True` asks timm to download the hub weights, which needs a network connection and
+happens only when the user sets it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import timm
+import torch
+from torch import nn
+
+from fakearena.errors import CheckpointError, ConfigError
+from fakearena.utils.io import sha256_file
+
+
+def read_state_dict(
+    path: str | os.PathLike[str], sha256: str | None = None
+) -> dict[str, torch.Tensor]:
+    """A plain tensor state dict from a safetensors or torch file (never unpickles code).
+
+    A torch file may hold the state dict itself or wrap it under `state_dict`, `model` or
+    `module`.
+
+    Raises:
+        CheckpointError: missing file, hash mismatch, unsafe or unreadable content.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"pretrained_file {path} does not exist; give a local .safetensors/.pth file or "
+            "set detector.pretrained_file=null"
+        )
+    if sha256 is not None:
+        actual = sha256_file(path)
+        if actual != sha256.lower():
+            raise CheckpointError(
+                f"pretrained_file {path} has SHA-256 {actual}, expected {sha256}; the file is "
+                "not the one the config names: re-download it or fix detector.pretrained_sha256"
+            )
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as exc:  # safetensors raises its own error types
+            raise CheckpointError(f"cannot read safetensors file {path} ({exc})") from exc
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"cannot load {path} as plain tensors with weights_only=True ({exc}); "
+            "re-save it as a state dict or as .safetensors"
+        ) from exc
+    for key in ("state_dict", "model", "module"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise CheckpointError(f"{path} does not hold a state dict of tensors")
+    return state
+
+
+class TimmDetector(nn.Module):
+    """A timm model with a one-logit head.
+
+    Maps (B, C, H, W) images in [0, 1] to (B,) logits (positive = fake); the images are
+    normalised with the mean/std of the model's pretrained config inside `forward`.
+
+    Args:
+        model_name: timm model name (`timm.list_models()`), e.g. `legacy_xception`.
+        pretrained: download timm's pretrained weights (needs a network connection).
+        pretrained_file: local weight file to start from (the classifier is re-initialised).
+        pretrained_sha256: expected SHA-256 of `pretrained_file` (checked when given).
+        in_chans: input channels.
+        img_size: input side for models built for one size (ViT, Swin); None: timm's default.
+        drop_rate: dropout before the classifier.
+        model_kwargs: further keyword arguments of `timm.create_model`.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        pretrained: bool = False,
+        pretrained_file: str | None = None,
+        pretrained_sha256: str | None = None,
+        in_chans: int = 3,
+        img_size: int | None = None,
+        drop_rate: float = 0.0,
+        model_kwargs: dict[str, Any] | None = None,
+    ):
+        super().__init__()
+        if not timm.is_model(model_name):
+            close = timm.list_models(f"*{model_name.split('_')[0]}*")[:12]
+            raise ConfigError(
+                f"timm has no model {model_name!r}; set detector.model_name to one of "
+                f"timm.list_models() (similar names: {', '.join(close) or 'none'})"
+            )
+        if pretrained and pretrained_file:
+            raise ConfigError(
+                "set either detector.pretrained=true (download) or detector.pretrained_file "
+                "(local weights), not both"
+            )
+        kwargs = dict(model_kwargs or {})
+        if img_size is not None:
+            kwargs["img_size"] = int(img_size)
+        try:
+            self.model = timm.create_model(
+                model_name,
+                pretrained=bool(pretrained),
+                num_classes=1,
+                in_chans=int(in_chans),
+                drop_rate=float(drop_rate),
+                **kwargs,
+            )
+        except TypeError as exc:
+            raise ConfigError(
+                f"timm model {model_name!r} does not accept these options ({exc})"
+            ) from exc
+        self.model_name = model_name
+        if pretrained_file:
+            self.load_backbone(pretrained_file, pretrained_sha256)
+        cfg = getattr(self.model, "pretrained_cfg", None) or {}
+        mean = torch.tensor(cfg.get("mean", (0.5, 0.5, 0.5)), dtype=torch.float32)
+        std = torch.tensor(cfg.get("std", (0.5, 0.5, 0.5)), dtype=torch.float32)
+        if mean.numel() != in_chans:
+            mean, std = mean.mean().repeat(in_chans), std.mean().repeat(in_chans)
+        self.register_buffer("mean", mean.view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", std.view(1, -1, 1, 1), persistent=False)
+
+    def classifier_keys(self) -> set[str]:
+        """State-dict keys of the classification head (re-initialised for one logit)."""
+        names = (getattr(self.model, "pretrained_cfg", None) or {}).get("classifier") or ()
+        if isinstance(names, str):
+            names = (names,)
+        keys = set()
+        for prefix in names:
+            keys |= {k for k in self.model.state_dict() if k.startswith(f"{prefix}.")}
+        return keys
+
+    def load_backbone(self, path: str | os.PathLike[str], sha256: str | None = None) -> None:
+        """Load every weight but the classifier from a local file.
+
+        Raises:
+            CheckpointError: the file's weights do not fit this architecture.
+        """
+        state = read_state_dict(path, sha256)
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+        head = self.classifier_keys()
+        own = self.model.state_dict()
+        state = {
+            k: v
+            for k, v in state.items()
+            if k not in head and not (k in own and own[k].shape != v.shape and _is_head(k))
+        }
+        wrong = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+        missing = sorted(set(own) - set(state) - head)
+        unexpected = sorted(set(state) - set(own))
+        if wrong or missing or unexpected:
+            detail = "; ".join(
+                f"{label}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
+                for label, keys in (
+                    ("wrong shape", wrong),
+                    ("missing", missing),
+                    ("unexpected", unexpected),
+                )
+                if keys
+            )
+            raise CheckpointError(
+                f"pretrained_file {path} does not fit timm model {self.model_name!r} "
+                f"({detail}); give weights of this exact architecture"
+            )
+        self.model.load_state_dict(state, strict=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
+        return self.model(x).squeeze(1)
+
+
+def _is_head(key: str) -> bool:
+    return key.split(".")[0] in ("fc", "head", "classifier", "last_linear")

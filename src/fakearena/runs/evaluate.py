@@ -1,0 +1,267 @@
+"""`fakearena evaluate ckpt=PATH data=...`: score a detector checkpoint on any manifest.
+
+Writes into the run folder predictions.csv (path, video_id, source, label, prob), metrics.json
+(everything `detection_metrics` returns), roc.png and results.json; with `perturb=jpeg|blur|
+resize|noise` also robustness.csv and robustness.png (AUC per severity). The same scoring
+serves the `test_data=[...]` sets of `fakearena train`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from fakearena.config import config_dir, to_container
+from fakearena.data.datamodule import FaceDataModule
+from fakearena.data.datasets import ManifestDataset
+from fakearena.data.manifest import SPLITS
+from fakearena.data.perturb import PerturbedDataset, check_levels, perturb_kind
+from fakearena.errors import ConfigError
+from fakearena.runs.evaluate_plots import save_robustness_png
+from fakearena.runs.results import build_record, metric, now_iso, write_results
+from fakearena.runs.scoring import resolve_device, score_dataset, write_evaluation
+from fakearena.tasks.checkpoints import restore_task
+from fakearena.tasks.detect import metric_entries
+from fakearena.utils.io import atomic_path
+from fakearena.utils.quiet import quiet_third_party
+
+ROBUSTNESS_CSV, ROBUSTNESS_PNG = "robustness.csv", "robustness.png"
+
+
+def evaluation_dataset(datamodule: FaceDataModule, split: str) -> ManifestDataset:
+    """The rows to score: one split, or every row with split=all."""
+    if split != "all":
+        if split not in SPLITS:
+            raise ConfigError(f"split={split!r}: choose one of {[*SPLITS, 'all']}")
+        return datamodule.dataset(split)
+    manifest = datamodule.manifest
+    # the in-memory synthetic source renders rows instead of reading files
+    row_loader = getattr(datamodule, "_row_loader", None)
+    return ManifestDataset(
+        manifest,
+        image_size=datamodule.image_size,
+        channels=datamodule.channels,
+        row_loader=row_loader,
+        on_bad_sample=datamodule.on_bad_sample,
+    )
+
+
+def _data_config(name: str, seed: int) -> DictConfig:
+    """The data config `conf/data/<name>.yaml`, composed as `fakearena train data=<name>`."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    overrides = [f"data={name}", f"seed={seed}"]
+    if GlobalHydra.instance().is_initialized():  # inside a running Hydra job
+        from hydra import compose
+
+        return compose(config_name="train", overrides=overrides).data
+    from fakearena.config import compose as compose_outside
+
+    return compose_outside("train", overrides).data
+
+
+def test_set_module(entry: str, *, seed: int, **data_options: Any) -> FaceDataModule:
+    """A DataModule for one `test_data` entry: a manifest path or a `conf/data` config name."""
+    names = sorted(p.stem for p in (config_dir() / "data").glob("*.yaml"))
+    if entry in names:
+        node = _data_config(entry, seed)
+        if OmegaConf.is_missing(node, "manifests"):
+            raise ConfigError(
+                f"test_data entry {entry!r} is a data config without manifests; "
+                "give the manifest path itself in test_data"
+            )
+        return instantiate(node, train_transform=None, **data_options)
+    path = Path(entry)
+    if path.suffix != ".csv" or not path.is_file():
+        raise ConfigError(
+            f"test_data entry {entry!r} is neither an existing manifest .csv file nor a data "
+            f"config (conf/data/: {', '.join(names)})"
+        )
+    return FaceDataModule(name=path.stem, manifests=[str(path)], **data_options)
+
+
+def check_test_data(cfg: DictConfig) -> None:
+    """Fail before training when a `test_data` entry cannot be read or lacks its split."""
+    for entry in cfg.get("test_data") or []:
+        datamodule = test_set_module(
+            str(entry), seed=int(cfg.seed), image_size=int(cfg.data.image_size)
+        )
+        evaluation_dataset(datamodule, cfg.get("test_split", "test"))
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    candidate, k = name, 2
+    while candidate in taken:
+        candidate, k = f"{name}_{k}", k + 1
+    taken.add(candidate)
+    return candidate
+
+
+def evaluate_test_data(
+    cfg: DictConfig, checkpoint: str | None, task: nn.Module, run_dir: Path
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Score the best model on each `cfg.test_data` set (its `test_split` rows).
+
+    Writes `<run_dir>/test_data/<set>/{predictions.csv,metrics.json,roc.png}`; returns the
+    `test/<set>/<metric>` entries and the sets' manifest references.
+    """
+    model = restore_task(checkpoint, expected_task="detect") if checkpoint else task
+    device = resolve_device("cpu" if cfg.trainer.accelerator == "cpu" else "auto")
+    split = cfg.get("test_split", "test")
+    options = {
+        "image_size": int(cfg.data.image_size),
+        "channels": int(cfg.data.channels),
+        "batch_size": int(cfg.data.batch_size),
+        "num_workers": int(cfg.data.num_workers),
+    }
+    metrics: dict[str, dict[str, Any]] = {}
+    references: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for entry in cfg.test_data:
+        datamodule = test_set_module(str(entry), seed=int(cfg.seed), **options)
+        name = _unique_name(datamodule.name, taken)
+        dataset = evaluation_dataset(datamodule, split)
+        frame, result, skipped = score_dataset(
+            model,
+            dataset,
+            batch_size=options["batch_size"],
+            num_workers=options["num_workers"],
+            device=device,
+            n_bootstrap=int(cfg.task.get("n_bootstrap", 1000)),
+            seed=int(cfg.seed),
+        )
+        write_evaluation(run_dir / "test_data" / name, frame, result, f"{name} ({split})")
+        metrics.update(metric_entries(f"test/{name}", result))
+        reference = dict(datamodule.references(split if split != "all" else None)[0])
+        reference.update(set=name, scored_rows=len(frame), skipped_rows=skipped)
+        references.append(reference)
+    model.cpu()
+    return metrics, references
+
+
+def robustness_table(
+    net: nn.Module, dataset: ManifestDataset, cfg: DictConfig, device, clean: dict[str, Any]
+) -> pd.DataFrame:
+    """AUC at severity 0 (clean) and at each level of `cfg.perturb`."""
+    kind = perturb_kind(cfg.perturb)
+    levels = check_levels(kind, cfg.get("perturb_levels"))
+    rows = [_robustness_row(kind, 0, float("nan"), clean)]
+    for severity, level in enumerate(levels, start=1):
+        perturbed = PerturbedDataset(dataset, kind.name, level, seed=int(cfg.seed))
+        _, result, _ = score_dataset(
+            net,
+            perturbed,
+            batch_size=cfg.batch_size,
+            num_workers=cfg.num_workers,
+            device=device,
+            n_bootstrap=int(cfg.n_bootstrap),
+            seed=int(cfg.seed),
+        )
+        rows.append(_robustness_row(kind, severity, level, result))
+    return pd.DataFrame(rows)
+
+
+def _robustness_row(kind, severity: int, level: float, result: dict[str, Any]) -> dict[str, Any]:
+    ci = result.get("auc_ci95") or [float("nan"), float("nan")]
+    return {
+        "perturb": kind.name,
+        "level_name": kind.level_name,
+        "severity": severity,
+        "level": level,
+        "auc": result["auc"],
+        "auc_ci_low": ci[0],
+        "auc_ci_high": ci[1],
+        "video_auc": result.get("video_auc", float("nan")),
+        "acc": result["acc"],
+        "eer": result["eer"],
+        "n": result["n"],
+    }
+
+
+def run(cfg: DictConfig) -> float:
+    """Evaluate `cfg.ckpt` on `cfg.data` (split `cfg.split`); returns the frame AUC."""
+    started_at, start = now_iso(), time.perf_counter()
+    quiet_third_party()
+    if cfg.get("ckpt") is None or OmegaConf.is_missing(cfg, "ckpt"):
+        raise ConfigError("evaluate needs ckpt=<run folder>/checkpoints/best.ckpt")
+    if OmegaConf.is_missing(cfg.data, "manifests"):
+        raise ConfigError(
+            "evaluate needs data: data=manifest data.manifests=[test.csv] or a data config"
+        )
+    if cfg.get("perturb"):
+        perturb_kind(cfg.perturb)  # fail before the (long) clean pass
+        check_levels(perturb_kind(cfg.perturb), cfg.get("perturb_levels"))
+    task = restore_task(cfg.ckpt, expected_task="detect")
+    spec = task.hparams.get("data_spec") or {}
+    image_size = int(cfg.get("image_size") or spec.get("image_size") or cfg.data.image_size)
+    channels = int(spec.get("channels") or cfg.data.channels)
+    datamodule = instantiate(
+        cfg.data,
+        image_size=image_size,
+        channels=channels,
+        batch_size=int(cfg.batch_size),
+        num_workers=int(cfg.num_workers),
+        train_transform=None,
+    )
+    dataset = evaluation_dataset(datamodule, cfg.split)
+    device = resolve_device(cfg.device)
+    run_dir = Path(cfg.paths.output_dir)
+    # the generic `manifest` config names nothing: use the manifest's own name
+    name = datamodule.manifest.name if datamodule.name == "manifest" else datamodule.name
+    frame, result, skipped = score_dataset(
+        task,
+        dataset,
+        batch_size=int(cfg.batch_size),
+        num_workers=int(cfg.num_workers),
+        device=device,
+        n_bootstrap=int(cfg.n_bootstrap),
+        seed=int(cfg.seed),
+    )
+    artifacts: dict[str, Any] = write_evaluation(run_dir, frame, result, f"{name} ({cfg.split})")
+    metrics = metric_entries(f"test/{name}", result)
+    if cfg.get("perturb"):
+        table = robustness_table(task, dataset, cfg, device, result)
+        with atomic_path(run_dir / ROBUSTNESS_CSV) as tmp:
+            table.to_csv(tmp, index=False)
+        save_robustness_png(run_dir / ROBUSTNESS_PNG, table, f"{name}: {cfg.perturb}")
+        artifacts.update(robustness_csv=str(run_dir / ROBUSTNESS_CSV))
+        artifacts.update(robustness_png=str(run_dir / ROBUSTNESS_PNG))
+        for row in table.itertuples():
+            if row.severity > 0:
+                key = f"test/{name}/{row.perturb}={row.level:g}/auc"
+                metrics[key] = metric(row.auc, n=row.n, severity=row.severity)
+    reference = datamodule.references(cfg.split if cfg.split != "all" else None)[0]
+    reference.update(scored_rows=len(frame))
+    artifacts.update(checkpoint=str(Path(cfg.ckpt).resolve()), run_dir=str(run_dir))
+    record = build_record(
+        task="detect",
+        metrics=metrics,
+        config=to_container(cfg),
+        seed=int(cfg.seed),
+        started_at=started_at,
+        wall_seconds=time.perf_counter() - start,
+        detector=task.hparams.get("net_name"),
+        train_data=spec.get("train_data") or [],
+        test_data=[reference],
+        artifacts=artifacts,
+        extra={"skipped_rows": skipped, "split": cfg.split},
+    )
+    write_results(run_dir, record)
+    _print_summary(name, result, run_dir)
+    return float(result["auc"])
+
+
+def _print_summary(name: str, result: dict[str, Any], run_dir: Path) -> None:
+    ci = result.get("auc_ci95")
+    ci_text = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
+    line = f"{name}: AUC {result['auc']:.4f}{ci_text}  AP {result['ap']:.4f}  "
+    line += f"EER {result['eer']:.4f}  ACC {result['acc']:.4f}  (n={result['n']})"
+    if "video_auc" in result:
+        line += f"\n  video AUC {result['video_auc']:.4f} (videos={result['n_videos']})"
+    print(f"{line}\n  written to {run_dir}")

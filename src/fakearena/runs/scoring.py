@@ -1,0 +1,139 @@
+"""Scoring a detector on a dataset: probabilities per row, predictions.csv, metrics.json, ROC.
+
+Shared by `fakearena evaluate`, the `test_data=[...]` sets of `fakearena train` and the
+robustness sweep. One process scores every row exactly once, in manifest order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from fakearena.data.datasets import collate_samples
+from fakearena.errors import ConfigError, DataError
+from fakearena.metrics.detection import roc_curve_points
+from fakearena.runs.evaluate_plots import save_roc_png
+from fakearena.tasks.detect import score_rows
+from fakearena.utils.io import atomic_path, atomic_write_json
+
+PREDICTION_COLUMNS = ("path", "video_id", "source", "label", "prob")
+PREDICTIONS_FILE, METRICS_FILE, ROC_FILE = "predictions.csv", "metrics.json", "roc.png"
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """`auto` -> the first CUDA device when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"device={name!r} is not a torch device (auto, cpu, cuda:0)") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} but CUDA is not available; use device=cpu")
+    return device
+
+
+@torch.inference_mode()
+def predict_probs(
+    net: nn.Module,
+    dataset: Dataset,
+    *,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    device: torch.device | str = "cpu",
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Fake probability of every row: (row indices, probs, skipped row indices), by index."""
+    device = torch.device(device)
+    net = net.to(device).eval()
+    loader = DataLoader(
+        dataset,
+        batch_size=int(batch_size),
+        shuffle=False,
+        num_workers=int(num_workers),
+        collate_fn=collate_samples,
+    )
+    indices, probs, skipped = [], [], []
+    for batch in loader:
+        skipped += batch["skipped"].tolist()
+        if "image" not in batch:
+            continue
+        logits = net(batch["image"].to(device, non_blocking=True))
+        if logits.ndim != 1 or logits.shape[0] != batch["image"].shape[0]:
+            raise RuntimeError(
+                f"detector returned shape {tuple(logits.shape)}; a detector must map "
+                "(B,C,H,W) to (B,) logits"
+            )
+        indices.append(batch["index"].numpy())
+        probs.append(torch.sigmoid(logits.float()).cpu().numpy().astype(np.float64))
+    if not indices:
+        raise DataError("no row of the evaluation set could be read; nothing to score")
+    index = np.concatenate(indices)
+    order = np.argsort(index, kind="stable")
+    return index[order], np.concatenate(probs)[order], sorted(skipped)
+
+
+def predictions_frame(rows: pd.DataFrame, indices: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
+    """predictions.csv content: the manifest rows' path, video_id, source, label and the prob."""
+    frame = rows.iloc[indices][list(PREDICTION_COLUMNS[:-1])].reset_index(drop=True)
+    frame["label"] = frame["label"].astype(np.int64)
+    frame["prob"] = np.asarray(probs, dtype=np.float64)
+    return frame
+
+
+def metrics_from_predictions(
+    frame: pd.DataFrame, n_bootstrap: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Every detection metric of a predictions table (what metrics.json holds)."""
+    return score_rows(frame, frame["prob"].to_numpy(np.float64), n_bootstrap, seed)
+
+
+def read_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a predictions.csv written by `write_evaluation` (ids kept as strings)."""
+    return pd.read_csv(
+        path,
+        dtype={"path": str, "video_id": str, "source": str, "label": np.int64, "prob": np.float64},
+        keep_default_na=False,
+    )
+
+
+def write_evaluation(
+    out_dir: str | os.PathLike[str], frame: pd.DataFrame, result: dict[str, Any], title: str
+) -> dict[str, str]:
+    """Write predictions.csv, metrics.json and roc.png into `out_dir`; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / PREDICTIONS_FILE) as tmp:
+        frame.to_csv(tmp, index=False)  # floats are written with round-trip precision
+    atomic_write_json(out_dir / METRICS_FILE, result)
+    roc = roc_curve_points(frame["prob"].to_numpy(), frame["label"].to_numpy())
+    save_roc_png(out_dir / ROC_FILE, roc["fpr"], roc["tpr"], result["auc"], title)
+    return {
+        "predictions": str(out_dir / PREDICTIONS_FILE),
+        "metrics": str(out_dir / METRICS_FILE),
+        "roc": str(out_dir / ROC_FILE),
+    }
+
+
+def score_dataset(
+    net: nn.Module,
+    dataset: Dataset,
+    *,
+    batch_size: int,
+    num_workers: int,
+    device: torch.device | str,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict[str, Any], list[int]]:
+    """Predictions table, metrics and skipped rows of `net` on a ManifestDataset-like set."""
+    indices, probs, skipped = predict_probs(
+        net, dataset, batch_size=batch_size, num_workers=num_workers, device=device
+    )
+    frame = predictions_frame(dataset.manifest.frame, indices, probs)  # type: ignore[attr-defined]
+    return frame, metrics_from_predictions(frame, n_bootstrap, seed), skipped
