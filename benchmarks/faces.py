@@ -66,10 +66,12 @@ def timed(function, frames: list[np.ndarray], repeats: int) -> tuple[float, list
     return best, outputs
 
 
-def matched_share(ours: list[list], baseline: list[tuple]) -> tuple[float, int]:
+def matched_share(
+    ours: list[list], baseline: list[tuple], min_iou: float = 0.9
+) -> tuple[float, int]:
     """Share of the baseline's faces (probability >= 0.9, all frames) that ours finds too.
 
-    Found = one of our detections (any probability) has box IoU >= 0.9 with it.
+    Found = one of our detections (any probability) has box IoU >= `min_iou` with it.
     """
     found = total = 0
     for faces, (boxes, probs) in zip(ours, baseline):
@@ -79,7 +81,7 @@ def matched_share(ours: list[list], baseline: list[tuple]) -> tuple[float, int]:
             if prob is None or prob < 0.9:
                 continue
             total += 1
-            found += any(box_iou(f.box, box) >= 0.9 for f in faces)
+            found += any(box_iou(f.box, box) >= min_iou for f in faces)
     return (found / total if total else float("nan")), total
 
 
@@ -128,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             "frames_per_s": round(1 / base_s, 2),
             "speedup": 1.0,
             "same_faces": 1.0,
+            "found_iou50": 1.0,
         }
     ]
     for size, min_face in configs:
@@ -136,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         ours_s, ours_out = timed(detector.detect, frames, repeats)
         share, total = matched_share(ours_out, base_out)
+        loose, _ = matched_share(ours_out, base_out, min_iou=0.5)
         rows.append(
             {
                 "detector": "ours (downscaled)",
@@ -144,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 "frames_per_s": round(1 / ours_s, 2),
                 "speedup": round(base_s / ours_s, 2),
                 "same_faces": round(share, 3),
+                "found_iou50": round(loose, 3),
             }
         )
 
@@ -162,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             "frames_per_s": round(sampled / e2e, 2),
             "speedup": round(base_s * sampled / e2e, 2),
             "same_faces": "-",
+            "found_iou50": "-",
         }
     )
     print(
@@ -170,13 +176,23 @@ def main(argv: list[str] | None = None) -> int:
         f"{total} (probability >= 0.9)"
     )
     print_table(
-        rows, ["detector", "detect_size", "min_face_size", "frames_per_s", "speedup", "same_faces"]
+        rows,
+        [
+            "detector",
+            "detect_size",
+            "min_face_size",
+            "frames_per_s",
+            "speedup",
+            "same_faces",
+            "found_iou50",
+        ],
     )
     default = next(
         r for r in rows[1:] if r["detect_size"] == DEFAULT_DETECT_SIZE and r["min_face_size"] == 20
     )
     verdict = default["speedup"] >= 3 and default["same_faces"] >= 0.95
-    print("same_faces: share of the baseline's faces found by ours with box IoU >= 0.9")
+    print("same_faces / found_iou50: share of the baseline's faces found by ours with box IoU")
+    print(">= 0.9 / >= 0.5")
     print(
         f"target >= 3x with the same faces at detect_size={DEFAULT_DETECT_SIZE}: "
         f"{'met' if verdict else 'NOT met'}"
