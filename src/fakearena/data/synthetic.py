@@ -17,16 +17,21 @@ Manifests of synthetic faces are in memory (`root=None`): the extra integer colu
 
 from __future__ import annotations
 
-import dataclasses
+import io
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fakearena.data import _face_render as fr
-from fakearena.data.manifest import SPLITS, Manifest, ManifestCard
+from fakearena.data._face_blend import blend_into
+from fakearena.data._face_params import Identity, Shot, sample_identity, sample_shot
+from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manifest
 from fakearena.errors import ConfigError, DataError
+from fakearena.utils.io import sha256_bytes
 
 SOURCE_REAL = "real"
 SOURCE_FAKE = "blend/synthetic"
@@ -50,22 +55,24 @@ class SyntheticRenderer:
         self.size = int(size)
         self.seed = int(seed)
         self.canvas = fr.Canvas(self.size)
-        self._identities: dict[tuple[int, int], fr.Identity] = {}
+        self._identities: dict[tuple[int, int], Identity] = {}
 
-    def identity(self, identity: int, seed: int | None = None) -> fr.Identity:
+    def identity(self, identity: int, seed: int | None = None) -> Identity:
         """The fixed traits of person `identity` (cached)."""
         key = (self._seed(seed), int(identity))
         who = self._identities.get(key)
         if who is None:
-            who = self._identities[key] = fr.sample_identity(_rng(key[0], _IDENTITY, key[1]))
+            who = self._identities[key] = sample_identity(_rng(key[0], _IDENTITY, key[1]))
         return who
 
     def _seed(self, seed: int | None) -> int:
         return self.seed if seed is None else int(seed)
 
-    def _scene(self, identity: int, index: int, seed: int) -> tuple[fr.Shot, np.random.Generator]:
+    def _scene(self, identity: int, index: int, seed: int) -> tuple[Shot, np.random.Generator]:
+        # The same generator then draws the sensor noise, so a fake and the real image of the
+        # same (identity, index) share it.
         rng = _rng(seed, _SHOT, identity, index)
-        return fr.sample_shot(rng), rng
+        return sample_shot(rng), rng
 
     def render_face(self, identity: int, index: int, seed: int | None = None) -> np.ndarray:
         """Image `index` of person `identity` as H x W x 3 uint8 RGB (a real face)."""
@@ -79,69 +86,23 @@ class SyntheticRenderer:
     def render_blended_fake(
         self, identity: int, index: int, donor: int, seed: int | None = None
     ) -> np.ndarray:
-        """Image `index` of `identity` with the inner face of `donor` blended in (a fake)."""
+        """Image `index` of `identity` with the inner face of `donor` blended in (a fake).
+
+        Outside the blend mask it equals `render_face(identity, index)` pixel for pixel.
+        """
         if int(donor) == int(identity) or int(donor) < 0:
             raise DataError(
                 f"a blended fake needs a donor identity other than the target {identity} "
                 f"(got donor {donor})"
             )
         seed = self._seed(seed)
-        target, source = self.identity(identity, seed), self.identity(donor, seed)
+        target = self.identity(identity, seed)
         shot, rng = self._scene(identity, index, seed)
         img = fr.paint_background(self.canvas, shot)
         fr.paint_face(img, self.canvas, target, shot)
         blend = _rng(seed, _BLEND, identity, index, donor)
-        swapped = self._donor_layer(target, source, shot, blend)
-        window, mask = self._blend_mask(target, shot, blend)
-        img[window] += mask * (swapped[window] - img[window])
+        blend_into(img, self.canvas, target, self.identity(donor, seed), shot, blend)
         return fr.finish(img, shot, rng)
-
-    def _donor_layer(
-        self, target: fr.Identity, source: fr.Identity, shot: fr.Shot, rng: np.random.Generator
-    ) -> np.ndarray:
-        """The donor's face in the target's pose and head outline, colour-matched to the target."""
-        u = rng.random(12).astype(np.float32)
-        # The donor keeps its inner features; the outline and hair are the target's.
-        head = {f: getattr(target, f) for f in ("face_a", "face_b", "jaw", "hair", "hair_volume",
-                                                "hair_length", "hairline", "parting", "bald",
-                                                "ear")}
-        donor = dataclasses.replace(source, **head)
-        pose = dataclasses.replace(
-            shot,
-            cx=shot.cx + 0.03 * (u[0] - 0.5) * shot.scale,
-            cy=shot.cy + 0.03 * (u[1] - 0.5) * shot.scale,
-            scale=shot.scale * (1.0 + 0.06 * (u[2] - 0.5)),
-            angle=shot.angle + np.deg2rad(4.0 * (u[3] - 0.5)),
-        )
-        layer = fr.paint_background(self.canvas, pose)
-        fr.paint_face(layer, self.canvas, donor, pose)
-        # Match skin to the target, then leave a small random colour shift (the cue).
-        gain = target.skin / np.maximum(source.skin, 1e-3)
-        gain = gain * (1.0 + 0.16 * (u[4:7] - 0.5)) * (1.0 + 0.1 * (u[7] - 0.5))
-        layer *= gain.astype(np.float32)[:, None, None]
-        if u[8] < 0.5:
-            layer = fr.blur3(layer, 0.1 + 0.15 * u[9])
-        return layer
-
-    def _blend_mask(self, target: fr.Identity, shot: fr.Shot, rng: np.random.Generator):
-        """Soft, randomly deformed ellipse over the inner face, times a blend ratio."""
-        u = rng.random(8).astype(np.float32)
-        pose = self.canvas.pose(shot)
-        top = target.brow_y - target.brow_t - 0.03
-        bottom = target.mouth_y + 2.5 * target.mouth_h
-        cv, rv = 0.5 * (top + bottom), 0.5 * (bottom - top) * (1.0 + 0.2 * u[0])
-        ru = target.face_a * (0.7 + 0.2 * u[1])
-        soft = (0.08 + 0.25 * u[4]) * min(ru, rv) + pose.aa
-        # The mask is zero where q >= 1 + soft / min(ru, rv) (the deformation is >= 0.7).
-        reach = np.sqrt((1.0 + soft / min(ru, rv)) / 0.7)
-        window = pose.box(shot.yaw - reach * ru, shot.yaw + reach * ru, cv - reach * rv,
-                          cv + reach * rv)
-        fu, v = pose.at(window)
-        fu, dv = (fu - shot.yaw) * (1.0 / ru), (v - cv) * (1.0 / rv)
-        q = np.square(fu) + np.square(dv)
-        q *= 1.0 + 0.3 * (u[2] - 0.5) * np.clip(fu, -1, 1) + 0.3 * (u[3] - 0.5) * np.clip(dv, -1, 1)
-        m = fr.clip01(0.5 - (q - 1.0) * (0.5 * min(ru, rv) / soft))
-        return window, m * m * (3.0 - 2.0 * m) * (0.75 + 0.25 * u[5])
 
     def render_row(self, row: Mapping[str, Any]) -> np.ndarray:
         """Render a synthetic manifest row from its `synth_*` columns."""
@@ -225,15 +186,45 @@ def synthetic_manifest(
                 donor = pool[int(_rng(seed, _DONOR, identity, index).integers(len(pool)))]
                 stem, label, source, rows = f"fake_{index:0{iwidth}d}", 1, SOURCE_FAKE, fakes
             else:
-                donor, stem, label, source, rows = -1, f"real_{index:0{iwidth}d}", 0, SOURCE_REAL, reals
-            rows.append((f"{person}/{stem}.png", label, split, f"{name}/{person}/{stem}", 0,
-                         person, source, "", seed, identity, index, donor))
+                stem, label, source, rows = f"real_{index:0{iwidth}d}", 0, SOURCE_REAL, reals
+                donor = -1
+            rows.append(
+                (
+                    f"{person}/{stem}.png",
+                    label,
+                    split,
+                    f"{name}/{person}/{stem}",
+                    0,
+                    person,
+                    source,
+                    "",
+                    seed,
+                    identity,
+                    index,
+                    donor,
+                )
+            )
     ordered = _interleave(reals, fakes)
-    columns = ("path", "label", "split", "video_id", "frame", "identity", "source", "sha256",
-               *EXTRA_COLUMNS)
+    columns = (
+        "path",
+        "label",
+        "split",
+        "video_id",
+        "frame",
+        "identity",
+        "source",
+        "sha256",
+        *EXTRA_COLUMNS,
+    )
     frame = pd.DataFrame(ordered, columns=list(columns))
-    params = dict(n_identities=n_identities, per_identity=per_identity,
-                  fake_fraction=fake_fraction, seed=seed, size=size, name=name)
+    params = dict(
+        n_identities=n_identities,
+        per_identity=per_identity,
+        fake_fraction=fake_fraction,
+        seed=seed,
+        size=size,
+        name=name,
+    )
     return Manifest(frame=frame, card=synthetic_card(params), root=None)
 
 
@@ -273,10 +264,56 @@ def synthetic_card(params: Mapping[str, Any]) -> ManifestCard:
 
 def _check_args(n_identities: int, per_identity: int, size: int, seed: int, name: str) -> None:
     if int(per_identity) < 2:
-        raise ConfigError(f"per_identity must be at least 2 (images per person), got {per_identity}")
+        raise ConfigError(f"per_identity must be at least 2 images per person, got {per_identity}")
     if int(size) < 16:
         raise ConfigError(f"size must be at least 16 pixels, got {size}")
     if int(seed) < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed}")
     if not name or "/" in name or "\\" in name or name in (".", ".."):
         raise ConfigError(f"name must be a plain file stem like 'synthetic', got {name!r}")
+
+
+def write_synthetic_dataset(
+    out: str | os.PathLike[str],
+    name: str = "synthetic",
+    n_identities: int = 8,
+    per_identity: int = 200,
+    size: int = 64,
+    fake_fraction: float = 0.5,
+    seed: int = 0,
+    *,
+    progress: bool = True,
+) -> Path:
+    """Render `synthetic_manifest(...)` to PNGs under `out` and write `out/<name>.csv` + `.yaml`.
+
+    The written manifest has the in-memory manifest's rows with `sha256` filled in. Images are
+    written first and the manifest last (atomically), so an interrupted run leaves no manifest
+    pointing at missing files.
+
+    Returns:
+        The path of the manifest CSV.
+    """
+    from PIL import Image
+    from tqdm import tqdm
+
+    manifest = synthetic_manifest(n_identities, per_identity, fake_fraction, seed, size, name)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out={out} is a file; give a folder for the synthetic dataset")
+    renderer = SyntheticRenderer(size, seed)
+    hashes = []
+    rows = manifest.frame.to_dict("records")
+    for row in tqdm(rows, desc=f"synth {name}", unit="img", disable=not progress):
+        buffer = io.BytesIO()
+        Image.fromarray(renderer.render_row(row)).save(buffer, format="PNG")
+        data = buffer.getvalue()
+        target = out / row["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.part")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+        hashes.append(sha256_bytes(data))
+    frame = manifest.frame.copy()
+    frame["sha256"] = hashes
+    written = Manifest(frame=frame, card=manifest.card, root=out.resolve())
+    return write_manifest(written, out / f"{name}.csv")
