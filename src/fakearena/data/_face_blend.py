@@ -40,9 +40,10 @@ def blend_into(
     rng: np.random.Generator,
 ) -> None:
     """Blend `donor`'s inner face into `img` (3 x H x W float32, target painted) in place."""
-    layer = donor_layer(canvas, target, donor, shot, rng)
     window, mask = blend_mask(canvas, target, shot, rng)
-    img[window] += mask * (layer[window] - img[window])
+    # The donor is painted only where the mask can be non-zero.
+    layer = donor_layer(canvas.crop(window), target, donor, shot, rng)
+    img[window] += mask * (layer - img[window])
 
 
 def donor_layer(

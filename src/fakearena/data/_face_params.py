@@ -103,7 +103,7 @@ def sample_identity(rng: np.random.Generator) -> Identity:
     u = rng.random(40).astype(np.float32)
     tone = u[0] ** 1.3
     skin = _SKIN_LIGHT * (1 - tone) + _SKIN_DARK * tone
-    skin = np.clip(skin * (1 + 0.06 * (u[1:4] - 0.5)), 0, 1)
+    skin = np.clip(skin * (1 + 0.2 * (u[1:4] - 0.5)), 0, 1)
     hair = np.clip(_HAIR[int(u[4] * len(_HAIR))] * (0.85 + 0.3 * u[5]), 0, 1)
     a = 0.38 + 0.08 * u[6]
     b = 0.52 + 0.07 * u[7]
@@ -165,7 +165,7 @@ def sample_shot(rng: np.random.Generator) -> Shot:
         bg1=0.2 + 0.6 * u[21:24],
         bg_dir=direction / (np.linalg.norm(direction) + 1e-6),
         clothes=u[24:27] * 0.8 + 0.1,
-        white_balance=1 + 0.08 * (u[27:30] - 0.5),
+        white_balance=1 + 0.04 * (u[27:30] - 0.5),
         blur=0.2 * u[30],
         noise=(1.0 + 5.0 * u[31]) / 255.0,
     )

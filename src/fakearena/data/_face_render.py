@@ -26,21 +26,31 @@ _NORMAL_TABLE = np.array(
 
 
 class Canvas:
-    """Pixel grid of one size, reused across images (image coordinates of pixel centres)."""
+    """Pixel grid of an image of `size`, or of a crop of it (image coordinates of pixel
+    centres); reused across images."""
 
     def __init__(self, size: int):
         self.size = size
+        self.origin = (0, 0)
         axis = (np.arange(size, dtype=np.float32) + 0.5) * (2.0 / size) - 1.0
         self.x, self.y = np.meshgrid(axis, axis)
 
+    def crop(self, window: Window) -> Canvas:
+        """The pixels of `window` only; images painted on it have the window's shape."""
+        crop = object.__new__(Canvas)
+        crop.size = self.size
+        crop.origin = (self.origin[0] + window[1].start, self.origin[1] + window[2].start)
+        crop.x, crop.y = self.x[window[1:]], self.y[window[1:]]
+        return crop
+
     def pose(self, shot: Shot) -> Pose:
         """Face-unit coordinates of every pixel for `shot`."""
-        c, s = np.cos(shot.angle), np.sin(shot.angle)
+        c, s = math.cos(shot.angle), math.sin(shot.angle)
         dx, dy = self.x - shot.cx, self.y - shot.cy
         inv = 1.0 / shot.scale
         u = (c * inv) * dx + (s * inv) * dy
         v = (c * inv) * dy - (s * inv) * dx
-        return Pose(u, v, 2.0 / (self.size * shot.scale), shot, self.size)
+        return Pose(u, v, 2.0 / (self.size * shot.scale), shot, self.size, self.origin)
 
 
 @dataclass
@@ -53,21 +63,25 @@ class Pose:
     aa: float
     shot: Shot
     size: int
+    origin: tuple[int, int]
 
     def box(self, u0: float, u1: float, v0: float, v1: float) -> Window:
         """Index `(:, rows, cols)` of the pixels the face-unit box [u0,u1] x [v0,v1] can touch."""
-        shot, n = self.shot, self.size
+        shot = self.shot
         c, s = math.cos(shot.angle) * shot.scale, math.sin(shot.angle) * shot.scale
-        half = n / 2.0
+        half = self.size / 2.0
         corners = ((u0, v0), (u1, v0), (u0, v1), (u1, v1))
         cols = [(shot.cx + c * u - s * v + 1.0) * half - 0.5 for u, v in corners]
         rows = [(shot.cy + s * u + c * v + 1.0) * half - 0.5 for u, v in corners]
-        r0, r1 = math.floor(min(rows)) - 2, math.ceil(max(rows)) + 3
-        c0, c1 = math.floor(min(cols)) - 2, math.ceil(max(cols)) + 3
+        r0 = math.floor(min(rows)) - 2 - self.origin[0]
+        r1 = math.ceil(max(rows)) + 3 - self.origin[0]
+        c0 = math.floor(min(cols)) - 2 - self.origin[1]
+        c1 = math.ceil(max(cols)) + 3 - self.origin[1]
+        h, w = self.u.shape
         return (
             slice(None),
-            slice(min(max(r0, 0), n), min(max(r1, 0), n)),
-            slice(min(max(c0, 0), n), min(max(c1, 0), n)),
+            slice(min(max(r0, 0), h), min(max(r1, 0), h)),
+            slice(min(max(c0, 0), w), min(max(c1, 0), w)),
         )
 
     def at(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
