@@ -30,31 +30,45 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "train": Command(
         "Train a detector, GAN or face-swap model (task=detect|gan|faceswap).",
-        "fakearena.runs.train:run", "train"),
+        "fakearena.runs.train:run",
+        "train",
+    ),
     "evaluate": Command(
         "Evaluate a detector checkpoint on one or more manifests (ckpt=... data=...).",
-        "fakearena.runs.evaluate:run", "evaluate"),
+        "fakearena.runs.evaluate:run",
+        "evaluate",
+    ),
     "generate": Command(
         "Turn a generator checkpoint into a fake set with a manifest (ckpt=... n=... out=...).",
-        "fakearena.runs.generate:run", "generate"),
+        "fakearena.runs.generate:run",
+        "generate",
+    ),
     "arena": Command(
         "Train generators and detectors, cross-evaluate them, write the leaderboard.",
-        "fakearena.runs.arena:run", "arena"),
+        "fakearena.runs.arena:run",
+        "arena",
+    ),
     "detect": Command(
-        "Score a video, image or folder for fakes with a detector (fakearena detect PATH ckpt=...).",
-        "fakearena.runs.detect:run", "detect"),
+        "Score a video, image or folder for fakes (fakearena detect PATH ckpt=...).",
+        "fakearena.runs.detect:run",
+        "detect",
+    ),
     "faces": Command(
         "Face tools: `faces extract input=... out=...` (MTCNN crops + manifest).",
-        "fakearena.data.faces_cli:main"),
+        "fakearena.data.faces_cli:main",
+    ),
     "data": Command(
         "Data tools: `data synth|validate|verify|build` (manifests and datasets).",
-        "fakearena.data.cli:main"),
+        "fakearena.data.cli:main",
+    ),
     "fid": Command(
         "FID and KID between two manifests or image folders (fakearena fid A B).",
-        "fakearena.metrics.cli:main"),
+        "fakearena.metrics.cli:main",
+    ),
     "leaderboard": Command(
         "Collect results.json files under folders into md/csv/html tables and plots.",
-        "fakearena.report.cli:main"),
+        "fakearena.report.cli:main",
+    ),
 }
 
 
@@ -92,12 +106,13 @@ def _cleanup_empty_run_dir() -> None:
         from hydra.core.hydra_config import HydraConfig
 
         run_dir = Path(HydraConfig.get().runtime.output_dir)
-    except Exception:  # noqa: BLE001 - not inside a Hydra job
+    except Exception:
         return
     if not run_dir.is_dir():
         return
     kept = {".hydra"} | {p.name for p in run_dir.glob("*.log")}
-    if all(child.name in kept for child in run_dir.iterdir()):
+    empty_dirs = {p.name for p in run_dir.iterdir() if p.is_dir() and not any(p.iterdir())}
+    if all(child.name in kept | empty_dirs for child in run_dir.iterdir()):
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -109,8 +124,13 @@ def run_hydra_command(name: str, command: Command, argv: Sequence[str]) -> None:
 
     run_function = _load(command.target)
 
+    script = sys.argv[0]
+
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=command.config_name)
     def app(cfg):
+        # Lightning's DDP launcher re-runs `sys.argv` for the other ranks: make it the full
+        # `fakearena <command> <overrides>` command line again.
+        sys.argv = [script, name, *argv]
         try:
             return run_function(cfg)
         except FakearenaError as error:
@@ -120,7 +140,7 @@ def run_hydra_command(name: str, command: Command, argv: Sequence[str]) -> None:
             report_user_error(error)
             raise SystemExit(1) from None
 
-    sys.argv = [f"fakearena-{name}", *argv]
+    sys.argv = [script, *argv]  # what Hydra parses: the overrides after the command name
     app()
 
 
@@ -158,11 +178,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         report_user_error(error)
         raise SystemExit(1) from None
     except ModuleNotFoundError as error:
-        if error.name and error.name.startswith("fakearena") and command.target.startswith(
+        if (
             error.name
+            and error.name.startswith("fakearena")
+            and command.target.startswith(error.name)
         ):
-            print(f"fakearena: error: command {name!r} is not available in this version "
-                  f"({error.name} is missing)", file=sys.stderr)
+            print(
+                f"fakearena: error: command {name!r} is not available in this version "
+                f"({error.name} is missing)",
+                file=sys.stderr,
+            )
             raise SystemExit(2) from None
         raise
 

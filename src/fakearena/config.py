@@ -46,13 +46,11 @@ def to_container(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config as plain dicts (for results.json); unresolvable keys are kept raw."""
     try:
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
-    except Exception:  # noqa: BLE001 - hydra interpolations outside a Hydra run
+    except Exception:
         return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
 
 
-def parse_key_values(
-    args: Sequence[str], defaults: dict[str, Any], command: str
-) -> DictConfig:
+def parse_key_values(args: Sequence[str], defaults: dict[str, Any], command: str) -> DictConfig:
     """Parse `key=value` arguments of a small tool against its defaults.
 
     Raises:

@@ -228,11 +228,13 @@ def _resolve_root(root: str, card_dir: Path, where: str) -> Path:
 
         try:
             root = str(OmegaConf.create({"root": root}).root)
-        except Exception as exc:  # noqa: BLE001 - re-raised as a user error
+        except Exception as exc:
             raise ManifestError(
                 where,
-                [f"card root {root!r} cannot be resolved ({exc}); set the environment variable "
-                 "it names (e.g. FAKEARENA_DATA) or write the folder in the card"],
+                [
+                    f"card root {root!r} cannot be resolved ({exc}); set the environment variable "
+                    "it names (e.g. FAKEARENA_DATA) or write the folder in the card"
+                ],
             ) from exc
     resolved = Path(os.path.expanduser(root))
     if not resolved.is_absolute():
@@ -258,8 +260,10 @@ def read_manifest(path: str | os.PathLike[str], *, check_files: bool = False) ->
     if not csv_path.is_file():
         raise ManifestError(
             csv_path,
-            ["file not found; give the path of an existing <name>.csv (or its <name>.yaml card), "
-             "e.g. one written by `fakearena data synth out=DIR`"],
+            [
+                "file not found; give the path of an existing <name>.csv (or its .yaml card), "
+                "e.g. one written by `fakearena data synth out=DIR`"
+            ],
         )
     card_file = card_path_for(csv_path)
     if card_file.is_file():

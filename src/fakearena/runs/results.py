@@ -74,7 +74,10 @@ def git_commit(start: Path | None = None) -> str | None:
             return None
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=where, capture_output=True, text=True, timeout=5,
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         suffix = "-dirty" if dirty.stdout.strip() else ""
         return commit.stdout.strip() + suffix
@@ -149,7 +152,9 @@ def read_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     except FileNotFoundError as exc:
         raise FakearenaError(f"No result record at {path}; is this a finished run folder?") from exc
     except json.JSONDecodeError as exc:
-        raise FakearenaError(f"{path} is not valid JSON ({exc}); rerun the job that wrote it") from exc
+        raise FakearenaError(
+            f"{path} is not valid JSON ({exc}); rerun the job that wrote it"
+        ) from exc
     if record.get("schema_version") != SCHEMA_VERSION:
         raise FakearenaError(
             f"{path} has schema_version {record.get('schema_version')!r}, this fakearena reads "

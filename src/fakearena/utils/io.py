@@ -35,11 +35,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
     """Write `data` to `target` atomically (temp file, fsync, rename)."""
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     return Path(target)
 
 

@@ -1,0 +1,191 @@
+"""The one DataModule: manifests (real and fake sets together) or the built-in synthetic faces.
+
+`data=manifest data.manifests=[real.csv,fakes.csv]` points any command at any data; the rows'
+`split` column decides train/val/test. Samples are dicts (see `fakearena.data.datasets`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from fakearena.data.datasets import ManifestDataset, RowLoader, collate_samples
+from fakearena.data.manifest import SPLITS, Manifest, read_manifest, union_manifests
+from fakearena.errors import ConfigError, DataError
+
+
+def load_manifests(paths: Sequence[str | Path], name: str | None = None) -> Manifest:
+    """Read one or several manifests as one (union of their rows)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if not paths:
+        raise ConfigError(
+            "no manifests given; set data.manifests=[path/to/a.csv,...] "
+            "or use data=synthetic for the built-in faces"
+        )
+    manifests = [read_manifest(p) for p in paths]
+    if len(manifests) == 1:
+        return manifests[0]
+    return union_manifests(manifests, name=name)
+
+
+def synthetic_source(
+    options: Mapping[str, Any], image_size: int, name: str = "synthetic"
+) -> tuple[Manifest, RowLoader]:
+    """The in-memory synthetic manifest and the renderer that draws its rows."""
+    from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
+
+    options = dict(options)
+    seed = int(options.pop("seed", 0))
+    manifest = synthetic_manifest(seed=seed, size=image_size, name=name, **options)
+    renderer = SyntheticRenderer(size=image_size, seed=seed)
+    return manifest, renderer.render_row
+
+
+class FaceDataModule(L.LightningDataModule):
+    """Train/val/test loaders over manifests or synthetic faces.
+
+    Args:
+        name: short name of the data (used in metric keys and reports).
+        manifests: manifest paths whose rows are used together.
+        synthetic: options of `synthetic_manifest` (used when `manifests` is empty).
+        image_size: side length images are resized to.
+        channels: 3 (RGB) or 1 (grayscale).
+        batch_size: per-device batch size.
+        num_workers: DataLoader worker processes.
+        balanced_sampling: draw training rows with equal total weight per label.
+        sources: keep only rows of these sources (e.g. [real, blend/synthetic]).
+        on_bad_sample: "error" or "skip" for unreadable images.
+        train_transform: augmentation applied to training tensors.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = "data",
+        manifests: Sequence[str] | None = None,
+        synthetic: Mapping[str, Any] | None = None,
+        image_size: int = 64,
+        channels: int = 3,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        balanced_sampling: bool = False,
+        sources: Sequence[str] | None = None,
+        on_bad_sample: str = "error",
+        train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ):
+        super().__init__()
+        if not manifests and synthetic is None:
+            raise ConfigError(
+                "the data config has neither manifests nor synthetic options; "
+                "set data.manifests=[...] or use data=synthetic"
+            )
+        self.name = name
+        self.manifest_paths = list(manifests or [])
+        self.synthetic_options = dict(synthetic) if synthetic is not None else None
+        self.image_size = int(image_size)
+        self.channels = int(channels)
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
+        self.balanced_sampling = bool(balanced_sampling)
+        self.sources = list(sources) if sources else None
+        self.on_bad_sample = on_bad_sample
+        self.train_transform = train_transform
+        self._manifest: Manifest | None = None
+        self._row_loader: RowLoader | None = None
+        self._datasets: dict[str, ManifestDataset] = {}
+
+    @property
+    def manifest(self) -> Manifest:
+        """All rows (every split) this module serves, loaded on first use."""
+        if self._manifest is None:
+            if self.manifest_paths:
+                manifest = load_manifests(self.manifest_paths, name=self.name)
+            else:
+                manifest, self._row_loader = synthetic_source(
+                    self.synthetic_options or {}, self.image_size, name=self.name
+                )
+            if self.sources is not None:
+                manifest = manifest.select(source=self.sources)
+                if len(manifest) == 0:
+                    raise DataError(
+                        f"no rows of data {self.name} have a source in {self.sources}; "
+                        "check data.sources against `fakearena data validate`"
+                    )
+            self._manifest = manifest
+        return self._manifest
+
+    def dataset(self, split: str) -> ManifestDataset:
+        """The dataset of one split; an empty split is an error naming the data and split."""
+        if split not in SPLITS:
+            raise ConfigError(f"unknown split {split!r}; splits are {list(SPLITS)}")
+        if split not in self._datasets:
+            rows = self.manifest.select(split=split)
+            if len(rows) == 0:
+                raise DataError(
+                    f"data {self.name} ({self.manifest.name}) has no rows in split {split!r}; "
+                    "every run needs train and val rows (and test rows to test): "
+                    "fix the manifest's split column"
+                )
+            self._datasets[split] = ManifestDataset(
+                rows,
+                image_size=self.image_size,
+                channels=self.channels,
+                row_loader=self._row_loader,
+                transform=self.train_transform if split == "train" else None,
+                on_bad_sample=self.on_bad_sample,
+            )
+        return self._datasets[split]
+
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit"):
+            self.dataset("train")
+            self.dataset("val")
+        if stage in (None, "validate"):
+            self.dataset("val")
+        if stage in (None, "test"):
+            self.dataset("test")
+
+    def _loader(self, split: str, shuffle: bool, sampler=None) -> DataLoader:
+        return DataLoader(
+            self.dataset(split),
+            batch_size=self.batch_size,
+            shuffle=shuffle if sampler is None else False,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            collate_fn=collate_samples,
+            persistent_workers=self.num_workers > 0,
+            drop_last=False,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        sampler = None
+        if self.balanced_sampling:
+            labels = self.dataset("train").labels
+            counts = np.bincount(labels, minlength=2).astype(np.float64)
+            weights = 1.0 / counts[labels]
+            generator = torch.Generator().manual_seed(int(torch.initial_seed()) % (2**63))
+            sampler = WeightedRandomSampler(
+                torch.as_tensor(weights), num_samples=len(labels), generator=generator
+            )
+        return self._loader("train", shuffle=True, sampler=sampler)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def references(self, split: str | None = None) -> list[dict[str, Any]]:
+        """Manifest references for results.json (with the split's row count when given)."""
+        reference = self.manifest.reference()
+        if split is not None:
+            reference["split"] = split
+            reference["split_rows"] = int((self.manifest.frame["split"] == split).sum())
+        return [reference]

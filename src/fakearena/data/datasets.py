@@ -1,0 +1,126 @@
+"""Manifest-backed datasets: rows of a manifest -> dict samples for the Lightning tasks.
+
+A sample is `{"image": float (C,H,W) in [0,1], "label": long, "index": long}`; `index` is the
+row's position in the dataset's manifest, so predictions can be traced back to path, video_id
+and source even after a distributed sampler reordered or padded the shards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset, default_collate
+
+from fakearena.data.images import load_image
+from fakearena.data.manifest import Manifest
+from fakearena.errors import ConfigError, DataError
+
+RowLoader = Callable[[Mapping[str, Any]], np.ndarray]
+BAD_SAMPLE_POLICIES = ("error", "skip")
+
+
+def to_tensor(image: np.ndarray, size: int | None) -> torch.Tensor:
+    """uint8 (H,W,C) -> float (C,size,size) in [0,1]; bilinear antialiased resize if needed."""
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+    if size is not None and tuple(tensor.shape[1:]) != (size, size):
+        tensor = F.interpolate(
+            tensor[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True
+        )[0].clamp_(0.0, 1.0)
+    return tensor
+
+
+class ManifestDataset(Dataset):
+    """Images of a manifest, resized to `image_size`, with labels and row indices.
+
+    Args:
+        manifest: the rows to serve (already restricted to one split).
+        image_size: output side in pixels (None keeps each file's size).
+        channels: 3 (RGB) or 1 (grayscale).
+        row_loader: renders a row instead of reading a file (in-memory sources).
+        transform: applied to the float tensor (augmentations).
+        on_bad_sample: "error" raises on an unreadable image; "skip" returns None for it
+            (the collate function drops it and reports the row in `skipped`).
+    """
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        *,
+        image_size: int | None = 64,
+        channels: int = 3,
+        row_loader: RowLoader | None = None,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        on_bad_sample: str = "error",
+    ):
+        if on_bad_sample not in BAD_SAMPLE_POLICIES:
+            raise ConfigError(
+                f"data.on_bad_sample={on_bad_sample!r}; use one of {list(BAD_SAMPLE_POLICIES)}"
+            )
+        if row_loader is None and manifest.root is None:
+            raise ConfigError(f"manifest {manifest.name} is in memory but no row loader was given")
+        self.manifest = manifest
+        self.image_size = image_size
+        self.channels = channels
+        self.row_loader = row_loader
+        self.transform = transform
+        self.on_bad_sample = on_bad_sample
+        self._labels = manifest.frame["label"].to_numpy(dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.manifest)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._labels
+
+    def row(self, index: int) -> dict[str, Any]:
+        """The manifest row `index` as a dict."""
+        return self.manifest.frame.iloc[index].to_dict()
+
+    def load(self, index: int) -> np.ndarray:
+        """uint8 (H,W,C) pixels of row `index`."""
+        if self.row_loader is not None:
+            image = self.row_loader(self.row(index))
+            if self.channels == 1 and image.shape[2] == 3:
+                image = (
+                    (image @ np.array([0.299, 0.587, 0.114])).round().astype(np.uint8)[..., None]
+                )
+            return image
+        return load_image(self.manifest.abspath(index), channels=self.channels)
+
+    def __getitem__(self, index: int) -> dict[str, Any] | None:
+        try:
+            image = self.load(index)
+        except DataError as error:
+            if self.on_bad_sample == "skip":
+                return {"skipped": index}
+            raise DataError(
+                f"{error} (row {index + 1} of manifest {self.manifest.name}; "
+                "set data.on_bad_sample=skip to skip such rows and list them in results.json)"
+            ) from error
+        if image.ndim != 3 or image.shape[2] != self.channels:
+            raise DataError(
+                f"row {index + 1} of manifest {self.manifest.name} has an image of shape "
+                f"{image.shape}; expected {self.channels} channel(s)"
+            )
+        tensor = to_tensor(image, self.image_size)
+        if self.transform is not None:
+            tensor = self.transform(tensor)
+        return {
+            "image": tensor,
+            "label": torch.tensor(self._labels[index]),
+            "index": torch.tensor(index),
+        }
+
+
+def collate_samples(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack samples into a batch; rows skipped under `on_bad_sample=skip` go to `skipped`."""
+    good = [s for s in samples if "skipped" not in s]
+    skipped = [s["skipped"] for s in samples if "skipped" in s]
+    batch: dict[str, Any] = default_collate(good) if good else {}
+    batch["skipped"] = torch.tensor(skipped, dtype=torch.long)
+    return batch

@@ -1,0 +1,125 @@
+"""`fakearena train`: fit one task, test its best checkpoint, write results.json."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from fakearena.config import to_container
+from fakearena.errors import ConfigError
+from fakearena.runs.results import build_record, metric, now_iso, write_results
+from fakearena.utils.quiet import quiet_third_party
+
+# Which config group holds the network of each task.
+MODEL_GROUP = {"detect": "detector", "gan": "generator", "faceswap": "generator"}
+
+
+def output_dir(cfg: DictConfig) -> Path:
+    """The run folder (Hydra's output folder)."""
+    return Path(cfg.paths.output_dir)
+
+
+def model_config(cfg: DictConfig) -> DictConfig:
+    """The network config the task trains (`detector` or `generator`)."""
+    task = cfg.task.name
+    if task not in MODEL_GROUP:
+        raise ConfigError(f"unknown task {task!r}; tasks are {sorted(MODEL_GROUP)}")
+    group = MODEL_GROUP[task]
+    if cfg.get(group) is None:
+        raise ConfigError(f"task={task} needs {group}=<name>; see the files in conf/{group}/")
+    return cfg[group]
+
+
+def build_task(cfg: DictConfig) -> L.LightningModule:
+    """Instantiate the task's LightningModule with its network injected."""
+    net_config = _without_name(model_config(cfg))
+    task = instantiate(cfg.task, net=instantiate(net_config))
+    # What `fakearena.tasks.checkpoints.restore_task` needs to rebuild the model from a .ckpt.
+    task.hparams["net_config"] = net_config
+    task.hparams["task_target"] = cfg.task._target_
+    return task
+
+
+def _without_name(node: DictConfig) -> dict[str, Any]:
+    """A model config resolved in its run's context, minus the `name` label."""
+    resolved = OmegaConf.to_container(node, resolve=True)
+    resolved.pop("name", None)
+    return resolved
+
+
+def build_trainer(cfg: DictConfig, **overrides: Any) -> L.Trainer:
+    """The Lightning Trainer with the configured callbacks and loggers."""
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **overrides)
+
+
+def checkpoint_paths(trainer: L.Trainer) -> dict[str, str | None]:
+    """Best and last checkpoint paths of the run (None when not written)."""
+    callback = trainer.checkpoint_callback
+    if callback is None:
+        return {"best": None, "last": None}
+    best = getattr(callback, "best_model_path", "") or None
+    last = getattr(callback, "last_model_path", "") or None
+    return {"best": best, "last": last}
+
+
+def resume_checkpoint(cfg: DictConfig) -> str | None:
+    """Checkpoint to resume from: `ckpt_path`, or the run folder's last.ckpt with resume=true."""
+    if cfg.get("ckpt_path"):
+        path = Path(cfg.ckpt_path)
+        if not path.is_file():
+            raise ConfigError(f"ckpt_path={path} does not exist; give an existing .ckpt file")
+        return str(path)
+    if cfg.get("resume"):
+        last = output_dir(cfg) / "checkpoints" / "last.ckpt"
+        if last.is_file():
+            return str(last)
+    return None
+
+
+def run(cfg: DictConfig) -> float | None:
+    """Train, test and record; returns the monitored validation metric (for sweepers)."""
+    started_at, start = now_iso(), time.perf_counter()
+    quiet_third_party()
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    datamodule = instantiate(cfg.data)
+    datamodule.manifest  # noqa: B018 - read and validate the data before anything is written
+    task = build_task(cfg)
+    trainer = build_trainer(cfg)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg))
+    checkpoints = checkpoint_paths(trainer)
+    metrics: dict[str, dict[str, Any]] = {}
+    monitor = cfg.task.monitor
+    callback = trainer.checkpoint_callback
+    if callback is not None and callback.best_model_score is not None:
+        metrics[monitor] = metric(float(callback.best_model_score), best_of="epochs")
+    if cfg.get("test"):
+        trainer.test(task, datamodule=datamodule, ckpt_path=checkpoints["best"], verbose=False)
+        metrics.update(getattr(task, "test_metrics", {}))
+    if hasattr(task, "result_metrics"):
+        metrics.update(task.result_metrics())
+    skipped = sorted(getattr(task, "skipped_rows", set()))
+    if trainer.is_global_zero:
+        record = build_record(
+            task=cfg.task.name,
+            metrics=metrics,
+            config=to_container(cfg),
+            seed=int(cfg.seed),
+            started_at=started_at,
+            wall_seconds=time.perf_counter() - start,
+            generator=cfg.generator.name if cfg.task.name != "detect" else None,
+            detector=cfg.detector.name if cfg.task.name == "detect" else None,
+            train_data=datamodule.references(),
+            test_data=datamodule.references("test") if cfg.get("test") else [],
+            artifacts={"checkpoints": checkpoints, "run_dir": str(output_dir(cfg))},
+            extra={"skipped_rows": skipped},
+        )
+        write_results(output_dir(cfg), record)
+    value = metrics.get(monitor, {}).get("value")
+    return None if value is None else float(value)

@@ -1,0 +1,62 @@
+"""`fakearena train task=detect` end to end: run folder, checkpoints, results.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import run_cli
+from fakearena.data.manifest import read_manifest
+from fakearena.runs.results import SCHEMA_VERSION, read_results
+
+
+def test_train_fast_dev_run_writes_a_valid_result_record(tmp_path: Path, toy_manifest: Path):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "train",
+        "data=manifest",
+        f"data.manifests=[{toy_manifest}]",
+        "data.image_size=32",
+        "data.batch_size=8",
+        "debug=fast_dev_run",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = read_results(run_dir)
+    assert record["schema_version"] == SCHEMA_VERSION
+    assert record["task"] == "detect"
+    assert record["detector"] == "small_cnn"
+    assert record["seed"] == 0
+    manifest = read_manifest(toy_manifest)
+    assert record["train_data"][0]["sha256"] == manifest.sha256
+    assert record["test_data"][0]["split_rows"] == int((manifest.frame.split == "test").sum())
+    for key in ("val/auc", "test/auc", "test/acc"):
+        value = record["metrics"][key]["value"]
+        assert 0.0 <= value <= 1.0
+    assert record["metrics"]["test/auc"]["n"] == 2 * 8 or record["metrics"]["test/auc"]["n"] <= 12
+    assert Path(record["artifacts"]["checkpoints"]["best"]).is_file()
+    assert Path(record["artifacts"]["checkpoints"]["last"]).is_file()
+    assert record["config"]["data"]["image_size"] == 32
+    assert record["environment"]["packages"]["torch"]
+    # results.json is plain JSON with no NaN
+    json.loads((run_dir / "results.json").read_text())
+
+
+def test_train_on_a_missing_manifest_is_one_clear_error_and_writes_nothing(tmp_path: Path):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "train",
+        "data=manifest",
+        f"data.manifests=[{tmp_path / 'nope.csv'}]",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert result.returncode == 1
+    assert "nope.csv" in result.stderr and "file not found" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not run_dir.exists()
+
+
+def test_unknown_config_option_is_a_clear_error(tmp_path: Path):
+    result = run_cli("train", "detector=nonexistent", f"hydra.run.dir={tmp_path / 'r'}")
+    assert result.returncode != 0
+    assert "nonexistent" in result.stderr and "small_cnn" in result.stderr
