@@ -242,3 +242,23 @@ def test_written_dataset_matches_the_in_memory_one(tmp_path, renderer):
         assert np.array_equal(pixels, renderer.render_row(row)), row["path"]
         assert written.frame["sha256"].iat[i] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert not list((tmp_path / "ds").rglob("*.part"))
+
+
+def test_an_interrupted_write_leaves_no_manifest(tmp_path, monkeypatch):
+    out = tmp_path / "ds"
+    write_synthetic_dataset(out, n_identities=3, per_identity=2, progress=False)
+    assert (out / "synthetic.csv").is_file()
+    calls = []
+
+    def failing(self, row):
+        calls.append(row["path"])
+        if len(calls) > 2:
+            raise KeyboardInterrupt
+        return np.zeros((64, 64, 3), np.uint8)
+
+    monkeypatch.setattr(SyntheticRenderer, "render_row", failing)
+    with pytest.raises(KeyboardInterrupt):
+        write_synthetic_dataset(out, n_identities=3, per_identity=2, seed=1, progress=False)
+    # The earlier manifest is gone with the images it described; no half-written files remain.
+    assert not (out / "synthetic.csv").exists() and not (out / "synthetic.yaml").exists()
+    assert not list(out.rglob("*.part"))

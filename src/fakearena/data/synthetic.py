@@ -29,7 +29,13 @@ import pandas as pd
 from fakearena.data import _face_render as fr
 from fakearena.data._face_blend import blend_into
 from fakearena.data._face_params import Identity, Shot, sample_identity, sample_shot
-from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manifest
+from fakearena.data.manifest import (
+    SPLITS,
+    Manifest,
+    ManifestCard,
+    card_path_for,
+    write_manifest,
+)
 from fakearena.errors import ConfigError, DataError
 from fakearena.utils.io import sha256_bytes
 
@@ -170,7 +176,7 @@ def synthetic_manifest(
     every person, hence every split, has both labels. Reals and fakes are interleaved so any
     contiguous run of rows holds both labels.
     """
-    _check_args(n_identities, per_identity, size, seed, name)
+    _check_args(per_identity, size, seed, name)
     splits = identity_splits(n_identities, seed)
     pools = _donor_pool(splits, n_identities)
     is_fake = _fake_indices(per_identity, fake_fraction)
@@ -181,42 +187,29 @@ def synthetic_manifest(
         for identity in range(n_identities):
             person = f"synth{identity:0{width}d}"
             split = splits[identity]
-            if is_fake[index]:
+            fake = bool(is_fake[index])
+            donor = -1
+            if fake:
                 pool = [d for d in pools[split] if d != identity]
                 donor = pool[int(_rng(seed, _DONOR, identity, index).integers(len(pool)))]
-                stem, label, source, rows = f"fake_{index:0{iwidth}d}", 1, SOURCE_FAKE, fakes
-            else:
-                stem, label, source, rows = f"real_{index:0{iwidth}d}", 0, SOURCE_REAL, reals
-                donor = -1
-            rows.append(
-                (
-                    f"{person}/{stem}.png",
-                    label,
-                    split,
-                    f"{name}/{person}/{stem}",
-                    0,
-                    person,
-                    source,
-                    "",
-                    seed,
-                    identity,
-                    index,
-                    donor,
-                )
+            stem = f"{'fake' if fake else 'real'}_{index:0{iwidth}d}"
+            (fakes if fake else reals).append(
+                {
+                    "path": f"{person}/{stem}.png",
+                    "label": int(fake),
+                    "split": split,
+                    "video_id": f"{name}/{person}/{stem}",
+                    "frame": 0,
+                    "identity": person,
+                    "source": SOURCE_FAKE if fake else SOURCE_REAL,
+                    "sha256": "",
+                    "synth_seed": seed,
+                    "synth_identity": identity,
+                    "synth_index": index,
+                    "synth_donor": donor,
+                }
             )
-    ordered = _interleave(reals, fakes)
-    columns = (
-        "path",
-        "label",
-        "split",
-        "video_id",
-        "frame",
-        "identity",
-        "source",
-        "sha256",
-        *EXTRA_COLUMNS,
-    )
-    frame = pd.DataFrame(ordered, columns=list(columns))
+    frame = pd.DataFrame(_interleave(reals, fakes))
     params = dict(
         n_identities=n_identities,
         per_identity=per_identity,
@@ -262,7 +255,7 @@ def synthetic_card(params: Mapping[str, Any]) -> ManifestCard:
     )
 
 
-def _check_args(n_identities: int, per_identity: int, size: int, seed: int, name: str) -> None:
+def _check_args(per_identity: int, size: int, seed: int, name: str) -> None:
     if int(per_identity) < 2:
         raise ConfigError(f"per_identity must be at least 2 images per person, got {per_identity}")
     if int(size) < 16:
@@ -300,10 +293,16 @@ def write_synthetic_dataset(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"out={out} is a file; give a folder for the synthetic dataset")
+    csv_path = out / f"{name}.csv"
+    # A manifest from an earlier run goes first: while the images are rewritten it would
+    # describe files that no longer match it.
+    for stale in (csv_path, card_path_for(csv_path)):
+        stale.unlink(missing_ok=True)
     renderer = SyntheticRenderer(size, seed)
     hashes = []
     rows = manifest.frame.to_dict("records")
-    for row in tqdm(rows, desc=f"synth {name}", unit="img", disable=not progress):
+    bar = tqdm(rows, desc=f"synth {name}", unit="img", disable=None if progress else True)
+    for row in bar:
         buffer = io.BytesIO()
         Image.fromarray(renderer.render_row(row)).save(buffer, format="PNG")
         data = buffer.getvalue()
@@ -316,4 +315,4 @@ def write_synthetic_dataset(
     frame = manifest.frame.copy()
     frame["sha256"] = hashes
     written = Manifest(frame=frame, card=manifest.card, root=out.resolve())
-    return write_manifest(written, out / f"{name}.csv")
+    return write_manifest(written, csv_path)
