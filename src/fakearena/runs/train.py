@@ -122,6 +122,13 @@ def run(cfg: DictConfig) -> float | None:
             artifacts={"checkpoints": checkpoints, "run_dir": str(output_dir(cfg))},
             extra={"skipped_rows": skipped},
         )
-        write_results(output_dir(cfg), record)
+        path = write_results(output_dir(cfg), record)
+        print(f"fakearena train: {_headline(metrics)}; results in {path}")
     value = metrics.get(monitor, {}).get("value")
     return None if value is None else float(value)
+
+
+def _headline(metrics: dict[str, dict[str, Any]]) -> str:
+    """The first few metrics as `key=value` text for the end-of-run line."""
+    shown = [f"{key}={entry['value']:.4f}" for key, entry in list(metrics.items())[:4]]
+    return ", ".join(shown) if shown else "no metrics"
