@@ -45,8 +45,7 @@ def auc_heatmap(
     width = min(4.0 + 1.3 * len(columns), 30.0)
     height = min(1.8 + 0.55 * len(rows), 30.0)
     fig, ax = plt.subplots(figsize=(width, height), dpi=110)
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("#d9d9d9")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.5, vmax=1.0, aspect="auto")
     for i, row in enumerate(values):
         for j, value in enumerate(row):
