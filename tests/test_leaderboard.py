@@ -14,7 +14,6 @@ from PIL import Image
 
 from fakearena.errors import ConfigError, DataError, FakearenaError
 from fakearena.report.cli import main as leaderboard_main
-from fakearena.report.fold import number
 from fakearena.report.leaderboard import write_leaderboard
 from fakearena.runs.results import SCHEMA_VERSION, metric, write_results
 
@@ -107,7 +106,7 @@ def test_seeds_fold_into_mean_std_matching_numpy(board):
     assert (single["test/auc:ci95_low"], single["test/auc:ci95_high"]) == (0.93, 0.97)
     assert single["test/auc:seeds"] == 1
     md = written["md"].read_text()
-    expected = f"{number(aucs.mean())} ± {number(aucs.std(ddof=1))} (3)"
+    expected = f"{aucs.mean():.3f} ± {aucs.std(ddof=1):.3f}"
     rows = read_md_table(md, "Detectors")
     assert any(expected in row for row in rows), rows
     assert any("0.950 [0.930, 0.970]" in row for row in rows)
@@ -176,7 +175,7 @@ def test_generator_table_and_gallery(tmp_path: Path):
     written = write_leaderboard([tmp_path], tmp_path / "out")
     rows = read_md_table(written["md"].read_text(), "Generators")
     header, row = rows[0], rows[1]
-    assert row[header.index("val/fid")] == f"42.000 ± {number(np.std([40.0, 44.0], ddof=1))} (2)"
+    assert row[header.index("val/fid")] == f"42.000 ± {np.std([40.0, 44.0], ddof=1):.3f}"
     assert row[header.index("N (FID)")] == "256"
     assert "auc_heatmap" not in written
     assert (tmp_path / "out" / "images" / "dcgan_sample_grid.png").is_file()

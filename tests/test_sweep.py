@@ -58,7 +58,7 @@ def check_two_seed_leaderboard(sweep_dir: Path, out: Path) -> None:
     assert board.loc[0, "test/acc:std"] == pytest.approx(values.std(ddof=1), abs=1e-12)
     assert board.loc[0, "seeds"] == "0 1"
     assert board.loc[0, "test/auc:n"] == records[0]["metrics"]["test/auc"]["n"]
-    assert "[seed 0](../sweep/0) [seed 1](../sweep/1)" in written["md"].read_text()
+    assert "[0](../sweep/0) [1](../sweep/1)" in written["md"].read_text()  # seeds link runs
 
 
 def test_multirun_two_seeds_to_leaderboard(tmp_path: Path, toy_manifest: Path):

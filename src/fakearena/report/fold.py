@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,20 +29,36 @@ class Folded:
     count: int
     ci95: tuple[float, float] | None = None
     n: int | None = None
+    runs: int | None = None  # runs in the configuration; None: same as count
 
     def text(self) -> str:
-        """The cell text: `0.912 [0.880, 0.940]`, `0.912`, or `0.912 ± 0.010 (3)`."""
+        """Cell text: `0.912 [0.880, 0.940]`, `0.912`, `0.912 ± 0.010`, `0.912 ± 0.010 (2/3)`.
+
+        The seed count is shown only when some runs of the configuration lack the metric.
+        """
+        mean = number(self.mean)
         if self.count > 1:
-            return f"{number(self.mean)} ± {number(self.std or 0.0)} ({self.count})"
+            text = f"{mean} ± {number(self.std or 0.0, like=self.mean)}"
+            if self.runs is not None and self.count < self.runs:
+                text += f" ({self.count}/{self.runs})"
+            return text
         if self.ci95 is not None:
-            return f"{number(self.mean)} [{number(self.ci95[0])}, {number(self.ci95[1])}]"
-        return number(self.mean)
+            low, high = (number(v, like=self.mean) for v in self.ci95)
+            return f"{mean} [{low}, {high}]"
+        return mean
 
 
-def number(value: float) -> str:
-    """A metric value with 3 decimals, or 4 significant digits for very small/large values."""
-    if value != 0 and (abs(value) < 0.01 or abs(value) >= 1000):
-        return f"{value:.4g}"
+def number(value: float, like: float | None = None) -> str:
+    """A metric value with 3 decimals, or 4 significant digits for very small/large values.
+
+    With `like`, the value (a std or CI bound) is written with the precision of `like`.
+    """
+    ref = value if like is None else like
+    if ref != 0 and (abs(ref) < 0.01 or abs(ref) >= 1000):
+        if like is None:
+            return f"{value:.4g}"
+        digits = max(0, 3 - int(np.floor(np.log10(abs(ref)))))
+        return f"{value:.{digits}f}"
     return f"{value:.3f}"
 
 
@@ -71,7 +87,7 @@ def fold_all(conf: Configuration) -> dict[str, Folded]:
     """Every metric of a configuration, folded over its seeds."""
     keys = sorted({k for r in conf.runs for k in r.record.get("metrics", {})})
     folded = {k: fold_metric(conf.runs, k) for k in keys}
-    return {k: v for k, v in folded.items() if v is not None}
+    return {k: replace(v, runs=len(conf.runs)) for k, v in folded.items() if v is not None}
 
 
 def cell(folded: dict[str, Folded], key: str) -> str:

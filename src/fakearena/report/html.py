@@ -35,6 +35,7 @@ td.missing { color: #9198a1; text-align: center; }
 .scroll { overflow-x: auto; }
 figure { display: inline-block; margin: 8px 16px 8px 0; vertical-align: top; }
 figure img { max-width: 720px; max-height: 640px; border: 1px solid #d0d7de; }
+figure img.small { min-width: 256px; image-rendering: pixelated; }
 figcaption { font-size: 12px; color: #59636e; }
 a { color: #0969da; text-decoration: none; } a:hover { text-decoration: underline; }
 """
@@ -46,7 +47,7 @@ TEXT_COLUMNS = {
     "train \\ test",
     "commit",
     "env",
-    "runs",
+    "seeds (runs)",
     "packages",
 }
 
@@ -67,11 +68,11 @@ def table_html(table: Table) -> str:
         for i, h in enumerate(table.headers)
     )
     body = []
-    previous_rank = None
-    for row in table.rows:
-        rank = row[0] if table.headers and table.headers[0] == "#" else None
-        starts_group = rank is not None and rank != previous_rank and previous_rank is not None
-        previous_rank = rank
+    # a rank starts a configuration's block; its continuation rows have none
+    ranked = bool(table.headers) and table.headers[0] == "#"
+    grouped = ranked and any(row[0] == "" for row in table.rows)
+    for index, row in enumerate(table.rows):
+        starts_group = grouped and index > 0 and row[0] != ""
         cells = []
         for i, value in enumerate(row):
             if isinstance(value, list):
@@ -97,11 +98,19 @@ def table_html(table: Table) -> str:
 def figures_html(title: str, figures: list[Figure]) -> str:
     """A titled row of embedded images."""
     items = "".join(
-        f'<figure><img src="{data_uri(f.path)}" alt="{html.escape(f.title)}">'
-        f"<figcaption>{html.escape(f.title)}</figcaption></figure>"
+        f'<figure><img class="{_size_class(f.path)}" src="{data_uri(f.path)}" '
+        f'alt="{html.escape(f.title)}"><figcaption>{html.escape(f.title)}</figcaption></figure>'
         for f in figures
     )
     return f"<h2>{html.escape(title)}</h2><div>{items}</div>"
+
+
+def _size_class(path: Path) -> str:
+    """ "small" for images narrower than 256 px (shown enlarged, pixels kept sharp)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return "small" if image.width < 256 else ""
 
 
 def render_html(title: str, meta: list[str], blocks: list[Table | tuple[str, list[Figure]]]) -> str:

@@ -51,7 +51,7 @@ def auc_heatmap(
         for j, value in enumerate(row):
             text = "-" if value is None else number(value.mean)
             if value is not None and value.count > 1:
-                text += f"\n±{number(value.std or 0.0)}"
+                text += f"\n±{number(value.std or 0.0, like=value.mean)}"
             ax.text(j, i, text, ha="center", va="center", fontsize=9, color="black")
     ax.set_xticks(range(len(columns)), labels=columns, rotation=30, ha="right")
     ax.set_yticks(range(len(rows)), labels=rows)
@@ -110,7 +110,7 @@ def roc_curves(test_set: str, curves: list[Curve], path: Path) -> Path | None:
     from sklearn.metrics import roc_auc_score, roc_curve
 
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5.0), dpi=110)
+    fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=110)
     drawn = 0
     for curve in curves:
         probs, labels = read_predictions(curve.path)

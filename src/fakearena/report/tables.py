@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fakearena.report.fold import MISSING, Folded, cell
 from fakearena.report.records import Configuration, RunRecord
 
@@ -95,33 +97,45 @@ def run_links(conf: Configuration, out_dir: Path) -> list[Link]:
     links = []
     for run in sorted(conf.runs, key=lambda r: str(r.record.get("seed"))):
         href = Path(os.path.relpath(run.run_dir, out_dir)).as_posix()
-        links.append(Link(f"seed {run.record.get('seed')}", href))
+        links.append(Link(str(run.record.get("seed")), href))
     return links
 
 
-def _row_facts(conf: Configuration, envs: dict[str, str]) -> list[str]:
+def _row_facts(conf: Configuration, envs: dict[str, str], out_dir: Path) -> list[Any]:
+    """Seeds (each linking to its run folder), commit(s) and environment id(s)."""
     commits = sorted({r.commit for r in conf.runs})
     env = sorted({envs[package_text(r)] for r in conf.runs})
-    return [", ".join(str(s) for s in conf.seeds), ", ".join(commits), ", ".join(env)]
+    return [run_links(conf, out_dir), ", ".join(commits), ", ".join(env)]
+
+
+FACT_HEADERS = ["seeds (runs)", "commit", "env"]
 
 
 def detector_table(
     confs: list[Configuration], folded: dict[str, dict[str, Folded]], out_dir: Path, envs
 ) -> Table:
-    """One row per (detector configuration, test set), configurations in ranking order."""
+    """One row per (detector configuration, test set), configurations in ranking order.
+
+    Continuation rows of a configuration leave its name and facts blank, so each
+    configuration reads as one block.
+    """
     headers = ["#", "detector", "train data", "test set"]
-    headers += [h for _, h in DETECTOR_COLUMNS] + ["N", "seeds", "commit", "env", "runs"]
+    headers += [h for _, h in DETECTOR_COLUMNS] + ["N", *FACT_HEADERS]
     table = Table("Detectors", headers)
     for rank, conf in enumerate(confs, 1):
         sets = test_sets(conf, folded[conf.key]) or {MISSING: {}}
-        for test_set, metrics in sets.items():
+        for i, (test_set, metrics) in enumerate(sets.items()):
             n = metrics.get("auc").n if metrics.get("auc") else None
-            row: list[Any] = [str(rank), conf.label, conf.first.train_name, test_set]
+            name = [conf.label, conf.first.train_name] if i == 0 else ["", ""]
+            row: list[Any] = [str(rank) if i == 0 else "", *name, test_set]
             row += [metrics[m].text() if m in metrics else MISSING for m, _ in DETECTOR_COLUMNS]
-            row += [MISSING if n is None else str(n), *_row_facts(conf, envs)]
-            row.append(run_links(conf, out_dir))
+            row.append(MISSING if n is None else str(n))
+            row += _row_facts(conf, envs, out_dir) if i == 0 else ["", "", ""]
             table.rows.append(row)
-    table.note = "Cells: value [95% CI] for one seed; mean ± std (number of seeds) for several."
+    table.note = (
+        "Cells: value [95% CI] for one seed; mean ± std over the seeds listed for several "
+        "((k/n) when only k of the n runs have the metric). Seeds link to their run folders."
+    )
     return table
 
 
@@ -145,8 +159,8 @@ def cross_dataset_tables(
     for model in models:
         mine = [c for c in confs if c.first.model == model]
         trains = list(dict.fromkeys(c.first.train_name for c in mine))
-        if len(mine) < 2 and len(test_sets(mine[0], folded[mine[0].key])) < 2:
-            continue  # a 1x1 matrix says nothing the detector table does not
+        if len(trains) < 2:
+            continue  # one train set: the detector x test set heatmap already shows it
         cells: dict[tuple[str, str], list[RunRecord]] = {}
         columns: list[str] = []
         for conf in mine:
@@ -180,8 +194,6 @@ def _pooled_cell(values: list[dict[str, Folded]], keys: list[str]) -> str:
     if len(found) == 1:
         return found[0].text()
     means = [f.mean for f in found]
-    import numpy as np
-
     return Folded(float(np.mean(means)), float(np.std(means, ddof=1)), len(found)).text()
 
 
@@ -203,15 +215,14 @@ def generator_table(
     """One row per generator configuration: FID, KID, N, reconstruction metrics, ..."""
     keys = generator_keys(confs, folded)
     fid_key = next((k for k in keys if k.endswith("/fid")), None)
-    headers = ["#", "generator", "train data", *keys, "N (FID)", "seeds", "commit", "env", "runs"]
+    headers = ["#", "generator", "train data", *keys, "N (FID)", *FACT_HEADERS]
     table = Table("Generators", headers)
     for rank, conf in enumerate(confs, 1):
         values = folded[conf.key]
         n = values[fid_key].n if fid_key and fid_key in values else None
         row: list[Any] = [str(rank), conf.label, conf.first.train_name]
         row += [cell(values, k) for k in keys]
-        row += [MISSING if n is None else str(n), *_row_facts(conf, envs)]
-        row.append(run_links(conf, out_dir))
+        row += [MISSING if n is None else str(n), *_row_facts(conf, envs, out_dir)]
         table.rows.append(row)
     table.note = "FID is biased at small N: compare FID only at equal N; KID is unbiased."
     return table
