@@ -98,7 +98,8 @@ def write_leaderboard(
         blocks.append(("Run images: sample grids, swap previews, plots", figures))
     blocks.append(environment_table(envs))
     meta = [
-        f"{len(runs)} runs in {len(confs)} configurations; generated {now_iso()}",
+        f"{_count(len(runs), 'run')} in {_count(len(confs), 'configuration')}; "
+        f"generated {now_iso()}",
         f"ranked by {sort_by} (where the runs have it); missing values are shown as -",
     ]
     written["md"] = atomic_write_text(out / "leaderboard.md", render_markdown(meta, blocks, out))
@@ -106,6 +107,10 @@ def write_leaderboard(
     written["csv"] = write_csv(detectors + generators, folded, out)
     written["runs_csv"] = write_runs_csv(detectors + generators, out)
     return written
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _ranked(

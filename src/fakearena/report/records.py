@@ -23,7 +23,6 @@ IGNORED_CONFIG_PREFIXES = (
     "paths",
     "hydra",
     "logger",
-    "callbacks",
     "ckpt_path",
     "resume",
     "tags",
