@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fakearena.config import to_container
 from fakearena.errors import ConfigError
+from fakearena.report.loggers import close_loggers, log_run_config
 from fakearena.runs.results import build_record, metric, now_iso, write_results
 from fakearena.utils.quiet import quiet_third_party
 
@@ -94,6 +95,7 @@ def run(cfg: DictConfig) -> float | None:
     datamodule.manifest  # noqa: B018 - read and validate the data before anything is written
     task = build_task(cfg)
     trainer = build_trainer(cfg)
+    log_run_config(trainer, to_container(cfg))
     trainer.fit(task, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg))
     checkpoints = checkpoint_paths(trainer)
     metrics: dict[str, dict[str, Any]] = {}
@@ -124,6 +126,7 @@ def run(cfg: DictConfig) -> float | None:
         )
         path = write_results(output_dir(cfg), record)
         print(f"fakearena train: {_headline(metrics)}; results in {path}")
+    close_loggers(trainer)
     value = metrics.get(monitor, {}).get("value")
     return None if value is None else float(value)
 
