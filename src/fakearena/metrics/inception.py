@@ -264,18 +264,23 @@ class InceptionFeatures(nn.Module):
         return self.spec.protocol()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        device = next(self.net.parameters()).device
-        out = []
-        with torch.inference_mode():
-            for start in range(0, images.shape[0], self.batch_size):
-                x = preprocess(images[start:start + self.batch_size].to(device))
-                if self.folded:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                out.append(self.net(x).double())
+        """(B, 3, H, W) uint8 [0, 255] or float [0, 1] images -> (B, 2048) float64."""
+        out = [self.embed(preprocess(images[start:start + self.batch_size]))
+               for start in range(0, images.shape[0], self.batch_size)]
         if not out:
-            return torch.zeros(0, FEATURE_DIM, dtype=torch.float64, device=device)
-        # Clone out of inference mode so callers can use the features in autograd-free math.
-        return torch.cat(out).clone()
+            return torch.zeros(0, FEATURE_DIM, dtype=torch.float64)
+        return torch.cat(out)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Network input from `preprocess` (B, 3, 299, 299) -> (B, 2048) float64 features."""
+        device = next(self.net.parameters()).device
+        with torch.inference_mode():
+            x = x.to(device)
+            if self.folded:
+                x = x.contiguous(memory_format=torch.channels_last)
+            features = self.net(x).double()
+        # A normal tensor again, so callers may use it outside inference mode.
+        return features.clone()
 
 
 def _agrees(net: nn.Module, script: torch.jit.ScriptModule) -> bool:
