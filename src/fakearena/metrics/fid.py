@@ -3,8 +3,9 @@
 FID keeps streaming float64 sums (sum of features, sum of outer products, count), so its memory
 does not grow with N and its states sum across DDP ranks. The covariance uses N - 1. The
 Frechet distance uses the eigenvalues of `sigma1 @ sigma2`, computed as the eigenvalues of the
-similar symmetric matrix `sqrt(sigma1) @ sigma2 @ sqrt(sigma1)` (two symmetric
-eigendecompositions, no `scipy.linalg.sqrtm`). FID is biased at small N: always report N, and
+similar symmetric matrix `F^T @ sigma2 @ F` with `sigma1 = F F^T` (a Cholesky factor, or
+the PSD square root when sigma1 is singular) and one symmetric eigenvalue solve; no
+`scipy.linalg.sqrtm`. FID is biased at small N: always report N, and
 KID (unbiased) beside it. With fewer than 2048 samples the covariance is rank-deficient; the
 value is computed and the result says so.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 import torch
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
@@ -54,24 +56,32 @@ class FeatureStats:
         return self.n <= self.mean.shape[0]
 
 
-def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
-    values, vectors = np.linalg.eigh(matrix)
-    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+def _factor(matrix: np.ndarray) -> np.ndarray:
+    """A factor F with F F^T = matrix: Cholesky, or the PSD square root when singular."""
+    try:
+        return np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:  # rank-deficient (N <= dim): the non-null eigenvectors
+        floor = 1e-13 * max(float(np.trace(matrix)), 1e-300)
+        values, vectors = scipy.linalg.eigh(matrix, subset_by_value=(floor, np.inf),
+                                            driver="evr", check_finite=False)
+        return vectors * np.sqrt(values)
 
 
 def frechet_distance(mean1: np.ndarray, cov1: np.ndarray, mean2: np.ndarray,
                      cov2: np.ndarray) -> float:
     """Frechet distance between Gaussians: |m1 - m2|^2 + tr(C1) + tr(C2) - 2 tr sqrt(C1 C2).
 
-    `tr sqrt(C1 C2)` is the sum of square roots of the eigenvalues of `C1 @ C2`, which are those
-    of the symmetric PSD matrix `sqrt(C1) C2 sqrt(C1)`; tiny negative round-off values are 0.
+    `tr sqrt(C1 C2)` is the sum of square roots of the eigenvalues of `C1 @ C2`. With any
+    factor `C1 = F F^T` (Cholesky, or the PSD square root when C1 is singular) these are the
+    eigenvalues of the symmetric PSD matrix `F^T C2 F`; tiny negative round-off values are 0.
     """
     mean1, mean2 = np.asarray(mean1, np.float64), np.asarray(mean2, np.float64)
     cov1, cov2 = np.asarray(cov1, np.float64), np.asarray(cov2, np.float64)
     if mean1.shape != mean2.shape or cov1.shape != cov2.shape:
         raise ValueError(f"statistics of different dimensions: {mean1.shape} vs {mean2.shape}")
-    root1 = _psd_sqrt(cov1)
-    eigenvalues = np.linalg.eigvalsh(root1 @ cov2 @ root1)
+    factor = _factor(cov1)
+    inner = factor.T @ cov2 @ factor
+    eigenvalues = np.linalg.eigvalsh((inner + inner.T) / 2)
     trace_sqrt = np.sqrt(np.clip(eigenvalues, 0, None)).sum()
     diff = mean1 - mean2
     value = diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * trace_sqrt
@@ -149,7 +159,7 @@ class _InceptionMetric(Metric):
 
     def _features(self, inputs: torch.Tensor) -> torch.Tensor:
         """Features of images (B, 3, H, W), or inputs already (B, 2048) passed through."""
-        if inputs.ndim == 2 and inputs.shape[1] == FEATURE_DIM:
+        if inputs.ndim == 2:
             return inputs.detach().double()
         if self.extractor is None:
             raise ValueError("this metric was built without an extractor; pass (B, 2048) "
@@ -162,15 +172,20 @@ class _InceptionMetric(Metric):
 
 
 class FID(_InceptionMetric):
-    """Streaming FID: `update(images_or_features, real=True|False)`, `compute() -> dict`."""
+    """Streaming FID: `update(images_or_features, real=True|False)`, `compute() -> dict`.
 
-    def __init__(self, extractor: InceptionFeatures | None = None, **kwargs):
+    `feature_dim` is 2048 for Inception pool3; another value only for precomputed features.
+    """
+
+    def __init__(self, extractor: InceptionFeatures | None = None, *,
+                 feature_dim: int = FEATURE_DIM, **kwargs):
         super().__init__(extractor, **kwargs)
+        self.feature_dim = feature_dim
         for side in ("real", "fake"):
-            self.add_state(f"{side}_sum", torch.zeros(FEATURE_DIM, dtype=torch.float64),
+            self.add_state(f"{side}_sum", torch.zeros(feature_dim, dtype=torch.float64),
                            dist_reduce_fx="sum")
             self.add_state(f"{side}_outer",
-                           torch.zeros(FEATURE_DIM, FEATURE_DIM, dtype=torch.float64),
+                           torch.zeros(feature_dim, feature_dim, dtype=torch.float64),
                            dist_reduce_fx="sum")
             self.add_state(f"{side}_n", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
 
