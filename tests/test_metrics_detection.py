@@ -46,7 +46,10 @@ def test_auc_ap_equal_sklearn_with_ties(seed: int) -> None:
     assert result["ap"] == pytest.approx(average_precision_score(labels, probs), abs=1e-12)
     assert result["acc"] == pytest.approx(np.mean((probs >= 0.5) == labels), abs=1e-15)
     assert (result["n"], result["n_pos"], result["n_neg"]) == (
-        len(labels), labels.sum(), (labels == 0).sum())
+        len(labels),
+        labels.sum(),
+        (labels == 0).sum(),
+    )
 
 
 def test_eer_and_tpr_at_fpr_equal_brute_force_sweep() -> None:
@@ -80,21 +83,23 @@ def test_video_level_and_per_source_equal_pandas_recomputation() -> None:
     video = np.repeat([f"src/v{i:03d}" for i in range(n_videos)], frames)
     labels = np.repeat(video_label, frames)
     probs = np.clip(rng.normal(0.4 + 0.2 * labels, 0.25), 0, 1)
-    sources = np.where(labels == 0, "real",
-                       np.repeat(rng.choice(["gan/a", "swap/b"], n_videos), frames))
+    sources = np.where(
+        labels == 0, "real", np.repeat(rng.choice(["gan/a", "swap/b"], n_videos), frames)
+    )
     result = detection_metrics(probs, labels, video_ids=video, sources=sources, n_bootstrap=0)
     frame = pd.DataFrame({"video": video, "p": probs, "y": labels})
     per_video = frame.groupby("video").agg(p=("p", "mean"), y=("y", "first"))
     assert result["n_videos"] == len(per_video) == n_videos
-    assert result["video_auc"] == pytest.approx(roc_auc_score(per_video.y, per_video.p),
-                                                abs=1e-12)
+    assert result["video_auc"] == pytest.approx(roc_auc_score(per_video.y, per_video.p), abs=1e-12)
     assert result["video_ap"] == pytest.approx(
-        average_precision_score(per_video.y, per_video.p), abs=1e-12)
+        average_precision_score(per_video.y, per_video.p), abs=1e-12
+    )
     assert result["video_acc"] == pytest.approx(np.mean((per_video.p >= 0.5) == per_video.y))
     for source in ("gan/a", "swap/b"):
         keep = (labels == 0) | (sources == source)
         assert result["per_source"][source]["auc"] == pytest.approx(
-            roc_auc_score(labels[keep], probs[keep]), abs=1e-12)
+            roc_auc_score(labels[keep], probs[keep]), abs=1e-12
+        )
         assert result["per_source"][source]["n_pos"] == int((sources == source).sum())
 
 
@@ -103,11 +108,14 @@ def test_bootstrap_matches_naive_resampling_and_is_seeded() -> None:
     fast = bootstrap_auc(probs, labels, n_bootstrap=3000, seed=0)
     rng = np.random.default_rng(1)
     pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
-    naive = np.array([
-        mann_whitney_auc(labels[i], probs[i])
-        for i in (np.r_[rng.choice(pos, pos.size), rng.choice(neg, neg.size)]
-                  for _ in range(1500))
-    ])
+    naive = np.array(
+        [
+            mann_whitney_auc(labels[i], probs[i])
+            for i in (
+                np.r_[rng.choice(pos, pos.size), rng.choice(neg, neg.size)] for _ in range(1500)
+            )
+        ]
+    )
     assert fast.mean() == pytest.approx(naive.mean(), abs=2e-3)
     assert fast.std() == pytest.approx(naive.std(), rel=0.08)
     # Blocked (distinct scores > blocks) keeps the same distribution.
@@ -123,8 +131,9 @@ def test_single_class_and_mixed_video_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="all 4 labels are real"):
         detection_metrics([0.1, 0.2, 0.3, 0.4], [0, 0, 0, 0])
     with pytest.raises(DetectionInputError, match="'vid/7'"):
-        detection_metrics([0.1, 0.9, 0.3, 0.8], [0, 1, 0, 1],
-                          video_ids=["vid/1", "vid/7", "vid/7", "vid/2"])
+        detection_metrics(
+            [0.1, 0.9, 0.3, 0.8], [0, 1, 0, 1], video_ids=["vid/1", "vid/7", "vid/7", "vid/2"]
+        )
     with pytest.raises(ValueError, match="NaN"):
         detection_metrics([0.1, np.nan], [0, 1])
 

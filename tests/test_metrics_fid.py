@@ -61,7 +61,8 @@ def test_streaming_stats_equal_numpy_and_flag_small_n() -> None:
     small = FeatureStats.from_features(features[:20])  # singular covariance: eigh factor
     assert small.rank_deficient
     assert frechet_distance(small.mean, small.cov, other.mean, other.cov) == pytest.approx(
-        sqrtm_formula(small.mean, small.cov, other.mean, other.cov), rel=1e-6)
+        sqrtm_formula(small.mean, small.cov, other.mean, other.cov), rel=1e-6
+    )
     with pytest.raises(ValueError, match="at least 2"):
         FeatureStats.from_features(features[:1])
 
@@ -77,7 +78,8 @@ def test_kid_near_zero_for_one_distribution() -> None:
     metric.update(torch.from_numpy(a), real=True)
     metric.update(torch.from_numpy(b), real=False)
     assert metric.compute()["kid_mean"] == pytest.approx(
-        kid(a.astype(np.float32), b.astype(np.float32), subsets=20, subset_size=200)[0])
+        kid(a.astype(np.float32), b.astype(np.float32), subsets=20, subset_size=200)[0]
+    )
 
 
 def test_weights_hash_check_rejects_a_modified_file(tmp_path) -> None:
@@ -110,7 +112,7 @@ def photos() -> torch.Tensor:
     for image in (data.astronaut(), data.chelsea(), data.coffee(), data.rocket()):
         h, w = image.shape[:2]
         for y, x in ((0, 0), (h // 3, w // 3), (h - 96, w - 128)):
-            crops.append(image[y:y + 96, x:x + 128])
+            crops.append(image[y : y + 96, x : x + 128])
     return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
 
 
@@ -139,7 +141,7 @@ def test_fid_zero_on_itself_and_grows_with_noise(extractor, photos) -> None:
     generator = torch.Generator().manual_seed(0)
     values = []
     for sigma in (8, 32, 96):
-        noisy = (photos.float() + sigma * torch.randn(photos.shape, generator=generator))
+        noisy = photos.float() + sigma * torch.randn(photos.shape, generator=generator)
         fid.reset()
         fid.update(real, real=True)
         fid.update(extractor(noisy.clamp(0, 255).round().to(torch.uint8)), real=False)
@@ -149,12 +151,22 @@ def test_fid_zero_on_itself_and_grows_with_noise(extractor, photos) -> None:
 
 def test_fid_cli_prints_json(extractor, tmp_path, capsys) -> None:
     from conftest import make_toy_manifest
-
     from fakearena.metrics.cli import main
 
     csv = make_toy_manifest(tmp_path / "toy", n=12, size=32)
-    code = main([str(csv), str(csv), "--label", "0", "--quiet", "--kid-subsets", "5",
-                 "--cache-dir", str(tmp_path / "cache")])
+    code = main(
+        [
+            str(csv),
+            str(csv),
+            "--label",
+            "0",
+            "--quiet",
+            "--kid-subsets",
+            "5",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["n_a"] == out["n_b"] == 6
     assert out["fid"] == pytest.approx(0, abs=1e-6)

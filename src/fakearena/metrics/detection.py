@@ -26,11 +26,14 @@ def _check(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     probs = np.asarray(probs, dtype=np.float64).ravel()
     labels = np.asarray(labels).ravel()
     if probs.shape != labels.shape:
-        raise DetectionInputError(f"probs and labels differ in length: {probs.size} vs "
-                                  f"{labels.size}")
+        raise DetectionInputError(
+            f"probs and labels differ in length: {probs.size} vs {labels.size}"
+        )
     if not np.all(np.isfinite(probs)):
-        raise DetectionInputError(f"{int((~np.isfinite(probs)).sum())} score(s) are NaN or "
-                                  "infinite; fix the model outputs before scoring")
+        raise DetectionInputError(
+            f"{int((~np.isfinite(probs)).sum())} score(s) are NaN or "
+            "infinite; fix the model outputs before scoring"
+        )
     if not np.isin(labels, (0, 1)).all():
         raise DetectionInputError("labels must be 0 (real) or 1 (fake)")
     labels = labels.astype(np.int64)
@@ -99,8 +102,13 @@ def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, target: float) -> float:
     return float(tpr[fpr <= target + 1e-15].max())
 
 
-def bootstrap_auc(probs: np.ndarray, labels: np.ndarray, n_bootstrap: int = 1000,
-                  seed: int = 0, blocks: int = _BOOTSTRAP_BLOCKS) -> np.ndarray:
+def bootstrap_auc(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    blocks: int = _BOOTSTRAP_BLOCKS,
+) -> np.ndarray:
     """AUC of `n_bootstrap` stratified bootstrap samples (each class resampled to its size).
 
     The scores are sorted once and cut into at most `blocks` runs that never split tied
@@ -149,18 +157,22 @@ def _frame_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
         "ap": ranked.ap(),
         "eer": equal_error_rate(fpr, tpr),
         "acc": float(np.mean((probs >= 0.5) == labels)),
-        **{f"tpr_at_fpr_{t:.0e}".replace("e-0", "e-"): tpr_at_fpr(fpr, tpr, t)
-           for t in FPR_TARGETS},
+        **{
+            f"tpr_at_fpr_{t:.0e}".replace("e-0", "e-"): tpr_at_fpr(fpr, tpr, t) for t in FPR_TARGETS
+        },
     }
 
 
-def video_scores(probs: np.ndarray, labels: np.ndarray,
-                 video_ids: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def video_scores(
+    probs: np.ndarray, labels: np.ndarray, video_ids: Sequence[Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-video (ids, mean frame probability, label); a video with mixed labels is an error."""
     video_ids = np.asarray(video_ids).ravel()
     if video_ids.size != probs.size:
-        raise DetectionInputError(f"video_ids has {video_ids.size} entries for {probs.size} "
-                                  "scores; give one video id per score")
+        raise DetectionInputError(
+            f"video_ids has {video_ids.size} entries for {probs.size} "
+            "scores; give one video id per score"
+        )
     ids, inverse = np.unique(video_ids, return_inverse=True)
     counts = np.bincount(inverse)
     fake_frames = np.bincount(inverse, weights=labels)
@@ -175,9 +187,14 @@ def video_scores(probs: np.ndarray, labels: np.ndarray,
     return ids, means, (fake_frames > 0).astype(np.int64)
 
 
-def detection_metrics(probs: Any, labels: Any, video_ids: Sequence[Any] | None = None,
-                      sources: Sequence[Any] | None = None, n_bootstrap: int = 1000,
-                      seed: int = 0) -> dict[str, Any]:
+def detection_metrics(
+    probs: Any,
+    labels: Any,
+    video_ids: Sequence[Any] | None = None,
+    sources: Sequence[Any] | None = None,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Frame-level detection metrics, plus video-level and per-source ones when asked.
 
     Returns `auc, ap, eer, acc, tpr_at_fpr_1e-2, tpr_at_fpr_1e-3, n, n_pos, n_neg, auc_ci95`
@@ -194,8 +211,9 @@ def detection_metrics(probs: Any, labels: Any, video_ids: Sequence[Any] | None =
     """
     probs, labels = _check(probs, labels)
     result: dict[str, Any] = _frame_metrics(probs, labels)
-    result.update(n=int(labels.size), n_pos=int(labels.sum()),
-                  n_neg=int(labels.size - labels.sum()))
+    result.update(
+        n=int(labels.size), n_pos=int(labels.sum()), n_neg=int(labels.size - labels.sum())
+    )
     if n_bootstrap:
         replicates = bootstrap_auc(probs, labels, n_bootstrap, seed)
         result["auc_ci95"] = [float(v) for v in np.percentile(replicates, [2.5, 97.5])]
@@ -211,18 +229,22 @@ def detection_metrics(probs: Any, labels: Any, video_ids: Sequence[Any] | None =
     return result
 
 
-def per_source_auc(probs: np.ndarray, labels: np.ndarray,
-                   sources: Sequence[Any]) -> dict[str, dict[str, float | int]]:
+def per_source_auc(
+    probs: np.ndarray, labels: np.ndarray, sources: Sequence[Any]
+) -> dict[str, dict[str, float | int]]:
     """AUC of all reals against the fakes of each source alone."""
     sources = np.asarray(sources).ravel().astype(str)
     if sources.size != probs.size:
-        raise DetectionInputError(f"sources has {sources.size} entries for {probs.size} "
-                                  "scores; give one source per score")
+        raise DetectionInputError(
+            f"sources has {sources.size} entries for {probs.size} scores; give one source per score"
+        )
     real = labels == 0
     out = {}
     for source in np.unique(sources[~real]):
         keep = real | (sources == source)
-        out[str(source)] = {"auc": _Sorted(probs[keep], labels[keep]).auc(),
-                            "n_pos": int((sources[~real] == source).sum()),
-                            "n_neg": int(real.sum())}
+        out[str(source)] = {
+            "auc": _Sorted(probs[keep], labels[keep]).auc(),
+            "n_pos": int((sources[~real] == source).sum()),
+            "n_neg": int(real.sum()),
+        }
     return out

@@ -38,8 +38,9 @@ class FeatureStats:
     def from_sums(cls, total: np.ndarray, outer: np.ndarray, n: int) -> FeatureStats:
         """Statistics from streaming sums: sum x, sum x x^T and the count."""
         if n < 2:
-            raise ValueError(f"FID needs at least 2 samples per side to estimate a covariance, "
-                             f"got {n}")
+            raise ValueError(
+                f"FID needs at least 2 samples per side to estimate a covariance, got {n}"
+            )
         total = np.asarray(total, dtype=np.float64)
         mean = total / n
         cov = (np.asarray(outer, dtype=np.float64) - np.outer(total, mean)) / (n - 1)
@@ -62,13 +63,15 @@ def _factor(matrix: np.ndarray) -> np.ndarray:
         return np.linalg.cholesky(matrix)
     except np.linalg.LinAlgError:  # rank-deficient (N <= dim): the non-null eigenvectors
         floor = 1e-13 * max(float(np.trace(matrix)), 1e-300)
-        values, vectors = scipy.linalg.eigh(matrix, subset_by_value=(floor, np.inf),
-                                            driver="evr", check_finite=False)
+        values, vectors = scipy.linalg.eigh(
+            matrix, subset_by_value=(floor, np.inf), driver="evr", check_finite=False
+        )
         return vectors * np.sqrt(values)
 
 
-def frechet_distance(mean1: np.ndarray, cov1: np.ndarray, mean2: np.ndarray,
-                     cov2: np.ndarray) -> float:
+def frechet_distance(
+    mean1: np.ndarray, cov1: np.ndarray, mean2: np.ndarray, cov2: np.ndarray
+) -> float:
     """Frechet distance between Gaussians: |m1 - m2|^2 + tr(C1) + tr(C2) - 2 tr sqrt(C1 C2).
 
     `tr sqrt(C1 C2)` is the sum of square roots of the eigenvalues of `C1 @ C2`. With any
@@ -101,8 +104,14 @@ def fid_from_stats(a: FeatureStats, b: FeatureStats) -> dict[str, object]:
 _GRAM_LIMIT = 5000  # rows of both sides together up to which one float64 Gram matrix is kept
 
 
-def kid(features_a: np.ndarray, features_b: np.ndarray, *, subsets: int = 100,
-        subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+def kid(
+    features_a: np.ndarray,
+    features_b: np.ndarray,
+    *,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
     """KID: mean and std over subsets of the unbiased MMD^2, kernel (x.y / d + 1)^3.
 
     Each subset draws `min(subset_size, n_a, n_b)` rows of each side without replacement. Up to
@@ -134,9 +143,11 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, *, subsets: int = 100,
         i = rng.choice(n_a, m, replace=False)
         j = rng.choice(n_b, m, replace=False)
         kxx, kyy, kxy = block(i, i, False, False), block(j, j, True, True), block(i, j, False, True)
-        values[s] = ((kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-                     + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-                     - 2 * kxy.sum() / (m * m))
+        values[s] = (
+            (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+            + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+            - 2 * kxy.sum() / (m * m)
+        )
     return float(values.mean()), float(values.std())
 
 
@@ -162,8 +173,10 @@ class _InceptionMetric(Metric):
         if inputs.ndim == 2:
             return inputs.detach().double()
         if self.extractor is None:
-            raise ValueError("this metric was built without an extractor; pass (B, 2048) "
-                             "features or give it extractor=InceptionFeatures()")
+            raise ValueError(
+                "this metric was built without an extractor; pass (B, 2048) "
+                "features or give it extractor=InceptionFeatures()"
+            )
         return self.extractor(inputs).double()
 
     @property
@@ -177,16 +190,24 @@ class FID(_InceptionMetric):
     `feature_dim` is 2048 for Inception pool3; another value only for precomputed features.
     """
 
-    def __init__(self, extractor: InceptionFeatures | None = None, *,
-                 feature_dim: int = FEATURE_DIM, **kwargs):
+    def __init__(
+        self,
+        extractor: InceptionFeatures | None = None,
+        *,
+        feature_dim: int = FEATURE_DIM,
+        **kwargs,
+    ):
         super().__init__(extractor, **kwargs)
         self.feature_dim = feature_dim
         for side in ("real", "fake"):
-            self.add_state(f"{side}_sum", torch.zeros(feature_dim, dtype=torch.float64),
-                           dist_reduce_fx="sum")
-            self.add_state(f"{side}_outer",
-                           torch.zeros(feature_dim, feature_dim, dtype=torch.float64),
-                           dist_reduce_fx="sum")
+            self.add_state(
+                f"{side}_sum", torch.zeros(feature_dim, dtype=torch.float64), dist_reduce_fx="sum"
+            )
+            self.add_state(
+                f"{side}_outer",
+                torch.zeros(feature_dim, feature_dim, dtype=torch.float64),
+                dist_reduce_fx="sum",
+            )
             self.add_state(f"{side}_n", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, inputs: torch.Tensor, real: bool) -> None:
@@ -198,9 +219,11 @@ class FID(_InceptionMetric):
 
     def stats(self, real: bool) -> FeatureStats:
         side = "real" if real else "fake"
-        return FeatureStats.from_sums(getattr(self, f"{side}_sum").cpu().numpy(),
-                                      getattr(self, f"{side}_outer").cpu().numpy(),
-                                      int(getattr(self, f"{side}_n")))
+        return FeatureStats.from_sums(
+            getattr(self, f"{side}_sum").cpu().numpy(),
+            getattr(self, f"{side}_outer").cpu().numpy(),
+            int(getattr(self, f"{side}_n")),
+        )
 
     def compute(self) -> dict[str, object]:
         return fid_from_stats(self.stats(real=True), self.stats(real=False))
@@ -209,8 +232,15 @@ class FID(_InceptionMetric):
 class KID(_InceptionMetric):
     """KID over kept features: `update(images_or_features, real=...)`, `compute() -> dict`."""
 
-    def __init__(self, extractor: InceptionFeatures | None = None, *, subsets: int = 100,
-                 subset_size: int = 1000, seed: int = 0, **kwargs):
+    def __init__(
+        self,
+        extractor: InceptionFeatures | None = None,
+        *,
+        subsets: int = 100,
+        subset_size: int = 1000,
+        seed: int = 0,
+        **kwargs,
+    ):
         super().__init__(extractor, **kwargs)
         self.subsets, self.subset_size, self.seed = subsets, subset_size, seed
         self.add_state("real_features", [], dist_reduce_fx="cat")
@@ -223,8 +253,11 @@ class KID(_InceptionMetric):
     def compute(self) -> dict[str, object]:
         real, fake = _cat(self.real_features), _cat(self.fake_features)
         if real is None or fake is None:
-            raise ValueError("KID needs features of both sides; call update(real=True) and "
-                             "update(real=False) first")
-        mean, std = kid(real, fake, subsets=self.subsets, subset_size=self.subset_size,
-                        seed=self.seed)
+            raise ValueError(
+                "KID needs features of both sides; call update(real=True) and "
+                "update(real=False) first"
+            )
+        mean, std = kid(
+            real, fake, subsets=self.subsets, subset_size=self.subset_size, seed=self.seed
+        )
         return {"kid_mean": mean, "kid_std": std, "n_a": len(real), "n_b": len(fake)}

@@ -120,8 +120,12 @@ class FoldedConv(nn.Module):
         scale = torch.rsqrt(layer.var.detach().double() + BN_EPS)
         bias = layer.beta.detach().double() - layer.mean.detach().double() * scale
         self.conv = nn.Conv2d(
-            weight.shape[1], weight.shape[0], tuple(weight.shape[2:]),
-            stride=layer.stride, padding=layer.padding, bias=True,
+            weight.shape[1],
+            weight.shape[0],
+            tuple(weight.shape[2:]),
+            stride=layer.stride,
+            padding=layer.padding,
+            bias=True,
         )
         with torch.no_grad():
             self.conv.weight.copy_((weight * scale[:, None, None, None]).float())
@@ -182,8 +186,9 @@ def _rebuild(module: torch.jit.ScriptModule) -> nn.Module:
         return nn.MaxPool2d(module.kernel_size, module.stride, module.padding)
     if kind == "AvgPool2d":
         # The graph averages over valid pixels only at the borders (count_include_pad=False).
-        return nn.AvgPool2d(module.kernel_size, module.stride, module.padding,
-                            count_include_pad=False)
+        return nn.AvgPool2d(
+            module.kernel_size, module.stride, module.padding, count_include_pad=False
+        )
     raise ValueError(f"unknown TorchScript block {kind!r}")
 
 
@@ -226,8 +231,9 @@ def preprocess(images: torch.Tensor) -> torch.Tensor:
     """The protocol's network input: levels 0..255, bilinear to 299 (antialias off), scaled."""
     x = to_uint8_levels(images)
     if x.shape[-2:] != (SIZE, SIZE):
-        x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", align_corners=False,
-                          antialias=False)
+        x = F.interpolate(
+            x, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=False
+        )
     return (x - 128.0) / 128.0
 
 
@@ -240,8 +246,7 @@ class InceptionFeatures(nn.Module):
         fast: use the folded eager rebuild when the file has the known layout.
     """
 
-    def __init__(self, spec: WeightsSpec | None = None, *, batch_size: int = 32,
-                 fast: bool = True):
+    def __init__(self, spec: WeightsSpec | None = None, *, batch_size: int = 32, fast: bool = True):
         super().__init__()
         self.spec = spec or default_weights()
         self.batch_size = int(batch_size)
@@ -265,8 +270,10 @@ class InceptionFeatures(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) uint8 [0, 255] or float [0, 1] images -> (B, 2048) float64."""
-        out = [self.embed(preprocess(images[start:start + self.batch_size]))
-               for start in range(0, images.shape[0], self.batch_size)]
+        out = [
+            self.embed(preprocess(images[start : start + self.batch_size]))
+            for start in range(0, images.shape[0], self.batch_size)
+        ]
         if not out:
             return torch.zeros(0, FEATURE_DIM, dtype=torch.float64)
         return torch.cat(out)
@@ -293,7 +300,8 @@ def _agrees(net: nn.Module, script: torch.jit.ScriptModule) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def cached_extractor(path: str | None = None, sha256: str | None = None,
-                     batch_size: int = 32) -> InceptionFeatures:
+def cached_extractor(
+    path: str | None = None, sha256: str | None = None, batch_size: int = 32
+) -> InceptionFeatures:
     """One shared extractor per weights file in a process (loading costs about a second)."""
     return InceptionFeatures(resolve_weights(path, sha256), batch_size=batch_size)

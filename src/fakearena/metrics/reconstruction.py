@@ -14,13 +14,17 @@ from torchmetrics.image import StructuralSimilarityIndexMeasure
 
 def _check(recon: torch.Tensor, target: torch.Tensor) -> None:
     if recon.shape != target.shape or recon.ndim != 4:
-        raise ValueError(f"expected two (B, C, H, W) tensors of one shape, got "
-                         f"{tuple(recon.shape)} and {tuple(target.shape)}")
+        raise ValueError(
+            f"expected two (B, C, H, W) tensors of one shape, got "
+            f"{tuple(recon.shape)} and {tuple(target.shape)}"
+        )
     lo = min(float(recon.min()), float(target.min()))
     hi = max(float(recon.max()), float(target.max()))
     if lo < -1e-6 or hi > 1 + 1e-6:
-        raise ValueError(f"reconstruction metrics take [0, 1] images, got values in "
-                         f"[{lo:.3g}, {hi:.3g}]; rescale first (e.g. (x + 1) / 2)")
+        raise ValueError(
+            f"reconstruction metrics take [0, 1] images, got values in "
+            f"[{lo:.3g}, {hi:.3g}]; rescale first (e.g. (x + 1) / 2)"
+        )
 
 
 class ReconstructionMetrics(Metric):
@@ -31,8 +35,7 @@ class ReconstructionMetrics(Metric):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.add_state("squared_error", torch.zeros((), dtype=torch.float64),
-                       dist_reduce_fx="sum")
+        self.add_state("squared_error", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("values", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
         self.ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
 

@@ -39,8 +39,9 @@ def default_cache_dir() -> Path:
     return Path(base) / "fid"
 
 
-def image_set(path: str | os.PathLike[str], *, split: str | None = None,
-              label: int | None = None) -> ImageSet:
+def image_set(
+    path: str | os.PathLike[str], *, split: str | None = None, label: int | None = None
+) -> ImageSet:
     """A manifest (`.csv`/`.yaml`, filtered by split and label) or a folder of images."""
     from fakearena.data.images import IMAGE_SUFFIXES
     from fakearena.data.manifest import read_manifest
@@ -48,16 +49,20 @@ def image_set(path: str | os.PathLike[str], *, split: str | None = None,
     path = Path(path)
     if path.is_dir():
         if split is not None or label is not None:
-            raise DataError(f"{path} is a folder of images: --split and --label apply to "
-                            "manifests only; drop them or pass the folder's manifest")
+            raise DataError(
+                f"{path} is a folder of images: --split and --label apply to "
+                "manifests only; drop them or pass the folder's manifest"
+            )
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise DataError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {path}")
         return ImageSet(path.name, files, None)
     manifest = read_manifest(path).select(split=split, label=label)
     if len(manifest) == 0:
-        raise DataError(f"manifest {path} has no rows with split={split} and label={label}; "
-                        "check the --split/--label options against the manifest")
+        raise DataError(
+            f"manifest {path} has no rows with split={split} and label={label}; "
+            "check the --split/--label options against the manifest"
+        )
     files = [manifest.abspath(i) for i in range(len(manifest))]
     return ImageSet(manifest.name, files, manifest.sha256)
 
@@ -73,8 +78,15 @@ def subset(n_total: int, n: int | None, seed: int) -> np.ndarray:
 
 def cache_key(manifest_sha256: str, n: int, seed: int, weights_sha256: str) -> str:
     """Hex key of one cached feature file."""
-    fields = {"version": CACHE_VERSION, "manifest_sha256": manifest_sha256, "n": n,
-              "seed": seed, "resize": RESIZE, "size": SIZE, "weights_sha256": weights_sha256}
+    fields = {
+        "version": CACHE_VERSION,
+        "manifest_sha256": manifest_sha256,
+        "n": n,
+        "seed": seed,
+        "resize": RESIZE,
+        "size": SIZE,
+        "weights_sha256": weights_sha256,
+    }
     return sha256_bytes(json.dumps(fields, sort_keys=True).encode())
 
 
@@ -84,29 +96,38 @@ def load_network_input(path: Path) -> torch.Tensor:
 
     image = torch.from_numpy(load_image(path)).permute(2, 0, 1)[None].float()
     if image.shape[-2:] != (SIZE, SIZE):
-        image = F.interpolate(image, size=(SIZE, SIZE), mode="bilinear", align_corners=False,
-                              antialias=False)
+        image = F.interpolate(
+            image, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=False
+        )
     return ((image - 128.0) / 128.0)[0]
 
 
-def embed_files(paths: list[Path], extractor: InceptionFeatures, batch_size: int = 32,
-                progress: bool = True) -> np.ndarray:
+def embed_files(
+    paths: list[Path], extractor: InceptionFeatures, batch_size: int = 32, progress: bool = True
+) -> np.ndarray:
     """(N, 2048) float32 features of image files (images of any size, resized one by one)."""
     from tqdm import tqdm
 
     out = []
     bar = tqdm(total=len(paths), desc="inception", unit="img", disable=not progress)
     for start in range(0, len(paths), batch_size):
-        batch = torch.stack([load_network_input(p) for p in paths[start:start + batch_size]])
+        batch = torch.stack([load_network_input(p) for p in paths[start : start + batch_size]])
         out.append(extractor.embed(batch).float().numpy())
         bar.update(len(batch))
     bar.close()
     return np.concatenate(out)
 
 
-def features_of(images: ImageSet, extractor: InceptionFeatures, *, n: int | None = None,
-                seed: int = 0, batch_size: int = 32, cache_dir: Path | None = None,
-                progress: bool = True) -> np.ndarray:
+def features_of(
+    images: ImageSet,
+    extractor: InceptionFeatures,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    batch_size: int = 32,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> np.ndarray:
     """Features of (a seeded subset of) an image set, cached on disk for manifests."""
     rows = subset(len(images.paths), n, seed)
     cache_file = None

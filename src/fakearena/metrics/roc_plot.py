@@ -11,8 +11,9 @@ from fakearena.metrics.detection import roc_curve_points
 from fakearena.utils.io import atomic_path
 
 
-def plot_roc(curves: Mapping[str, tuple[Any, Any]], path: str | os.PathLike[str],
-             title: str = "ROC") -> Path:
+def plot_roc(
+    curves: Mapping[str, tuple[Any, Any]], path: str | os.PathLike[str], title: str = "ROC"
+) -> Path:
     """Write a ROC plot of `{name: (probs, labels)}` to `path` (PNG), atomically.
 
     The legend gives each curve's AUC; axes are FPR (x) and TPR (y) with the chance diagonal.
@@ -31,8 +32,13 @@ def plot_roc(curves: Mapping[str, tuple[Any, Any]], path: str | os.PathLike[str]
         points = roc_curve_points(probs, labels)
         auc = _Sorted(*_check(probs, labels)).auc()
         axes.plot(points["fpr"], points["tpr"], lw=1.5, label=f"{name} (AUC {auc:.3f})")
-    axes.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate",
-             ylabel="true positive rate", title=title)
+    axes.set(
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        title=title,
+    )
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     path = Path(path)
