@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     quick = args.quick
     peak = matmul_gflops(1024 if quick else 2048)
     rows = [{"case": "fp32 matmul (torch)", "gflops": peak}]
-    rows += bench_inception(batch=2 if quick else 16, repeats=1 if quick else 3)
+    rows += bench_inception(batch=2 if quick else 8, repeats=1 if quick else 2)
     rows += bench_frechet(256 if quick else 2048, 512 if quick else 4096)
     rows += bench_detection(10_000 if quick else 1_000_000, 50 if quick else 1000)
     for row in rows:
