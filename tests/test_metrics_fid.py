@@ -150,8 +150,9 @@ def test_fid_zero_on_itself_and_grows_with_noise(extractor, photos) -> None:
 
 
 def test_fid_cli_prints_json(extractor, tmp_path, capsys) -> None:
-    from conftest import make_toy_manifest
     from fakearena.metrics.cli import main
+
+    from conftest import make_toy_manifest
 
     csv = make_toy_manifest(tmp_path / "toy", n=12, size=32)
     code = main(
