@@ -59,5 +59,7 @@ def test_unknown_option_lists_the_available_ones():
 def test_group_folders_hold_only_yaml_configs():
     for folder in CONF.iterdir():
         if folder.is_dir():
-            stray = [p.name for p in folder.iterdir() if p.suffix not in (".yaml", ".md")]
+            # nested groups (hydra/launcher, hydra/sweeper) hold configs too
+            files = [p for p in folder.rglob("*") if p.is_file()]
+            stray = [p.name for p in files if p.suffix not in (".yaml", ".md")]
             assert not stray, f"unexpected files in {folder}: {stray}"

@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fakearena.config import to_container
 from fakearena.errors import ConfigError
+from fakearena.report.loggers import close_loggers, log_run_config
 from fakearena.runs.results import build_record, metric, now_iso, write_results
 from fakearena.utils.quiet import quiet_third_party
 
@@ -61,13 +62,15 @@ def build_trainer(cfg: DictConfig, **overrides: Any) -> L.Trainer:
 
 
 def checkpoint_paths(trainer: L.Trainer) -> dict[str, str | None]:
-    """Best and last checkpoint paths of the run (None when not written)."""
-    callback = trainer.checkpoint_callback
-    if callback is None:
-        return {"best": None, "last": None}
-    best = getattr(callback, "best_model_path", "") or None
-    last = getattr(callback, "last_model_path", "") or None
-    return {"best": best, "last": last}
+    """Best (monitored) and last (every epoch) checkpoint paths; None when not written."""
+    paths: dict[str, str | None] = {"best": None, "last": None}
+    for callback in trainer.checkpoint_callbacks:
+        path = getattr(callback, "best_model_path", "") or None
+        if getattr(callback, "monitor", None) is None:
+            paths["last"] = path
+        else:
+            paths["best"] = path
+    return paths
 
 
 def resume_checkpoint(cfg: DictConfig) -> str | None:
@@ -97,6 +100,7 @@ def run(cfg: DictConfig) -> float | None:
         check_test_data(cfg)
     task = build_task(cfg)
     trainer = build_trainer(cfg)
+    log_run_config(trainer, to_container(cfg))
     trainer.fit(task, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg))
     checkpoints = checkpoint_paths(trainer)
     metrics: dict[str, dict[str, Any]] = {}
@@ -135,6 +139,14 @@ def run(cfg: DictConfig) -> float | None:
             artifacts={"checkpoints": checkpoints, "run_dir": str(output_dir(cfg))},
             extra={"skipped_rows": skipped},
         )
-        write_results(output_dir(cfg), record)
+        path = write_results(output_dir(cfg), record)
+        print(f"fakearena train: {_headline(metrics)}; results in {path}")
+    close_loggers(trainer)
     value = metrics.get(monitor, {}).get("value")
     return None if value is None else float(value)
+
+
+def _headline(metrics: dict[str, dict[str, Any]]) -> str:
+    """The first few metrics as `key=value` text for the end-of-run line."""
+    shown = [f"{key}={entry['value']:.4f}" for key, entry in list(metrics.items())[:4]]
+    return ", ".join(shown) if shown else "no metrics"

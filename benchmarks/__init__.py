@@ -1,0 +1,1 @@
+"""Performance benchmarks (not tests): each prints a table and writes benchmarks/results/*.json."""

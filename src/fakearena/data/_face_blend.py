@@ -1,0 +1,95 @@
+"""Blended fakes (the self-blended-images recipe) on top of the face painter.
+
+A donor's inner face is painted in the target's pose and head outline, slightly misaligned,
+colour-matched to the target's skin up to a small random shift, sometimes blurred, and blended
+into the target's image through a soft, randomly deformed ellipse. What a detector can learn is
+that boundary and the residual colour mismatch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from fakearena.data import _face_render as fr
+from fakearena.data._face_params import Identity, Shot
+
+# Traits the swapped-in face takes from the target: a face swap replaces the inner face only.
+_OUTLINE = (
+    "face_a",
+    "face_b",
+    "jaw",
+    "hair",
+    "hair_volume",
+    "hair_length",
+    "hairline",
+    "parting",
+    "bald",
+    "ear",
+)
+
+
+def blend_into(
+    img: np.ndarray,
+    canvas: fr.Canvas,
+    target: Identity,
+    donor: Identity,
+    shot: Shot,
+    rng: np.random.Generator,
+) -> None:
+    """Blend `donor`'s inner face into `img` (3 x H x W float32, target painted) in place."""
+    window, mask = blend_mask(canvas, target, shot, rng)
+    # The donor is painted only where the mask can be non-zero.
+    layer = donor_layer(canvas.crop(window), target, donor, shot, rng)
+    img[window] += mask * (layer - img[window])
+
+
+def donor_layer(
+    canvas: fr.Canvas, target: Identity, donor: Identity, shot: Shot, rng: np.random.Generator
+) -> np.ndarray:
+    """The donor's face in the target's pose and outline, colour-matched to the target."""
+    u = rng.random(10).astype(np.float32)
+    swapped = dataclasses.replace(donor, **{f: getattr(target, f) for f in _OUTLINE})
+    pose = dataclasses.replace(
+        shot,
+        cx=shot.cx + 0.03 * (u[0] - 0.5) * shot.scale,
+        cy=shot.cy + 0.03 * (u[1] - 0.5) * shot.scale,
+        scale=shot.scale * (1.0 + 0.06 * (u[2] - 0.5)),
+        angle=shot.angle + math.radians(4.0 * (u[3] - 0.5)),
+    )
+    layer = fr.paint_background(canvas, pose)
+    fr.paint_face(layer, canvas, swapped, pose)
+    # Skin matched to the target, then a small random colour shift is left over (the cue).
+    gain = target.skin / np.maximum(donor.skin, 1e-3)
+    gain = gain * (1.0 + 0.16 * (u[4:7] - 0.5)) * (1.0 + 0.1 * (u[7] - 0.5))
+    layer *= gain.astype(np.float32)[:, None, None]
+    if u[8] < 0.5:
+        layer = fr.blur3(layer, 0.1 + 0.15 * float(u[9]))
+    return layer
+
+
+def blend_mask(
+    canvas: fr.Canvas, target: Identity, shot: Shot, rng: np.random.Generator
+) -> tuple[fr.Window, np.ndarray]:
+    """Soft, randomly deformed ellipse over the inner face (brows to below the mouth), times a
+    blend ratio in [0.75, 1]; returned with the pixel window outside which it is zero."""
+    u = rng.random(6).astype(np.float32)
+    pose = canvas.pose(shot)
+    top = target.brow_y - target.brow_t - 0.03
+    bottom = target.mouth_y + 2.5 * target.mouth_h
+    cv, rv = 0.5 * (top + bottom), 0.5 * (bottom - top) * (1.0 + 0.2 * float(u[0]))
+    ru = target.face_a * (0.7 + 0.2 * float(u[1]))
+    soft = (0.08 + 0.25 * float(u[4])) * min(ru, rv) + pose.aa
+    # The mask is zero where q >= 1 + soft / min(ru, rv); the deformation factor is >= 0.7.
+    reach = math.sqrt((1.0 + soft / min(ru, rv)) / 0.7)
+    window = pose.box(
+        shot.yaw - reach * ru, shot.yaw + reach * ru, cv - reach * rv, cv + reach * rv
+    )
+    fu, v = pose.at(window)
+    fu, dv = (fu - shot.yaw) * (1.0 / ru), (v - cv) * (1.0 / rv)
+    q = np.square(fu) + np.square(dv)
+    q *= 1.0 + 0.3 * (u[2] - 0.5) * np.clip(fu, -1, 1) + 0.3 * (u[3] - 0.5) * np.clip(dv, -1, 1)
+    m = fr.clip01(0.5 - (q - 1.0) * (0.5 * min(ru, rv) / soft))
+    return window, m * m * (3.0 - 2.0 * m) * (0.75 + 0.25 * u[5])

@@ -1,0 +1,440 @@
+"""Face extraction: videos and images in, aligned face crops plus a frame-level manifest out.
+
+Layout of the output folder `out`:
+
+- `<video_id>/<frame:06d>.png` (`_<k>` appended per face with `multi_face`): the crops;
+- `.shards/<hash>.json`: one per finished video, written atomically after its crops; a rerun
+  skips every video whose shard exists for the same options (resume);
+- `<name>.csv` + `<name>.yaml`: the manifest, assembled from the shards at the end, so it only
+  ever lists crops that exist;
+- `<name>_report.json`: per video the frames sampled, the frames without a face (listed, never
+  dropped silently), videos with no face at all, and videos that could not be read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from fakearena.data.faces import (
+    ALIGN_MODES,
+    DEFAULT_DETECT_SIZE,
+    DEFAULT_MARGIN,
+    SELECT_MODES,
+    FaceDetector,
+    align_face,
+    select_faces,
+)
+from fakearena.data.manifest import Manifest, ManifestCard, write_manifest
+from fakearena.data.video import check_sampling, probe_video, read_frames, sample_frame_indices
+from fakearena.errors import ConfigError, DataError
+from fakearena.utils.io import atomic_path, atomic_write_json
+
+SHARD_DIR = ".shards"
+SHARD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """How frames are sampled, faces detected and crops written (see `fakearena faces`)."""
+
+    frames_per_video: int = 32
+    every: int = 0
+    size: int = 256
+    align: str = "similarity"
+    margin: float = DEFAULT_MARGIN
+    detect_size: int = DEFAULT_DETECT_SIZE
+    min_face_size: int = 20
+    min_prob: float = 0.9
+    multi_face: bool = False
+    select: str = "largest"
+    format: str = "png"
+    jpeg_quality: int = 95
+    device: str = "cpu"
+
+    def check(self) -> None:
+        """Raise ConfigError for options that cannot work."""
+        check_sampling(self.frames_per_video, self.every)
+        if self.align not in ALIGN_MODES:
+            raise ConfigError(f"align={self.align!r}: choose one of {list(ALIGN_MODES)}")
+        if self.select not in SELECT_MODES:
+            raise ConfigError(f"select={self.select!r}: choose one of {list(SELECT_MODES)}")
+        if self.format not in ("png", "jpg"):
+            raise ConfigError(f"format={self.format!r}: choose png or jpg")
+        if self.size < 8:
+            raise ConfigError(f"size={self.size}: give a crop side of at least 8 pixels")
+        if self.margin < 0:
+            raise ConfigError(f"margin={self.margin}: give a fraction >= 0 (e.g. 0.15)")
+
+    def signature(self) -> dict[str, Any]:
+        """The options that change the crops (a shard made with others is redone)."""
+        data = asdict(self)
+        data.pop("device")
+        return data
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One video or image to extract faces from, with the manifest fields its rows get."""
+
+    path: Path
+    kind: str  # "video" or "image"
+    video_id: str
+    label: int
+    split: str
+    identity: str = ""
+    source: str = "real"
+    frame: int = 0  # frame index of a still image taken from a frame-level manifest
+
+    @property
+    def key(self) -> str:
+        return self.video_id if self.kind == "video" else f"{self.video_id}#{self.frame}"
+
+
+@dataclass
+class ItemResult:
+    """What extraction found in one item: manifest rows, frames without a face, status."""
+
+    key: str
+    video_id: str
+    status: str  # ok | no_face | error
+    frames_sampled: list[int] = field(default_factory=list)
+    no_face_frames: list[int] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    resumed: bool = False
+
+
+def safe_relative_dir(video_id: str) -> str:
+    """A relative folder name for a video id: safe characters, no empty or dot components."""
+    parts = []
+    for part in video_id.split("/"):
+        part = re.sub(r"[^A-Za-z0-9._+=@-]", "_", part)
+        if part in ("", ".", ".."):
+            part = "_" * max(1, len(part))
+        parts.append(part)
+    return "/".join(parts)
+
+
+def load_image_rgb(path: Path) -> np.ndarray:
+    """An image file as RGB uint8 HxWx3, rotated as its EXIF orientation says."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return np.array(ImageOps.exif_transpose(image).convert("RGB"), dtype=np.uint8)
+    except FileNotFoundError as exc:
+        raise DataError(f"image {path} not found; check the path or the manifest root") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"image {path} cannot be read ({exc}); replace or remove it") from exc
+
+
+def _frames_of(item: SourceItem, options: ExtractOptions) -> Iterator[tuple[int, np.ndarray]]:
+    if item.kind == "image":
+        yield item.frame, load_image_rgb(item.path)
+        return
+    info = probe_video(item.path)
+    indices = sample_frame_indices(info.frame_count, options.frames_per_video, options.every)
+    yield from read_frames(item.path, indices)
+
+
+def _encode(crop: np.ndarray, options: ExtractOptions) -> bytes:
+    buffer = io.BytesIO()
+    if options.format == "png":
+        Image.fromarray(crop).save(buffer, format="PNG", compress_level=1)
+    else:
+        Image.fromarray(crop).save(buffer, format="JPEG", quality=options.jpeg_quality)
+    return buffer.getvalue()
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    # Atomic rename without fsync: crops are many and cheap to redo; the shard that lists them
+    # is fsynced after them, so resume never trusts a crop that was not renamed into place.
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def _fmt(values: Iterable[float], digits: int) -> str:
+    return " ".join(f"{float(v):.{digits}f}" for v in values)
+
+
+def shard_path(out: Path, key: str) -> Path:
+    return out / SHARD_DIR / (hashlib.sha1(key.encode("utf-8")).hexdigest()[:20] + ".json")
+
+
+def load_done(out: Path, item: SourceItem, options: ExtractOptions) -> ItemResult | None:
+    """The finished result of `item` from its shard, or None when it must be (re)done."""
+    path = shard_path(out, item.key)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if (
+        data.get("version") != SHARD_VERSION
+        or data.get("key") != item.key
+        or data.get("options") != options.signature()
+    ):
+        return None
+    rows = data["rows"]
+    if not all((out / row["path"]).is_file() for row in rows):
+        return None
+    return ItemResult(
+        key=item.key,
+        video_id=item.video_id,
+        status=data["status"],
+        frames_sampled=data["frames_sampled"],
+        no_face_frames=data["no_face_frames"],
+        rows=rows,
+        resumed=True,
+    )
+
+
+def extract_item(
+    item: SourceItem, detector: FaceDetector, options: ExtractOptions, out: Path
+) -> ItemResult:
+    """Detect, align and write the faces of one video or image, then its shard.
+
+    A file that cannot be read gives status "error" (no shard: a rerun tries again).
+    """
+    result = ItemResult(key=item.key, video_id=item.video_id, status="ok")
+    folder = safe_relative_dir(item.video_id)
+    try:
+        for index, frame in _frames_of(item, options):
+            result.frames_sampled.append(index)
+            faces = select_faces(detector.detect(frame), options.select, options.multi_face)
+            if not faces:
+                result.no_face_frames.append(index)
+                continue
+            for k, face in enumerate(faces):
+                crop = align_face(frame, face, options.size, options.align, options.margin)
+                suffix = f"_{k}" if options.multi_face else ""
+                relative = f"{folder}/{index:06d}{suffix}.{options.format}"
+                data = _encode(crop, options)
+                _write_file(out / relative, data)
+                result.rows.append(
+                    {
+                        "path": relative,
+                        "frame": index,
+                        "face": k,
+                        "box": _fmt(face.box, 1),
+                        "landmarks": _fmt(face.landmarks.reshape(-1), 1),
+                        "face_prob": round(face.prob, 5),
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                    }
+                )
+    except DataError as exc:
+        return ItemResult(key=item.key, video_id=item.video_id, status="error", error=str(exc))
+    if not result.rows:
+        result.status = "no_face"
+    atomic_write_json(
+        shard_path(out, item.key),
+        {
+            "version": SHARD_VERSION,
+            "key": item.key,
+            "video_id": item.video_id,
+            "options": options.signature(),
+            "status": result.status,
+            "frames_sampled": result.frames_sampled,
+            "no_face_frames": result.no_face_frames,
+            "rows": result.rows,
+        },
+    )
+    return result
+
+
+# Worker processes: one detector each, made once.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(options: ExtractOptions, out: Path, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER["options"] = options
+    _WORKER["out"] = out
+    _WORKER["detector"] = make_detector(options)
+
+
+def _work(item: SourceItem) -> ItemResult:
+    return extract_item(item, _WORKER["detector"], _WORKER["options"], _WORKER["out"])
+
+
+def make_detector(options: ExtractOptions) -> FaceDetector:
+    return FaceDetector(
+        device=options.device,
+        detect_size=options.detect_size,
+        min_face_size=options.min_face_size,
+        min_prob=options.min_prob,
+    )
+
+
+def run_items(
+    items: list[SourceItem],
+    out: Path,
+    options: ExtractOptions,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+) -> list[ItemResult]:
+    """Extract every item not already done; results in the order of `items`."""
+    from tqdm import tqdm
+
+    results: dict[str, ItemResult] = {}
+    todo = []
+    for item in items:
+        done = load_done(out, item, options)
+        if done is None:
+            todo.append(item)
+        else:
+            results[item.key] = done
+    bar = tqdm(
+        total=len(items), initial=len(results), unit="video", desc="faces", disable=not progress
+    )
+    try:
+        if todo and workers > 1:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            context = multiprocessing.get_context("spawn")
+            with context.Pool(
+                min(workers, len(todo)), _init_worker, (options, out, threads)
+            ) as pool:
+                for result in pool.imap_unordered(_work, todo):
+                    results[result.key] = result
+                    bar.update(1)
+        elif todo:
+            detector = make_detector(options)
+            for item in todo:
+                results[item.key] = extract_item(item, detector, options, out)
+                bar.update(1)
+    finally:
+        bar.close()
+    return [results[item.key] for item in items]
+
+
+def build_frame_manifest(
+    items: list[SourceItem], results: list[ItemResult], out: Path, card: ManifestCard
+) -> Manifest:
+    """The frame-level manifest of all crops written (root = `out`)."""
+    records = []
+    for item, result in zip(items, results):
+        for row in result.rows:
+            records.append(
+                {
+                    "path": row["path"],
+                    "label": item.label,
+                    "split": item.split,
+                    "video_id": item.video_id,
+                    "frame": row["frame"],
+                    "identity": item.identity,
+                    "source": item.source,
+                    "sha256": row["sha256"],
+                    "face": row["face"],
+                    "box": row["box"],
+                    "landmarks": row["landmarks"],
+                    "face_prob": row["face_prob"],
+                }
+            )
+    columns = [
+        "path", "label", "split", "video_id", "frame", "identity", "source", "sha256",
+        "face", "box", "landmarks", "face_prob",
+    ]  # fmt: skip
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    return Manifest(frame=frame, card=card, root=out.resolve())
+
+
+def build_report(items: list[SourceItem], results: list[ItemResult]) -> dict[str, Any]:
+    """Per-video counts, the frames without a face, and the videos with none or unreadable."""
+    videos = {}
+    for item, result in zip(items, results):
+        videos[result.key] = {
+            "video_id": item.video_id,
+            "path": str(item.path),
+            "status": result.status,
+            "frames_sampled": len(result.frames_sampled),
+            "frames_with_face": len(result.frames_sampled) - len(result.no_face_frames),
+            "faces": len(result.rows),
+            "no_face_frames": result.no_face_frames,
+            **({"error": result.error} if result.error else {}),
+        }
+    return {
+        "totals": {
+            "videos": len(results),
+            "videos_ok": sum(r.status == "ok" for r in results),
+            "videos_without_face": sum(r.status == "no_face" for r in results),
+            "videos_unreadable": sum(r.status == "error" for r in results),
+            "frames_sampled": sum(len(r.frames_sampled) for r in results),
+            "frames_without_face": sum(len(r.no_face_frames) for r in results),
+            "faces": sum(len(r.rows) for r in results),
+            "resumed": sum(r.resumed for r in results),
+        },
+        "videos_without_face": [r.video_id for r in results if r.status == "no_face"],
+        "videos_unreadable": {r.video_id: r.error for r in results if r.status == "error"},
+        "videos": videos,
+    }
+
+
+@dataclass
+class ExtractionSummary:
+    """Where the manifest and report went, and the totals of the report."""
+
+    manifest_path: Path
+    report_path: Path
+    totals: dict[str, Any]
+    unreadable: dict[str, str]
+    without_face: list[str]
+
+
+def extract_faces(
+    items: list[SourceItem],
+    out: str | os.PathLike[str],
+    options: ExtractOptions,
+    *,
+    name: str = "faces",
+    card: ManifestCard | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> ExtractionSummary:
+    """Extract faces from `items` into `out` and write `<name>.csv` and `<name>_report.json`."""
+    options.check()
+    if not items:
+        raise DataError("nothing to extract: the input holds no video or image files")
+    keys = [item.key for item in items]
+    if len(set(keys)) != len(keys):
+        repeated = sorted({k for k in keys if keys.count(k) > 1})[:5]
+        raise DataError(f"the input repeats video id(s) {repeated}; each video must appear once")
+    folders = {}
+    for item in items:
+        folder = safe_relative_dir(item.video_id)
+        other = folders.setdefault(folder, item.video_id)
+        if other != item.video_id:
+            raise DataError(
+                f"video ids {other!r} and {item.video_id!r} map to the same folder {folder!r}; "
+                "rename one of them"
+            )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = run_items(items, out, options, workers=workers, progress=progress)
+    card = card or ManifestCard(name=name)
+    manifest = build_frame_manifest(items, results, out, card)
+    manifest_path = write_manifest(manifest, out / f"{name}.csv")
+    report = build_report(items, results)
+    report_path = atomic_write_json(out / f"{name}_report.json", report)
+    return ExtractionSummary(
+        manifest_path=manifest_path,
+        report_path=Path(report_path),
+        totals=report["totals"],
+        unreadable=report["videos_unreadable"],
+        without_face=report["videos_without_face"],
+    )

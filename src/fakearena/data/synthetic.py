@@ -1,0 +1,318 @@
+"""Built-in synthetic faces: procedural people and blended fakes, so the suite runs offline.
+
+An *identity* (a person) fixes face shape, skin tone, hair and the geometry and colours of eyes,
+brows, nose and mouth; each *image* of that person varies position, scale, in-plane rotation,
+expression, light, background, blur and sensor noise. Everything is drawn from `(seed, identity,
+index)`, so a row renders to the same bytes on every call and at every epoch.
+
+A *blended fake* follows the self-blended-images recipe: a donor's inner face (eyes, brows,
+nose, mouth) rendered in the target's pose, colour-matched to the target's skin up to a small
+random colour shift, slightly misaligned, and blended into the target's image through a soft
+elliptical mask. The cue a detector can learn is the blend boundary and the residual colour
+mismatch; the skin tones agree on average, so global colour statistics give almost nothing away.
+
+Manifests of synthetic faces are in memory (`root=None`): the extra integer columns
+`synth_seed, synth_identity, synth_index, synth_donor` (-1 for reals) say what to render.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fakearena.data import _face_render as fr
+from fakearena.data._face_blend import blend_into
+from fakearena.data._face_params import Identity, Shot, sample_identity, sample_shot
+from fakearena.data.manifest import (
+    SPLITS,
+    Manifest,
+    ManifestCard,
+    card_path_for,
+    write_manifest,
+)
+from fakearena.errors import ConfigError, DataError
+from fakearena.utils.io import sha256_bytes
+
+SOURCE_REAL = "real"
+SOURCE_FAKE = "blend/synthetic"
+EXTRA_COLUMNS = ("synth_seed", "synth_identity", "synth_index", "synth_donor")
+# Stream tags keep the random draws of different purposes independent of each other.
+_IDENTITY, _SHOT, _BLEND, _SPLIT, _DONOR = 1, 2, 3, 4, 5
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(k) for k in key])))
+
+
+class SyntheticRenderer:
+    """Renders synthetic faces of one size; deterministic by (seed, identity, index)."""
+
+    def __init__(self, size: int = 64, seed: int = 0):
+        if int(size) < 16:
+            raise ConfigError(f"synthetic image size must be at least 16 pixels, got {size}")
+        if int(seed) < 0:
+            raise ConfigError(f"synthetic seed must be a non-negative integer, got {seed}")
+        self.size = int(size)
+        self.seed = int(seed)
+        self.canvas = fr.Canvas(self.size)
+        self._identities: dict[tuple[int, int], Identity] = {}
+
+    def identity(self, identity: int, seed: int | None = None) -> Identity:
+        """The fixed traits of person `identity` (cached)."""
+        key = (self._seed(seed), int(identity))
+        who = self._identities.get(key)
+        if who is None:
+            who = self._identities[key] = sample_identity(_rng(key[0], _IDENTITY, key[1]))
+        return who
+
+    def _seed(self, seed: int | None) -> int:
+        return self.seed if seed is None else int(seed)
+
+    def _scene(self, identity: int, index: int, seed: int) -> tuple[Shot, np.random.Generator]:
+        # The same generator then draws the sensor noise, so a fake and the real image of the
+        # same (identity, index) share it.
+        rng = _rng(seed, _SHOT, identity, index)
+        return sample_shot(rng), rng
+
+    def render_face(self, identity: int, index: int, seed: int | None = None) -> np.ndarray:
+        """Image `index` of person `identity` as H x W x 3 uint8 RGB (a real face)."""
+        seed = self._seed(seed)
+        who = self.identity(identity, seed)
+        shot, rng = self._scene(identity, index, seed)
+        img = fr.paint_background(self.canvas, shot)
+        fr.paint_face(img, self.canvas, who, shot)
+        return fr.finish(img, shot, rng)
+
+    def render_blended_fake(
+        self, identity: int, index: int, donor: int, seed: int | None = None
+    ) -> np.ndarray:
+        """Image `index` of `identity` with the inner face of `donor` blended in (a fake).
+
+        Outside the blend mask it equals `render_face(identity, index)` pixel for pixel.
+        """
+        if int(donor) == int(identity) or int(donor) < 0:
+            raise DataError(
+                f"a blended fake needs a donor identity other than the target {identity} "
+                f"(got donor {donor})"
+            )
+        seed = self._seed(seed)
+        target = self.identity(identity, seed)
+        shot, rng = self._scene(identity, index, seed)
+        img = fr.paint_background(self.canvas, shot)
+        fr.paint_face(img, self.canvas, target, shot)
+        blend = _rng(seed, _BLEND, identity, index, donor)
+        blend_into(img, self.canvas, target, self.identity(donor, seed), shot, blend)
+        return fr.finish(img, shot, rng)
+
+    def render_row(self, row: Mapping[str, Any]) -> np.ndarray:
+        """Render a synthetic manifest row from its `synth_*` columns."""
+        try:
+            identity, index = int(row["synth_identity"]), int(row["synth_index"])
+            donor = int(row.get("synth_donor", -1))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(
+                f"row {dict(row).get('path', '?')!r} is not a synthetic row: it needs integer "
+                f"columns synth_identity, synth_index and synth_donor ({exc})"
+            ) from exc
+        seed = row.get("synth_seed")
+        seed = None if seed is None or seed == "" else int(seed)
+        if donor < 0:
+            return self.render_face(identity, index, seed)
+        return self.render_blended_fake(identity, index, donor, seed)
+
+
+def identity_splits(n_identities: int, seed: int) -> dict[int, str]:
+    """Split of each identity: about 70/15/15, at least one identity per split."""
+    if n_identities < len(SPLITS):
+        raise ConfigError(
+            f"synthetic data needs n_identities >= {len(SPLITS)} (one per split), "
+            f"got {n_identities}"
+        )
+    order = _rng(seed, _SPLIT).permutation(n_identities)
+    n_held = max(1, round(0.15 * n_identities))
+    names = ["val"] * n_held + ["test"] * n_held
+    names += ["train"] * (n_identities - len(names))
+    return {int(identity): name for identity, name in zip(order, names[::-1])}
+
+
+def _donor_pool(splits: dict[int, str], n_identities: int) -> dict[str, list[int]]:
+    """Donors of each split come from the same split; a split of one person gets a donor-only
+    identity (numbered from `n_identities`), so no face crosses splits."""
+    pools: dict[str, list[int]] = {}
+    for k, name in enumerate(SPLITS):
+        members = sorted(i for i, s in splits.items() if s == name)
+        pools[name] = members if len(members) > 1 else [*members, n_identities + k]
+    return pools
+
+
+def _fake_indices(per_identity: int, fake_fraction: float) -> np.ndarray:
+    """Which image indices of a person are fakes: an evenly spread, exact count."""
+    if not 0.0 <= fake_fraction <= 1.0:
+        raise ConfigError(f"fake_fraction must be in [0, 1], got {fake_fraction}")
+    n_fake = round(per_identity * fake_fraction)
+    if 0.0 < fake_fraction < 1.0:
+        n_fake = min(max(n_fake, 1), per_identity - 1)
+    k = np.arange(per_identity)
+    return (k + 1) * n_fake // per_identity > k * n_fake // per_identity
+
+
+def synthetic_manifest(
+    n_identities: int = 8,
+    per_identity: int = 60,
+    fake_fraction: float = 0.5,
+    seed: int = 0,
+    size: int = 64,
+    name: str = "synthetic",
+) -> Manifest:
+    """An in-memory manifest of synthetic reals and blended fakes, split by identity.
+
+    `per_identity` counts all images of a person (reals + fakes); with 0 < fake_fraction < 1
+    every person, hence every split, has both labels. Reals and fakes are interleaved so any
+    contiguous run of rows holds both labels.
+    """
+    _check_args(per_identity, size, seed, name)
+    splits = identity_splits(n_identities, seed)
+    pools = _donor_pool(splits, n_identities)
+    is_fake = _fake_indices(per_identity, fake_fraction)
+    width = max(3, len(str(n_identities - 1)))
+    iwidth = max(5, len(str(per_identity - 1)))
+    reals, fakes = [], []
+    for index in range(per_identity):
+        for identity in range(n_identities):
+            person = f"synth{identity:0{width}d}"
+            split = splits[identity]
+            fake = bool(is_fake[index])
+            donor = -1
+            if fake:
+                pool = [d for d in pools[split] if d != identity]
+                donor = pool[int(_rng(seed, _DONOR, identity, index).integers(len(pool)))]
+            stem = f"{'fake' if fake else 'real'}_{index:0{iwidth}d}"
+            (fakes if fake else reals).append(
+                {
+                    "path": f"{person}/{stem}.png",
+                    "label": int(fake),
+                    "split": split,
+                    "video_id": f"{name}/{person}/{stem}",
+                    "frame": 0,
+                    "identity": person,
+                    "source": SOURCE_FAKE if fake else SOURCE_REAL,
+                    "sha256": "",
+                    "synth_seed": seed,
+                    "synth_identity": identity,
+                    "synth_index": index,
+                    "synth_donor": donor,
+                }
+            )
+    frame = pd.DataFrame(_interleave(reals, fakes))
+    params = dict(
+        n_identities=n_identities,
+        per_identity=per_identity,
+        fake_fraction=fake_fraction,
+        seed=seed,
+        size=size,
+        name=name,
+    )
+    return Manifest(frame=frame, card=synthetic_card(params), root=None)
+
+
+def _interleave(reals: list, fakes: list) -> list:
+    """Merge two ordered lists so every prefix holds them in proportion (Bresenham)."""
+    total, n_fake = len(reals) + len(fakes), len(fakes)
+    out, r, f = [], iter(reals), iter(fakes)
+    for j in range(total):
+        take_fake = (j + 1) * n_fake // total > j * n_fake // total
+        out.append(next(f) if take_fake else next(r))
+    return out
+
+
+def synthetic_card(params: Mapping[str, Any]) -> ManifestCard:
+    """The card of a synthetic manifest: what it is and the parameters that reproduce it."""
+    from fakearena import __version__
+
+    command = "fakearena data synth " + " ".join(f"{k}={v}" for k, v in params.items())
+    return ManifestCard(
+        name=str(params["name"]),
+        root=".",
+        description=(
+            f"Built-in procedural faces: {params['n_identities']} identities x "
+            f"{params['per_identity']} images, {params['fake_fraction']:.0%} blended fakes "
+            "(a donor's inner face blended into the target with a soft mask and colour shift)."
+        ),
+        image_size=int(params["size"]),
+        license="generated",
+        provenance={
+            "generator": "fakearena.data.synthetic",
+            "command": command,
+            "parameters": dict(params),
+            "fakearena_version": __version__,
+        },
+    )
+
+
+def _check_args(per_identity: int, size: int, seed: int, name: str) -> None:
+    if int(per_identity) < 2:
+        raise ConfigError(f"per_identity must be at least 2 images per person, got {per_identity}")
+    if int(size) < 16:
+        raise ConfigError(f"size must be at least 16 pixels, got {size}")
+    if int(seed) < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed}")
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ConfigError(f"name must be a plain file stem like 'synthetic', got {name!r}")
+
+
+def write_synthetic_dataset(
+    out: str | os.PathLike[str],
+    name: str = "synthetic",
+    n_identities: int = 8,
+    per_identity: int = 200,
+    size: int = 64,
+    fake_fraction: float = 0.5,
+    seed: int = 0,
+    *,
+    progress: bool = True,
+) -> Path:
+    """Render `synthetic_manifest(...)` to PNGs under `out` and write `out/<name>.csv` + `.yaml`.
+
+    The written manifest has the in-memory manifest's rows with `sha256` filled in. Images are
+    written first and the manifest last (atomically), so an interrupted run leaves no manifest
+    pointing at missing files.
+
+    Returns:
+        The path of the manifest CSV.
+    """
+    from PIL import Image
+    from tqdm import tqdm
+
+    manifest = synthetic_manifest(n_identities, per_identity, fake_fraction, seed, size, name)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out={out} is a file; give a folder for the synthetic dataset")
+    csv_path = out / f"{name}.csv"
+    # A manifest from an earlier run goes first: while the images are rewritten it would
+    # describe files that no longer match it.
+    for stale in (csv_path, card_path_for(csv_path)):
+        stale.unlink(missing_ok=True)
+    renderer = SyntheticRenderer(size, seed)
+    hashes = []
+    rows = manifest.frame.to_dict("records")
+    bar = tqdm(rows, desc=f"synth {name}", unit="img", disable=None if progress else True)
+    for row in bar:
+        buffer = io.BytesIO()
+        Image.fromarray(renderer.render_row(row)).save(buffer, format="PNG")
+        data = buffer.getvalue()
+        target = out / row["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.part")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+        hashes.append(sha256_bytes(data))
+    frame = manifest.frame.copy()
+    frame["sha256"] = hashes
+    written = Manifest(frame=frame, card=manifest.card, root=out.resolve())
+    return write_manifest(written, csv_path)

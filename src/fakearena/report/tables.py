@@ -1,0 +1,266 @@
+"""Leaderboard tables, independent of how they are rendered (markdown, HTML, CSV).
+
+Detector metric keys name their test set: `test/<set>/<metric>`; a plain `test/<metric>` is
+the training data's own test split, named after the record's test manifest(s).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fakearena.report.fold import MISSING, Folded, cell
+from fakearena.report.records import Configuration, RunRecord
+
+# Detector columns per test set: (metric name, header).
+DETECTOR_COLUMNS = (
+    ("auc", "AUC [95% CI]"),
+    ("ap", "AP"),
+    ("eer", "EER"),
+    ("acc", "ACC"),
+    ("video_auc", "video AUC"),
+)
+# Generator metric names in display order; other metrics follow alphabetically.
+GENERATOR_ORDER = ("fid", "kid_mean", "kid", "kid_std", "mse", "psnr", "ssim")
+ENV_PACKAGES = ("torch", "lightning", "timm", "torchmetrics", "numpy", "fakearena")
+
+
+@dataclass
+class Link:
+    """A table cell that links somewhere (a run folder)."""
+
+    text: str
+    href: str
+
+
+@dataclass
+class Table:
+    """A titled table: header names and rows of cells (text or a list of links)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str | list[Link]]] = field(default_factory=list)
+    note: str = ""
+
+
+def own_test_set(run: RunRecord) -> str:
+    """The name of the run's own test split (what plain `test/<metric>` keys measure)."""
+    names = [str(ref.get("name")) for ref in run.record.get("test_data") or [] if ref.get("name")]
+    return "+".join(dict.fromkeys(names)) if names else run.train_name
+
+
+def split_test_key(key: str, own: str) -> tuple[str, str] | None:
+    """`test/<set>/<metric>` -> (set, metric); `test/<metric>` -> (own, metric); else None."""
+    parts = key.split("/")
+    if parts[0] != "test" or len(parts) < 2:
+        return None
+    if len(parts) == 2:
+        return own, parts[1]
+    return "/".join(parts[1:-1]), parts[-1]
+
+
+def test_sets(conf: Configuration, folded: dict[str, Folded]) -> dict[str, dict[str, Folded]]:
+    """Test set -> metric name -> folded value, the configuration's own test split first."""
+    own = own_test_set(conf.first)
+    sets: dict[str, dict[str, Folded]] = {}
+    for key in sorted(folded, key=lambda k: (k.count("/"), k)):
+        split = split_test_key(key, own)
+        if split is not None:
+            sets.setdefault(split[0], {})[split[1]] = folded[key]
+    return sets
+
+
+def environment_ids(confs: list[Configuration]) -> dict[str, str]:
+    """Short names (E1, E2, ...) for each distinct set of package versions."""
+    ids: dict[str, str] = {}
+    for conf in confs:
+        for run in conf.runs:
+            env = package_text(run)
+            if env not in ids:
+                ids[env] = f"E{len(ids) + 1}"
+    return ids
+
+
+def package_text(run: RunRecord) -> str:
+    packages = (run.record.get("environment") or {}).get("packages") or {}
+    shown = [f"{p} {packages[p]}" for p in ENV_PACKAGES if p in packages]
+    return ", ".join(shown) or "unknown"
+
+
+def run_links(conf: Configuration, out_dir: Path) -> list[Link]:
+    """Links to each run folder of a configuration, named by seed, relative to the report."""
+    links = []
+    for run in sorted(conf.runs, key=lambda r: str(r.record.get("seed"))):
+        href = Path(os.path.relpath(run.run_dir, out_dir)).as_posix()
+        links.append(Link(str(run.record.get("seed")), href))
+    return links
+
+
+def _row_facts(conf: Configuration, envs: dict[str, str], out_dir: Path) -> list[Any]:
+    """Seeds (each linking to its run folder), commit(s) and environment id(s)."""
+    commits = sorted({r.commit for r in conf.runs})
+    env = sorted({envs[package_text(r)] for r in conf.runs})
+    return [run_links(conf, out_dir), ", ".join(commits), ", ".join(env)]
+
+
+FACT_HEADERS = ["seeds (runs)", "commit", "env"]
+
+
+def detector_table(
+    confs: list[Configuration], folded: dict[str, dict[str, Folded]], out_dir: Path, envs
+) -> Table:
+    """One row per (detector configuration, test set), configurations in ranking order.
+
+    Continuation rows of a configuration leave its name and facts blank, so each
+    configuration reads as one block.
+    """
+    headers = ["#", "detector", "train data", "test set"]
+    headers += [h for _, h in DETECTOR_COLUMNS] + ["N", *FACT_HEADERS]
+    table = Table("Detectors", headers)
+    for rank, conf in enumerate(confs, 1):
+        sets = test_sets(conf, folded[conf.key]) or {MISSING: {}}
+        for i, (test_set, metrics) in enumerate(sets.items()):
+            n = metrics.get("auc").n if metrics.get("auc") else None
+            name = [conf.label, conf.first.train_name] if i == 0 else ["", ""]
+            row: list[Any] = [str(rank) if i == 0 else "", *name, test_set]
+            row += [metrics[m].text() if m in metrics else MISSING for m, _ in DETECTOR_COLUMNS]
+            row.append(MISSING if n is None else str(n))
+            row += _row_facts(conf, envs, out_dir) if i == 0 else ["", "", ""]
+            table.rows.append(row)
+    table.note = (
+        "Cells: value [95% CI] for one seed; mean ± std over the seeds listed for several "
+        "((k/n) when only k of the n runs have the metric). Seeds link to their run folders."
+    )
+    return table
+
+
+def auc_matrix(
+    confs: list[Configuration], folded: dict[str, dict[str, Folded]]
+) -> tuple[list[str], list[str], list[list[Folded | None]]]:
+    """Detector configuration x test set frame AUC (rows, columns, values)."""
+    rows = [conf.label for conf in confs]
+    per_row = [{s: m.get("auc") for s, m in test_sets(c, folded[c.key]).items()} for c in confs]
+    columns = list(dict.fromkeys(s for sets in per_row for s in sets))
+    values = [[sets.get(col) for col in columns] for sets in per_row]
+    return rows, columns, values
+
+
+def cross_dataset_tables(
+    confs: list[Configuration], folded: dict[str, dict[str, Folded]]
+) -> list[Table]:
+    """Per detector: train set (rows) x test set (columns) frame AUC."""
+    tables = []
+    models = dict.fromkeys(conf.first.model for conf in confs)
+    for model in models:
+        mine = [c for c in confs if c.first.model == model]
+        trains = list(dict.fromkeys(c.first.train_name for c in mine))
+        if len(trains) < 2:
+            continue  # one train set: the detector x test set heatmap already shows it
+        cells: dict[tuple[str, str], list[RunRecord]] = {}
+        columns: list[str] = []
+        for conf in mine:
+            for test_set in test_sets(conf, folded[conf.key]):
+                columns.append(test_set)
+                cells.setdefault((conf.first.train_name, test_set), []).append(conf)
+        columns = list(dict.fromkeys(columns))
+        table = Table(f"Cross-dataset AUC: {model} (train set × test set)", ["train \\ test"])
+        table.headers += columns
+        for train in trains:
+            row: list[Any] = [train]
+            for col in columns:
+                group = cells.get((train, col), [])
+                values = [folded[c.key] for c in group]
+                keys = [_auc_key(c, col) for c in group]
+                row.append(_pooled_cell(values, keys))
+            table.rows.append(row)
+        table.note = "Frame AUC; configurations of one detector and train set are pooled."
+        tables.append(table)
+    return tables
+
+
+def _auc_key(conf: Configuration, test_set: str) -> str:
+    return "test/auc" if test_set == own_test_set(conf.first) else f"test/{test_set}/auc"
+
+
+def _pooled_cell(values: list[dict[str, Folded]], keys: list[str]) -> str:
+    found = [v[k] for v, k in zip(values, keys) if k in v]
+    if not found:
+        return MISSING
+    if len(found) == 1:
+        return found[0].text()
+    means = [f.mean for f in found]
+    return Folded(float(np.mean(means)), float(np.std(means, ddof=1)), len(found)).text()
+
+
+def generator_keys(confs: list[Configuration], folded: dict[str, dict[str, Folded]]) -> list[str]:
+    """Generator metric keys to show (val/test stages), in display order."""
+    keys = {k for c in confs for k in folded[c.key] if k.split("/")[0] in ("val", "test")}
+
+    def order(key: str) -> tuple[int, str, str]:
+        name = key.rsplit("/", 1)[-1]
+        rank = GENERATOR_ORDER.index(name) if name in GENERATOR_ORDER else len(GENERATOR_ORDER)
+        return (rank, name, key)
+
+    return sorted(keys, key=order)
+
+
+def generator_table(
+    confs: list[Configuration], folded: dict[str, dict[str, Folded]], out_dir: Path, envs
+) -> Table:
+    """One row per generator configuration: FID, KID, N, reconstruction metrics, ..."""
+    keys = generator_keys(confs, folded)
+    fid_key = next((k for k in keys if k.endswith("/fid")), None)
+    headers = ["#", "generator", "train data", *keys, "N (FID)", *FACT_HEADERS]
+    table = Table("Generators", headers)
+    for rank, conf in enumerate(confs, 1):
+        values = folded[conf.key]
+        n = values[fid_key].n if fid_key and fid_key in values else None
+        row: list[Any] = [str(rank), conf.label, conf.first.train_name]
+        row += [cell(values, k) for k in keys]
+        row += [MISSING if n is None else str(n), *_row_facts(conf, envs, out_dir)]
+        table.rows.append(row)
+    table.note = "FID is biased at small N: compare FID only at equal N; KID is unbiased."
+    return table
+
+
+def environment_table(envs: dict[str, str]) -> Table:
+    """The package versions behind each `env` id used in the tables."""
+    table = Table("Environments", ["env", "packages"])
+    table.rows = [[ident, text] for text, ident in envs.items()]
+    return table
+
+
+def csv_rows(
+    confs: list[Configuration], folded: dict[str, dict[str, Folded]], out_dir: Path
+) -> list[dict[str, Any]]:
+    """One machine-readable row per configuration: every metric's mean, std, seeds, CI, N."""
+    rows = []
+    for rank, conf in enumerate(confs, 1):
+        run = conf.first
+        row: dict[str, Any] = {
+            "rank": rank,
+            "name": conf.label,
+            "task": run.record.get("task"),
+            "detector": run.record.get("detector") or "",
+            "generator": run.record.get("generator") or "",
+            "train_data": run.train_name,
+            "seeds": " ".join(str(s) for s in conf.seeds),
+            "n_runs": len(conf.runs),
+            "commit": " ".join(sorted({r.commit for r in conf.runs})),
+            "packages": json.dumps((run.record.get("environment") or {}).get("packages") or {}),
+            "run_dirs": " ".join(str(r.run_dir) for r in conf.runs),
+        }
+        for key, value in folded[conf.key].items():
+            row[key] = value.mean
+            row[f"{key}:std"] = value.std
+            row[f"{key}:seeds"] = value.count
+            row[f"{key}:ci95_low"] = value.ci95[0] if value.ci95 else None
+            row[f"{key}:ci95_high"] = value.ci95[1] if value.ci95 else None
+            row[f"{key}:n"] = value.n
+        rows.append(row)
+    return rows

@@ -1,0 +1,227 @@
+"""`fakearena data synth|validate|verify|build`, in-process and through the console entry."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fakearena.data import cli
+from fakearena.errors import ConfigError
+
+HEADER = "path,label,split,video_id,frame,identity,source,sha256"
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _dataset(folder: Path) -> Path:
+    """Four small PNGs and a manifest with their sha256, written without fakearena's help."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for i, (name, label, split) in enumerate(
+        [
+            ("a/r0.png", 0, "train"),
+            ("a/f0.png", 1, "train"),
+            ("b/r1.png", 0, "val"),
+            ("b/f1.png", 1, "test"),
+        ]
+    ):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        source = "real" if label == 0 else "gan/test"
+        rows.append(f"{name},{label},{split},v{i},0,p{i},{source},{digest}")
+    csv_path = folder / "set.csv"
+    csv_path.write_text("\n".join([HEADER, *rows]) + "\n")
+    return csv_path
+
+
+def _edit(csv_path: Path, row: int, column: str, value: str) -> None:
+    lines = csv_path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[row].split(",")
+    cells[header.index(column)] = value
+    lines[row] = ",".join(cells)
+    csv_path.write_text("\n".join(lines) + "\n")
+
+
+def test_validate_prints_rows_per_split_label_source(tmp_path, capsys):
+    csv_path = _dataset(tmp_path)
+    assert cli.main(["validate", str(csv_path), "--check-files"]) == 0
+    out = capsys.readouterr().out
+    assert "rows      4  (all files present)" in out
+    lines = [line.split() for line in out.splitlines()]
+    assert ["train", "0", "(real)", "real", "1"] in lines
+    assert ["train", "1", "(fake)", "gan/test", "1"] in lines
+    assert ["test", "1", "(fake)", "gan/test", "1"] in lines
+    assert hashlib.sha256(csv_path.read_bytes()).hexdigest() in out
+    # Valid, but the val and test splits are single-class: said as notes.
+    assert "note: the val split has real rows only" in out
+    assert "note: the test split has fake rows only" in out
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "value", "message"),
+    [
+        (2, "label", "2", "row(s) 2 (1 in all): label must be 0 (real) or 1 (fake)"),
+        (3, "split", "training", "row(s) 3 (1 in all): split must be one of"),
+        (1, "path", "/etc/passwd", "row(s) 1 (1 in all): path must be relative"),
+        (4, "path", "../outside.png", "row(s) 4 (1 in all): path must be relative"),
+        (2, "path", "a/r0.png", "row(s) 2 (1 in all): duplicate path"),
+    ],
+)
+def test_validate_reports_each_broken_row(tmp_path, capsys, row, column, value, message):
+    csv_path = _dataset(tmp_path)
+    _edit(csv_path, row, column, value)
+    assert cli.main(["validate", str(csv_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"Invalid manifest {csv_path}" in err
+    assert message in err
+
+
+def test_validate_reports_a_missing_column(tmp_path, capsys):
+    csv_path = _dataset(tmp_path)
+    lines = [
+        ",".join(line.split(",")[:6] + line.split(",")[7:])
+        for line in csv_path.read_text().splitlines()
+    ]
+    csv_path.write_text("\n".join(lines) + "\n")
+    assert cli.main(["validate", str(csv_path)]) == 1
+    assert "missing column(s) ['source']" in capsys.readouterr().err
+
+
+def test_validate_checks_files_only_when_asked(tmp_path, capsys):
+    csv_path = _dataset(tmp_path)
+    (tmp_path / "b" / "r1.png").unlink()
+    assert cli.main(["validate", str(csv_path)]) == 0
+    capsys.readouterr()
+    assert cli.main(["validate", str(csv_path), "--check-files"]) == 1
+    err = capsys.readouterr().err
+    assert "row(s) 3 (1 in all): file not found under root" in err
+
+
+def test_validate_missing_manifest_and_usage_errors(tmp_path, capsys):
+    assert cli.main(["validate", str(tmp_path / "nope.csv")]) == 1
+    assert "file not found" in capsys.readouterr().err
+    assert cli.main(["validate"]) == 2
+    assert "usage: fakearena data validate" in capsys.readouterr().err
+
+
+def test_verify_passes_then_finds_a_changed_and_a_missing_file(tmp_path, capsys):
+    csv_path = _dataset(tmp_path)
+    assert cli.main(["verify", str(csv_path)]) == 0
+    assert "4 of 4 files match their sha256" in capsys.readouterr().out
+    with open(tmp_path / "a" / "f0.png", "ab") as fh:
+        fh.write(b"\0")
+    (tmp_path / "b" / "f1.png").unlink()
+    assert cli.main(["verify", str(csv_path)]) == 1
+    err = capsys.readouterr().err
+    assert "2 of 4 files match their sha256; 1 mismatched, 1 missing" in err
+    assert "mismatch: row 2 (a/f0.png): content changed" in err
+    assert "missing: row 4 (b/f1.png): file not found" in err
+
+
+def test_verify_rows_without_a_hash(tmp_path, capsys):
+    csv_path = _dataset(tmp_path)
+    _edit(csv_path, 3, "sha256", "")
+    assert cli.main(["verify", str(csv_path)]) == 1
+    err = capsys.readouterr().err
+    assert "1 without a hash" in err and "unhashed: row 3 (b/r1.png)" in err
+    assert cli.main(["verify", str(csv_path), "--allow-unhashed"]) == 0
+
+
+def test_synth_writes_a_valid_dataset(tmp_path, capsys):
+    out = tmp_path / "synth"
+    code = cli.main(
+        [
+            "synth",
+            f"out={out}",
+            "n_identities=3",
+            "per_identity=4",
+            "name=mini",
+            "size=32",
+            "seed=2",
+        ]
+    )
+    assert code == 0
+    stdout = capsys.readouterr().out
+    assert f"wrote 12 images and the manifest {out / 'mini.csv'}" in stdout
+    assert len(list(out.rglob("*.png"))) == 12
+    assert Image.open(next(out.rglob("*.png"))).size == (32, 32)
+    assert cli.main(["verify", str(out / "mini.yaml")]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["n_identities=3"], "needs out=DIR"),
+        (["out=x", "n_identities=three"], "n_identities must be an integer, got 'three'"),
+        (["out=x", "fake_fraction=half"], "fake_fraction must be a number"),
+        (["out=x", "colour=red"], "has no option 'colour'"),
+        (["out=x", "n_identities=2"], "n_identities >= 3"),
+    ],
+)
+def test_synth_bad_options_are_config_errors(tmp_path, args, message):
+    with pytest.raises(ConfigError, match=message):
+        cli.main(["synth", *args])
+
+
+def test_unknown_missing_and_help_subcommands(capsys):
+    assert cli.main(["frobnicate"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown subcommand 'frobnicate'" in err
+    assert "synth, validate, verify, build" in err
+    assert cli.main([]) == 2
+    assert "usage: fakearena data <subcommand>" in capsys.readouterr().err
+    assert cli.main(["--help"]) == 0
+    assert "validate" in capsys.readouterr().out
+
+
+def test_build_is_handed_to_the_builders_cli(monkeypatch):
+    seen = []
+    module = types.ModuleType("fakearena.data.builders.cli")
+    module.main = lambda argv: seen.append(argv) or 7
+    monkeypatch.setitem(sys.modules, "fakearena.data.builders.cli", module)
+    assert cli.main(["build", "ffpp", "root=/data"]) == 7
+    assert seen == [["ffpp", "root=/data"]]
+
+
+def test_build_without_builders_says_so(monkeypatch, capsys):
+    def missing(name):
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(cli.importlib, "import_module", missing)
+    assert cli.main(["build", "ffpp"]) == 2
+    assert "`fakearena data build` is not available" in capsys.readouterr().err
+
+
+def _fakearena(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run(
+        [sys.executable, "-m", "fakearena.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_console_entry_validate_and_synth(tmp_path):
+    csv_path = _dataset(tmp_path)
+    _edit(csv_path, 2, "split", "dev")
+    done = _fakearena("data", "validate", str(csv_path), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "split must be one of ['train', 'val', 'test']" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = _fakearena("data", "synth", "out=s", "n_identities=3", "per_identity=2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "s" / "synthetic.csv").is_file()
+    assert "train  0 (real)  real" in done.stdout
