@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import run_cli
 from test_evaluate import save_detect_checkpoint
+
+from conftest import run_cli
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -13,13 +13,14 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from conftest import make_toy_manifest, run_cli
 from fakearena.config import compose
 from fakearena.data.augment import DetectorAugment
 from fakearena.data.datasets import ManifestDataset
 from fakearena.data.manifest import read_manifest, write_manifest
 from fakearena.runs.results import read_results
 from fakearena.tasks.detect import warmup_cosine
+
+from conftest import make_toy_manifest, run_cli
 
 
 def _manifest_with_missing_test_files(root: Path) -> Path:

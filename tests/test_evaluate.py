@@ -12,7 +12,6 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import make_toy_manifest, run_cli
 from fakearena.config import compose
 from fakearena.data.manifest import read_manifest
 from fakearena.errors import DataError
@@ -20,6 +19,8 @@ from fakearena.runs.results import read_results
 from fakearena.runs.scoring import metrics_from_predictions, read_predictions
 from fakearena.runs.train import build_task
 from fakearena.tasks.checkpoints import restore_task
+
+from conftest import make_toy_manifest, run_cli
 
 SIZE = 32
 
