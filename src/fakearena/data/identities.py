@@ -51,7 +51,7 @@ class IdentityBatchSampler(BatchSampler):
 
     Rows come from `sampler` (Lightning may swap in a distributed wrapper of it under DDP);
     each is queued under its identity and a batch is emitted whenever every queue can give
-    its share, so an epoch yields about `len(sampler) / batch_size` batches.
+    its share; an epoch is `len(sampler) // batch_size` batches (at least one).
     """
 
     def __init__(
@@ -68,15 +68,29 @@ class IdentityBatchSampler(BatchSampler):
         self.per_identity = batch_size // self.n_identities
 
     def __iter__(self) -> Iterator[list[int]]:
+        # Exactly len(self) batches (Lightning schedules validation by the length), drawing
+        # from the sampler again when one pass does not fill them all.
         queues: list[list[int]] = [[] for _ in range(self.n_identities)]
-        for index in self.sampler:
-            queues[self.codes[index]].append(int(index))
-            if all(len(q) >= self.per_identity for q in queues):
-                batch = []
-                for q in queues:
-                    batch.extend(q[: self.per_identity])
-                    del q[: self.per_identity]
-                yield batch
+        emitted, target = 0, len(self)
+        while emitted < target:
+            before = emitted
+            for index in self.sampler:
+                queues[self.codes[index]].append(int(index))
+                if all(len(q) >= self.per_identity for q in queues):
+                    batch = []
+                    for q in queues:
+                        batch.extend(q[: self.per_identity])
+                        del q[: self.per_identity]
+                    yield batch
+                    emitted += 1
+                    if emitted == target:
+                        return
+            if emitted == before:
+                missing = [i for i, q in enumerate(queues) if len(q) < self.per_identity]
+                raise DataError(
+                    f"the training sampler gave too few rows of identity code(s) {missing} to "
+                    "fill one balanced batch; lower data.batch_size or add faces of them"
+                )
 
     def __len__(self) -> int:
         return max(len(self.sampler) // (self.per_identity * self.n_identities), 1)
