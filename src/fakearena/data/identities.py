@@ -1,0 +1,287 @@
+"""Real faces of a few chosen people, split per person, in identity-balanced batches.
+
+The face-swap autoencoder learns one decoder per identity, so it needs, for each chosen
+person, training *and* validation faces of that person. Detection manifests split by person
+(no one appears in two splits), so by default (`holdout=identity`) this module pools each
+person's real rows from every split and holds out a seeded fraction of them (whole videos
+when the person has at least three, else single frames) as the autoencoder's val and test
+rows; `holdout=manifest` keeps the manifest's own split column instead. Samples carry
+`identity`: the position of the row's person in `identity_names`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, WeightedRandomSampler
+
+from fakearena.data.datamodule import FaceDataModule
+from fakearena.data.datasets import ManifestDataset, collate_samples
+from fakearena.data.manifest import SPLITS, Manifest
+from fakearena.errors import ConfigError, DataError
+
+HOLDOUTS = ("identity", "manifest")
+
+
+class IdentityDataset(Dataset):
+    """A split's `ManifestDataset` whose samples also carry the person's code (`identity`)."""
+
+    def __init__(self, base: ManifestDataset, codes: np.ndarray):
+        self.base = base
+        self.codes = codes.astype(np.int64)
+        self.manifest = base.manifest
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        sample = self.base[index]
+        if "skipped" not in sample:
+            sample["identity"] = torch.tensor(self.codes[index])
+        return sample
+
+
+class IdentityBatchSampler(BatchSampler):
+    """Batches holding `batch_size // n_identities` rows of every identity.
+
+    Rows come from `sampler` (Lightning may swap in a distributed wrapper of it under DDP);
+    each is queued under its identity and a batch is emitted whenever every queue can give
+    its share; an epoch is `len(sampler) // batch_size` batches (at least one).
+    """
+
+    def __init__(
+        self, sampler: Sampler[int], batch_size: int, drop_last: bool, codes: Sequence[int]
+    ):
+        super().__init__(sampler, batch_size, drop_last)
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.n_identities = int(self.codes.max()) + 1
+        if batch_size < self.n_identities:
+            raise ConfigError(
+                f"data.batch_size={batch_size} is smaller than the {self.n_identities} identities; "
+                "an identity-balanced batch needs at least one face of each"
+            )
+        self.per_identity = batch_size // self.n_identities
+
+    def __iter__(self) -> Iterator[list[int]]:
+        # Exactly len(self) batches (Lightning schedules validation by the length), drawing
+        # from the sampler again when one pass does not fill them all.
+        queues: list[list[int]] = [[] for _ in range(self.n_identities)]
+        emitted, target = 0, len(self)
+        while emitted < target:
+            before = emitted
+            for index in self.sampler:
+                queues[self.codes[index]].append(int(index))
+                if all(len(q) >= self.per_identity for q in queues):
+                    batch = []
+                    for q in queues:
+                        batch.extend(q[: self.per_identity])
+                        del q[: self.per_identity]
+                    yield batch
+                    emitted += 1
+                    if emitted == target:
+                        return
+            if emitted == before:
+                missing = [i for i, q in enumerate(queues) if len(q) < self.per_identity]
+                raise DataError(
+                    f"the training sampler gave too few rows of identity code(s) {missing} to "
+                    "fill one balanced batch; lower data.batch_size or add faces of them"
+                )
+
+    def __len__(self) -> int:
+        return max(len(self.sampler) // (self.per_identity * self.n_identities), 1)
+
+
+def resolve_identities(
+    frame: pd.DataFrame, identities: Sequence[str] | None, n_identities: int, where: str
+) -> list[str]:
+    """The chosen people: `identities` checked against the real rows, or the first n sorted."""
+    if int(n_identities) < 2:
+        raise ConfigError(
+            f"task.n_identities={n_identities}: a face swap needs at least two identities"
+        )
+    counts = frame.loc[(frame["label"] == 0) & (frame["identity"] != ""), "identity"]
+    available = sorted(counts.unique().tolist())
+    shown = ", ".join(available[:20]) + (" ..." if len(available) > 20 else "")
+    if identities is None:
+        if len(available) < int(n_identities):
+            raise DataError(
+                f"{where} has real rows of {len(available)} identit(y/ies) ({shown or 'none'}) "
+                f"but task.n_identities={n_identities}; a face swap needs at least two people "
+                "with a non-empty identity column"
+            )
+        return available[: int(n_identities)]
+    names = [str(name) for name in identities]
+    if len(names) != int(n_identities):
+        raise ConfigError(
+            f"task.identities lists {len(names)} people but task.n_identities={n_identities}; "
+            f"set task.n_identities={len(names)} (it sizes the decoders)"
+        )
+    if len(set(names)) != len(names):
+        raise ConfigError(f"task.identities={names} repeats a name; list each person once")
+    missing = [name for name in names if name not in set(available)]
+    if missing:
+        raise DataError(
+            f"identit(y/ies) {missing} have no real (label 0) rows in {where}; "
+            f"identities with real rows: {shown or 'none'}"
+        )
+    return names
+
+
+def holdout_splits(
+    frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int, where: str
+) -> pd.Series:
+    """Per-identity train/val/test assignment of `frame`'s rows (whole videos when possible)."""
+    if not (0 < val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ConfigError(
+            f"data.val_fraction={val_fraction}, data.test_fraction={test_fraction}: "
+            "need 0 < val, 0 <= test and val + test < 1"
+        )
+    splits = pd.Series("train", index=frame.index)
+    rng = np.random.default_rng(seed)
+    for name, rows in frame.groupby("identity", sort=True):
+        videos = sorted(rows["video_id"].unique())
+        units = videos if len(videos) >= 3 else list(rows.index)
+        if len(units) < 3:
+            raise DataError(
+                f"identity {name} has {len(rows)} real row(s) in {where}; holding out val and "
+                "test faces needs at least 3 (add images of this person or pick another)"
+            )
+        order = rng.permutation(len(units))
+        n_val = max(1, round(val_fraction * len(units)))
+        n_test = max(1, round(test_fraction * len(units))) if test_fraction > 0 else 0
+        n_val = min(n_val, len(units) - 1 - n_test)
+        for rank, position in enumerate(order[: n_val + n_test]):
+            unit = units[position]
+            split = "val" if rank < n_val else "test"
+            mask = rows["video_id"] == unit if len(videos) >= 3 else rows.index == unit
+            splits[rows.index[np.asarray(mask)]] = split
+    return splits
+
+
+class IdentityDataModule(FaceDataModule):
+    """`FaceDataModule` restricted to the real faces of the chosen identities.
+
+    Args:
+        identities: names from the manifest's identity column (None: the first
+            `n_identities` in sorted order).
+        n_identities: how many people (the number of decoders); at least 2.
+        holdout: "identity" (per-person held-out rows) or "manifest" (the split column).
+        val_fraction: share of each person's rows (or videos) held out for validation.
+        test_fraction: share held out for testing.
+        split_seed: seed of the held-out choice.
+        **kwargs: the `FaceDataModule` options.
+    """
+
+    def __init__(
+        self,
+        *,
+        identities: Sequence[str] | None = None,
+        n_identities: int = 2,
+        holdout: str = "identity",
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        split_seed: int = 0,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        if holdout not in HOLDOUTS:
+            raise ConfigError(f"data.holdout={holdout!r}; use one of {list(HOLDOUTS)}")
+        self.requested_identities = list(identities) if identities is not None else None
+        self.n_identities = int(n_identities)
+        self.holdout = holdout
+        self.val_fraction = float(val_fraction)
+        self.test_fraction = float(test_fraction)
+        self.split_seed = int(split_seed)
+        self.identity_names: list[str] = []
+        self._source: Manifest | None = None
+        self._chosen: Manifest | None = None
+        self._identity_datasets: dict[str, IdentityDataset] = {}
+
+    @property
+    def source_manifest(self) -> Manifest:
+        """All rows of the configured data (before choosing people and splits)."""
+        if self._source is None:
+            self._source = super().manifest
+        return self._source
+
+    @property
+    def manifest(self) -> Manifest:
+        """Real rows of the chosen identities with the autoencoder's split in `split`."""
+        if self._chosen is None:
+            source = self.source_manifest
+            where = f"data {self.name} ({source.name})"
+            frame = source.frame
+            self.identity_names = resolve_identities(
+                frame, self.requested_identities, self.n_identities, where
+            )
+            chosen = frame[(frame["label"] == 0) & frame["identity"].isin(self.identity_names)]
+            chosen = chosen.copy()
+            chosen["manifest_split"] = chosen["split"]
+            if self.holdout == "identity":
+                chosen["split"] = holdout_splits(
+                    chosen, self.val_fraction, self.test_fraction, self.split_seed, where
+                )
+            else:
+                self._check_manifest_splits(chosen, where)
+            self._chosen = replace(source, frame=chosen.reset_index(drop=True))
+        return self._chosen
+
+    def _check_manifest_splits(self, frame: pd.DataFrame, where: str) -> None:
+        for name in self.identity_names:
+            present = set(frame.loc[frame["identity"] == name, "split"])
+            missing = [s for s in ("train", "val") if s not in present]
+            if missing:
+                raise DataError(
+                    f"identity {name} has no real rows in split(s) {missing} of {where}; "
+                    "each person needs train and val faces: use data.holdout=identity to hold "
+                    "out part of each person's rows, or pick other task.identities"
+                )
+
+    def dataset(self, split: str) -> IdentityDataset:
+        if split not in SPLITS:
+            raise ConfigError(f"unknown split {split!r}; splits are {list(SPLITS)}")
+        if split not in self._identity_datasets:
+            base = super().dataset(split)
+            codes = base.manifest.frame["identity"].map(self.identity_names.index).to_numpy()
+            missing = sorted(set(range(len(self.identity_names))) - set(codes.tolist()))
+            if missing:
+                raise DataError(
+                    f"identit(y/ies) {[self.identity_names[i] for i in missing]} have no real "
+                    f"rows in split {split!r} of data {self.name}; every chosen person needs "
+                    "faces in every split (data.holdout=identity holds some out per person)"
+                )
+            self._identity_datasets[split] = IdentityDataset(base, codes)
+        return self._identity_datasets[split]
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = self.dataset("train")
+        counts = np.bincount(dataset.codes, minlength=len(self.identity_names))
+        weights = 1.0 / counts[dataset.codes].astype(np.float64)
+        generator = torch.Generator().manual_seed(int(torch.initial_seed()) % (2**63))
+        sampler = WeightedRandomSampler(
+            torch.as_tensor(weights), num_samples=len(dataset), generator=generator
+        )
+        return DataLoader(
+            dataset,
+            batch_sampler=IdentityBatchSampler(sampler, self.batch_size, False, dataset.codes),
+            num_workers=self.num_workers,
+            collate_fn=collate_samples,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def references(self, split: str | None = None) -> list[dict[str, Any]]:
+        reference = self.source_manifest.reference()
+        reference.update(
+            identities=list(self.identity_names),
+            holdout=self.holdout,
+            rows_used=len(self.manifest),
+        )
+        if split is not None:
+            reference["split"] = split
+            reference["split_rows"] = int((self.manifest.frame["split"] == split).sum())
+        return [reference]

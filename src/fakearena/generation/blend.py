@@ -1,0 +1,97 @@
+"""Blending a swapped face back into its source image.
+
+A swapped face is pasted through a soft (feathered) elliptical mask after its colours are
+matched to the source inside the mask (per-channel mean and standard deviation), so the fake
+is a whole image whose border and background are the source's own pixels, not a square patch.
+Images are uint8 (H,W,3) or float (H,W,3) in [0,1]; masks float (H,W) in [0,1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fakearena.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class EllipseMask:
+    """Geometry of the face mask, in fractions of the image width/height.
+
+    Attributes:
+        center: (x, y) of the ellipse centre.
+        axes: (x, y) semi-axes.
+        feather: width of the soft edge as a fraction of the radius (0 = hard edge).
+    """
+
+    center: tuple[float, float] = (0.5, 0.52)
+    axes: tuple[float, float] = (0.36, 0.44)
+    feather: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.feather < 1.0:
+            raise ConfigError(f"blend feather={self.feather} must be in [0, 1)")
+        if min(self.axes) <= 0:
+            raise ConfigError(f"blend axes={self.axes} must be positive fractions of the image")
+
+    def render(self, height: int, width: int) -> np.ndarray:
+        """(height, width) float32 mask: 1 inside, smooth ramp to 0 at the ellipse edge."""
+        ys = (np.arange(height) + 0.5) / height
+        xs = (np.arange(width) + 0.5) / width
+        dx = (xs[None, :] - self.center[0]) / self.axes[0]
+        dy = (ys[:, None] - self.center[1]) / self.axes[1]
+        radius = np.sqrt(dx**2 + dy**2)
+        if self.feather == 0.0:
+            return (radius <= 1.0).astype(np.float32)
+        t = np.clip((1.0 - radius) / self.feather, 0.0, 1.0)
+        return (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # smoothstep
+
+
+def _as_float(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image.astype(np.float64) / 255.0
+    return image.astype(np.float64)
+
+
+def masked_stats(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of `image` weighted by `mask`."""
+    weights = mask.astype(np.float64)[..., None]
+    total = weights.sum()
+    if total <= 0:
+        raise ValueError("the blend mask is empty; enlarge the ellipse axes")
+    mean = (image * weights).sum((0, 1)) / total
+    var = (((image - mean) ** 2) * weights).sum((0, 1)) / total
+    return mean, np.sqrt(var)
+
+
+def match_colours(face: np.ndarray, source: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`face` (float [0,1]) with its masked per-channel mean/std set to those of `source`."""
+    face, source = _as_float(face), _as_float(source)
+    face_mean, face_std = masked_stats(face, mask)
+    source_mean, source_std = masked_stats(source, mask)
+    scale = source_std / np.maximum(face_std, 1e-6)
+    return (face - face_mean) * scale + source_mean
+
+
+def blend_back(
+    source: np.ndarray, face: np.ndarray, mask: np.ndarray, colour_match: bool = True
+) -> np.ndarray:
+    """The source image with `face` pasted through `mask`, as uint8 (H,W,3).
+
+    Where the mask is 0 the result is the source exactly; where it is 1 it is the
+    (colour-matched) face.
+    """
+    if source.shape != face.shape or source.shape[:2] != mask.shape:
+        raise ValueError(
+            f"blend_back needs equal sizes, got source {source.shape}, face {face.shape}, "
+            f"mask {mask.shape}"
+        )
+    base = _as_float(source)
+    pasted = match_colours(face, source, mask) if colour_match else _as_float(face)
+    alpha = mask.astype(np.float64)[..., None]
+    out = alpha * np.clip(pasted, 0.0, 1.0) + (1.0 - alpha) * base
+    blended = np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+    if source.dtype == np.uint8:
+        blended[mask == 0] = source[mask == 0]  # bit-exact outside the mask
+    return blended

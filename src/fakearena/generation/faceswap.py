@@ -1,0 +1,202 @@
+"""Fake sets from a face-swap checkpoint: every face of identity A swapped to B (and B to A).
+
+Each real row of the checkpoint's identities in the chosen split(s) is resized to the model,
+encoded, decoded with the other identity's decoder (identity i -> i + 1 mod n), resized back
+and blended into its own source image (`fakearena.generation.blend`). The fake rows keep the
+source row's split and frame; their `video_id` is `faceswap/<name>/<source video_id>`, so
+frame and video grouping survive and each fake maps back to its source row (also recorded in
+the extra columns `source_path`, `source_video_id`, `source_identity`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from PIL import Image
+from tqdm import tqdm
+
+from fakearena.data.datasets import ManifestDataset, to_tensor
+from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manifest
+from fakearena.errors import ConfigError, DataError
+from fakearena.generation.blend import EllipseMask, blend_back
+from fakearena.utils.io import sha256_bytes, sha256_file
+
+
+def swap_targets(n_identities: int) -> dict[int, int]:
+    """Who becomes whom: identity i -> i + 1 (mod n), so A <-> B for two people."""
+    return {i: (i + 1) % n_identities for i in range(n_identities)}
+
+
+def generator_name(task: Any, cfg: Any) -> str:
+    """`cfg.name`, else the network's module name (faceswap_ae, seed_conv_ae)."""
+    name = cfg.get("name") if hasattr(cfg, "get") else None
+    if name:
+        return str(name)
+    target = str((task.hparams.get("net_config") or {}).get("_target_", "faceswap"))
+    return target.rsplit(".", 2)[-2] if target.count(".") >= 1 else target
+
+
+def _splits(value: Any) -> list[str]:
+    splits = [value] if isinstance(value, str) else list(value or [])
+    if splits == ["all"]:
+        splits = list(SPLITS)
+    bad = [s for s in splits if s not in SPLITS]
+    if not splits or bad:
+        raise ConfigError(f"split={value!r}; use one of {list(SPLITS)}, a list of them, or all")
+    return splits
+
+
+def source_rows(task: Any, cfg: Any) -> tuple[Manifest, ManifestDataset]:
+    """The real rows to swap and a dataset reading them at native size."""
+    names = list(task.identity_names)
+    if len(names) < 2:
+        raise ConfigError("this face-swap checkpoint records fewer than two identities")
+    splits = _splits(cfg.get("split", "test"))
+    datamodule = instantiate(cfg.data)
+    # the whole source data, also when the data config is a face-swap IdentityDataModule
+    source = getattr(type(datamodule), "source_manifest", None)
+    manifest = datamodule.source_manifest if source is not None else datamodule.manifest
+    frame = manifest.frame
+    mask = (frame["label"] == 0) & frame["identity"].isin(names) & frame["split"].isin(splits)
+    rows = Manifest(frame[mask].reset_index(drop=True), manifest.card, manifest.root)
+    if len(rows) == 0:
+        present = sorted(frame.loc[frame["identity"].isin(names), "split"].unique())
+        raise DataError(
+            f"data {manifest.name} has no real rows of identities {names} in split(s) {splits} "
+            f"(they have rows in {present or 'no split'}); pass split=<one of those> or data "
+            "holding these people"
+        )
+    row_loader = getattr(datamodule, "_row_loader", None)  # in-memory (synthetic) sources
+    return manifest, ManifestDataset(rows, image_size=None, row_loader=row_loader)
+
+
+def blend_options(options: Any) -> tuple[EllipseMask, bool]:
+    """The mask geometry and colour-match switch from the optional `blend` config."""
+    options = dict(options or {})
+    colour_match = bool(options.pop("colour_match", True))
+    unknown = sorted(set(options) - {"center", "axes", "feather"})
+    if unknown:
+        raise ConfigError(
+            f"blend has unknown key(s) {unknown}; keys are center, axes, feather, colour_match"
+        )
+    for key in ("center", "axes"):
+        if key in options:
+            options[key] = tuple(float(v) for v in options[key])
+    return EllipseMask(**options), colour_match
+
+
+def _png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.part")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+@torch.no_grad()
+def swap_images(task: Any, images: list[np.ndarray], target: int) -> list[np.ndarray]:
+    """Swap uint8 (H,W,3) faces to identity `target`, each returned at its own size (float)."""
+    size = int(task.net.image_size)
+    device = next(task.parameters()).device
+    batch = torch.stack([to_tensor(image, size) for image in images]).to(device)
+    swapped = task.swap(batch, target).float().clamp(0, 1)
+    out = []
+    for image, face in zip(images, swapped):
+        height, width = image.shape[:2]
+        if (height, width) != (size, size):
+            face = F.interpolate(
+                face[None], size=(height, width), mode="bilinear", align_corners=False
+            )[0]
+        out.append(face.clamp(0, 1).permute(1, 2, 0).cpu().numpy().astype(np.float64))
+    return out
+
+
+def generate_fake_set(task: Any, cfg: Any, checkpoint_path: Path, out_dir: Path) -> Path:
+    """Swap the chosen split(s) and write PNGs plus the fake manifest; returns the CSV path.
+
+    Config keys read: `data` (the source data config), `split` (a split, a list, or `all`;
+    default test), `batch_size` (default 32), `name` (default: the network's name), and
+    optional `blend` (`center`, `axes`, `feather`, `colour_match`).
+    """
+    name = generator_name(task, cfg)
+    names = list(task.identity_names)
+    manifest, dataset = source_rows(task, cfg)
+    ellipse, colour_match = blend_options(cfg.get("blend"))
+    out_dir = Path(out_dir)
+    targets = swap_targets(len(names))
+    frame = dataset.manifest.frame
+    codes = frame["identity"].map(names.index).to_numpy()
+    batch_size = int(cfg.get("batch_size", 32))
+    records: list[dict[str, Any]] = []
+    masks: dict[tuple[int, int], np.ndarray] = {}
+    task.eval()
+    order = np.argsort(codes, kind="stable")  # batches of one source identity
+    progress = tqdm(total=len(order), desc=f"faceswap {name}", unit="img")
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        for code in np.unique(codes[chunk]):
+            members = [int(i) for i in chunk if codes[i] == code]
+            images = [dataset.load(i) for i in members]
+            target = targets[int(code)]
+            for i, image, face in zip(members, images, swap_images(task, images, target)):
+                key = image.shape[:2]
+                if key not in masks:
+                    masks[key] = ellipse.render(*key)
+                fake = blend_back(image, face, masks[key], colour_match=colour_match)
+                records.append(_record(frame.iloc[i], fake, names[target], name, out_dir))
+        progress.update(len(chunk))
+    progress.close()
+    fakes = pd.DataFrame(records)
+    card = ManifestCard(
+        name=f"faceswap_{name}",
+        description=(
+            f"Face swaps by {name}: each real face of {names} swapped to the next identity "
+            f"({', '.join(f'{names[a]}->{names[b]}' for a, b in targets.items())}) and blended "
+            "back with a feathered ellipse mask and per-channel colour matching."
+        ),
+        image_size=manifest.card.image_size,
+        license=manifest.card.license,
+        citation=manifest.card.citation,
+        provenance={
+            "generator": f"faceswap/{name}",
+            "checkpoint": str(checkpoint_path),
+            "checkpoint_sha256": sha256_file(checkpoint_path),
+            "source_manifest": manifest.reference(),
+            "splits": sorted(fakes["split"].unique().tolist()),
+            "blend": {**ellipse.__dict__, "colour_match": colour_match},
+        },
+    )
+    return write_manifest(Manifest(fakes, card, out_dir.resolve()), out_dir / f"{card.name}.csv")
+
+
+def _record(row: pd.Series, fake: np.ndarray, target: str, name: str, out_dir: Path) -> dict:
+    stem = Path(str(row["path"])).with_suffix("").as_posix().replace("/", "__")
+    rel = f"images/{row['identity']}_to_{target}/{stem}.png"
+    data = _png(fake)
+    _write(out_dir / rel, data)
+    return {
+        "path": rel,
+        "label": 1,
+        "split": row["split"],
+        "video_id": f"faceswap/{name}/{row['video_id']}",
+        "frame": int(row["frame"]),
+        "identity": target,
+        "source": f"faceswap/{name}",
+        "sha256": sha256_bytes(data),
+        "source_path": row["path"],
+        "source_video_id": row["video_id"],
+        "source_identity": row["identity"],
+    }

@@ -1,0 +1,102 @@
+"""The face-swap autoencoder: one encoder shared by all identities, one decoder per identity.
+
+Architecture family of the original deepfakes model: strided 5x5 convolutions with leaky ReLU
+down to 4x4, a dense bottleneck, a dense layer back to 4x4 and one pixel-shuffle upscale (all
+shared), then per-identity decoders of pixel-shuffle upscale blocks and a 5x5 convolution
+with a sigmoid. `width=128` gives the original 64x64 model (128-256-512-1024 channels, a
+1024-d bottleneck, 256-128-64 decoder channels); the CPU default is narrower.
+
+Face-swap network contract (what `fakearena.tasks.faceswap` relies on):
+    `encode(images)` maps (B,3,H,W) in [0,1] to a latent; `decode(latent, k)` maps it back to
+    (B,3,H,W) in [0,1] with decoder `k`; `forward(images, k)` does both; attributes
+    `n_decoders` (1 means one decoder shared by all identities) and `image_size`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from fakearena.errors import ConfigError
+
+
+def _down(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 5, stride=2, padding=2), nn.LeakyReLU(0.1))
+
+
+def _up(c_in: int, c_out: int) -> nn.Sequential:
+    """Pixel-shuffle upscale: 3x3 conv to 4x the channels, leaky ReLU, 2x depth-to-space."""
+    return nn.Sequential(
+        nn.Conv2d(c_in, 4 * c_out, 3, padding=1), nn.LeakyReLU(0.1), nn.PixelShuffle(2)
+    )
+
+
+def check_decoder(index: int, n_decoders: int) -> None:
+    if not 0 <= int(index) < n_decoders:
+        raise IndexError(f"decoder {index} does not exist; this network has {n_decoders}")
+
+
+class FaceSwapAE(nn.Module):
+    """Shared encoder + `n_decoders` decoders for square RGB faces.
+
+    Args:
+        image_size: side in pixels, a power of two >= 32 (64 default, 128 configurable).
+        n_decoders: number of identities (one decoder each).
+        width: channels of the first convolution (128 in the original; a multiple of 4).
+        latent_dim: size of the dense bottleneck (default 8 * width, as in the original).
+    """
+
+    def __init__(
+        self,
+        *,
+        image_size: int = 64,
+        n_decoders: int = 2,
+        width: int = 32,
+        latent_dim: int | None = None,
+    ):
+        super().__init__()
+        image_size, width = int(image_size), int(width)
+        if image_size < 32 or image_size & (image_size - 1):
+            raise ConfigError(
+                f"generator.image_size={image_size}: the face-swap autoencoder needs a power "
+                "of two >= 32 (64 or 128); set data.image_size to match"
+            )
+        if width < 4 or width % 4:
+            raise ConfigError(f"generator.width={width} must be a positive multiple of 4")
+        if int(n_decoders) < 1:
+            raise ConfigError(f"generator.n_decoders={n_decoders} must be at least 1")
+        self.image_size = image_size
+        self.n_decoders = int(n_decoders)
+        latent_dim = int(latent_dim or 8 * width)
+        n_down = int(math.log2(image_size)) - 2  # down to 4x4
+        channels = [min(width * 2**i, 8 * width) for i in range(n_down)]
+        self.encoder = nn.Sequential(
+            *[_down(c_in, c_out) for c_in, c_out in zip([3, *channels[:-1]], channels)],
+            nn.Flatten(),
+            nn.Linear(channels[-1] * 16, latent_dim),
+            nn.Linear(latent_dim, 16 * latent_dim),
+            nn.Unflatten(1, (latent_dim, 4, 4)),
+            _up(latent_dim, 4 * width),  # shared 8x8 feature map, as in the original
+        )
+        n_up = n_down - 1  # 8x8 -> image_size
+        dec = [max(2 * width // 2**i, 1) for i in range(n_up)]
+        self.decoders = nn.ModuleList(
+            nn.Sequential(
+                *[_up(c_in, c_out) for c_in, c_out in zip([4 * width, *dec[:-1]], dec)],
+                nn.Conv2d(dec[-1], 3, 5, padding=2),
+                nn.Sigmoid(),
+            )
+            for _ in range(self.n_decoders)
+        )
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        return self.encoder(images)
+
+    def decode(self, latent: torch.Tensor, decoder: int) -> torch.Tensor:
+        check_decoder(decoder, self.n_decoders)
+        return self.decoders[int(decoder)](latent)
+
+    def forward(self, images: torch.Tensor, decoder: int = 0) -> torch.Tensor:
+        return self.decode(self.encode(images), decoder)

@@ -1,0 +1,89 @@
+"""Reconstruction losses and per-image metrics of the face-swap task.
+
+MSE is the objective `1/N sum_i ||x_i - f(x_i)||^2` as a per-pixel mean on [0,1] images;
+PSNR is `10 log10(1 / mse_i)` per image, averaged; SSIM is torchmetrics' Gaussian-window
+SSIM (11x11, sigma 1.5, data range 1) per image, averaged. (`fakearena.metrics.reconstruction`
+is the suite-wide home of these metrics; this module computes the same protocol until the
+task can call it.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torchmetrics.functional.image import structural_similarity_index_measure
+
+from fakearena.errors import ConfigError
+
+LOSSES = ("mse", "l1")
+METRICS = ("mse", "psnr", "ssim")
+
+
+def ssim_per_image(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B,) SSIM of each reconstruction against its target, images in [0,1]."""
+    return structural_similarity_index_measure(
+        recon.float(), target.float(), data_range=1.0, reduction="none"
+    ).view(-1)
+
+
+def reconstruction_loss(
+    recon: torch.Tensor, target: torch.Tensor, kind: str = "mse", ssim_weight: float = 0.0
+) -> torch.Tensor:
+    """`(1 - w) * base + w * (1 - SSIM)` with base MSE or L1 (per-pixel means)."""
+    if kind not in LOSSES:
+        raise ConfigError(f"task.loss={kind!r}; use one of {list(LOSSES)}")
+    if not 0.0 <= ssim_weight <= 1.0:
+        raise ConfigError(f"task.ssim_weight={ssim_weight} must be in [0, 1]")
+    base = F.mse_loss(recon, target) if kind == "mse" else F.l1_loss(recon, target)
+    if ssim_weight == 0.0:
+        return base
+    return (1.0 - ssim_weight) * base + ssim_weight * (1.0 - ssim_per_image(recon, target).mean())
+
+
+def image_metrics(recon: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-image (B,) MSE, PSNR (dB) and SSIM of reconstructions in [0,1]."""
+    mse = (recon.float() - target.float()).pow(2).flatten(1).mean(1)
+    psnr = 10.0 * torch.log10(1.0 / mse.clamp_min(1e-10))
+    return {"mse": mse, "psnr": psnr, "ssim": ssim_per_image(recon, target)}
+
+
+@dataclass
+class MetricBuffer:
+    """Per-row metrics of an epoch, gathered across DDP ranks exactly once (keyed by row)."""
+
+    parts: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, indices: torch.Tensor, codes: torch.Tensor, metrics: dict[str, torch.Tensor]):
+        columns = [indices, codes] + [metrics[name] for name in METRICS]
+        rows = torch.stack([c.detach().double().cpu() for c in columns], 1)
+        self.parts.append(rows.numpy())
+
+    def reset(self) -> None:
+        self.parts.clear()
+
+    def gather(self) -> np.ndarray:
+        """(N, 2 + len(METRICS)) rows [index, identity code, mse, psnr, ssim], unique index."""
+        local = np.concatenate(self.parts) if self.parts else np.empty((0, 2 + len(METRICS)))
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            parts: list = [None] * dist.get_world_size()
+            dist.all_gather_object(parts, local)
+            local = np.concatenate(parts)
+        _, first = np.unique(local[:, 0], return_index=True)
+        return local[first]
+
+
+def summarise(rows: np.ndarray, names: list[str], stage: str) -> dict[str, tuple[float, int]]:
+    """`{stage/metric: (mean, n)}` overall and `{stage/metric/<identity>: ...}` per identity."""
+    out: dict[str, tuple[float, int]] = {}
+    for column, metric in enumerate(METRICS, start=2):
+        if len(rows):
+            out[f"{stage}/{metric}"] = (float(rows[:, column].mean()), len(rows))
+        for code, name in enumerate(names):
+            values = rows[rows[:, 1] == code, column]
+            if len(values):
+                out[f"{stage}/{metric}/{name}"] = (float(values.mean()), len(values))
+    return out

@@ -1,0 +1,273 @@
+"""Face swap: a shared encoder and one decoder per identity, trained to reconstruct each face.
+
+Training reconstructs each person's faces with that person's decoder from randomly warped
+inputs (`fakearena.data.warp`); a swap encodes person A and decodes with B's decoder. The
+data comes from `fakearena.data.identities.IdentityDataModule` (identity-balanced batches of
+the chosen people's real faces; `conf/task/faceswap.yaml` selects it). The checkpoint is
+chosen on `val/mse`; validation also logs PSNR and SSIM overall and per identity and saves a
+swap preview grid (A, A->A, A->B, B, B->B, B->A) under `<run>/previews/` every epoch.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from PIL import Image
+from torch import nn
+from torchvision.utils import make_grid
+
+from fakearena.data.warp import AffineParams, WarpParams, augment_pair, seeded_generator
+from fakearena.errors import ConfigError
+from fakearena.runs.results import metric
+from fakearena.tasks._reconstruction import (
+    MetricBuffer,
+    image_metrics,
+    reconstruction_loss,
+    summarise,
+)
+from fakearena.utils.io import atomic_write_bytes
+
+WARP_KEYS = {"warp_points": "points", "warp_scale": "scale"}
+AFFINE_KEYS = ("rotation", "zoom", "shift", "flip")
+
+
+def _plain(value: Any) -> Any:
+    """Config containers -> plain Python (checkpoint hyper-parameters load weights-only)."""
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def augmentation(options: Mapping[str, Any] | None) -> tuple[AffineParams, WarpParams]:
+    """Affine and warp parameters from the task's `augment` mapping."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(WARP_KEYS) - set(AFFINE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"task.augment has unknown key(s) {unknown}; keys are "
+            f"{sorted([*WARP_KEYS, *AFFINE_KEYS])}"
+        )
+    warp = WarpParams(**{WARP_KEYS[k]: v for k, v in options.items() if k in WARP_KEYS})
+    affine = AffineParams(**{k: v for k, v in options.items() if k in AFFINE_KEYS})
+    return affine, warp
+
+
+class FaceSwapTask(L.LightningModule):
+    """Shared-encoder, per-identity-decoder autoencoder training and swapping.
+
+    Args:
+        net: a face-swap network (contract in `fakearena.models.generators.faceswap_ae`).
+        optimizer: partial optimizer factory taking the parameters (None for inference).
+        identities: the people, in decoder order (None: chosen by the data module).
+        n_identities: how many people; the network has that many decoders, or one shared.
+        loss: "mse" (default) or "l1".
+        ssim_weight: weight w of `(1 - SSIM)` mixed into the loss as `(1-w) base + w (1-SSIM)`.
+        augment: warp_points, warp_scale, rotation, zoom, shift, flip (see `fakearena.data.warp`).
+        preview_faces: faces per identity in the swap preview grid (0: no preview).
+        seed: seed of the augmentation draws (with the step and rank).
+        monitor: metric key that selects the checkpoint.
+        monitor_mode: "min" for reconstruction error.
+        name: task name recorded in results.json.
+    """
+
+    def __init__(
+        self,
+        *,
+        net: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        identities: Sequence[str] | None = None,
+        n_identities: int = 2,
+        loss: str = "mse",
+        ssim_weight: float = 0.0,
+        augment: Mapping[str, Any] | None = None,
+        preview_faces: int = 4,
+        seed: int = 0,
+        monitor: str = "val/mse",
+        monitor_mode: str = "min",
+        name: str = "faceswap",
+    ):
+        identities, augment = _plain(identities), _plain(augment)
+        super().__init__()
+        self.save_hyperparameters(ignore=["net", "optimizer"])
+        for attribute in ("encode", "decode", "n_decoders", "image_size"):
+            if not hasattr(net, attribute):
+                raise ConfigError(
+                    f"generator {type(net).__name__} lacks `{attribute}`; task=faceswap needs a "
+                    "face-swap network (generator=faceswap_ae or generator=seed_conv_ae)"
+                )
+        if net.n_decoders not in (1, int(n_identities)):
+            raise ConfigError(
+                f"the generator has {net.n_decoders} decoders but task.n_identities="
+                f"{n_identities}; set generator.n_decoders={n_identities} (or 1 to share one)"
+            )
+        self.net = net
+        self.optimizer_factory = optimizer
+        self.affine, self.warp = augmentation(augment)
+        reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
+        self.val_buffer, self.test_buffer = MetricBuffer(), MetricBuffer()
+        self.test_metrics: dict[str, dict[str, Any]] = {}
+        self.init_summary: dict[str, tuple[float, int]] = {}
+        self.best_val: dict[str, tuple[float, int]] = {}
+        self.preview_paths: list[Path] = []
+        self.skipped_rows: set[int] = set()
+        self._preview: dict[int, list[torch.Tensor]] = {}
+
+    @property
+    def identity_names(self) -> list[str]:
+        return list(self.hparams.identities or [])
+
+    def decoder_of(self, identity: int) -> int:
+        """Decoder index of identity `identity` (0 for a network with one shared decoder)."""
+        return int(identity) if self.net.n_decoders > 1 else 0
+
+    def reconstruct(self, images: torch.Tensor, identities: torch.Tensor) -> torch.Tensor:
+        """Each image decoded by its own identity's decoder."""
+        latent = self.net.encode(images)
+        decoders = identities if self.net.n_decoders > 1 else torch.zeros_like(identities)
+        out = images.new_empty(images.shape)
+        for decoder in decoders.unique().tolist():
+            rows = decoders == decoder
+            out[rows] = self.net.decode(latent[rows], int(decoder)).to(out.dtype)
+        return out
+
+    def swap(self, images: torch.Tensor, target: int) -> torch.Tensor:
+        """The faces of `images` decoded as identity `target` (index into the identities)."""
+        return self.net.decode(self.net.encode(images), self.decoder_of(target))
+
+    def forward(self, images: torch.Tensor, target: int = 0) -> torch.Tensor:
+        return self.swap(images, target)
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if datamodule is None or not hasattr(datamodule, "identity_names"):
+            raise ConfigError(
+                "task=faceswap needs identity-labelled data from "
+                "fakearena.data.identities.IdentityDataModule (conf/task/faceswap.yaml sets "
+                "data._target_ to it); do not override data._target_"
+            )
+        datamodule.manifest  # noqa: B018 - resolves the identities, raises on bad data
+        names = list(datamodule.identity_names)
+        if self.hparams.identities is not None and list(self.hparams.identities) != names:
+            raise ConfigError(
+                f"task.identities={list(self.hparams.identities)} but the data serves {names}; "
+                "set data.identities=${task.identities}"
+            )
+        self.hparams["identities"] = names
+        if int(datamodule.image_size) != int(self.net.image_size) or datamodule.channels != 3:
+            raise ConfigError(
+                f"the data serves {datamodule.channels}-channel {datamodule.image_size}x"
+                f"{datamodule.image_size} images but the generator expects 3-channel "
+                f"{self.net.image_size}x{self.net.image_size}; set data.image_size="
+                f"{self.net.image_size} (or generator.image_size=${{data.image_size}}), "
+                "data.channels=3"
+            )
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int):
+        self.skipped_rows.update(batch["skipped"].tolist())
+        if "image" not in batch:
+            return None
+        generator = seeded_generator(self.hparams.seed, self.global_step, self.global_rank)
+        inputs, targets = augment_pair(batch["image"], generator, self.affine, self.warp)
+        recon = self.reconstruct(inputs, batch["identity"])
+        loss = reconstruction_loss(recon, targets, self.hparams.loss, self.hparams.ssim_weight)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"training loss became {loss.item()} at step {self.global_step}; lower "
+                "task.optimizer.lr or check the data for corrupt images"
+            )
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(inputs))
+        return loss
+
+    def _evaluate(self, batch: dict[str, Any], buffer: MetricBuffer) -> None:
+        if "image" in batch:
+            recon = self.reconstruct(batch["image"], batch["identity"])
+            buffer.add(batch["index"], batch["identity"], image_metrics(recon, batch["image"]))
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate(batch, self.val_buffer)
+        if "image" in batch and self.hparams.preview_faces > 0:
+            for image, code in zip(batch["image"], batch["identity"].tolist()):
+                kept = self._preview.setdefault(int(code), [])
+                if len(kept) < self.hparams.preview_faces:
+                    kept.append(image.detach())
+
+    def on_validation_epoch_end(self) -> None:
+        summary = summarise(self.val_buffer.gather(), self.identity_names, "val")
+        self.val_buffer.reset()
+        for key, (value, _) in summary.items():
+            self.log(key, value, prog_bar=key == "val/mse", sync_dist=False)
+        best = self.best_val.get("val/mse", (float("inf"), 0))[0]
+        if "val/mse" in summary and summary["val/mse"][0] < best:
+            self.best_val = summary
+        if self.trainer.is_global_zero and not self.trainer.sanity_checking:
+            self.save_preview(Path(self.trainer.default_root_dir) / "previews")
+        self._preview = {}
+
+    @torch.no_grad()
+    def preview_grid(self, faces_a: torch.Tensor, faces_b: torch.Tensor) -> torch.Tensor:
+        """(3,H',W') grid: one row per face pair: A, A->A, A->B, B, B->B, B->A."""
+        columns = [
+            faces_a,
+            self.swap(faces_a, 0),
+            self.swap(faces_a, 1),
+            faces_b,
+            self.swap(faces_b, 1),
+            self.swap(faces_b, 0),
+        ]
+        tiles = torch.stack(columns, 1).flatten(0, 1).float().clamp(0, 1).cpu()
+        return make_grid(tiles, nrow=len(columns), padding=2, pad_value=1.0)
+
+    def save_preview(self, folder: Path) -> Path | None:
+        """Write the swap preview of identities 0 and 1 for this epoch; returns its path."""
+        if 0 not in self._preview or 1 not in self._preview:
+            return None
+        n = min(len(self._preview[0]), len(self._preview[1]))
+        grid = self.preview_grid(
+            torch.stack(self._preview[0][:n]), torch.stack(self._preview[1][:n])
+        )
+        pixels = grid.mul(255).round().byte().permute(1, 2, 0).numpy()
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        path = folder / f"swap_epoch{self.current_epoch:03d}.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buffer.getvalue())
+        self.preview_paths.append(path)
+        return path
+
+    def on_train_start(self) -> None:
+        """Record the reconstruction metrics of the untrained network (`init/...`)."""
+        datamodule = self.trainer.datamodule
+        if self.global_step > 0 or datamodule is None:
+            return
+        buffer = MetricBuffer()
+        with torch.no_grad():
+            for batch in datamodule.val_dataloader():
+                self._evaluate(self.transfer_batch_to_device(batch, self.device, 0), buffer)
+        self.init_summary = summarise(buffer.gather(), self.identity_names, "init")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate(batch, self.test_buffer)
+
+    def on_test_epoch_end(self) -> None:
+        summary = summarise(self.test_buffer.gather(), self.identity_names, "test")
+        self.test_buffer.reset()
+        self.test_metrics = {key: metric(value, n=n) for key, (value, n) in summary.items()}
+        for key, (value, _) in summary.items():
+            self.log(key, value, sync_dist=False)
+
+    def result_metrics(self) -> dict[str, dict[str, Any]]:
+        """Untrained (`init/...`) and best-epoch validation metrics, overall and per identity."""
+        entries = {**self.init_summary, **self.best_val}
+        entries.pop(self.hparams.monitor, None)  # train.py records the monitored value itself
+        return {key: metric(value, n=n) for key, (value, n) in entries.items()}
+
+    def configure_optimizers(self):
+        if self.optimizer_factory is None:
+            raise RuntimeError("this FaceSwapTask was built for inference (optimizer=None)")
+        return self.optimizer_factory(params=self.parameters())
