@@ -13,7 +13,6 @@ from omegaconf import OmegaConf
 from PIL import Image
 from torch.utils.data import WeightedRandomSampler
 
-from conftest import run_cli
 from fakearena.data.identities import IdentityBatchSampler, IdentityDataModule
 from fakearena.data.manifest import Manifest, ManifestCard, read_manifest, write_manifest
 from fakearena.errors import ConfigError, DataError
@@ -23,6 +22,8 @@ from fakearena.models.generators.faceswap_ae import FaceSwapAE
 from fakearena.runs.results import read_results
 from fakearena.tasks.checkpoints import restore_task
 from fakearena.tasks.faceswap import FaceSwapTask
+
+from conftest import run_cli
 
 SIZE = 32
 
