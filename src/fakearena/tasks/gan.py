@@ -46,6 +46,7 @@ class GANTask(L.LightningModule):
         eval_batch_size: images per generator/Inception forward pass during evaluation.
         grid_size: images in the per-epoch sample grid (0 disables it).
         eval_seed: seed of the fixed z used for grids and FID (independent of `seed`).
+        generator_name: the generator config's name (the fake sets' `source: gan/<name>`).
         monitor: metric key that selects the checkpoint; monitor_mode: "min" or "max".
         name: task name recorded in results.json and checkpoints.
     """
@@ -64,6 +65,7 @@ class GANTask(L.LightningModule):
         eval_batch_size: int = 32,
         grid_size: int = 64,
         eval_seed: int = 1234,
+        generator_name: str | None = None,
         monitor: str = "val/fid",
         monitor_mode: str = "min",
         name: str = "gan",
@@ -271,6 +273,7 @@ class GANTask(L.LightningModule):
             "n_fake": scores["n_fake"],
             "fake_seed": int(self.hparams.eval_seed) + 1,
             "sampler": "ema" if self.net.generator_ema is not None else "generator",
+            "reals": f"{stage} split, label 0, the first n_real rows in manifest order",
         }
         entries = {
             f"{stage}/fid": metric(
