@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli
 from fakearena.data.manifest import read_manifest
 from fakearena.runs.results import SCHEMA_VERSION, read_results
+
+from conftest import run_cli
 
 
 def test_train_fast_dev_run_writes_a_valid_result_record(tmp_path: Path, toy_manifest: Path):

@@ -124,8 +124,13 @@ def run_hydra_command(name: str, command: Command, argv: Sequence[str]) -> None:
 
     run_function = _load(command.target)
 
+    script = sys.argv[0]
+
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=command.config_name)
     def app(cfg):
+        # Lightning's DDP launcher re-runs `sys.argv` for the other ranks: make it the full
+        # `fakearena <command> <overrides>` command line again.
+        sys.argv = [script, name, *argv]
         try:
             return run_function(cfg)
         except FakearenaError as error:
@@ -135,7 +140,7 @@ def run_hydra_command(name: str, command: Command, argv: Sequence[str]) -> None:
             report_user_error(error)
             raise SystemExit(1) from None
 
-    sys.argv = [f"fakearena-{name}", *argv]
+    sys.argv = [script, *argv]  # what Hydra parses: the overrides after the command name
     app()
 
 

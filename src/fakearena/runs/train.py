@@ -60,13 +60,15 @@ def build_trainer(cfg: DictConfig, **overrides: Any) -> L.Trainer:
 
 
 def checkpoint_paths(trainer: L.Trainer) -> dict[str, str | None]:
-    """Best and last checkpoint paths of the run (None when not written)."""
-    callback = trainer.checkpoint_callback
-    if callback is None:
-        return {"best": None, "last": None}
-    best = getattr(callback, "best_model_path", "") or None
-    last = getattr(callback, "last_model_path", "") or None
-    return {"best": best, "last": last}
+    """Best (monitored) and last (every epoch) checkpoint paths; None when not written."""
+    paths: dict[str, str | None] = {"best": None, "last": None}
+    for callback in trainer.checkpoint_callbacks:
+        path = getattr(callback, "best_model_path", "") or None
+        if getattr(callback, "monitor", None) is None:
+            paths["last"] = path
+        else:
+            paths["best"] = path
+    return paths
 
 
 def resume_checkpoint(cfg: DictConfig) -> str | None:

@@ -23,3 +23,5 @@ def quiet_third_party() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*is smaller than the logging interval.*")
+    # our epoch-level metrics are computed on predictions gathered from every rank already
+    warnings.filterwarnings("ignore", message=r".*when logging on epoch level in distributed.*")

@@ -1,0 +1,67 @@
+"""A run killed with SIGKILL resumes with resume=true and ends where an uninterrupted run ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from fakearena.runs.results import read_results
+
+from conftest import REPO_ROOT, make_toy_manifest, run_cli
+
+
+def _train_args(manifest: Path, run_dir: Path) -> list[str]:
+    return [
+        "train",
+        "data=manifest",
+        f"data.manifests=[{manifest}]",
+        "data.image_size=16",
+        "data.batch_size=4",
+        "trainer.max_epochs=3",
+        "seed=3",
+        f"hydra.run.dir={run_dir}",
+    ]
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path: Path):
+    manifest = make_toy_manifest(tmp_path / "data", n=60, size=16)
+    reference_dir, resumed_dir = tmp_path / "reference", tmp_path / "resumed"
+    reference = run_cli(*_train_args(manifest, reference_dir))
+    assert reference.returncode == 0, reference.stderr[-2000:]
+
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fakearena.cli", *_train_args(manifest, resumed_dir)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    last = resumed_dir / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while not last.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the second epoch
+    assert process.poll() is None, "the run finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (resumed_dir / "results.json").exists()
+
+    resumed = run_cli(*_train_args(manifest, resumed_dir), "resume=true")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    want, got = read_results(reference_dir), read_results(resumed_dir)
+    for key in ("val/auc", "test/auc", "test/acc"):
+        assert got["metrics"][key]["value"] == want["metrics"][key]["value"], key
+    final_want = torch.load(reference_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    final_got = torch.load(resumed_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert final_got["epoch"] == final_want["epoch"] == 2
+    for name, tensor in final_want["state_dict"].items():
+        torch.testing.assert_close(final_got["state_dict"][name], tensor, rtol=0, atol=0)
