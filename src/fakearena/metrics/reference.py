@@ -1,0 +1,124 @@
+"""Inception features of image sets (manifests or folders), with an on-disk cache for manifests.
+
+The cache holds the float32 features (exactly what the network returns) in an `.npz` file whose
+name is keyed by the manifest's sha256 (of the selected rows), N, the subset seed, the resize
+protocol and the weights hash. Files are written to a temporary name and renamed, so concurrent
+writers never leave a half-written file and a reader sees either nothing or a complete file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fakearena.errors import DataError
+from fakearena.metrics.inception import RESIZE, SIZE, InceptionFeatures
+from fakearena.utils.io import atomic_path, sha256_bytes
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Files to embed, and the manifest sha256 that identifies them (None for a folder)."""
+
+    name: str
+    paths: list[Path]
+    manifest_sha256: str | None
+
+
+def default_cache_dir() -> Path:
+    """`$FAKEARENA_CACHE/fid`, else `~/.cache/fakearena/fid`."""
+    base = os.environ.get("FAKEARENA_CACHE") or Path.home() / ".cache" / "fakearena"
+    return Path(base) / "fid"
+
+
+def image_set(path: str | os.PathLike[str], *, split: str | None = None,
+              label: int | None = None) -> ImageSet:
+    """A manifest (`.csv`/`.yaml`, filtered by split and label) or a folder of images."""
+    from fakearena.data.images import IMAGE_SUFFIXES
+    from fakearena.data.manifest import read_manifest
+
+    path = Path(path)
+    if path.is_dir():
+        if split is not None or label is not None:
+            raise DataError(f"{path} is a folder of images: --split and --label apply to "
+                            "manifests only; drop them or pass the folder's manifest")
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DataError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {path}")
+        return ImageSet(path.name, files, None)
+    manifest = read_manifest(path).select(split=split, label=label)
+    if len(manifest) == 0:
+        raise DataError(f"manifest {path} has no rows with split={split} and label={label}; "
+                        "check the --split/--label options against the manifest")
+    files = [manifest.abspath(i) for i in range(len(manifest))]
+    return ImageSet(manifest.name, files, manifest.sha256)
+
+
+def subset(n_total: int, n: int | None, seed: int) -> np.ndarray:
+    """Row positions used: all rows, or a seeded sample of `n` in file order."""
+    if n is None or n >= n_total:
+        return np.arange(n_total)
+    if n < 2:
+        raise DataError(f"--n must be at least 2 (got {n}): FID needs a covariance")
+    return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
+
+
+def cache_key(manifest_sha256: str, n: int, seed: int, weights_sha256: str) -> str:
+    """Hex key of one cached feature file."""
+    fields = {"version": CACHE_VERSION, "manifest_sha256": manifest_sha256, "n": n,
+              "seed": seed, "resize": RESIZE, "size": SIZE, "weights_sha256": weights_sha256}
+    return sha256_bytes(json.dumps(fields, sort_keys=True).encode())
+
+
+def load_network_input(path: Path) -> torch.Tensor:
+    """One image file -> (3, 299, 299) network input on the protocol (see `inception`)."""
+    from fakearena.data.images import load_image
+
+    image = torch.from_numpy(load_image(path)).permute(2, 0, 1)[None].float()
+    if image.shape[-2:] != (SIZE, SIZE):
+        image = F.interpolate(image, size=(SIZE, SIZE), mode="bilinear", align_corners=False,
+                              antialias=False)
+    return ((image - 128.0) / 128.0)[0]
+
+
+def embed_files(paths: list[Path], extractor: InceptionFeatures, batch_size: int = 32,
+                progress: bool = True) -> np.ndarray:
+    """(N, 2048) float32 features of image files (images of any size, resized one by one)."""
+    from tqdm import tqdm
+
+    out = []
+    bar = tqdm(total=len(paths), desc="inception", unit="img", disable=not progress)
+    for start in range(0, len(paths), batch_size):
+        batch = torch.stack([load_network_input(p) for p in paths[start:start + batch_size]])
+        out.append(extractor.embed(batch).float().numpy())
+        bar.update(len(batch))
+    bar.close()
+    return np.concatenate(out)
+
+
+def features_of(images: ImageSet, extractor: InceptionFeatures, *, n: int | None = None,
+                seed: int = 0, batch_size: int = 32, cache_dir: Path | None = None,
+                progress: bool = True) -> np.ndarray:
+    """Features of (a seeded subset of) an image set, cached on disk for manifests."""
+    rows = subset(len(images.paths), n, seed)
+    cache_file = None
+    if cache_dir is not None and images.manifest_sha256 is not None:
+        key = cache_key(images.manifest_sha256, len(rows), seed, extractor.spec.sha256)
+        cache_file = Path(cache_dir) / f"{images.name}-{key[:24]}.npz"
+        if cache_file.is_file():
+            with np.load(cache_file) as data:
+                if str(data["key"]) == key:
+                    return data["features"]
+    features = embed_files([images.paths[i] for i in rows], extractor, batch_size, progress)
+    if cache_file is not None:
+        with atomic_path(cache_file) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, features=features, key=np.array(key))
+    return features
