@@ -10,7 +10,6 @@ mode; outputs in [-1, 1] are mapped to 8-bit levels by rounding (x + 1) / 2 * 25
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,17 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Images (B, C, H, W) in [-1, 1] -> uint8 (B, H, W, C)."""
     pixels = ((images.float().clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
     return pixels.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def reproduce_command(cfg: DictConfig, checkpoint: CheckpointInfo, name: str) -> str:
+    """The command that makes this set again (into any out=DIR)."""
+    split = cfg.get("split", "test")
+    split = OmegaConf.to_container(split) if isinstance(split, DictConfig) else split
+    if isinstance(split, dict):
+        split = "{" + ", ".join(f"{k}: {v}" for k, v in split.items()) + "}"
+    args = [f"ckpt={checkpoint.path}", f"n={int(cfg.n)}", "out=DIR", f"seed={int(cfg.seed)}"]
+    args += [f"split={split}", f"name={name}"]
+    return shlex.join(["fakearena", "generate", *args])
 
 
 def generate_fake_set(task, cfg: DictConfig, checkpoint: CheckpointInfo, out_dir: Path) -> Path:
@@ -85,7 +95,7 @@ def generate_fake_set(task, cfg: DictConfig, checkpoint: CheckpointInfo, out_dir
         image_size=net.image_size,
         description=f"{n} images of GAN {name} (seed {seed}), label 1",
         provenance={
-            "command": shlex.join(["fakearena", "generate", *sys.argv[1:]]),
+            "command": reproduce_command(cfg, checkpoint, manifest_name),
             "task": checkpoint.task,
             "generator": name,
             "checkpoint": str(checkpoint.path),
