@@ -1,4 +1,4 @@
-"""GAN losses: minimax equals the value function V(D, G); every loss pushes D and G the right way."""
+"""GAN losses: minimax equals V(D, G); every loss pushes D and G the right way."""
 
 from __future__ import annotations
 

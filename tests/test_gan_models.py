@@ -1,4 +1,4 @@
-"""GAN networks: the reference MLP GAN layer by layer, and the contract of every generator config."""
+"""GAN networks: the reference MLP GAN layer by layer; the contract of every GAN config."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ def test_mlp_computes_the_reference_function():
     images = ours.generator(z)
     assert images.shape == (5, 1, 28, 28)
     torch.testing.assert_close(images.flatten(1), ref_g(z))
-    torch.testing.assert_close(torch.sigmoid(ours.discriminator(images)), ref_d(images.flatten(1))[:, 0])
+    torch.testing.assert_close(
+        torch.sigmoid(ours.discriminator(images)), ref_d(images.flatten(1))[:, 0]
+    )
 
 
 def test_mlp_follows_the_data_size():
@@ -112,7 +114,9 @@ def test_ema_generator_moves_towards_the_trained_one_and_is_used_for_sampling():
             parameter.add_(1.0)
     before = [p.clone() for p in pair.generator_ema.parameters()]
     pair.update_ema()
-    for old, new, target in zip(before, pair.generator_ema.parameters(), pair.generator.parameters()):
+    for old, new, target in zip(
+        before, pair.generator_ema.parameters(), pair.generator.parameters()
+    ):
         torch.testing.assert_close(new, old + 0.1 * (target - old))
     pair.eval()
     z = torch.randn(2, pair.latent_dim)

@@ -1,4 +1,4 @@
-"""The GAN task's training step: both networks learn, D steps per G step, fakes ignored, NaN stops."""
+"""GAN training step: both networks learn, D steps per G step, fakes ignored, NaN stops."""
 
 from __future__ import annotations
 
@@ -99,14 +99,14 @@ def test_a_nan_loss_stops_the_run_before_the_step_is_applied(tmp_path):
     with torch.no_grad():
         task.net.discriminator.net[-1].bias.fill_(float("nan"))
     g = snapshot(task.net.generator)
-    with pytest.raises(TrainingDivergedError, match="discriminator loss became nan.*last good"):
+    with pytest.raises(TrainingDivergedError, match=r"discriminator loss became nan.*last good"):
         fit(task, batches(2), tmp_path)
     assert all(torch.equal(a, b) for a, b in zip(g, task.net.generator.parameters()))
 
 
 def test_wrong_data_shape_is_a_clear_error(tmp_path):
     task = make_task(mlp_gan(channels=1, image_size=28))
-    with pytest.raises(Exception, match="data.image_size"):
+    with pytest.raises(Exception, match=r"data\.image_size"):
         fit(task, batches(1, size=16), tmp_path)
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_toy_manifest, run_cli
 
 from fakearena.config import compose
 from fakearena.data.manifest import read_manifest
@@ -16,6 +15,8 @@ from fakearena.generation.fakeset import split_assignment
 from fakearena.runs import generate
 from fakearena.runs.results import read_results
 from fakearena.utils.io import sha256_file
+
+from conftest import make_toy_manifest, run_cli
 
 HAS_SYNTHETIC = importlib.util.find_spec("fakearena.data.synthetic") is not None
 FID_N = 8
@@ -108,7 +109,7 @@ def test_an_interrupted_generate_resumes_without_duplicates(gan_run: Path, tmp_p
         (tmp_path / "part" / name).unlink()
     run_generate(ckpt, tmp_path / "part", 5, 6)
     assert files_of(tmp_path / "part") == files_of(tmp_path / "full")
-    with pytest.raises(ConfigError, match="other settings.*seed"):
+    with pytest.raises(ConfigError, match=r"other settings.*seed"):
         run_generate(ckpt, tmp_path / "part", 9, 6)
 
 
@@ -116,7 +117,7 @@ def test_generate_refuses_a_detector_checkpoint(tmp_path: Path):
     ckpt = tmp_path / "detect.ckpt"
     hparams = {"name": "detect", "task_target": "fakearena.tasks.detect.DetectTask"}
     torch.save({"hyper_parameters": {**hparams, "net_config": {}}, "state_dict": {}}, ckpt)
-    with pytest.raises(CheckpointError, match="task=detect.*generator checkpoint"):
+    with pytest.raises(CheckpointError, match=r"task=detect.*generator checkpoint"):
         run_generate(ckpt, tmp_path / "out", 0)
 
 

@@ -114,7 +114,8 @@ class FakeSetWriter:
             if previous != self.settings:
                 if not overwrite:
                     changed = sorted(
-                        k for k in set(previous) | set(self.settings)
+                        k
+                        for k in set(previous) | set(self.settings)
                         if previous.get(k) != self.settings.get(k)
                     )
                     raise ConfigError(

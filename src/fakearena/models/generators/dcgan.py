@@ -8,6 +8,7 @@ Weights start from N(0, 0.02) (BN scales from N(1, 0.02)), as in the paper.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -33,7 +34,7 @@ class DCGANGenerator(nn.Module):
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(True),
         ]
-        for width_in, width_out in zip(widths[:-1], widths[1:]):
+        for width_in, width_out in itertools.pairwise(widths):
             layers += [
                 nn.ConvTranspose2d(width_in, width_out, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(width_out),
@@ -56,7 +57,7 @@ class DCGANDiscriminator(nn.Module):
             nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False),
             nn.LeakyReLU(0.2, True),
         ]
-        for width_in, width_out in zip(widths[:-1], widths[1:]):
+        for width_in, width_out in itertools.pairwise(widths):
             layers += [
                 nn.Conv2d(width_in, width_out, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(width_out),

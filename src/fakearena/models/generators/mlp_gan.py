@@ -9,6 +9,8 @@ objective from logits. 784 = 1x28x28; other data sizes change only the first/las
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -27,7 +29,7 @@ class MLPGenerator(nn.Module):
         out = image_shape[0] * image_shape[1] * image_shape[2]
         widths = (latent_dim, *HIDDEN_G)
         layers: list[nn.Module] = []
-        for width_in, width_out in zip(widths[:-1], widths[1:]):
+        for width_in, width_out in itertools.pairwise(widths):
             layers += [nn.Linear(width_in, width_out), nn.ReLU()]
         layers += [nn.Linear(widths[-1], out), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -43,7 +45,7 @@ class MLPDiscriminator(nn.Module):
         super().__init__()
         widths = (image_shape[0] * image_shape[1] * image_shape[2], *HIDDEN_D)
         layers: list[nn.Module] = []
-        for width_in, width_out in zip(widths[:-1], widths[1:]):
+        for width_in, width_out in itertools.pairwise(widths):
             layers += [nn.Linear(width_in, width_out), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
         layers += [nn.Linear(widths[-1], 1)]
         self.net = nn.Sequential(*layers)

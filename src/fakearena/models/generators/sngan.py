@@ -10,6 +10,7 @@ global sum pooling, linear to one logit.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -71,7 +72,7 @@ class ResNetGenerator(nn.Module):
         widths = _widths(width, image_size)
         self.first_width = widths[0]
         self.linear = nn.Linear(latent_dim, 4 * 4 * widths[0])
-        self.blocks = nn.Sequential(*(UpBlock(a, b) for a, b in zip(widths[:-1], widths[1:])))
+        self.blocks = nn.Sequential(*(UpBlock(a, b) for a, b in itertools.pairwise(widths)))
         self.bn = nn.BatchNorm2d(widths[-1])
         self.out = nn.Conv2d(widths[-1], channels, 3, padding=1)
 
@@ -87,7 +88,7 @@ class ResNetDiscriminator(nn.Module):
         super().__init__()
         widths = _widths(width, image_size)[::-1][1:]  # w, 2w, ... after each halving
         blocks = [DownBlock(channels, widths[0], first=True)]
-        blocks += [DownBlock(a, b) for a, b in zip(widths[:-1], widths[1:])]
+        blocks += [DownBlock(a, b) for a, b in itertools.pairwise(widths)]
         self.blocks = nn.Sequential(*blocks)
         self.linear = spectral_norm(nn.Linear(widths[-1], 1))
 
