@@ -1,0 +1,106 @@
+"""DCGAN (Radford et al. 2016): transposed-conv generator with BatchNorm, strided-conv critic.
+
+At 64x64: G = ConvT(z, 8w, 4) -> 4x4, then ConvT stride 2 to 8, 16, 32 (BN + ReLU) and to 64
+(Tanh); D mirrors it with stride-2 convs, LeakyReLU(0.2) and BN on all but the first, and a
+final 4x4 conv to one logit. Other power-of-two sizes add or remove stride-2 stages.
+Weights start from N(0, 0.02) (BN scales from N(1, 0.02)), as in the paper.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+from torch import nn
+
+from fakearena.models.generators.gan_pair import GANPair, check_image_size
+
+
+def _stage_widths(width: int, image_size: int) -> list[int]:
+    """Channel widths from the 4x4 stage up to the last hidden stage (e.g. 8w,4w,2w,w at 64)."""
+    stages = int(math.log2(image_size)) - 2  # 4x4 -> image_size in `stages` doublings
+    return [width * 2 ** (stages - 1 - i) for i in range(stages)]
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, latent_dim) -> images (B, C, S, S) in [-1, 1]."""
+
+    def __init__(self, latent_dim: int, channels: int, image_size: int, width: int = 64):
+        super().__init__()
+        widths = _stage_widths(width, image_size)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(True),
+        ]
+        for width_in, width_out in itertools.pairwise(widths):
+            layers += [
+                nn.ConvTranspose2d(width_in, width_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width_out),
+                nn.ReLU(True),
+            ]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z[:, :, None, None])
+
+
+class DCGANDiscriminator(nn.Module):
+    """Images (B, C, S, S) in [-1, 1] -> (B,) logits."""
+
+    def __init__(self, channels: int, image_size: int, width: int = 64):
+        super().__init__()
+        widths = _stage_widths(width, image_size)[::-1]  # w, 2w, 4w, 8w at 64
+        layers: list[nn.Module] = [
+            nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, True),
+        ]
+        for width_in, width_out in itertools.pairwise(widths):
+            layers += [
+                nn.Conv2d(width_in, width_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width_out),
+                nn.LeakyReLU(0.2, True),
+            ]
+        layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net(images).flatten()
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """The paper's initialisation: conv weights N(0, 0.02), BN weights N(1, 0.02), bias 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def dcgan(
+    *,
+    latent_dim: int = 100,
+    channels: int = 3,
+    image_size: int = 64,
+    g_width: int = 64,
+    d_width: int = 64,
+    default_loss: str = "nonsaturating",
+    ema_decay: float = 0.0,
+) -> GANPair:
+    """DCGAN for `channels` x `image_size`^2 images (image_size a power of two >= 16)."""
+    size = check_image_size(image_size, 16, "dcgan")
+    generator = DCGANGenerator(int(latent_dim), int(channels), size, int(g_width))
+    discriminator = DCGANDiscriminator(int(channels), size, int(d_width))
+    generator.apply(init_dcgan_weights)
+    discriminator.apply(init_dcgan_weights)
+    return GANPair(
+        generator=generator,
+        discriminator=discriminator,
+        latent_dim=latent_dim,
+        channels=channels,
+        image_size=size,
+        default_loss=default_loss,
+        ema_decay=ema_decay,
+    )

@@ -1,0 +1,328 @@
+"""GAN training: a generator/discriminator pair injected by config, manual optimisation.
+
+Each training step takes a batch of real images (label 0 rows only; fakes in the data are
+ignored), makes one discriminator step, and every `d_steps` steps one generator step (then the
+EMA update). Losses come from `fakearena.tasks.gan_losses` (`loss=null`: the network's
+default). Validation computes FID and KID of `fid_n` images generated from a fixed z against
+up to `fid_n` real validation images; the checkpoint is chosen on `val/fid`. Validation runs
+every `trainer.check_val_every_n_epoch` epochs; a sample grid from a fixed z is saved as
+`<run>/samples/epoch_XXXX.png` after every training epoch (and logged to TensorBoard/W&B).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+
+from fakearena.errors import FakearenaError
+from fakearena.models.generators.gan_pair import GANPair
+from fakearena.runs.results import metric
+from fakearena.tasks import gan_eval
+from fakearena.tasks.gan_losses import check_loss, discriminator_loss, generator_loss
+
+
+class TrainingDivergedError(FakearenaError):
+    """A loss became NaN or infinite; the run stops before the bad step is applied."""
+
+
+class GANTask(L.LightningModule):
+    """Adversarial training of a `GANPair` with FID/KID validation.
+
+    Args:
+        net: the generator/discriminator pair (see `fakearena.models.generators`).
+        optimizer: partial optimizer factory for G (None for inference).
+        d_optimizer: partial optimizer factory for D (None: the same as `optimizer`).
+        loss: `nonsaturating`, `minimax`, `hinge`, or None for `net.default_loss`.
+        d_steps: discriminator steps per generator step (each on a new real batch).
+        fid_n: generated images (and at most this many real ones) per FID/KID evaluation.
+        kid_subsets: KID subsets; kid_subset_size: rows per subset (capped at N).
+        eval_batch_size: images per generator/Inception forward pass during evaluation.
+        grid_size: images in the per-epoch sample grid (0 disables it).
+        eval_seed: seed of the fixed z used for grids and FID (independent of `seed`).
+        generator_name: the generator config's name (the fake sets' `source: gan/<name>`).
+        monitor: metric key that selects the checkpoint; monitor_mode: "min" or "max".
+        name: task name recorded in results.json and checkpoints.
+    """
+
+    def __init__(
+        self,
+        *,
+        net: GANPair,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        d_optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        loss: str | None = None,
+        d_steps: int = 1,
+        fid_n: int = 256,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+        eval_batch_size: int = 32,
+        grid_size: int = 64,
+        eval_seed: int = 1234,
+        generator_name: str | None = None,
+        monitor: str = "val/fid",
+        monitor_mode: str = "min",
+        name: str = "gan",
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["net", "optimizer", "d_optimizer"])
+        for attribute in ("generator", "discriminator", "latent_dim", "sample", "augment"):
+            if not hasattr(net, attribute):
+                raise FakearenaError(
+                    f"task=gan needs a generator config that builds a GANPair (missing "
+                    f"{attribute!r}); use generator=mlp|dcgan|sngan"
+                )
+        if int(d_steps) < 1:
+            raise FakearenaError(f"task.d_steps={d_steps}; it must be >= 1")
+        self.net = net
+        self.loss_name = check_loss(loss or net.default_loss)
+        self.optimizer_factory = optimizer
+        self.d_optimizer_factory = d_optimizer
+        self.automatic_optimization = False
+        self.test_metrics: dict[str, dict[str, Any]] = {}
+        self.best_eval: dict[str, Any] | None = None
+        self.skipped_rows: set[int] = set()
+        self._reals: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._real_features: dict[str, np.ndarray] = {}
+        self._d_step_count = 0
+
+    # ---- training -------------------------------------------------------------------------
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] from the evaluation generator."""
+        return self.net.sample(z)
+
+    def configure_optimizers(self):
+        if self.optimizer_factory is None:
+            raise RuntimeError("this GANTask was built for inference (optimizer=None)")
+        d_factory = self.d_optimizer_factory or self.optimizer_factory
+        g_opt = self.optimizer_factory(params=self.net.generator.parameters())
+        d_opt = d_factory(params=self.net.discriminator.parameters())
+        return [g_opt, d_opt]
+
+    def _real_batch(self, batch: dict[str, Any]) -> torch.Tensor | None:
+        """Real images of a batch in [-1, 1], or None when it holds none."""
+        self.skipped_rows.update(batch["skipped"].tolist())
+        if "image" not in batch:
+            return None
+        real = batch["image"][batch["label"] == 0]
+        return real * 2.0 - 1.0 if len(real) else None
+
+    def _latent(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.net.latent_dim, device=self.device)
+
+    def _check_finite(self, name: str, value: torch.Tensor) -> None:
+        if not torch.isfinite(value):
+            raise TrainingDivergedError(
+                f"the {name} loss became {value.item()} at step {self.global_step} (epoch "
+                f"{self.current_epoch}); the run is stopped and the last good checkpoint "
+                "(checkpoints/last.ckpt, best.ckpt) is kept. Lower task.optimizer.lr, try "
+                "task.loss=hinge or a spectral-norm network (generator=sngan)"
+            )
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int):
+        real = self._real_batch(batch)
+        if real is None:
+            return None
+        if tuple(real.shape[1:]) != self.net.image_shape:
+            raise FakearenaError(
+                f"the data gives images of shape {tuple(real.shape[1:])} but the generator "
+                f"makes {self.net.image_shape}; set data.image_size/data.channels to match "
+                "the generator config (or the generator's image_size/channels to the data)"
+            )
+        g_opt, d_opt = self.optimizers()
+        net, n = self.net, real.shape[0]
+
+        self.toggle_optimizer(d_opt)
+        with torch.no_grad():
+            fake = net.generator(self._latent(n))
+        d_loss = discriminator_loss(
+            self.loss_name,
+            net.discriminator(net.augment(real)),
+            net.discriminator(net.augment(fake)),
+        )
+        self._check_finite("discriminator", d_loss)
+        d_opt.zero_grad(set_to_none=True)
+        self.manual_backward(d_loss)
+        d_opt.step()
+        self.untoggle_optimizer(d_opt)
+        self._d_step_count += 1
+        self.log("train/d_loss", d_loss.detach(), prog_bar=True, batch_size=n)
+
+        if self._d_step_count % int(self.hparams.d_steps) == 0:
+            self.toggle_optimizer(g_opt)
+            fake_logits = net.discriminator(net.augment(net.generator(self._latent(n))))
+            g_loss = generator_loss(self.loss_name, fake_logits)
+            self._check_finite("generator", g_loss)
+            g_opt.zero_grad(set_to_none=True)
+            self.manual_backward(g_loss)
+            g_opt.step()
+            self.untoggle_optimizer(g_opt)
+            net.update_ema()
+            self.log("train/g_loss", g_loss.detach(), prog_bar=True, batch_size=n)
+        return None
+
+    # ---- fixed-z sampling -----------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, n: int, seed: int, batch_size: int | None = None) -> torch.Tensor:
+        """`n` images in [0, 1] on CPU from z drawn with `seed` (same seed, same images)."""
+        generator = torch.Generator().manual_seed(int(seed))
+        z = torch.randn(n, self.net.latent_dim, generator=generator)
+        step = int(batch_size or self.hparams.eval_batch_size)
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            images = [
+                self.net.sample(z[i : i + step].to(self.device)).float().cpu()
+                for i in range(0, n, step)
+            ]
+        finally:
+            self.net.train(was_training)
+        return (torch.cat(images) + 1.0).div_(2.0).clamp_(0.0, 1.0)
+
+    def on_train_epoch_end(self) -> None:
+        if int(self.hparams.grid_size) > 0 and self.trainer.is_global_zero:
+            self.save_sample_grid(f"epoch_{self.current_epoch:04d}")
+
+    def save_sample_grid(self, stem: str) -> Path:
+        """Write the fixed-z grid to `<run>/samples/<stem>.png` and log it; returns the path."""
+        images = self.generate(int(self.hparams.grid_size), int(self.hparams.eval_seed))
+        grid = image_grid(images)
+        path = Path(self.trainer.default_root_dir) / "samples" / f"{stem}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(grid).save(path)
+        for logger in self.loggers:
+            experiment = getattr(logger, "experiment", None)
+            if hasattr(experiment, "add_image"):  # TensorBoard
+                experiment.add_image("samples", grid, self.global_step, dataformats="HWC")
+            elif hasattr(logger, "log_image"):  # Weights & Biases
+                logger.log_image("samples", [str(path)], step=self.global_step)
+        return path
+
+    # ---- evaluation -----------------------------------------------------------------------
+    def _collect_reals(self, batch: dict[str, Any]) -> None:
+        if "image" not in batch:
+            return
+        keep = batch["label"] == 0
+        if keep.any():
+            self._reals.append((batch["index"][keep].cpu(), batch["image"][keep].cpu()))
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._collect_reals(batch)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._collect_reals(batch)
+
+    def _gathered_reals(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real images seen this epoch on every rank, once each, in row order."""
+        pieces = self._reals
+        self._reals = []
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            everything: list[Any] = [None] * dist.get_world_size()
+            dist.all_gather_object(everything, pieces)
+            pieces = [piece for rank in everything for piece in rank]
+        if not pieces:
+            return torch.zeros(0, dtype=torch.long), torch.zeros(0, *self.net.image_shape)
+        indices = torch.cat([p[0] for p in pieces])
+        images = torch.cat([p[1] for p in pieces])
+        order = np.unique(indices.numpy(), return_index=True)[1]
+        return indices[order], images[order]
+
+    def _evaluate(self, stage: str) -> dict[str, Any]:
+        """FID/KID of `fid_n` fixed-z images against the stage's real images."""
+        _, reals = self._gathered_reals()
+        reals = reals[: int(self.hparams.fid_n)]
+        batch_size = int(self.hparams.eval_batch_size)
+        if stage not in self._real_features or len(self._real_features[stage]) != len(reals):
+            self._real_features[stage] = gan_eval.inception_features(reals, batch_size)
+        fakes = self.generate(int(self.hparams.fid_n), int(self.hparams.eval_seed) + 1)
+        fake_features = gan_eval.inception_features(fakes, batch_size)
+        return gan_eval.fid_kid(
+            self._real_features[stage],
+            fake_features,
+            kid_subsets=int(self.hparams.kid_subsets),
+            kid_subset_size=int(self.hparams.kid_subset_size),
+            seed=int(self.hparams.eval_seed),
+        )
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            self._reals = []
+            return
+        scores = self._evaluate("val")
+        self.log("val/fid", scores["fid"], prog_bar=True, sync_dist=False)
+        self.log("val/kid", scores["kid"], sync_dist=False)
+        if self.best_eval is None or scores["fid"] < self.best_eval["fid"]:
+            self.best_eval = {**scores, "epoch": int(self.current_epoch)}
+
+    def on_test_epoch_end(self) -> None:
+        scores = self._evaluate("test")
+        self.test_metrics = self._metric_entries("test", scores)
+        for key, entry in self.test_metrics.items():
+            self.log(key, entry["value"], sync_dist=False)
+
+    def _metric_entries(self, stage: str, scores: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        protocol = {
+            **gan_eval.inception_protocol(),
+            "n_real": scores["n_real"],
+            "n_fake": scores["n_fake"],
+            "fake_seed": int(self.hparams.eval_seed) + 1,
+            "sampler": "ema" if self.net.generator_ema is not None else "generator",
+            "reals": f"{stage} split, label 0, the first n_real rows in manifest order",
+        }
+        entries = {
+            f"{stage}/fid": metric(
+                scores["fid"],
+                n=scores["n_fake"],
+                rank_deficient=scores["rank_deficient"],
+                protocol=protocol,
+            ),
+            f"{stage}/kid": metric(
+                scores["kid"],
+                n=scores["n_fake"],
+                std=scores["kid_std"],
+                subset_size=scores["kid_subset_size"],
+                subsets=int(self.hparams.kid_subsets),
+                protocol=protocol,
+            ),
+        }
+        if "epoch" in scores:
+            for entry in entries.values():
+                entry["epoch"] = scores["epoch"]
+        return entries
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["gan_state"] = {"best_eval": self.best_eval, "d_steps": self._d_step_count}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("gan_state") or {}
+        self.best_eval = state.get("best_eval")
+        self._d_step_count = int(state.get("d_steps", 0))
+
+    def result_metrics(self) -> dict[str, dict[str, Any]]:
+        """Validation FID/KID of the best epoch, with N and protocol, for results.json."""
+        if self.best_eval is None:
+            return {}
+        return self._metric_entries("val", self.best_eval)
+
+
+def image_grid(images: torch.Tensor, columns: int | None = None, pad: int = 2) -> np.ndarray:
+    """Images (N, C, H, W) in [0, 1] -> one uint8 (rows*H, cols*W, 3) grid with white gaps."""
+    n, _, height, width = images.shape
+    columns = columns or max(1, int(np.ceil(np.sqrt(n))))
+    rows = int(np.ceil(n / columns))
+    grid = np.full(
+        (rows * (height + pad) + pad, columns * (width + pad) + pad, 3), 255, dtype=np.uint8
+    )
+    pixels = (gan_eval.to_rgb(images) * 255.0).round().to(torch.uint8)
+    pixels = pixels.permute(0, 2, 3, 1).numpy()
+    for i in range(n):
+        top = pad + (i // columns) * (height + pad)
+        left = pad + (i % columns) * (width + pad)
+        grid[top : top + height, left : left + width] = pixels[i]
+    return grid

@@ -1,0 +1,60 @@
+"""FID/KID of generated images against real images, on the protocol of `fakearena.metrics`.
+
+Images enter as float [0, 1] (the uint8-equivalent range; the extractor rounds to 8-bit
+levels); grayscale images are repeated to 3 channels, as Inception needs RGB.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from fakearena.errors import DataError
+
+
+def to_rgb(images: torch.Tensor) -> torch.Tensor:
+    """(B, 1 or 3, H, W) -> (B, 3, H, W)."""
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+def inception_features(images: torch.Tensor, batch_size: int = 32) -> np.ndarray:
+    """(N, 2048) float64 pool3 features of images in [0, 1]."""
+    from fakearena.metrics.inception import cached_extractor
+
+    extractor = cached_extractor(batch_size=int(batch_size))
+    return extractor(to_rgb(images.detach().cpu().clamp(0.0, 1.0))).cpu().numpy()
+
+
+def inception_protocol() -> dict[str, Any]:
+    """What a result records about the feature extractor (weights hash, resize)."""
+    from fakearena.metrics.inception import default_weights
+
+    return dict(default_weights().protocol())
+
+
+def fid_kid(
+    real: np.ndarray, fake: np.ndarray, *, kid_subsets: int, kid_subset_size: int, seed: int
+) -> dict[str, Any]:
+    """FID and KID (mean, std over subsets) between two feature sets."""
+    from fakearena.metrics.fid import FeatureStats, fid_from_stats, kid
+
+    if len(real) < 2 or len(fake) < 2:
+        raise DataError(
+            f"FID/KID need at least 2 real and 2 generated images, got {len(real)} real; "
+            "the evaluation split needs real rows (label 0): raise limit_val_batches or "
+            "check the manifest's val/test rows"
+        )
+    fid = fid_from_stats(FeatureStats.from_features(real), FeatureStats.from_features(fake))
+    subset = min(int(kid_subset_size), len(real), len(fake))
+    kid_mean, kid_std = kid(real, fake, subsets=kid_subsets, subset_size=subset, seed=seed)
+    return {
+        "fid": float(fid["fid"]),
+        "kid": kid_mean,
+        "kid_std": kid_std,
+        "kid_subset_size": subset,
+        "n_real": len(real),
+        "n_fake": len(fake),
+        "rank_deficient": bool(fid["rank_deficient"]),
+    }

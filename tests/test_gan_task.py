@@ -1,0 +1,125 @@
+"""GAN training step: both networks learn, D steps per G step, fakes ignored, NaN stops."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from fakearena.models.generators.mlp_gan import mlp_gan
+from fakearena.models.generators.sngan import sngan
+from fakearena.tasks.gan import GANTask, TrainingDivergedError, image_grid
+
+
+def batches(n_batches: int, label: int = 0, size: int = 16, channels: int = 1, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    out = []
+    for b in range(n_batches):
+        out.append(
+            {
+                "image": torch.rand(8, channels, size, size, generator=generator),
+                "label": torch.full((8,), label, dtype=torch.long),
+                "index": torch.arange(8) + 8 * b,
+                "skipped": torch.zeros(0, dtype=torch.long),
+            }
+        )
+    return DataLoader(out, batch_size=None)
+
+
+def make_task(net, **kwargs) -> GANTask:
+    optimizer = partial(torch.optim.Adam, lr=1e-3, betas=(0.5, 0.999))
+    return GANTask(net=net, optimizer=optimizer, grid_size=0, **kwargs)
+
+
+def fit(task: GANTask, loader: DataLoader, tmp_path) -> None:
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(task, train_dataloaders=loader)
+
+
+def snapshot(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def changed(before: list[torch.Tensor], module: torch.nn.Module) -> bool:
+    return all(not torch.equal(b, p) for b, p in zip(before, module.parameters()))
+
+
+NETS = {
+    "mlp": lambda: mlp_gan(channels=1, image_size=16),
+    "sngan": lambda: sngan(channels=1, image_size=16, g_width=8, d_width=8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_one_training_step_changes_both_networks(name: str, tmp_path):
+    torch.manual_seed(0)
+    task = make_task(NETS[name]())
+    g, d = snapshot(task.net.generator), snapshot(task.net.discriminator)
+    fit(task, batches(1), tmp_path)
+    assert changed(g, task.net.generator), "every generator parameter must move"
+    assert changed(d, task.net.discriminator), "every discriminator parameter must move"
+    if task.net.generator_ema is not None:  # the EMA copy moved a little towards G
+        ema = list(task.net.generator_ema.parameters())
+        assert any(not torch.equal(a, b) for a, b in zip(g, ema))
+
+
+def test_d_steps_sets_discriminator_steps_per_generator_step(tmp_path):
+    torch.manual_seed(0)
+    task = make_task(mlp_gan(channels=1, image_size=16), d_steps=2)
+    fit(task, batches(4), tmp_path)
+    g_opt, d_opt = task.optimizers()
+    steps = lambda opt: int(next(iter(opt.optimizer.state.values()))["step"])  # noqa: E731
+    assert (steps(d_opt), steps(g_opt)) == (4, 2)
+
+
+def test_fake_rows_of_the_data_are_not_trained_on(tmp_path):
+    torch.manual_seed(0)
+    task = make_task(mlp_gan(channels=1, image_size=16))
+    g, d = snapshot(task.net.generator), snapshot(task.net.discriminator)
+    fit(task, batches(2, label=1), tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(g, task.net.generator.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(d, task.net.discriminator.parameters()))
+
+
+def test_a_nan_loss_stops_the_run_before_the_step_is_applied(tmp_path):
+    torch.manual_seed(0)
+    task = make_task(mlp_gan(channels=1, image_size=16))
+    with torch.no_grad():
+        task.net.discriminator.net[-1].bias.fill_(float("nan"))
+    g = snapshot(task.net.generator)
+    with pytest.raises(TrainingDivergedError, match=r"discriminator loss became nan.*last good"):
+        fit(task, batches(2), tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(g, task.net.generator.parameters()))
+
+
+def test_wrong_data_shape_is_a_clear_error(tmp_path):
+    task = make_task(mlp_gan(channels=1, image_size=28))
+    with pytest.raises(Exception, match=r"data\.image_size"):
+        fit(task, batches(1, size=16), tmp_path)
+
+
+def test_generate_is_reproducible_and_in_range():
+    task = make_task(sngan(channels=3, image_size=16, g_width=8, d_width=8))
+    a, b = task.generate(5, seed=7, batch_size=2), task.generate(5, seed=7, batch_size=5)
+    torch.testing.assert_close(a, b)
+    assert a.shape == (5, 3, 16, 16) and float(a.min()) >= 0 and float(a.max()) <= 1
+    assert not torch.equal(a, task.generate(5, seed=8))
+
+
+def test_image_grid_places_every_image():
+    images = torch.stack([torch.full((1, 4, 4), i / 4) for i in range(5)])
+    grid = image_grid(images, columns=3, pad=1)
+    assert grid.shape == (2 * 5 + 1, 3 * 5 + 1, 3)
+    assert grid[1, 1, 0] == 0 and grid[1, 6, 0] == round(255 / 4) and grid[6, 6, 0] == 255
