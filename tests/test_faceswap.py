@@ -18,10 +18,12 @@ from fakearena.data.manifest import Manifest, ManifestCard, read_manifest, write
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.blend import EllipseMask
 from fakearena.generation.faceswap import generate_fake_set
+from fakearena.generation.fakeset import CheckpointInfo
 from fakearena.models.generators.faceswap_ae import FaceSwapAE
 from fakearena.runs.results import read_results
 from fakearena.tasks.checkpoints import restore_task
 from fakearena.tasks.faceswap import FaceSwapTask
+from fakearena.utils.io import sha256_file
 
 from conftest import run_cli
 
@@ -200,8 +202,9 @@ def test_train_writes_results_preview_and_a_restorable_checkpoint(trained_run: P
 def test_generate_writes_a_manifest_mapping_back_to_source_rows(
     trained_run: Path, faces: Path, tmp_path: Path
 ):
-    ckpt = trained_run / "checkpoints" / "best.ckpt"
-    task = restore_task(ckpt, "faceswap")
+    path = trained_run / "checkpoints" / "best.ckpt"
+    task = restore_task(path, "faceswap")
+    ckpt = CheckpointInfo(path=path, sha256=sha256_file(path), task="faceswap")
     cfg = OmegaConf.create(
         {
             "split": "train",
@@ -220,11 +223,13 @@ def test_generate_writes_a_manifest_mapping_back_to_source_rows(
     assert len(fakes) == len(reals) == 32
     frame = fakes.frame
     assert set(frame["label"]) == {1} and set(frame["source"]) == {"faceswap/faceswap_ae"}
+    assert fakes.name == "faceswap_ae_p0-p1"
+    assert fakes.card.provenance["checkpoint_sha256"] == ckpt.sha256
     by_path = source.frame.set_index("path")
     mask = EllipseMask().render(SIZE, SIZE)
     for row in frame.itertuples():
         origin = by_path.loc[row.source_path]
-        assert row.video_id == f"faceswap/faceswap_ae/{origin.video_id}"
+        assert row.video_id == f"faceswap/faceswap_ae_p0-p1/{origin.video_id}"
         assert (row.split, row.frame) == (origin.split, origin.frame)
         assert {row.identity, origin.identity} == {"p0", "p1"}
         fake = np.asarray(Image.open(fakes.root / row.path))
@@ -235,3 +240,8 @@ def test_generate_writes_a_manifest_mapping_back_to_source_rows(
     assert frame["video_id"].nunique() == reals["video_id"].nunique()
     with pytest.raises(DataError, match="no real rows of identities"):
         generate_fake_set(task, OmegaConf.merge(cfg, {"split": "val"}), ckpt, tmp_path / "x")
+    with pytest.raises(ConfigError, match="keeps the split of each source face"):
+        generate_fake_set(task, OmegaConf.merge(cfg, {"split": {"train": 1.0}}), ckpt, tmp_path)
+    other = CheckpointInfo(path=path, sha256="0" * 64, task="faceswap")
+    with pytest.raises(ConfigError, match="another checkpoint"):
+        generate_fake_set(task, cfg, other, tmp_path / "fakes")

@@ -3,7 +3,8 @@
 Each real row of the checkpoint's identities in the chosen split(s) is resized to the model,
 encoded, decoded with the other identity's decoder (identity i -> i + 1 mod n), resized back
 and blended into its own source image (`fakearena.generation.blend`). The fake rows keep the
-source row's split and frame; their `video_id` is `faceswap/<name>/<source video_id>`, so
+source row's split and frame; their `video_id` is `faceswap/<set name>/<source video_id>`
+(unique across fake sets), their `source` `faceswap/<generator>`, so
 frame and video grouping survive and each fake maps back to its source row (also recorded in
 the extra columns `source_path`, `source_video_id`, `source_identity`).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+import yaml
 from hydra.utils import instantiate
 from PIL import Image
 from tqdm import tqdm
@@ -27,7 +30,8 @@ from fakearena.data.datasets import ManifestDataset, to_tensor
 from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manifest
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.blend import EllipseMask, blend_back
-from fakearena.utils.io import sha256_bytes, sha256_file
+from fakearena.generation.fakeset import CheckpointInfo
+from fakearena.utils.io import sha256_bytes
 
 
 def swap_targets(n_identities: int) -> dict[int, int]:
@@ -35,16 +39,18 @@ def swap_targets(n_identities: int) -> dict[int, int]:
     return {i: (i + 1) % n_identities for i in range(n_identities)}
 
 
-def generator_name(task: Any, cfg: Any) -> str:
-    """`cfg.name`, else the network's module name (faceswap_ae, seed_conv_ae)."""
-    name = cfg.get("name") if hasattr(cfg, "get") else None
-    if name:
-        return str(name)
+def generator_name(task: Any) -> str:
+    """The network's module name (faceswap_ae, seed_conv_ae), used in `source`."""
     target = str((task.hparams.get("net_config") or {}).get("_target_", "faceswap"))
     return target.rsplit(".", 2)[-2] if target.count(".") >= 1 else target
 
 
 def _splits(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        raise ConfigError(
+            f"split={dict(value)}: a face swap keeps the split of each source face; give the "
+            "source split(s) to swap: split=train|val|test, a list of them, or all"
+        )
     splits = [value] if isinstance(value, str) else list(value or [])
     if splits == ["all"]:
         splits = list(SPLITS)
@@ -124,27 +130,35 @@ def swap_images(task: Any, images: list[np.ndarray], target: int) -> list[np.nda
     return out
 
 
-def generate_fake_set(task: Any, cfg: Any, checkpoint_path: Path, out_dir: Path) -> Path:
+def generate_fake_set(task: Any, cfg: Any, checkpoint: CheckpointInfo, out_dir: Path) -> Path:
     """Swap the chosen split(s) and write PNGs plus the fake manifest; returns the CSV path.
 
-    Config keys read: `data` (the source data config), `split` (a split, a list, or `all`;
-    default test), `batch_size` (default 32), `name` (default: the network's name), and
-    optional `blend` (`center`, `axes`, `feather`, `colour_match`).
+    Config keys read (`conf/generate.yaml`): `data` (the source faces), `split` (a split, a
+    list, or `all`; fakes keep their source row's split), `batch_size`, `device`, `name`
+    (manifest name; default `<generator>_<identities>`), `overwrite`, and optional `blend`
+    (`center`, `axes`, `feather`, `colour_match`).
     """
-    name = generator_name(task, cfg)
+    if cfg.get("data") is None:
+        raise ConfigError(
+            "a face-swap checkpoint swaps real faces: pass their data, e.g. data=synthetic or "
+            "data=manifest data.manifests=[faces.csv], and split=<the split to swap>"
+        )
+    generator = generator_name(task)
     names = list(task.identity_names)
+    set_name = str(cfg.get("name") or f"{generator}_{'-'.join(names)}")
+    out_dir = Path(out_dir)
+    _claim(out_dir / f"{set_name}.csv", checkpoint, bool(cfg.get("overwrite", False)))
     manifest, dataset = source_rows(task, cfg)
     ellipse, colour_match = blend_options(cfg.get("blend"))
-    out_dir = Path(out_dir)
+    task.to(str(cfg.get("device") or "cpu")).eval()
     targets = swap_targets(len(names))
     frame = dataset.manifest.frame
     codes = frame["identity"].map(names.index).to_numpy()
-    batch_size = int(cfg.get("batch_size", 32))
+    batch_size = int(cfg.get("batch_size") or 32)
     records: list[dict[str, Any]] = []
     masks: dict[tuple[int, int], np.ndarray] = {}
-    task.eval()
     order = np.argsort(codes, kind="stable")  # batches of one source identity
-    progress = tqdm(total=len(order), desc=f"faceswap {name}", unit="img")
+    progress = tqdm(total=len(order), desc=f"faceswap {set_name}", unit="img")
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         for code in np.unique(codes[chunk]):
@@ -156,33 +170,66 @@ def generate_fake_set(task: Any, cfg: Any, checkpoint_path: Path, out_dir: Path)
                 if key not in masks:
                     masks[key] = ellipse.render(*key)
                 fake = blend_back(image, face, masks[key], colour_match=colour_match)
-                records.append(_record(frame.iloc[i], fake, names[target], name, out_dir))
+                row = frame.iloc[i]
+                records.append(_record(row, fake, names[target], generator, set_name, out_dir))
         progress.update(len(chunk))
     progress.close()
     fakes = pd.DataFrame(records)
+    splits = sorted(fakes["split"].unique().tolist())
+    pairs = ", ".join(f"{names[a]}->{names[b]}" for a, b in targets.items())
     card = ManifestCard(
-        name=f"faceswap_{name}",
+        name=set_name,
         description=(
-            f"Face swaps by {name}: each real face of {names} swapped to the next identity "
-            f"({', '.join(f'{names[a]}->{names[b]}' for a, b in targets.items())}) and blended "
-            "back with a feathered ellipse mask and per-channel colour matching."
+            f"Face swaps by {generator}: each real face of {names} in split(s) {splits} swapped "
+            f"to the next identity ({pairs}) "
+            "and blended back with a feathered ellipse mask and per-channel colour matching."
         ),
         image_size=manifest.card.image_size,
         license=manifest.card.license,
         citation=manifest.card.citation,
         provenance={
-            "generator": f"faceswap/{name}",
-            "checkpoint": str(checkpoint_path),
-            "checkpoint_sha256": sha256_file(checkpoint_path),
+            "generator": f"faceswap/{generator}",
+            "checkpoint": str(checkpoint.path),
+            "checkpoint_sha256": checkpoint.sha256,
+            "seed": int(cfg.get("seed") or 0),
+            "command": _command(cfg, checkpoint, set_name, out_dir),
             "source_manifest": manifest.reference(),
-            "splits": sorted(fakes["split"].unique().tolist()),
+            "splits": splits,
             "blend": {**ellipse.__dict__, "colour_match": colour_match},
         },
     )
-    return write_manifest(Manifest(fakes, card, out_dir.resolve()), out_dir / f"{card.name}.csv")
+    return write_manifest(Manifest(fakes, card, out_dir.resolve()), out_dir / f"{set_name}.csv")
 
 
-def _record(row: pd.Series, fake: np.ndarray, target: str, name: str, out_dir: Path) -> dict:
+def _claim(csv_path: Path, checkpoint: CheckpointInfo, overwrite: bool) -> None:
+    """Refuse to replace a set of the same name made from another checkpoint."""
+    card = csv_path.with_suffix(".yaml")
+    if overwrite or not card.is_file():
+        return
+    previous = (yaml.safe_load(card.read_text(encoding="utf-8")) or {}).get("provenance") or {}
+    if previous.get("checkpoint_sha256") != checkpoint.sha256:
+        raise ConfigError(
+            f"{csv_path} is a fake set made from another checkpoint; choose another out=DIR or "
+            "name=, or pass overwrite=true to replace it"
+        )
+
+
+def _command(cfg: Any, checkpoint: CheckpointInfo, set_name: str, out_dir: Path) -> str:
+    """The command that makes this set again."""
+    data = cfg.data
+    parts = [f"fakearena generate ckpt={checkpoint.path} out={out_dir} name={set_name}"]
+    split = cfg.get("split", "test")
+    parts.append(f"split={split if isinstance(split, str) else '[' + ','.join(split) + ']'}")
+    if data.get("manifests"):
+        parts.append(f"data=manifest data.manifests=[{','.join(map(str, data.manifests))}]")
+    else:
+        parts.append(f"data={data.get('name', 'synthetic')} seed={cfg.get('seed', 0)}")
+    return " ".join(parts)
+
+
+def _record(
+    row: pd.Series, fake: np.ndarray, target: str, generator: str, set_name: str, out_dir: Path
+) -> dict[str, Any]:
     stem = Path(str(row["path"])).with_suffix("").as_posix().replace("/", "__")
     rel = f"images/{row['identity']}_to_{target}/{stem}.png"
     data = _png(fake)
@@ -191,10 +238,10 @@ def _record(row: pd.Series, fake: np.ndarray, target: str, name: str, out_dir: P
         "path": rel,
         "label": 1,
         "split": row["split"],
-        "video_id": f"faceswap/{name}/{row['video_id']}",
+        "video_id": f"faceswap/{set_name}/{row['video_id']}",
         "frame": int(row["frame"]),
         "identity": target,
-        "source": f"faceswap/{name}",
+        "source": f"faceswap/{generator}",
         "sha256": sha256_bytes(data),
         "source_path": row["path"],
         "source_video_id": row["video_id"],
