@@ -23,7 +23,9 @@ def _pair(seed: int = 0, batch: int = 3, size: int = 24) -> tuple[torch.Tensor, 
     return recon, target
 
 
-def test_metrics_match_independent_computations():
+def test_metrics_match_independent_computations_and_the_suite_module():
+    from fakearena.metrics.reconstruction import reconstruction_metrics
+
     recon, target = _pair()
     metrics = image_metrics(recon, target)
     r, t = recon.double().numpy(), target.double().numpy()
@@ -44,6 +46,9 @@ def test_metrics_match_independent_computations():
     ]
     # torchmetrics pads nothing and skimage crops its border: same Gaussian SSIM, close values
     np.testing.assert_allclose(metrics["ssim"].numpy(), ssim, atol=0.02)
+    suite = reconstruction_metrics(recon, target)
+    assert suite["mse"] == pytest.approx(mse.mean(), rel=1e-5)
+    assert suite["ssim"] == pytest.approx(float(metrics["ssim"].mean()), rel=1e-4)
 
 
 def test_losses_follow_the_configured_mix():
@@ -75,3 +80,6 @@ def test_buffer_counts_each_row_once_and_summarises_per_identity():
     assert summary["val/mse"] == (pytest.approx(mse.mean()), 4)
     assert summary["val/mse/a"] == (pytest.approx(mse[[0, 2]].mean()), 2)
     assert summary["val/mse/b"] == (pytest.approx(mse[[1, 3]].mean()), 2)
+    assert summary["val/psnr/a"][0] == pytest.approx(10 * np.log10(1 / mse[[0, 2]].mean()))
+    ssim = metrics["ssim"].double().numpy()
+    assert summary["val/ssim"][0] == pytest.approx(ssim.mean())

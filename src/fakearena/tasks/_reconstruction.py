@@ -1,10 +1,10 @@
 """Reconstruction losses and per-image metrics of the face-swap task.
 
 MSE is the objective `1/N sum_i ||x_i - f(x_i)||^2` as a per-pixel mean on [0,1] images;
-PSNR is `10 log10(1 / mse_i)` per image, averaged; SSIM is torchmetrics' Gaussian-window
-SSIM (11x11, sigma 1.5, data range 1) per image, averaged. (`fakearena.metrics.reconstruction`
-is the suite-wide home of these metrics; this module computes the same protocol until the
-task can call it.)
+PSNR is `10 log10(1 / MSE)` of that mean; SSIM is torchmetrics' Gaussian-window SSIM (11x11,
+sigma 1.5, data range 1) per image, averaged: the protocol of
+`fakearena.metrics.reconstruction`. Here the per-image values are kept by row index, so a
+DDP evaluation counts every face exactly once and can be summarised per identity.
 """
 
 from __future__ import annotations
@@ -76,14 +76,17 @@ class MetricBuffer:
         return local[first]
 
 
+def _summary(rows: np.ndarray) -> dict[str, float]:
+    mse = float(rows[:, 2].mean())
+    return {"mse": mse, "psnr": 10.0 * np.log10(1.0 / max(mse, 1e-10)), "ssim": rows[:, 4].mean()}
+
+
 def summarise(rows: np.ndarray, names: list[str], stage: str) -> dict[str, tuple[float, int]]:
-    """`{stage/metric: (mean, n)}` overall and `{stage/metric/<identity>: ...}` per identity."""
+    """`{stage/metric: (value, n)}` overall and `{stage/metric/<identity>: ...}` per identity."""
     out: dict[str, tuple[float, int]] = {}
-    for column, metric in enumerate(METRICS, start=2):
-        if len(rows):
-            out[f"{stage}/{metric}"] = (float(rows[:, column].mean()), len(rows))
-        for code, name in enumerate(names):
-            values = rows[rows[:, 1] == code, column]
-            if len(values):
-                out[f"{stage}/{metric}/{name}"] = (float(values.mean()), len(values))
+    groups = [("", rows)] + [(f"/{name}", rows[rows[:, 1] == c]) for c, name in enumerate(names)]
+    for suffix, group in groups:
+        if len(group):
+            for metric, value in _summary(group).items():
+                out[f"{stage}/{metric}{suffix}"] = (float(value), len(group))
     return out
