@@ -112,12 +112,23 @@ def test_ema_generator_moves_towards_the_trained_one_and_is_used_for_sampling():
     with torch.no_grad():
         for parameter in pair.generator.parameters():
             parameter.add_(1.0)
+    pair.ema_updates.fill_(1000)  # past the warm-up: the decay is ema_decay itself
     before = [p.clone() for p in pair.generator_ema.parameters()]
     pair.update_ema()
     for old, new, target in zip(
         before, pair.generator_ema.parameters(), pair.generator.parameters()
     ):
         torch.testing.assert_close(new, old + 0.1 * (target - old))
+    fresh = sngan(channels=1, image_size=16, g_width=8, d_width=8, ema_decay=0.999)
+    with torch.no_grad():
+        for parameter in fresh.generator.parameters():
+            parameter.add_(1.0)
+    start = [p.clone() for p in fresh.generator_ema.parameters()]
+    fresh.update_ema()  # first update: warm-up decay 1/10, not 0.999
+    for old, new, target in zip(
+        start, fresh.generator_ema.parameters(), fresh.generator.parameters()
+    ):
+        torch.testing.assert_close(new, old + 0.9 * (target - old))
     pair.eval()
     z = torch.randn(2, pair.latent_dim)
     torch.testing.assert_close(pair.sample(z), pair.generator_ema(z))

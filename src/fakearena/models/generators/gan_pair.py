@@ -59,6 +59,7 @@ class GANPair(nn.Module):
         self.generator_ema: nn.Module | None = None
         if self.ema_decay > 0:
             self.generator_ema = copy.deepcopy(generator).eval().requires_grad_(False)
+        self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -79,12 +80,19 @@ class GANPair(nn.Module):
 
     @torch.no_grad()
     def update_ema(self) -> None:
-        """Move the EMA generator towards the trained one (buffers are copied)."""
+        """Move the EMA generator towards the trained one (buffers are copied).
+
+        The decay warms up as min(ema_decay, (1 + k) / (10 + k)) after k updates, so that a
+        short run's average is not dominated by the random initialisation (0.999^100 = 0.9).
+        """
         if self.generator_ema is None:
             return
+        k = int(self.ema_updates)
+        decay = min(self.ema_decay, (1.0 + k) / (10.0 + k))
+        self.ema_updates += 1
         ema = dict(self.generator_ema.named_parameters())
         for name, parameter in self.generator.named_parameters():
-            ema[name].lerp_(parameter.detach(), 1.0 - self.ema_decay)
+            ema[name].lerp_(parameter.detach(), 1.0 - decay)
         ema_buffers = dict(self.generator_ema.named_buffers())
         for name, buffer in self.generator.named_buffers():
             ema_buffers[name].copy_(buffer)
