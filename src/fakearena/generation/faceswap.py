@@ -31,6 +31,7 @@ from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manife
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.blend import EllipseMask, blend_back
 from fakearena.generation.fakeset import CheckpointInfo
+from fakearena.generation.shard import Shard
 from fakearena.utils.io import sha256_bytes
 
 
@@ -130,8 +131,13 @@ def swap_images(task: Any, images: list[np.ndarray], target: int) -> list[np.nda
     return out
 
 
-def generate_fake_set(task: Any, cfg: Any, checkpoint: CheckpointInfo, out_dir: Path) -> Path:
+def generate_fake_set(
+    task: Any, cfg: Any, checkpoint: CheckpointInfo, out_dir: Path, shard: Shard | None = None
+) -> Path:
     """Swap the chosen split(s) and write PNGs plus the fake manifest; returns the CSV path.
+
+    With a `shard` (several processes) batch k is made by rank k % world_size; the rows are
+    gathered in batch order and rank 0 writes the manifest.
 
     Config keys read (`conf/generate.yaml`): `data` (the source faces), `split` (a split, a
     list, or `all`; fakes keep their source row's split), `batch_size`, `device`, `name`
@@ -150,7 +156,8 @@ def generate_fake_set(task: Any, cfg: Any, checkpoint: CheckpointInfo, out_dir: 
     _claim(out_dir / f"{set_name}.csv", checkpoint, bool(cfg.get("overwrite", False)))
     manifest, dataset = source_rows(task, cfg)
     ellipse, colour_match = blend_options(cfg.get("blend"))
-    task.to(str(cfg.get("device") or "cpu")).eval()
+    shard = shard or Shard(device=torch.device(str(cfg.get("device") or "cpu")))
+    task.to(shard.device).eval()
     targets = swap_targets(len(names))
     frame = dataset.manifest.frame
     codes = frame["identity"].map(names.index).to_numpy()
@@ -158,8 +165,11 @@ def generate_fake_set(task: Any, cfg: Any, checkpoint: CheckpointInfo, out_dir: 
     records: list[dict[str, Any]] = []
     masks: dict[tuple[int, int], np.ndarray] = {}
     order = np.argsort(codes, kind="stable")  # batches of one source identity
-    progress = tqdm(total=len(order), desc=f"faceswap {set_name}", unit="img")
-    for start in range(0, len(order), batch_size):
+    starts = range(0, len(order), batch_size)
+    mine = [start for k, start in enumerate(starts) if shard.owns(k)]
+    total = sum(len(order[start : start + batch_size]) for start in mine)
+    progress = tqdm(total=total, desc=f"faceswap {set_name}", unit="img", disable=not shard.is_main)
+    for start in mine:
         chunk = order[start : start + batch_size]
         for code in np.unique(codes[chunk]):
             members = [int(i) for i in chunk if codes[i] == code]
@@ -171,10 +181,15 @@ def generate_fake_set(task: Any, cfg: Any, checkpoint: CheckpointInfo, out_dir: 
                     masks[key] = ellipse.render(*key)
                 fake = blend_back(image, face, masks[key], colour_match=colour_match)
                 row = frame.iloc[i]
-                records.append(_record(row, fake, names[target], generator, set_name, out_dir))
+                record = _record(row, fake, names[target], generator, set_name, out_dir)
+                records.append((start, len(records), record))
         progress.update(len(chunk))
     progress.close()
-    fakes = pd.DataFrame(records)
+    gathered = sorted(r for part in shard.gather_objects(records) for r in part)
+    if not shard.is_main:
+        shard.barrier()  # rank 0 writes the manifest
+        return out_dir / f"{set_name}.csv"
+    fakes = pd.DataFrame([record for _, _, record in gathered])
     splits = sorted(fakes["split"].unique().tolist())
     pairs = ", ".join(f"{names[a]}->{names[b]}" for a, b in targets.items())
     card = ManifestCard(
@@ -198,7 +213,9 @@ def generate_fake_set(task: Any, cfg: Any, checkpoint: CheckpointInfo, out_dir: 
             "blend": {**ellipse.__dict__, "colour_match": colour_match},
         },
     )
-    return write_manifest(Manifest(fakes, card, out_dir.resolve()), out_dir / f"{set_name}.csv")
+    path = write_manifest(Manifest(fakes, card, out_dir.resolve()), out_dir / f"{set_name}.csv")
+    shard.barrier()
+    return path
 
 
 def _claim(csv_path: Path, checkpoint: CheckpointInfo, overwrite: bool) -> None:

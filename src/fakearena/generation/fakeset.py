@@ -4,7 +4,9 @@ A generation run writes `images/<index>.png` one file at a time (atomically), th
 manifest (`<name>.csv` + `<name>.yaml`) once all images exist. A state file written at the
 start (`.generate.json`) pins what is being generated (checkpoint hash, seed, n, splits); an
 interrupted run started again with the same settings only makes the missing images, and
-one with other settings is refused rather than mixed in.
+one with other settings is refused rather than mixed in. Under several processes (a
+`Shard`), every rank checks the folder, rank 0 claims it, each rank writes the images it owns
+and rank 0 writes the manifest once all ranks are done.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PIL import Image
 
 from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manifest
 from fakearena.errors import ConfigError
+from fakearena.generation.shard import Shard
 from fakearena.utils.io import atomic_path, atomic_write_json, sha256_file
 
 STATE_FILE = ".generate.json"
@@ -74,6 +77,7 @@ class FakeSetWriter:
         splits: the split of each image (its length is n).
         settings: what defines the set (checkpoint hash, seed, n, ...), pinned for resuming.
         overwrite: start over when `out_dir` holds a set made with other settings.
+        shard: this process's share when generating with several processes (default: all).
     """
 
     def __init__(
@@ -86,6 +90,7 @@ class FakeSetWriter:
         splits: Sequence[str],
         settings: Mapping[str, Any],
         overwrite: bool = False,
+        shard: Shard | None = None,
     ):
         self.out_dir = Path(out_dir)
         self.name = name
@@ -94,7 +99,12 @@ class FakeSetWriter:
         self.splits = list(splits)
         self.settings = json.loads(json.dumps(dict(settings), default=str))
         self.images_dir = self.out_dir / "images"
-        self._claim(overwrite)
+        self.shard = shard or Shard()
+        # every rank checks (so all fail alike), then rank 0 alone claims the folder
+        wipe = self._check(overwrite)
+        if self.shard.is_main:
+            self._claim(wipe)
+        self.shard.barrier()
 
     @property
     def n(self) -> int:
@@ -107,35 +117,46 @@ class FakeSetWriter:
     def relative_path(self, index: int) -> str:
         return f"images/{index:06d}.png"
 
-    def _claim(self, overwrite: bool) -> None:
+    def _check(self, overwrite: bool) -> bool:
+        """Refuse a folder holding another set; returns whether its images must be wiped."""
         state_path = self.out_dir / STATE_FILE
         if state_path.is_file():
             previous = json.loads(state_path.read_text(encoding="utf-8"))
-            if previous != self.settings:
-                if not overwrite:
-                    changed = sorted(
-                        k
-                        for k in set(previous) | set(self.settings)
-                        if previous.get(k) != self.settings.get(k)
-                    )
-                    raise ConfigError(
-                        f"{self.out_dir} holds a fake set generated with other settings "
-                        f"(different {', '.join(changed)}); choose another out=DIR, or pass "
-                        "overwrite=true to replace it"
-                    )
-                for path in self.images_dir.glob("*.png"):
-                    path.unlink()
-        elif self.images_dir.is_dir() and any(self.images_dir.iterdir()) and not overwrite:
+            if previous == self.settings:
+                return False
+            if not overwrite:
+                changed = sorted(
+                    k
+                    for k in set(previous) | set(self.settings)
+                    if previous.get(k) != self.settings.get(k)
+                )
+                raise ConfigError(
+                    f"{self.out_dir} holds a fake set generated with other settings "
+                    f"(different {', '.join(changed)}); choose another out=DIR, or pass "
+                    "overwrite=true to replace it"
+                )
+            return True
+        if self.images_dir.is_dir() and any(self.images_dir.iterdir()) and not overwrite:
             raise ConfigError(
                 f"{self.images_dir} already holds files not made by `fakearena generate`; "
                 "choose an empty out=DIR or pass overwrite=true"
             )
+        return False
+
+    def _claim(self, wipe: bool) -> None:
+        if wipe:
+            for path in self.images_dir.glob("*.png"):
+                path.unlink()
         self.images_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(state_path, self.settings)
+        atomic_write_json(self.out_dir / STATE_FILE, self.settings)
 
     def missing(self) -> list[int]:
         """Indices whose image file does not exist yet (all of them on a fresh run)."""
         return [i for i in range(self.n) if not (self.out_dir / self.relative_path(i)).is_file()]
+
+    def todo(self) -> list[int]:
+        """The missing indices this process makes (`index % world_size == rank`)."""
+        return self.shard.select(self.missing())
 
     def write_image(self, index: int, image: np.ndarray) -> None:
         """Save uint8 (H, W, C) pixels as the PNG of `index`, atomically."""
@@ -145,31 +166,38 @@ class FakeSetWriter:
             os.chmod(tmp, 0o644)  # a temp file is created private; the set is for sharing
 
     def finish(self, *, image_size: int, description: str, provenance: Mapping[str, Any]):
-        """Write the manifest and card once every image exists; returns the CSV path."""
+        """Write the manifest and card once every image exists; returns the CSV path.
+
+        With several processes every rank waits for the others; rank 0 writes the manifest.
+        """
+        self.shard.barrier()
         missing = self.missing()
         if missing:
             raise ConfigError(
                 f"{len(missing)} image(s) of {self.out_dir} are missing (first: "
                 f"{self.relative_path(missing[0])}); run the same command again to finish"
             )
-        rows = [
-            {
-                "path": self.relative_path(i),
-                "label": 1,
-                "split": self.splits[i],
-                "video_id": f"{self.video_id_prefix}/{i}",
-                "frame": 0,
-                "identity": "",
-                "source": self.source,
-                "sha256": sha256_file(self.out_dir / self.relative_path(i)),
-            }
-            for i in range(self.n)
-        ]
-        card = ManifestCard(
-            name=self.name,
-            description=description,
-            image_size=int(image_size),
-            provenance=dict(provenance),
-        )
-        manifest = Manifest(pd.DataFrame(rows), card, self.out_dir.resolve())
-        return write_manifest(manifest, self.csv_path)
+        if self.shard.is_main:  # the other ranks only wait for it
+            rows = [
+                {
+                    "path": self.relative_path(i),
+                    "label": 1,
+                    "split": self.splits[i],
+                    "video_id": f"{self.video_id_prefix}/{i}",
+                    "frame": 0,
+                    "identity": "",
+                    "source": self.source,
+                    "sha256": sha256_file(self.out_dir / self.relative_path(i)),
+                }
+                for i in range(self.n)
+            ]
+            card = ManifestCard(
+                name=self.name,
+                description=description,
+                image_size=int(image_size),
+                provenance=dict(provenance),
+            )
+            manifest = Manifest(pd.DataFrame(rows), card, self.out_dir.resolve())
+            write_manifest(manifest, self.csv_path)
+        self.shard.barrier()
+        return self.csv_path

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from fakearena import __version__
 from fakearena.errors import ConfigError
 from fakearena.generation.fakeset import CheckpointInfo, FakeSetWriter, split_assignment
+from fakearena.generation.shard import Shard
 
 Z_PROTOCOL = "z_i ~ N(0, I) from numpy default_rng(SeedSequence([seed, i]))"
 
@@ -55,8 +56,13 @@ def reproduce_command(cfg: DictConfig, checkpoint: CheckpointInfo, name: str) ->
     return shlex.join(["fakearena", "generate", *args])
 
 
-def generate_fake_set(task, cfg: DictConfig, checkpoint: CheckpointInfo, out_dir: Path) -> Path:
-    """Write `cfg.n` generated images and their manifest into `out_dir` (see the package doc)."""
+def generate_fake_set(
+    task, cfg: DictConfig, checkpoint: CheckpointInfo, out_dir: Path, shard: Shard | None = None
+) -> Path:
+    """Write `cfg.n` generated images and their manifest into `out_dir` (see the package doc).
+
+    With a `shard` (several processes) this process makes the images it owns on its device.
+    """
     n, seed, batch_size = int(cfg.n), int(cfg.seed), int(cfg.get("batch_size") or 64)
     if n < 1 or batch_size < 1:
         raise ConfigError(f"n={n} and batch_size={batch_size} must both be >= 1")
@@ -79,11 +85,15 @@ def generate_fake_set(task, cfg: DictConfig, checkpoint: CheckpointInfo, out_dir
             "z": Z_PROTOCOL,
         },
         overwrite=bool(cfg.get("overwrite", False)),
+        shard=shard,
     )
-    net = task.net.to(cfg.get("device") or "cpu").eval()
+    device = shard.device if shard is not None else (cfg.get("device") or "cpu")
+    net = task.net.to(device).eval()
     device = next(net.parameters()).device
-    todo = writer.missing()
-    with torch.inference_mode(), tqdm(total=n, initial=n - len(todo), desc="generate") as bar:
+    todo = writer.todo()
+    quiet = shard is not None and not shard.is_main
+    bar = tqdm(total=len(todo), desc="generate", disable=quiet)
+    with torch.inference_mode(), bar:
         for start in range(0, len(todo), batch_size):
             indices = todo[start : start + batch_size]
             z = np.stack([latent(seed, i, net.latent_dim) for i in indices])

@@ -3,7 +3,9 @@
 Writes into the run folder predictions.csv (path, video_id, source, label, prob), metrics.json
 (everything `detection_metrics` returns), roc.png and results.json; with `perturb=jpeg|blur|
 resize|noise` also robustness.csv and robustness.png (AUC per severity). The same scoring
-serves the `test_data=[...]` sets of `fakearena train`.
+serves the `test_data=[...]` sets of `fakearena train`. `devices=N` (`num_nodes=M`) scores
+with N x M processes (DDP via Lightning Fabric); the rows are de-duplicated by index, so
+every metric equals the one-process value, and rank 0 writes the files.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from fakearena.data.datasets import ManifestDataset
 from fakearena.data.manifest import SPLITS
 from fakearena.data.perturb import PerturbedDataset, check_levels, perturb_kind
 from fakearena.errors import ConfigError
+from fakearena.generation.shard import Shard, launch_shard
 from fakearena.runs.evaluate_plots import save_robustness_png
 from fakearena.runs.results import build_record, metric, now_iso, write_results
 from fakearena.runs.scoring import resolve_device, score_dataset, write_evaluation
@@ -146,7 +149,12 @@ def evaluate_test_data(
 
 
 def robustness_table(
-    net: nn.Module, dataset: ManifestDataset, cfg: DictConfig, device, clean: dict[str, Any]
+    net: nn.Module,
+    dataset: ManifestDataset,
+    cfg: DictConfig,
+    device,
+    clean: dict[str, Any],
+    shard: Shard | None = None,
 ) -> pd.DataFrame:
     """AUC at severity 0 (clean) and at each level of `cfg.perturb`."""
     kind = perturb_kind(cfg.perturb)
@@ -162,6 +170,7 @@ def robustness_table(
             device=device,
             n_bootstrap=int(cfg.n_bootstrap),
             seed=int(cfg.seed),
+            shard=shard,
         )
         rows.append(_robustness_row(kind, severity, level, result))
     return pd.DataFrame(rows)
@@ -197,6 +206,7 @@ def run(cfg: DictConfig) -> float:
     if cfg.get("perturb"):
         perturb_kind(cfg.perturb)  # fail before the (long) clean pass
         check_levels(perturb_kind(cfg.perturb), cfg.get("perturb_levels"))
+    shard = launch_shard(cfg)  # devices=N: N processes, each scoring part of the rows
     task = restore_task(cfg.ckpt, expected_task="detect")
     spec = task.hparams.get("data_spec") or {}
     image_size = int(cfg.get("image_size") or spec.get("image_size") or cfg.data.image_size)
@@ -210,7 +220,7 @@ def run(cfg: DictConfig) -> float:
         train_transform=None,
     )
     dataset = evaluation_dataset(datamodule, cfg.split)
-    device = resolve_device(cfg.device)
+    device = shard.device if shard.world_size > 1 else resolve_device(cfg.device)
     run_dir = Path(cfg.paths.output_dir)
     # the generic `manifest` config names nothing: use the manifest's own name
     name = datamodule.manifest.name if datamodule.name == "manifest" else datamodule.name
@@ -222,11 +232,14 @@ def run(cfg: DictConfig) -> float:
         device=device,
         n_bootstrap=int(cfg.n_bootstrap),
         seed=int(cfg.seed),
+        shard=shard,
     )
+    table = robustness_table(task, dataset, cfg, device, result, shard) if cfg.get("perturb") else None
+    if not shard.is_main:  # every rank holds the same result; rank 0 writes it
+        return float(result["auc"])
     artifacts: dict[str, Any] = write_evaluation(run_dir, frame, result, f"{name} ({cfg.split})")
     metrics = metric_entries(f"test/{name}", result)
-    if cfg.get("perturb"):
-        table = robustness_table(task, dataset, cfg, device, result)
+    if table is not None:
         with atomic_path(run_dir / ROBUSTNESS_CSV) as tmp:
             table.to_csv(tmp, index=False)
         save_robustness_png(run_dir / ROBUSTNESS_PNG, table, f"{name}: {cfg.perturb}")

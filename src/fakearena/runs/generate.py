@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 from fakearena.errors import CheckpointError, ConfigError
 from fakearena.generation import GENERATORS
 from fakearena.generation.fakeset import CheckpointInfo
+from fakearena.generation.shard import launch_shard
 from fakearena.tasks.checkpoints import checkpoint_task, load_checkpoint, restore_task
 from fakearena.utils.io import sha256_file
 from fakearena.utils.quiet import quiet_third_party
@@ -41,9 +42,11 @@ def run(cfg: DictConfig) -> str:
     path = Path(cfg.ckpt)
     task_name = checkpoint_task(load_checkpoint(path), path)
     generate_fake_set = generator_function(task_name, path)
+    shard = launch_shard(cfg)  # devices=N: N processes, each making its share of the images
     L.seed_everything(int(cfg.seed), verbose=False)
     task = restore_task(path, expected_task=task_name)
     checkpoint = CheckpointInfo(path=path.resolve(), sha256=sha256_file(path), task=task_name)
-    manifest_path = generate_fake_set(task, cfg, checkpoint, Path(cfg.out))
-    print(f"fake set written: {manifest_path}")
+    manifest_path = generate_fake_set(task, cfg, checkpoint, Path(cfg.out), shard=shard)
+    if shard.is_main:
+        print(f"fake set written: {manifest_path}")
     return str(manifest_path)

@@ -1,7 +1,10 @@
 """Scoring a detector on a dataset: probabilities per row, predictions.csv, metrics.json, ROC.
 
 Shared by `fakearena evaluate`, the `test_data=[...]` sets of `fakearena train` and the
-robustness sweep. One process scores every row exactly once, in manifest order.
+robustness sweep. Every row is scored exactly once, in manifest order; with a `Shard` of
+several processes (`fakearena evaluate devices=N`) the rows are split by a distributed
+sampler, whose padding repeats rows, and the predictions are gathered and de-duplicated by
+row index (`PredictionBuffer`), so the result equals a one-process run.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from fakearena.data.datasets import collate_samples
 from fakearena.errors import ConfigError, DataError
+from fakearena.generation.shard import Shard
 from fakearena.metrics.detection import roc_curve_points
 from fakearena.runs.evaluate_plots import save_roc_png
 from fakearena.tasks.detect import score_rows
+from fakearena.tasks.predictions import PredictionBuffer
 from fakearena.utils.io import atomic_path, atomic_write_json
 
 PREDICTION_COLUMNS = ("path", "video_id", "source", "label", "prob")
@@ -48,9 +53,15 @@ def predict_probs(
     batch_size: int = 64,
     num_workers: int = 0,
     device: torch.device | str = "cpu",
+    shard: Shard | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Fake probability of every row: (row indices, probs, skipped row indices), by index."""
-    device = torch.device(device)
+    """Fake probability of every row: (row indices, probs, skipped row indices), by index.
+
+    With a multi-process `shard`, each process scores its part on its own device and every
+    process returns the full, de-duplicated result.
+    """
+    distributed = shard is not None and shard.world_size > 1
+    device = shard.device if distributed else torch.device(device)
     net = net.to(device).eval()
     loader = DataLoader(
         dataset,
@@ -59,7 +70,9 @@ def predict_probs(
         num_workers=int(num_workers),
         collate_fn=collate_samples,
     )
-    indices, probs, skipped = [], [], []
+    if distributed:  # a DistributedSampler (padded shards), batches left on the CPU
+        loader = shard.fabric.setup_dataloaders(loader, move_to_device=False)
+    buffer, skipped = PredictionBuffer(), []
     for batch in loader:
         skipped += batch["skipped"].tolist()
         if "image" not in batch:
@@ -70,13 +83,13 @@ def predict_probs(
                 f"detector returned shape {tuple(logits.shape)}; a detector must map "
                 "(B,C,H,W) to (B,) logits"
             )
-        indices.append(batch["index"].numpy())
-        probs.append(torch.sigmoid(logits.float()).cpu().numpy().astype(np.float64))
-    if not indices:
+        buffer.add(batch["index"], torch.sigmoid(logits.float()), batch["label"])
+    index, probs, _ = buffer.gather()  # across processes, one prediction per row index
+    if distributed:
+        skipped = [i for part in shard.gather_objects(skipped) for i in part]
+    if not len(index):
         raise DataError("no row of the evaluation set could be read; nothing to score")
-    index = np.concatenate(indices)
-    order = np.argsort(index, kind="stable")
-    return index[order], np.concatenate(probs)[order], sorted(skipped)
+    return index, probs, sorted(set(skipped))
 
 
 def predictions_frame(rows: pd.DataFrame, indices: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
@@ -130,10 +143,11 @@ def score_dataset(
     device: torch.device | str,
     n_bootstrap: int = 1000,
     seed: int = 0,
+    shard: Shard | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], list[int]]:
     """Predictions table, metrics and skipped rows of `net` on a ManifestDataset-like set."""
     indices, probs, skipped = predict_probs(
-        net, dataset, batch_size=batch_size, num_workers=num_workers, device=device
+        net, dataset, batch_size=batch_size, num_workers=num_workers, device=device, shard=shard
     )
     frame = predictions_frame(dataset.manifest.frame, indices, probs)  # type: ignore[attr-defined]
     return frame, metrics_from_predictions(frame, n_bootstrap, seed), skipped

@@ -54,6 +54,17 @@ def _without_name(node: DictConfig) -> dict[str, Any]:
     return resolved
 
 
+def ddp_overrides(cfg: DictConfig, task: Any) -> dict[str, Any]:
+    """`strategy=ddp` -> `ddp_find_unused_parameters_true` for tasks whose steps leave some
+    parameters without gradient (GAN: the D step never touches G; face swap: a batch need not
+    hold every person, so some decoders are idle). Tasks say so with
+    `DDP_FIND_UNUSED_PARAMETERS = True`."""
+    strategy = cfg.trainer.get("strategy")
+    if strategy == "ddp" and getattr(task, "DDP_FIND_UNUSED_PARAMETERS", False):
+        return {"strategy": "ddp_find_unused_parameters_true"}
+    return {}
+
+
 def build_trainer(cfg: DictConfig, **overrides: Any) -> L.Trainer:
     """The Lightning Trainer with the configured callbacks and loggers."""
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
@@ -99,7 +110,7 @@ def run(cfg: DictConfig) -> float | None:
 
         check_test_data(cfg)
     task = build_task(cfg)
-    trainer = build_trainer(cfg)
+    trainer = build_trainer(cfg, **ddp_overrides(cfg, task))
     log_run_config(trainer, to_container(cfg))
     trainer.fit(task, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg))
     checkpoints = checkpoint_paths(trainer)

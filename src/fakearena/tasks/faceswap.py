@@ -76,6 +76,9 @@ class FaceSwapTask(L.LightningModule):
         name: task name recorded in results.json.
     """
 
+    # under DDP some parameters get no gradient in a step (see runs.train.ddp_overrides)
+    DDP_FIND_UNUSED_PARAMETERS = True
+
     def __init__(
         self,
         *,

@@ -51,6 +51,9 @@ class GANTask(L.LightningModule):
         name: task name recorded in results.json and checkpoints.
     """
 
+    # under DDP some parameters get no gradient in a step (see runs.train.ddp_overrides)
+    DDP_FIND_UNUSED_PARAMETERS = True
+
     def __init__(
         self,
         *,

@@ -1,0 +1,87 @@
+"""Splitting `fakearena generate` across processes with Lightning Fabric.
+
+`devices=N` (and `num_nodes=M`) start N x M processes through `lightning.Fabric` with the
+DDP strategy: launched by Lightning itself on one machine, or under `torchrun` / SLURM when
+their environment is present (Fabric detects it). Image `i` is made by the process with
+`rank == i % world_size`, every image is seeded by its index, so the set does not depend on
+the number of processes; rank 0 writes the manifest after a barrier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from fakearena.errors import ConfigError
+
+
+@dataclass
+class Shard:
+    """This process's share of a generation run."""
+
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    fabric: Any = None
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def owns(self, index: int) -> bool:
+        """Whether this process makes item `index`."""
+        return int(index) % self.world_size == self.rank
+
+    def select(self, indices: Sequence[int]) -> list[int]:
+        """The indices this process makes (by index value, so the split is stable)."""
+        return [int(i) for i in indices if self.owns(i)]
+
+    def barrier(self) -> None:
+        if self.fabric is not None and self.world_size > 1:
+            self.fabric.barrier()
+
+    def gather_objects(self, obj: Any) -> list[Any]:
+        """Every rank's `obj`, in rank order (just `[obj]` in one process)."""
+        if self.world_size == 1:
+            return [obj]
+        import torch.distributed as dist
+
+        parts: list[Any] = [None] * self.world_size
+        dist.all_gather_object(parts, obj)
+        return parts
+
+
+def launch_shard(cfg: Any) -> Shard:
+    """The Shard of this process for the config keys `device` (cpu, cuda, auto), `devices`
+    and `num_nodes` (`conf/generate.yaml`, `conf/evaluate.yaml`).
+
+    With `devices=1 num_nodes=1` nothing is launched (one process on `device`).
+    """
+    devices, num_nodes = int(cfg.get("devices") or 1), int(cfg.get("num_nodes") or 1)
+    if devices < 1 or num_nodes < 1:
+        raise ConfigError(f"devices={devices} and num_nodes={num_nodes} must both be >= 1")
+    name = str(cfg.get("device") or "cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"device={name!r} is not a torch device (cpu, cuda)") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} but CUDA is not available; use device=cpu")
+    if devices * num_nodes == 1:
+        return Shard(device=device)
+    import lightning as L
+
+    accelerator = "cpu" if device.type == "cpu" else "cuda"
+    fabric = L.Fabric(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy="ddp")
+    fabric.launch()
+    return Shard(
+        rank=fabric.global_rank,
+        world_size=fabric.world_size,
+        device=fabric.device,
+        fabric=fabric,
+    )
