@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hydra.utils import instantiate
 
+from fakearena.config import compose
 from fakearena.data.manifest import read_manifest
 
 from conftest import make_toy_manifest, run_cli
@@ -89,7 +91,7 @@ def test_gan_epoch_under_ddp_then_sharded_generation(tmp_path: Path) -> None:
     assert hashes[2] == hashes[1]
 
 
-def test_faceswap_epoch_under_ddp(tmp_path: Path) -> None:
+def test_faceswap_epoch_under_ddp_then_sharded_generation(tmp_path: Path) -> None:
     run = tmp_path / "fs"
     args = ["task=faceswap", "trainer=ddp", "trainer.accelerator=cpu", "debug=fast_dev_run"]
     args += ["data.image_size=32", "data.batch_size=4", "data.synthetic.n_identities=3"]
@@ -98,3 +100,19 @@ def test_faceswap_epoch_under_ddp(tmp_path: Path) -> None:
     metrics = json.loads((run / "results.json").read_text())["metrics"]
     assert 0 < metrics["test/mse"]["value"] < 1
     assert (run / "checkpoints" / "best.ckpt").is_file()
+    data = ["data=synthetic", "data.synthetic.n_identities=3", "data.synthetic.per_identity=12"]
+    data += ["data.image_size=32", "split=all", "batch_size=5"]
+    frames = {}
+    for devices in (1, 2):
+        out = tmp_path / f"swaps{devices}"
+        ckpt = f"ckpt={run / 'checkpoints' / 'best.ckpt'}"
+        gen_dir = f"hydra.run.dir={tmp_path / f'gen{devices}'}"
+        _ok(run_cli("generate", ckpt, *data, f"out={out}", f"devices={devices}", gen_dir))
+        frame = read_manifest(next(out.glob("*.csv")), check_files=True).frame
+        assert frame["path"].is_unique and frame["source_path"].is_unique
+        frames[devices] = frame[["path", "source_path", "sha256"]]
+    source = instantiate(compose("generate", data[:4]).data).manifest.frame
+    people = sorted(source.loc[source["label"] == 0, "identity"].unique())[:2]  # the trained 2
+    expected = source[(source["label"] == 0) & source["identity"].isin(people)]
+    assert set(frames[1]["source_path"]) == set(expected["path"])  # each real face swapped once
+    pd.testing.assert_frame_equal(frames[2], frames[1])  # same rows, same order, same bytes
