@@ -12,6 +12,8 @@ PY=${PYTHON:-python}
 DEVICES=${DEVICES:-1}
 STEPS=${STEPS:-300}
 WARMUP=${WARMUP:-30}
+OUT=$(mktemp -d -t fakearena_gpu_check.XXXXXX)  # trainer.default_root_dir (no checkpoints)
+trap 'rm -rf "$OUT"' EXIT
 
 if [[ "${GPU_CHECK_DRY:-0}" == "1" ]]; then
   STEPS=6 WARMUP=2
@@ -34,8 +36,9 @@ fi
 
 echo "== detector (timm ResNet-50, random init, 128x128) =="
 "$PY" -m benchmarks.train_throughput "steps=$STEPS" "warmup=$WARMUP" -- \
-  task=detect detector=resnet50 detector.pretrained=false "${trainer[@]}" "${detect_data[@]}"
+  task=detect detector=resnet50 "paths.output_dir=$OUT" "${trainer[@]}" "${detect_data[@]}"
 
+# the GAN steps its D and G optimisers once per batch each: STEPS steps = STEPS/2 batches
 echo "== GAN (dcgan, 64x64) =="
 "$PY" -m benchmarks.train_throughput "steps=$STEPS" "warmup=$WARMUP" -- \
-  task=gan "${trainer[@]}" "${gan_data[@]}"
+  task=gan "paths.output_dir=$OUT" "${trainer[@]}" "${gan_data[@]}"

@@ -234,7 +234,9 @@ def run(cfg: DictConfig) -> float:
         seed=int(cfg.seed),
         shard=shard,
     )
-    table = robustness_table(task, dataset, cfg, device, result, shard) if cfg.get("perturb") else None
+    table = None
+    if cfg.get("perturb"):
+        table = robustness_table(task, dataset, cfg, device, result, shard)
     if not shard.is_main:  # every rank holds the same result; rank 0 writes it
         return float(result["auc"])
     artifacts: dict[str, Any] = write_evaluation(run_dir, frame, result, f"{name} ({cfg.split})")
