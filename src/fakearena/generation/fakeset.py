@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manifest
+from fakearena.data.manifest import (
+    SPLITS,
+    Manifest,
+    ManifestCard,
+    card_path_for,
+    write_manifest,
+)
 from fakearena.errors import ConfigError
 from fakearena.utils.io import atomic_path, atomic_write_json, sha256_file
 
@@ -123,6 +129,9 @@ class FakeSetWriter:
                         f"(different {', '.join(changed)}); choose another out=DIR, or pass "
                         "overwrite=true to replace it"
                     )
+                # the old manifest goes first: it must never point at deleted or new files
+                for path in (self.csv_path, card_path_for(self.csv_path)):
+                    path.unlink(missing_ok=True)
                 for path in self.images_dir.glob("*.png"):
                     path.unlink()
         elif self.images_dir.is_dir() and any(self.images_dir.iterdir()) and not overwrite:
