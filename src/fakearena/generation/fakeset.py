@@ -130,8 +130,10 @@ class FakeSetWriter:
                         "overwrite=true to replace it"
                     )
                 # the old manifest goes first: it must never point at deleted or new files
-                for path in (self.csv_path, card_path_for(self.csv_path)):
-                    path.unlink(missing_ok=True)
+                for name in {self.name, str(previous.get("name") or self.name)}:
+                    csv_path = self.out_dir / f"{Path(name).name}.csv"
+                    for path in (csv_path, card_path_for(csv_path)):
+                        path.unlink(missing_ok=True)
                 for path in self.images_dir.glob("*.png"):
                     path.unlink()
         elif self.images_dir.is_dir() and any(self.images_dir.iterdir()) and not overwrite:
