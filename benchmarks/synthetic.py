@@ -119,7 +119,7 @@ def checks(results: dict[str, dict]) -> list[dict]:
 
 def run(quick: bool) -> dict:
     """The suite's entry point: sizes 64 and 256."""
-    repeats = 1 if quick else 3
+    repeats = 1 if quick else 2
     results = measure_all([64, 256], quick, repeats)
     return {"repeats": repeats, "results": results, "checks": checks(results)}
 

@@ -116,7 +116,7 @@ def plain_run(net: torch.nn.Module, optimizer_factory, batches, warmup: int) -> 
 
 
 def run(quick: bool) -> dict[str, Any]:
-    n_steps, warmup, rounds = (8, 2, 1) if quick else (50, 5, 3)
+    n_steps, warmup, rounds = (8, 2, 1) if quick else (30, 5, 2)
     with tempfile.TemporaryDirectory() as tmp:
         cfg, task, build_trainer = build(tmp, [])
         batch_size, size = int(cfg.data.batch_size), int(cfg.data.image_size)
