@@ -173,7 +173,7 @@ def run(cfg: DictConfig) -> float | None:
             detector=cfg.detector.name if cfg.task.name == "detect" else None,
             train_data=datamodule.references(),
             test_data=(datamodule.references("test") if cfg.get("test") else []) + extra_test_data,
-            artifacts={"checkpoints": checkpoints, "run_dir": str(output_dir(cfg))},
+            artifacts=run_artifacts(output_dir(cfg), checkpoints, extra_test_data),
             extra={"skipped_rows": skipped},
         )
         path = write_results(output_dir(cfg), record)
@@ -213,3 +213,22 @@ def _headline(metrics: dict[str, dict[str, Any]]) -> str:
     """The first few metrics as `key=value` text for the end-of-run line."""
     shown = [f"{key}={entry['value']:.4f}" for key, entry in list(metrics.items())[:4]]
     return ", ".join(shown) if shown else "no metrics"
+
+
+def run_artifacts(
+    run_dir: Path, checkpoints: dict[str, str | None], test_sets: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Paths a report links or shows: checkpoints, per-test-set predictions, latest pictures."""
+    artifacts: dict[str, Any] = {"checkpoints": checkpoints, "run_dir": str(run_dir)}
+    predictions = {
+        ref["set"]: str(run_dir / "test_data" / ref["set"] / "predictions.csv")
+        for ref in test_sets
+        if "set" in ref and (run_dir / "test_data" / ref["set"] / "predictions.csv").is_file()
+    }
+    if predictions:
+        artifacts["predictions"] = predictions
+    for key, folder in (("sample_grid", "samples"), ("swap_preview", "previews")):
+        pictures = sorted((run_dir / folder).glob("*.png"))
+        if pictures:
+            artifacts[key] = str(pictures[-1])
+    return artifacts
