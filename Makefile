@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 setup: $(VENV)/.installed  ## create .venv and install fakearena with its dev tools
 
 demo: setup  ## the main job: the arena on the built-in synthetic faces, then the report path
-	$(BIN)/fakearena train debug=limit
+	$(BIN)/fakearena arena hydra.run.dir=outputs/arena/demo
 
 test: setup  ## the default test suite (fast; excludes tests marked slow)
 	$(BIN)/ruff check src tests benchmarks

@@ -8,25 +8,28 @@ ours finds too with box IoU >= 0.9. Also the end-to-end rate of `extract_faces` 
 
     python benchmarks/faces.py [--quick] [--frames N] [--device cpu]
 
-Writes benchmarks/results/faces.json.
+Writes benchmarks/results/faces.json (with --quick: benchmarks/results/quick/faces.json).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import ensure_importable, write_results
 
-from fakearena.data.extract import ExtractOptions, SourceItem, extract_faces
-from fakearena.data.faces import DEFAULT_DETECT_SIZE, FaceDetector, verify_mtcnn_weights
-from fakearena.data.video import probe_video, read_frames, sample_frame_indices
+ensure_importable()
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from fakearena.data.extract import ExtractOptions, SourceItem, extract_faces  # noqa: E402
+from fakearena.data.faces import DEFAULT_DETECT_SIZE, FaceDetector, verify_mtcnn_weights  # noqa: E402
+from fakearena.data.video import probe_video, read_frames, sample_frame_indices  # noqa: E402
 
 VIDEO = Path("ffpp_mini/original_sequences/youtube/c23/videos/004.mp4")
 
@@ -93,20 +96,44 @@ def print_table(rows: list[dict], columns: list[str]) -> None:
         print("  ".join(str(row[c]).ljust(w) for c, w in zip(columns, widths)))
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 frames, 1 repeat, default size")
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "faces.json"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--out-dir", default=None, help="folder for faces.json")
+    return parser.parse_args(argv)
+
+
+def run(quick: bool) -> dict:
+    """The suite's entry point: the default sizes (or --quick), threads restored after."""
+    threads = torch.get_num_threads()
+    try:
+        return measure(parse_args(["--quick"] if quick else []))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def measure(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     fixtures = fixtures_dir()
     if fixtures is None:
-        print(f"skipped: the 720p fixture video ../shared/fixtures/{VIDEO} is absent")
-        return 0
+        reason = f"the 720p fixture video ../shared/fixtures/{VIDEO} is absent"
+        print(f"skipped: {reason}")
+        return {
+            "skipped": reason,
+            "checks": [
+                {
+                    "benchmark": "face extraction",
+                    "ours": f"skipped: {reason}",
+                    "unit": "",
+                    "target": ">= 3x, same faces",
+                    "pass": None,
+                }
+            ],
+        }
     video = fixtures / VIDEO
     n_frames = 4 if args.quick else args.frames
     repeats = 1 if args.quick else args.repeats
@@ -197,23 +224,34 @@ def main(argv: list[str] | None = None) -> int:
         f"target >= 3x with the same faces at detect_size={DEFAULT_DETECT_SIZE}: "
         f"{'met' if verdict else 'NOT met'}"
     )
-    record = {
-        "benchmark": "faces",
+    return {
         "video": str(VIDEO),
         "frames": len(frames),
         "repeats": repeats,
         "device": args.device,
         "torch_threads": torch.get_num_threads(),
-        "machine": platform.platform(),
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
         "rows": rows,
         "target_met": verdict,
+        "checks": [
+            {
+                "benchmark": f"face extraction (detect_size {DEFAULT_DETECT_SIZE}, 720p)",
+                "ours": default["frames_per_s"],
+                "unit": "frames/s",
+                "baseline": rows[0]["frames_per_s"],
+                "baseline_name": "MTCNN full-res",
+                "ratio": default["speedup"],
+                "limit": f"same faces {default['same_faces']:.0%} (IoU>=0.9)",
+                "target": ">= 3x, >= 95% same",
+                "pass": verdict,
+            }
+        ],
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"wrote {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    payload = measure(args)
+    print(f"wrote {write_results('faces', payload, args.out_dir, args.quick)}")
     return 0
 
 

@@ -1,117 +1,246 @@
-"""Metrics benchmark: Inception features (ours vs the TorchScript called plainly), Frechet
-distance at 2048-d vs scipy sqrtm, detection_metrics on 1e6 predictions x 1000 bootstraps.
+"""Metrics at scale: how the cost of detection metrics and FID accumulation grows with N.
 
-    python benchmarks/metrics.py            # full run (a few minutes on 2 cores)
-    python benchmarks/metrics.py --quick    # seconds-long smoke version
+    python benchmarks/metrics.py [--quick]
+
+- `detection_metrics` (all frame metrics + a 1000-replicate stratified bootstrap CI of the AUC)
+  on 1e4, 1e5, 1e6 random predictions; the cost exponent is the slope of log time on log N
+  (1 = linear; the bootstrap is O(blocks) per replicate, so N enters only through the sort).
+- FID accumulation: the streaming `FID` metric fed random 2048-d features (standing in for
+  Inception pool3; the network's cost is the fid_features benchmark) in chunks of 100, for N =
+  1k and 5k per side: time and peak extra memory of the accumulation (the final `compute()`,
+  independent of N, is timed once). Memory must stay flat in N (float64 sums only); the
+  baseline keeps every feature for statistics at the end, as a naive implementation does, and
+  grows linearly. Memory is the peak RSS above the start (Linux:
+  the high-water mark reset through /proc/self/clear_refs).
+- The Frechet distance at 2048-d (one eigendecomposition; independent of N), vs
+  `scipy.linalg.sqrtm` at 512-d (the formula this protocol replaces; sqrtm at 2048-d takes
+  minutes here).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
+import time
 from pathlib import Path
-
-import numpy as np
-import scipy.linalg
-import torch
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import best_time, matmul_gflops, print_table, write_results
-from fakearena.metrics.detection import detection_metrics
-from fakearena.metrics.fid import FeatureStats, frechet_distance
-from fakearena.metrics.inception import InceptionFeatures, load_torchscript, preprocess
+from benchmarks._common import best_time, ensure_importable, standalone
 
-GFLOP_PER_IMAGE = 11.5
+ensure_importable()
+
+import numpy as np  # noqa: E402
+import scipy.linalg  # noqa: E402
+import torch  # noqa: E402
+
+from fakearena.metrics.detection import detection_metrics  # noqa: E402
+from fakearena.metrics.fid import FID, FeatureStats, frechet_distance  # noqa: E402
+
+NAME = "metrics"
+DIM = 2048
+CHUNK = 100
 
 
-def bench_inception(batch: int, repeats: int) -> list[dict]:
-    extractor = InceptionFeatures(batch_size=batch)
-    script = load_torchscript(extractor.spec)
-    images = torch.randint(0, 256, (batch, 3, 299, 299), dtype=torch.uint8)
-    plain_input = preprocess(images)  # NCHW float, no channels_last, no inference mode
-    plain = best_time(lambda: script(plain_input), repeats)
-    ours = best_time(lambda: extractor(images), repeats)
-    rows = []
-    for name, seconds in (("torchscript plain", plain), ("fakearena extractor", ours)):
-        rate = batch / seconds
-        rows.append(
-            {
-                "case": f"inception {name}",
-                "batch": batch,
-                "seconds": seconds,
-                "images_per_s": rate,
-                "gflops": rate * GFLOP_PER_IMAGE,
-                "speedup": plain / seconds,
-            }
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def peak_extra_mib(function) -> tuple[float | None, Any]:
+    """Peak resident memory above the current level while `function` runs, MiB (Linux only)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark to now
+    except OSError:
+        return None, function()
+    before = _status_kib("VmRSS")
+    result = function()
+    peak = _status_kib("VmHWM")
+    if before is None or peak is None:
+        return None, result
+    return max(peak - before, 0) / 1024, result
+
+
+def fit_exponent(sizes: list[int], seconds: list[float]) -> float:
+    """Slope of log(seconds) on log(N): cost ~ N^slope."""
+    return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
+
+
+def bench_detection(sizes: list[int], n_bootstrap: int) -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    seconds = []
+    for n in sizes:
+        labels = rng.integers(0, 2, n)
+        probs = np.clip(rng.normal(0.4 + 0.2 * labels, 0.2), 0, 1)
+        repeats = 3 if n <= 100_000 else 1
+        seconds.append(
+            best_time(
+                lambda p=probs, y=labels: detection_metrics(p, y, n_bootstrap=n_bootstrap),
+                repeats,
+            )
         )
-    return rows
+    return {"sizes": sizes, "n_bootstrap": n_bootstrap, "seconds": seconds}
 
 
-def bench_frechet(dim: int, n: int) -> list[dict]:
+def _chunks(n: int, seed: int):
+    generator = torch.Generator().manual_seed(seed)
+    for start in range(0, n, CHUNK):
+        yield torch.randn(min(CHUNK, n - start), DIM, generator=generator, dtype=torch.float64)
+
+
+def _streaming(n: int, seed: int) -> FID:
+    """Ours: the streaming FID metric fed both sides (sums only)."""
+    metric = FID(feature_dim=DIM)
+    for real in (True, False):
+        for chunk in _chunks(n, seed + real):
+            metric.update(chunk, real)
+    return metric
+
+
+def _keep_all(n: int, seed: int) -> list[torch.Tensor]:
+    """Baseline: keep every feature of both sides (statistics computed at the end)."""
+    return [torch.cat(list(_chunks(n, seed + real))) for real in (True, False)]
+
+
+def bench_fid(sizes: list[int]) -> dict[str, Any]:
+    """Accumulation time and peak extra memory per N (the final distance is timed once)."""
+    out: dict[str, Any] = {"sizes": sizes, "dim": DIM, "chunk": CHUNK}
+    _streaming(2 * CHUNK, 1)  # warm-up: first-call allocations and imports
+    for name, function in (("streaming", _streaming), ("keep_all", _keep_all)):
+        seconds, memory = [], []
+        for n in sizes:
+            start = time.perf_counter()
+            mib, state = peak_extra_mib(lambda n=n, f=function: f(n, 0))
+            seconds.append(time.perf_counter() - start)
+            memory.append(mib)
+            del state
+        out[name] = {"seconds": seconds, "peak_extra_mib": memory}
+    metric = _streaming(sizes[-1], 0)
+    start = time.perf_counter()
+    out["compute"] = {"n": sizes[-1], "fid": metric.compute()["fid"]}
+    out["compute"]["seconds"] = time.perf_counter() - start
+    return out
+
+
+def bench_frechet(quick: bool) -> dict[str, Any]:
     rng = np.random.default_rng(0)
-    a = FeatureStats.from_features(rng.normal(size=(n, dim)))
-    b = FeatureStats.from_features(rng.normal(size=(n, dim)) * 1.1 + 0.1)
+
+    def stats(dim: int, n: int, scale: float) -> FeatureStats:
+        return FeatureStats.from_features(rng.normal(size=(n, dim)) * scale + (scale - 1))
+
+    dim = 256 if quick else DIM
+    a, b = stats(dim, 2 * dim, 1.0), stats(dim, 2 * dim, 1.1)
     ours = best_time(lambda: frechet_distance(a.mean, a.cov, b.mean, b.cov), 1, 0)
+    small = 128 if quick else 512
+    c, d = stats(small, 2 * small, 1.0), stats(small, 2 * small, 1.1)
 
-    def scipy_formula() -> float:
-        root = scipy.linalg.sqrtm(a.cov @ b.cov).real
-        diff = a.mean - b.mean
-        return diff @ diff + np.trace(a.cov) + np.trace(b.cov) - 2 * np.trace(root)
+    def sqrtm_formula() -> float:
+        root = scipy.linalg.sqrtm(c.cov @ d.cov).real
+        diff = c.mean - d.mean
+        return float(diff @ diff + np.trace(c.cov) + np.trace(d.cov) - 2 * np.trace(root))
 
-    reference = best_time(scipy_formula, 1, 0)
-    value, expected = frechet_distance(a.mean, a.cov, b.mean, b.cov), scipy_formula()
-    return [
+    ours_small = best_time(lambda: frechet_distance(c.mean, c.cov, d.mean, d.cov), 2, 1)
+    sqrtm_small = best_time(sqrtm_formula, 2, 1)
+    expected = sqrtm_formula()
+    got = frechet_distance(c.mean, c.cov, d.mean, d.cov)
+    return {
+        "dim": dim,
+        "seconds": ours,
+        "small_dim": small,
+        "small_seconds": ours_small,
+        "small_sqrtm_seconds": sqrtm_small,
+        "small_rel_diff": abs(got - expected) / expected,
+    }
+
+
+def run(quick: bool) -> dict[str, Any]:
+    det_sizes = [1_000, 10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
+    detection = bench_detection(det_sizes, 100 if quick else 1000)
+    fid_sizes = [200, 600] if quick else [1_000, 5_000]
+    fid = bench_fid(fid_sizes)
+    frechet = bench_frechet(quick)
+    det_exp = fit_exponent(det_sizes, detection["seconds"])
+    fid_exp = fit_exponent(fid_sizes, fid["streaming"]["seconds"])
+    stream_mem, keep_mem = fid["streaming"]["peak_extra_mib"], fid["keep_all"]["peak_extra_mib"]
+    flat = None
+    if stream_mem[0] is not None:
+        # Flat: the larger N needs at most 10% (or 4 MiB, allocator noise) more than the smaller.
+        flat = stream_mem[-1] <= max(stream_mem[0] * 1.1, stream_mem[0] + 4)
+    big = det_sizes[-1]
+    sqrtm_speedup = frechet["small_sqrtm_seconds"] / frechet["small_seconds"]
+    checks = [
         {
-            "case": f"frechet eig {dim}-d",
-            "seconds": ours,
-            "speedup": reference / ours,
-            "value": value,
-            "rel_diff": abs(value - expected) / expected,
+            "benchmark": f"detection_metrics {big:.0e} x {detection['n_bootstrap']} bootstrap",
+            "ours": detection["seconds"][-1],
+            "unit": "s",
+            "baseline": None,
+            "baseline_name": "",
+            "ratio": None,
+            "limit": "",
+            "target": "-",
+            "pass": None,
         },
-        {"case": f"frechet scipy sqrtm {dim}-d", "seconds": reference, "value": expected},
+        {
+            "benchmark": f"detection_metrics cost exponent (N={det_sizes[0]:.0e}..{big:.0e})",
+            "ours": det_exp,
+            "unit": "",
+            "baseline": None,
+            "baseline_name": "",
+            "ratio": None,
+            "limit": "1 (linear)",
+            "target": "<= 1.2",
+            "pass": det_exp <= 1.2,
+        },
+        {
+            "benchmark": f"FID accumulation cost exponent (N={fid_sizes[0]}..{fid_sizes[-1]})",
+            "ours": fid_exp,
+            "unit": "",
+            "baseline": None,
+            "baseline_name": "",
+            "ratio": None,
+            "limit": "1 (linear)",
+            "target": "<= 1.2",
+            "pass": fid_exp <= 1.2,
+        },
+        {
+            "benchmark": f"FID peak extra memory at N={fid_sizes[-1]} vs N={fid_sizes[0]}",
+            "ours": stream_mem[-1],
+            "unit": "MiB",
+            "baseline": stream_mem[0],
+            "baseline_name": f"N={fid_sizes[0]}",
+            "ratio": None if not stream_mem[0] else stream_mem[-1] / stream_mem[0],
+            "limit": f"keep-all: {keep_mem[0]:.0f} -> {keep_mem[-1]:.0f} MiB"
+            if keep_mem[0] is not None
+            else "",
+            "target": "flat in N",
+            "pass": flat,
+        },
+        {
+            "benchmark": f"Frechet distance {frechet['dim']}-d",
+            "ours": frechet["seconds"],
+            "unit": "s",
+            "baseline": None,
+            "baseline_name": "",
+            "ratio": None,
+            "limit": f"{frechet['small_dim']}-d: {sqrtm_speedup:.1f}x faster than sqrtm",
+            "target": "-",
+            "pass": None,
+        },
     ]
-
-
-def bench_detection(n: int, n_bootstrap: int) -> list[dict]:
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, n)
-    probs = rng.random(n) * 0.7 + 0.3 * labels
-    seconds = best_time(lambda: detection_metrics(probs, labels, n_bootstrap=n_bootstrap), 1, 0)
-    return [{"case": f"detection_metrics {n:.0e} x {n_bootstrap} boot", "seconds": seconds}]
+    return {
+        "detection": {**detection, "exponent": det_exp},
+        "fid_accumulation": {**fid, "exponent": fid_exp},
+        "frechet": frechet,
+        "checks": checks,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, seconds long")
-    args = parser.parse_args(argv)
-    quick = args.quick
-    peak = matmul_gflops(1024 if quick else 2048)
-    rows = [{"case": "fp32 matmul (torch)", "gflops": peak}]
-    rows += bench_inception(batch=2 if quick else 8, repeats=1 if quick else 2)
-    rows += bench_frechet(256 if quick else 2048, 512 if quick else 4096)
-    rows += bench_detection(10_000 if quick else 1_000_000, 50 if quick else 1000)
-    for row in rows:
-        if "gflops" in row and row["case"] != "fp32 matmul (torch)":
-            row["of_matmul_peak"] = row["gflops"] / peak
-    print_table(
-        rows,
-        [
-            "case",
-            "batch",
-            "seconds",
-            "images_per_s",
-            "gflops",
-            "of_matmul_peak",
-            "speedup",
-            "rel_diff",
-        ],
-    )
-    path = write_results(
-        "metrics_quick" if quick else "metrics",
-        {"quick": quick, "gflop_per_image": GFLOP_PER_IMAGE, "rows": rows},
-    )
-    print(f"\nwrote {path}")
-    return 0
+    return standalone(NAME, run, argv, __doc__)
 
 
 if __name__ == "__main__":

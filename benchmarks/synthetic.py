@@ -8,25 +8,29 @@ round trip (encode + decode: what reading a written dataset costs per image). Th
 plain numpy fill of the same size (a gradient plus Gaussian noise, the cheapest "image" numpy
 makes), so the table shows how far above the floor of numpy's per-call cost the renderer is.
 Each figure is the best of `--repeats` timed loops (the machine may be shared); CPU seconds are
-reported beside wall seconds. Writes JSON to benchmarks/results/synthetic.json.
+reported beside wall seconds. Writes JSON to benchmarks/results/synthetic.json
+(the suite, `python -m benchmarks`, runs sizes 64 and 256).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import json
-import os
-import platform
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import ensure_importable, write_results
 
-from fakearena import __version__
-from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
+ensure_importable()
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from fakearena import __version__  # noqa: E402
+from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest  # noqa: E402
 
 
 def _best_rate(work: Callable[[int], object], n: int, repeats: int) -> dict[str, float]:
@@ -85,21 +89,50 @@ def measure(size: int, n: int, repeats: int) -> dict[str, dict[str, float]]:
     }
 
 
+def measure_all(sizes: list[int], quick: bool, repeats: int) -> dict[str, dict]:
+    """Rates per size; about the same pixel budget per size (400 images at 64, 25 at 256)."""
+    results = {}
+    for size in sizes:
+        n = max(8, int(400 * (64 / size) ** 2) // (8 if quick else 1))
+        results[str(size)] = measure(size, n, repeats)
+    return results
+
+
+def checks(results: dict[str, dict]) -> list[dict]:
+    """Summary rows: manifest rows rendered per second vs the numpy-fill floor."""
+    return [
+        {
+            "benchmark": f"synthetic rendering {size}px (manifest rows)",
+            "ours": rates["manifest_rows"]["images_per_s"],
+            "unit": "img/s",
+            "baseline": rates["baseline_numpy_fill"]["images_per_s"],
+            "baseline_name": "numpy fill",
+            "ratio": rates["manifest_rows"]["images_per_s"]
+            / rates["baseline_numpy_fill"]["images_per_s"],
+            "limit": f"png round trip {rates['png_round_trip']['images_per_s']:.0f} img/s",
+            "target": "-",
+            "pass": None,
+        }
+        for size, rates in results.items()
+    ]
+
+
+def run(quick: bool) -> dict:
+    """The suite's entry point: sizes 64 and 256."""
+    repeats = 1 if quick else 2
+    results = measure_all([64, 256], quick, repeats)
+    return {"repeats": repeats, "results": results, "checks": checks(results)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few images, one repeat (smoke)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "synthetic.json"
-    )
+    parser.add_argument("--out-dir", default=None, help="folder for synthetic.json")
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
-    results = {}
-    for size in args.sizes:
-        # About the same pixel budget per size: 400 images at 64, 100 at 128, 25 at 256.
-        n = max(8, int(400 * (64 / size) ** 2) // (8 if args.quick else 1))
-        results[str(size)] = measure(size, n, repeats)
+    results = measure_all(args.sizes, args.quick, repeats)
     columns = ["real", "fake", "manifest_rows", "png_round_trip", "baseline_numpy_fill"]
     print(f"images/s on one process (best of {repeats}; CPU-time rate in brackets)")
     print(f"{'size':>5}  " + "  ".join(f"{c:>21}" for c in columns))
@@ -109,23 +142,13 @@ def main(argv: list[str] | None = None) -> int:
             for c in columns
         ]
         print(f"{size:>5}  " + "  ".join(f"{cell:>21}" for cell in cells))
-    record = {
-        "benchmark": "synthetic",
+    payload = {
         "fakearena_version": __version__,
-        "quick": args.quick,
         "repeats": repeats,
-        "machine": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        },
         "results": results,
+        "checks": checks(results),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    print(f"wrote {write_results('synthetic', payload, args.out_dir, args.quick)}")
     return 0
 
 

@@ -33,3 +33,7 @@ class DataError(FakearenaError):
 
 class CheckpointError(FakearenaError):
     """A checkpoint that is missing, unsafe, corrupt or from another task."""
+
+
+class TrainingDivergedError(FakearenaError, FloatingPointError):
+    """A loss became NaN or infinite; the run stops before the bad step is applied."""

@@ -106,7 +106,7 @@ class FaceDataModule(L.LightningDataModule):
         """All rows (every split) this module serves, loaded on first use."""
         if self._manifest is None:
             if self.manifest_paths:
-                manifest = load_manifests(self.manifest_paths, name=self.name)
+                manifest = load_manifests(self.manifest_paths)  # union named a+b+...
             else:
                 manifest, self._row_loader = synthetic_source(
                     self.synthetic_options or {}, self.image_size, name=self.name

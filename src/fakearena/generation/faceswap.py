@@ -219,9 +219,16 @@ def generate_fake_set(
 
 
 def _claim(csv_path: Path, checkpoint: CheckpointInfo, overwrite: bool) -> None:
-    """Refuse to replace a set of the same name made from another checkpoint."""
+    """Refuse to replace a set of the same name made from another checkpoint (unless overwrite,
+    which removes the old manifest first)."""
     card = csv_path.with_suffix(".yaml")
-    if overwrite or not card.is_file():
+    if overwrite:
+        # the old manifest goes before any image is replaced: an interrupted run must not
+        # leave it describing files that changed under it
+        csv_path.unlink(missing_ok=True)
+        card.unlink(missing_ok=True)
+        return
+    if not card.is_file():
         return
     previous = (yaml.safe_load(card.read_text(encoding="utf-8")) or {}).get("provenance") or {}
     if previous.get("checkpoint_sha256") != checkpoint.sha256:

@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manifest
+from fakearena.data.manifest import (
+    SPLITS,
+    Manifest,
+    ManifestCard,
+    card_path_for,
+    write_manifest,
+)
 from fakearena.errors import ConfigError
 from fakearena.generation.shard import Shard
 from fakearena.utils.io import atomic_path, atomic_write_json, sha256_file
@@ -101,9 +107,9 @@ class FakeSetWriter:
         self.images_dir = self.out_dir / "images"
         self.shard = shard or Shard()
         # every rank checks (so all fail alike), then rank 0 alone claims the folder
-        wipe = self._check(overwrite)
+        previous = self._check(overwrite)
         if self.shard.is_main:
-            self._claim(wipe)
+            self._claim(previous)
         self.shard.barrier()
 
     @property
@@ -117,13 +123,13 @@ class FakeSetWriter:
     def relative_path(self, index: int) -> str:
         return f"images/{index:06d}.png"
 
-    def _check(self, overwrite: bool) -> bool:
-        """Refuse a folder holding another set; returns whether its images must be wiped."""
+    def _check(self, overwrite: bool) -> dict[str, Any] | None:
+        """Refuse a folder holding another set; returns the settings of a set to replace."""
         state_path = self.out_dir / STATE_FILE
         if state_path.is_file():
             previous = json.loads(state_path.read_text(encoding="utf-8"))
             if previous == self.settings:
-                return False
+                return None
             if not overwrite:
                 changed = sorted(
                     k
@@ -135,16 +141,21 @@ class FakeSetWriter:
                     f"(different {', '.join(changed)}); choose another out=DIR, or pass "
                     "overwrite=true to replace it"
                 )
-            return True
+            return previous
         if self.images_dir.is_dir() and any(self.images_dir.iterdir()) and not overwrite:
             raise ConfigError(
                 f"{self.images_dir} already holds files not made by `fakearena generate`; "
                 "choose an empty out=DIR or pass overwrite=true"
             )
-        return False
+        return None
 
-    def _claim(self, wipe: bool) -> None:
-        if wipe:
+    def _claim(self, previous: dict[str, Any] | None) -> None:
+        if previous is not None:
+            # the old manifest goes first: it must never point at deleted or new files
+            for name in {self.name, str(previous.get("name") or self.name)}:
+                csv_path = self.out_dir / f"{Path(name).name}.csv"
+                for path in (csv_path, card_path_for(csv_path)):
+                    path.unlink(missing_ok=True)
             for path in self.images_dir.glob("*.png"):
                 path.unlink()
         self.images_dir.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +119,23 @@ def embed_files(
     return np.concatenate(out)
 
 
+def read_cache(cache_file: Path, key: str) -> np.ndarray | None:
+    """Cached features when `cache_file` holds a complete entry for `key`, else None.
+
+    A damaged file (e.g. left by an older, non-atomic writer) counts as absent: it is
+    recomputed and replaced, never trusted. Pickled objects are never loaded.
+    """
+    if not cache_file.is_file():
+        return None
+    try:
+        with np.load(cache_file, allow_pickle=False) as data:
+            if str(data["key"]) != key:
+                return None
+            return np.asarray(data["features"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
 def features_of(
     images: ImageSet,
     extractor: InceptionFeatures,
@@ -134,10 +152,9 @@ def features_of(
     if cache_dir is not None and images.manifest_sha256 is not None:
         key = cache_key(images.manifest_sha256, len(rows), seed, extractor.spec.sha256)
         cache_file = Path(cache_dir) / f"{images.name}-{key[:24]}.npz"
-        if cache_file.is_file():
-            with np.load(cache_file) as data:
-                if str(data["key"]) == key:
-                    return data["features"]
+        cached = read_cache(cache_file, key)
+        if cached is not None:
+            return cached
     features = embed_files([images.paths[i] for i in rows], extractor, batch_size, progress)
     if cache_file is not None:
         with atomic_path(cache_file) as tmp, open(tmp, "wb") as fh:

@@ -50,8 +50,9 @@ class Table:
 
 def own_test_set(run: RunRecord) -> str:
     """The name of the run's own test split (what plain `test/<metric>` keys measure)."""
+    # the run's own split comes first; later entries are extra test sets named in their keys
     names = [str(ref.get("name")) for ref in run.record.get("test_data") or [] if ref.get("name")]
-    return "+".join(dict.fromkeys(names)) if names else run.train_name
+    return names[0] if names else run.train_name
 
 
 def split_test_key(key: str, own: str) -> tuple[str, str] | None:
@@ -72,7 +73,18 @@ def test_sets(conf: Configuration, folded: dict[str, Folded]) -> dict[str, dict[
         split = split_test_key(key, own)
         if split is not None:
             sets.setdefault(split[0], {})[split[1]] = folded[key]
-    return sets
+    return {name: values for name, values in sets.items() if _shown(name, sets)}
+
+
+def _shown(name: str, sets: dict[str, Any]) -> bool:
+    """Per-source rows (`<set>/source=<s>`) only where the set mixes several fake sources."""
+    if "source=" not in name:
+        return True
+    parent = name.rsplit("source=", 1)[0].rstrip("/")
+    siblings = [
+        n for n in sets if "source=" in n and n.rsplit("source=", 1)[0].rstrip("/") == parent
+    ]
+    return len(siblings) >= 2
 
 
 def environment_ids(confs: list[Configuration]) -> dict[str, str]:
@@ -199,7 +211,13 @@ def _pooled_cell(values: list[dict[str, Folded]], keys: list[str]) -> str:
 
 def generator_keys(confs: list[Configuration], folded: dict[str, dict[str, Folded]]) -> list[str]:
     """Generator metric keys to show (val/test stages), in display order."""
-    keys = {k for c in confs for k in folded[c.key] if k.split("/")[0] in ("val", "test")}
+    # stage/metric only: per-identity breakdowns (val/mse/<person>) stay in the CSV
+    keys = {
+        k
+        for c in confs
+        for k in folded[c.key]
+        if k.split("/")[0] in ("val", "test") and k.count("/") == 1
+    }
 
     def order(key: str) -> tuple[int, str, str]:
         name = key.rsplit("/", 1)[-1]

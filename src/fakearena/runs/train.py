@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from fakearena.config import to_container
-from fakearena.errors import ConfigError
+from fakearena.errors import ConfigError, DataError, TrainingDivergedError
 from fakearena.report.loggers import close_loggers, log_run_config
 from fakearena.runs.results import build_record, metric, now_iso, write_results
 from fakearena.utils.quiet import quiet_third_party
@@ -84,12 +85,35 @@ def checkpoint_paths(trainer: L.Trainer) -> dict[str, str | None]:
     return paths
 
 
+def check_detect_splits(datamodule: Any, *, test: bool) -> None:
+    """Before training: train/val (and test) rows exist, and val/test hold both classes.
+
+    Raises:
+        DataError: an empty split, or a val/test split with one label only (AUC undefined).
+    """
+    if not hasattr(datamodule, "dataset"):
+        return
+    splits = ("train", "val", "test") if test else ("train", "val")
+    for split in splits:
+        labels = np.unique(datamodule.dataset(split).labels)  # an empty split raises here
+        if split != "train" and len(labels) < 2:
+            raise DataError(
+                f"the {split} split of data {datamodule.name} has only label "
+                f"{int(labels[0])} ({'real' if labels[0] == 0 else 'fake'}); AUC needs real "
+                f"and fake rows: add the missing class to the {split} split"
+                + (" (or train with test=false)" if split == "test" else "")
+            )
+
+
 def resume_checkpoint(cfg: DictConfig) -> str | None:
     """Checkpoint to resume from: `ckpt_path`, or the run folder's last.ckpt with resume=true."""
     if cfg.get("ckpt_path"):
         path = Path(cfg.ckpt_path)
         if not path.is_file():
             raise ConfigError(f"ckpt_path={path} does not exist; give an existing .ckpt file")
+        from fakearena.tasks.checkpoints import load_checkpoint
+
+        load_checkpoint(path)  # refuses unsafe (pickled code) or unreadable files clearly
         return str(path)
     if cfg.get("resume"):
         last = output_dir(cfg) / "checkpoints" / "last.ckpt"
@@ -105,6 +129,8 @@ def run(cfg: DictConfig) -> float | None:
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     datamodule.manifest  # noqa: B018 - read and validate the data before anything is written
+    if cfg.task.name == "detect":
+        check_detect_splits(datamodule, test=bool(cfg.get("test")))
     if cfg.get("test_data"):
         from fakearena.runs.evaluate import check_test_data
 
@@ -112,7 +138,12 @@ def run(cfg: DictConfig) -> float | None:
     task = build_task(cfg)
     trainer = build_trainer(cfg, **ddp_overrides(cfg, task))
     log_run_config(trainer, to_container(cfg))
-    trainer.fit(task, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg))
+    try:
+        trainer.fit(
+            task, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg), weights_only=True
+        )
+    except TrainingDivergedError as error:
+        raise TrainingDivergedError(f"{error}. {_kept_checkpoints(output_dir(cfg))}") from error
     checkpoints = checkpoint_paths(trainer)
     metrics: dict[str, dict[str, Any]] = {}
     monitor = cfg.task.monitor
@@ -120,7 +151,13 @@ def run(cfg: DictConfig) -> float | None:
     if callback is not None and callback.best_model_score is not None:
         metrics[monitor] = metric(float(callback.best_model_score), best_of="epochs")
     if cfg.get("test"):
-        trainer.test(task, datamodule=datamodule, ckpt_path=checkpoints["best"], verbose=False)
+        trainer.test(
+            task,
+            datamodule=datamodule,
+            ckpt_path=checkpoints["best"],
+            verbose=False,
+            weights_only=True,
+        )
         metrics.update(getattr(task, "test_metrics", {}))
     extra_test_data: list[dict[str, Any]] = []
     if cfg.get("test_data") and trainer.is_global_zero:
@@ -134,7 +171,7 @@ def run(cfg: DictConfig) -> float | None:
         metrics.update(test_metrics)
     if hasattr(task, "result_metrics"):
         metrics.update(task.result_metrics())
-    skipped = sorted(getattr(task, "skipped_rows", set()))
+    skipped = skipped_row_records(datamodule, getattr(task, "skipped_rows", set()))
     if trainer.is_global_zero:
         record = build_record(
             task=cfg.task.name,
@@ -147,7 +184,7 @@ def run(cfg: DictConfig) -> float | None:
             detector=cfg.detector.name if cfg.task.name == "detect" else None,
             train_data=datamodule.references(),
             test_data=(datamodule.references("test") if cfg.get("test") else []) + extra_test_data,
-            artifacts={"checkpoints": checkpoints, "run_dir": str(output_dir(cfg))},
+            artifacts=run_artifacts(output_dir(cfg), checkpoints, extra_test_data),
             extra={"skipped_rows": skipped},
         )
         path = write_results(output_dir(cfg), record)
@@ -157,7 +194,52 @@ def run(cfg: DictConfig) -> float | None:
     return None if value is None else float(value)
 
 
+def skipped_row_records(datamodule: Any, skipped: Any) -> list[dict[str, Any]]:
+    """Rows skipped under `data.on_bad_sample=skip` as `{split, index, path}` records.
+
+    `skipped` holds `(split, index)` pairs (`index`: row position in that split's manifest);
+    a bare index is a training row.
+    """
+    pairs = {("train", int(x)) if isinstance(x, int) else (str(x[0]), int(x[1])) for x in skipped}
+    order = {split: n for n, split in enumerate(("train", "val", "test"))}
+    records = []
+    for split, index in sorted(pairs, key=lambda pair: (order.get(pair[0], 3), pair)):
+        record: dict[str, Any] = {"split": split, "index": int(index)}
+        if hasattr(datamodule, "dataset"):
+            frame = datamodule.dataset(split).manifest.frame
+            record["path"] = str(frame.iloc[int(index)]["path"])
+        records.append(record)
+    return records
+
+
+def _kept_checkpoints(run_dir: Path) -> str:
+    """Which checkpoints of a stopped run are kept, as a sentence."""
+    kept = sorted(str(p) for p in (run_dir / "checkpoints").glob("*.ckpt"))
+    if not kept:
+        return "No checkpoint was written yet (it diverged before the first epoch ended)"
+    return f"The last good checkpoint(s) are kept: {', '.join(kept)}"
+
+
 def _headline(metrics: dict[str, dict[str, Any]]) -> str:
     """The first few metrics as `key=value` text for the end-of-run line."""
     shown = [f"{key}={entry['value']:.4f}" for key, entry in list(metrics.items())[:4]]
     return ", ".join(shown) if shown else "no metrics"
+
+
+def run_artifacts(
+    run_dir: Path, checkpoints: dict[str, str | None], test_sets: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Paths a report links or shows: checkpoints, per-test-set predictions, latest pictures."""
+    artifacts: dict[str, Any] = {"checkpoints": checkpoints, "run_dir": str(run_dir)}
+    predictions = {
+        ref["set"]: str(run_dir / "test_data" / ref["set"] / "predictions.csv")
+        for ref in test_sets
+        if "set" in ref and (run_dir / "test_data" / ref["set"] / "predictions.csv").is_file()
+    }
+    if predictions:
+        artifacts["predictions"] = predictions
+    for key, folder in (("sample_grid", "samples"), ("swap_preview", "previews")):
+        pictures = sorted((run_dir / folder).glob("*.png"))
+        if pictures:
+            artifacts[key] = str(pictures[-1])
+    return artifacts

@@ -58,6 +58,34 @@ def checkpoint_task(checkpoint: dict[str, Any], path: str | os.PathLike[str]) ->
     return str(name)
 
 
+# Classes a checkpoint may ask to build: the network config is instantiated with Hydra, so a
+# `_target_` naming any callable (e.g. `os.system`) would run code even from a weights-only file.
+SAFE_TARGET_PREFIX = "fakearena."
+
+
+def check_targets(node: Any, path: str | os.PathLike[str], where: str) -> None:
+    """Refuse a checkpoint whose stored config names a `_target_` outside fakearena.
+
+    Raises:
+        CheckpointError: a `_target_` (at any depth) that is not a `fakearena.` class.
+    """
+    if isinstance(node, dict):
+        target = node.get("_target_")
+        if target is not None and not (
+            isinstance(target, str) and target.startswith(SAFE_TARGET_PREFIX)
+        ):
+            raise CheckpointError(
+                f"refusing to load {path}: its {where} asks to build {target!r}, which is not "
+                f"a fakearena class (`{SAFE_TARGET_PREFIX}*`); building it could run code. "
+                "Use a checkpoint written by `fakearena train`"
+            )
+        for key, value in node.items():
+            check_targets(value, path, f"{where}.{key}")
+    elif isinstance(node, (list, tuple)):
+        for n, value in enumerate(node):
+            check_targets(value, path, f"{where}[{n}]")
+
+
 def restore_task(path: str | os.PathLike[str], expected_task: str | None = None):
     """Rebuild the trained LightningModule of a checkpoint, in eval mode, on CPU.
 
@@ -73,6 +101,8 @@ def restore_task(path: str | os.PathLike[str], expected_task: str | None = None)
         )
     hparams = dict(checkpoint["hyper_parameters"])
     net_config = hparams.pop("net_config")
+    check_targets(net_config, path, "hyper_parameters.net_config")
+    check_targets({"_target_": hparams.get("task_target")}, path, "hyper_parameters.task_target")
     task_class = get_class(hparams.pop("task_target"))
     hparams.pop("model_group", None)
     net_name = hparams.pop("net_name", None)

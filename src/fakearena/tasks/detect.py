@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from fakearena.errors import DataError
+from fakearena.errors import DataError, TrainingDivergedError
 from fakearena.metrics.detection import DetectionInputError, detection_metrics
 from fakearena.runs.results import metric
 from fakearena.tasks.predictions import PredictionBuffer
@@ -109,7 +109,8 @@ class DetectTask(L.LightningModule):
         self.test_metrics: dict[str, dict[str, Any]] = {}
         self.test_outputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.test_result: dict[str, Any] = {}
-        self.skipped_rows: set[int] = set()
+        # (split, row index in that split's manifest) of rows skipped under on_bad_sample=skip
+        self.skipped_rows: set[tuple[str, int]] = set()
 
     def on_fit_start(self) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
@@ -142,20 +143,22 @@ class DetectTask(L.LightningModule):
         return logits
 
     def training_step(self, batch: dict[str, Any], batch_idx: int):
-        self.skipped_rows.update(batch["skipped"].tolist())
+        self.skipped_rows.update(("train", i) for i in batch["skipped"].tolist())
         if "image" not in batch:
             return None
         logits = self._logits(batch)
         loss = F.binary_cross_entropy_with_logits(logits, batch["label"].float())
         if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"training loss became {loss.item()} at step {self.global_step}; lower the "
-                "learning rate (task.optimizer.lr) or check the data for corrupt images"
+            raise TrainingDivergedError(
+                f"the training loss became {loss.item()} at step {self.global_step} (epoch "
+                f"{self.current_epoch}); the run is stopped before this step is applied. Lower "
+                "the learning rate (task.optimizer.lr) or check the data for corrupt images"
             )
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self.skipped_rows.update(("val", i) for i in batch["skipped"].tolist())
         if "image" in batch:
             logits = self._logits(batch)
             self.val_predictions.add(batch["index"], torch.sigmoid(logits), batch["label"])
@@ -173,6 +176,7 @@ class DetectTask(L.LightningModule):
         self.log("val/acc", float(np.mean((probs >= 0.5) == labels)), sync_dist=False)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self.skipped_rows.update(("test", i) for i in batch["skipped"].tolist())
         if "image" in batch:
             logits = self._logits(batch)
             self.test_predictions.add(batch["index"], torch.sigmoid(logits), batch["label"])

@@ -23,7 +23,7 @@ from torch import nn
 from torchvision.utils import make_grid
 
 from fakearena.data.warp import AffineParams, WarpParams, augment_pair, seeded_generator
-from fakearena.errors import ConfigError
+from fakearena.errors import ConfigError, TrainingDivergedError
 from fakearena.runs.results import metric
 from fakearena.tasks._reconstruction import (
     MetricBuffer,
@@ -118,7 +118,7 @@ class FaceSwapTask(L.LightningModule):
         self.init_summary: dict[str, tuple[float, int]] = {}
         self.best_val: dict[str, tuple[float, int]] = {}
         self.preview_paths: list[Path] = []
-        self.skipped_rows: set[int] = set()
+        self.skipped_rows: set[tuple[str, int]] = set()
         self._preview: dict[int, list[torch.Tensor]] = {}
 
     @property
@@ -172,7 +172,7 @@ class FaceSwapTask(L.LightningModule):
             )
 
     def training_step(self, batch: dict[str, Any], batch_idx: int):
-        self.skipped_rows.update(batch["skipped"].tolist())
+        self.skipped_rows.update(("train", i) for i in batch["skipped"].tolist())
         if "image" not in batch:
             return None
         generator = seeded_generator(self.hparams.seed, self.global_step, self.global_rank)
@@ -180,8 +180,9 @@ class FaceSwapTask(L.LightningModule):
         recon = self.reconstruct(inputs, batch["identity"])
         loss = reconstruction_loss(recon, targets, self.hparams.loss, self.hparams.ssim_weight)
         if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"training loss became {loss.item()} at step {self.global_step}; lower "
+            raise TrainingDivergedError(
+                f"the training loss became {loss.item()} at step {self.global_step} (epoch "
+                f"{self.current_epoch}); the run is stopped before this step is applied. Lower "
                 "task.optimizer.lr or check the data for corrupt images"
             )
         self.log("train/loss", loss, prog_bar=True, batch_size=len(inputs))
@@ -193,6 +194,7 @@ class FaceSwapTask(L.LightningModule):
             buffer.add(batch["index"], batch["identity"], image_metrics(recon, batch["image"]))
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self.skipped_rows.update(("val", i) for i in batch["skipped"].tolist())
         self._evaluate(batch, self.val_buffer)
         if "image" in batch and self.hparams.preview_faces > 0:
             for image, code in zip(batch["image"], batch["identity"].tolist()):
@@ -255,6 +257,7 @@ class FaceSwapTask(L.LightningModule):
         self.init_summary = summarise(buffer.gather(), self.identity_names, "init")
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self.skipped_rows.update(("test", i) for i in batch["skipped"].tolist())
         self._evaluate(batch, self.test_buffer)
 
     def on_test_epoch_end(self) -> None:

@@ -21,15 +21,11 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
-from fakearena.errors import FakearenaError
+from fakearena.errors import FakearenaError, TrainingDivergedError
 from fakearena.models.generators.gan_pair import GANPair
 from fakearena.runs.results import metric
 from fakearena.tasks import gan_eval
 from fakearena.tasks.gan_losses import check_loss, discriminator_loss, generator_loss
-
-
-class TrainingDivergedError(FakearenaError):
-    """A loss became NaN or infinite; the run stops before the bad step is applied."""
 
 
 class GANTask(L.LightningModule):
@@ -90,7 +86,7 @@ class GANTask(L.LightningModule):
         self.automatic_optimization = False
         self.test_metrics: dict[str, dict[str, Any]] = {}
         self.best_eval: dict[str, Any] | None = None
-        self.skipped_rows: set[int] = set()
+        self.skipped_rows: set[tuple[str, int]] = set()
         self._reals: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._real_features: dict[str, np.ndarray] = {}
         self._d_step_count = 0
@@ -110,7 +106,7 @@ class GANTask(L.LightningModule):
 
     def _real_batch(self, batch: dict[str, Any]) -> torch.Tensor | None:
         """Real images of a batch in [-1, 1], or None when it holds none."""
-        self.skipped_rows.update(batch["skipped"].tolist())
+        self.skipped_rows.update(("train", i) for i in batch["skipped"].tolist())
         if "image" not in batch:
             return None
         real = batch["image"][batch["label"] == 0]
@@ -216,9 +212,11 @@ class GANTask(L.LightningModule):
             self._reals.append((batch["index"][keep].cpu(), batch["image"][keep].cpu()))
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self.skipped_rows.update(("val", i) for i in batch["skipped"].tolist())
         self._collect_reals(batch)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self.skipped_rows.update(("test", i) for i in batch["skipped"].tolist())
         self._collect_reals(batch)
 
     def _gathered_reals(self) -> tuple[torch.Tensor, torch.Tensor]:

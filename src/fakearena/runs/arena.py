@@ -1,0 +1,249 @@
+"""`fakearena arena`: generators x detectors in one command, ending in a leaderboard.
+
+Folder of an arena run:
+
+    data/            real faces (real.csv) and their blended fakes (blend.csv)
+    generators/<g>/  `fakearena train` run of each generator (results.json, checkpoints)
+    fakes/<g>/       its fake set (`fakearena generate`): PNGs + <g>.csv
+    testsets/<g>.csv real test faces + generator g's test fakes (one test set per generator)
+    detectors/<d>/   `fakearena train task=detect` run of each detector, scored on every test set
+    report/          leaderboard.{md,csv,html}, auc_heatmap.png, ...
+    arena.json       the stages with wall time and peak memory
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from fakearena.data.manifest import Manifest, read_manifest, union_manifests, write_manifest
+from fakearena.errors import ConfigError, DataError
+from fakearena.runs.results import now_iso
+from fakearena.runs.stages import Stage, StageReport, run_stages
+from fakearena.utils.io import atomic_write_json
+from fakearena.utils.quiet import quiet_third_party
+
+BLEND = "blend"
+
+
+def _peak_self_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def prepare_faces(cfg: DictConfig, data_dir: Path) -> dict[str, Path]:
+    """Write the synthetic faces once; split them into real.csv and blend.csv."""
+    real_csv, blend_csv = data_dir / "real.csv", data_dir / "blend.csv"
+    if real_csv.is_file() and blend_csv.is_file():
+        return {"real": real_csv, BLEND: blend_csv}
+    from fakearena.data.synthetic import write_synthetic_dataset
+
+    faces = cfg.faces
+    all_csv = write_synthetic_dataset(
+        data_dir,
+        name="faces",
+        n_identities=int(faces.n_identities),
+        per_identity=int(faces.per_identity),
+        size=int(faces.size),
+        fake_fraction=float(faces.fake_fraction),
+        seed=int(cfg.seed),
+    )
+    everything = read_manifest(all_csv)
+    for label, path, name in ((0, real_csv, "real"), (1, blend_csv, BLEND)):
+        part = everything.select(label=label)
+        part.card.name = name
+        write_manifest(part, path)
+    return {"real": real_csv, BLEND: blend_csv}
+
+
+def _identity_overrides(spec: DictConfig, real_csv: Path) -> list[str]:
+    """`identities: across_splits` picks a face-swap pair of one train and one test person.
+
+    Swaps keep the split of their source image, so such a pair yields fakes in the training
+    data and in the test set, and the test fakes show a person no detector trained on.
+    """
+    choice = spec.get("identities")
+    if choice is None:
+        return []
+    if choice != "across_splits":
+        return [f"task.identities=[{','.join(str(i) for i in choice)}]"]
+    frame = read_manifest(real_csv).frame
+    people = {}
+    for split in ("train", "test"):
+        names = sorted(set(frame.loc[frame["split"] == split, "identity"]) - {""})
+        if not names:
+            raise DataError(f"{real_csv} has no identities in split {split!r} to swap")
+        people[split] = names[0]
+    return [f"task.identities=[{people['train']},{people['test']}]"]
+
+
+def _split_override(value: Any) -> str:
+    return f"split={value}"
+
+
+def generator_stages(cfg: DictConfig, run_dir: Path, real_csv: Path) -> tuple[list, list]:
+    """Training stages and generation stages of the configured generators."""
+    common = list(cfg.get("common") or [])
+    train_stages, generate_stages = [], []
+    for name, spec in (cfg.generators or {}).items():
+        if name == BLEND:
+            raise ConfigError(f"generator name {BLEND!r} is reserved for the blended fakes")
+        train_dir = run_dir / "generators" / name
+        identities = _identity_overrides(spec, real_csv)
+        train_stages.append(
+            Stage(
+                name=f"train generator {name}",
+                args=[
+                    "train",
+                    "data=manifest",
+                    f"data.manifests=[{real_csv}]",
+                    f"data.image_size={int(cfg.faces.size)}",
+                    f"seed={int(cfg.seed)}",
+                    *list(spec.train),
+                    *identities,
+                    *common,
+                    f"hydra.run.dir={train_dir}",
+                ],
+                run_dir=train_dir,
+                done_file=train_dir / "results.json",
+            )
+        )
+        fake_dir = run_dir / "fakes" / name
+        options = spec.get("generate") or {}
+        args = [
+            "generate",
+            f"ckpt={train_dir / 'checkpoints' / 'best.ckpt'}",
+            f"out={fake_dir}",
+            f"name={name}",
+            f"seed={int(cfg.seed)}",
+            "data=manifest",
+            f"data.manifests=[{real_csv}]",
+            f"data.image_size={int(cfg.faces.size)}",
+            f"hydra.run.dir={fake_dir / 'run'}",
+        ]
+        if options.get("n") is not None:
+            args.append(f"n={int(options.n)}")
+        if options.get("split") is not None:
+            args.append(_split_override(options.split))
+        generate_stages.append(
+            Stage(f"generate fakes {name}", args, fake_dir, done_file=fake_dir / f"{name}.csv")
+        )
+    return train_stages, generate_stages
+
+
+def build_test_sets(real_csv: Path, fake_sets: dict[str, Path], out_dir: Path) -> dict[str, Path]:
+    """One test set per fake set: the real test faces plus that set's test fakes."""
+    real_test = read_manifest(real_csv).select(split="test")
+    test_sets = {}
+    for name, fake_csv in fake_sets.items():
+        fakes = read_manifest(fake_csv).select(split="test")
+        if len(fakes) == 0:
+            raise DataError(
+                f"fake set {name} ({fake_csv}) has no test rows; give its generation a test "
+                f"share (generators.{name}.generate.split)"
+            )
+        union: Manifest = union_manifests([real_test, fakes], name=name)
+        test_sets[name] = write_manifest(union, out_dir / f"{name}.csv", relative_root=False)
+    return test_sets
+
+
+def detector_stages(
+    cfg: DictConfig,
+    run_dir: Path,
+    real_csv: Path,
+    fake_sets: dict[str, Path],
+    test_sets: dict[str, Path],
+) -> list[Stage]:
+    """Training stages of the detectors (and their leave-one-generator-out variants)."""
+    train_fakes = list(cfg.train_fakes or [])
+    unknown = [name for name in train_fakes if name not in fake_sets]
+    if unknown:
+        raise ConfigError(
+            f"train_fakes {unknown} are not fake sets of this arena; choose from {list(fake_sets)}"
+        )
+    variants: list[tuple[str, list[str]]] = [("", train_fakes)]
+    if cfg.get("leave_one_out"):
+        for held_out in fake_sets:
+            rest = [name for name in fake_sets if name != held_out]
+            variants.append((f"-without-{held_out}", rest))
+    tests = "[" + ",".join(str(p) for p in test_sets.values()) + "]"
+    stages = []
+    for name, overrides in (cfg.detectors or {}).items():
+        for suffix, fakes in variants:
+            if not fakes:
+                continue
+            manifests = "[" + ",".join(str(p) for p in [real_csv, *(fake_sets[f] for f in fakes)])
+            stage_dir = run_dir / "detectors" / f"{name}{suffix}"
+            stages.append(
+                Stage(
+                    name=f"train detector {name}{suffix}",
+                    args=[
+                        "train",
+                        "task=detect",
+                        "data=manifest",
+                        f"data.manifests={manifests}]",
+                        f"data.image_size={int(cfg.faces.size)}",
+                        "data.balanced_sampling=true",
+                        # the own test split (real + blend test rows) is the blend test set
+                        "test=false",
+                        f"test_data={tests}",
+                        f"seed={int(cfg.seed)}",
+                        *list(overrides),
+                        *list(cfg.get("common") or []),
+                        f"hydra.run.dir={stage_dir}",
+                    ],
+                    run_dir=stage_dir,
+                    done_file=stage_dir / "results.json",
+                )
+            )
+    return stages
+
+
+def run(cfg: DictConfig) -> None:
+    """Run (or continue) the arena in the run folder and print where the report is."""
+    quiet_third_party()
+    run_dir = Path(cfg.paths.output_dir)
+    started_at, start = now_iso(), time.perf_counter()
+    reports: list[StageReport] = []
+
+    print(f"fakearena arena: run folder {run_dir}", flush=True)
+    step = time.perf_counter()
+    faces = prepare_faces(cfg, run_dir / "data")
+    reports.append(
+        StageReport("prepare faces", "ran", time.perf_counter() - step, _peak_self_mib())
+    )
+
+    train_stages, generate_stages = generator_stages(cfg, run_dir, faces["real"])
+    reports += run_stages(train_stages + generate_stages)
+
+    fake_sets = {BLEND: faces[BLEND]}
+    fake_sets.update({s.done_file.stem: s.done_file for s in generate_stages})
+    test_sets = build_test_sets(faces["real"], fake_sets, run_dir / "testsets")
+    reports += run_stages(detector_stages(cfg, run_dir, faces["real"], fake_sets, test_sets))
+
+    from fakearena.report.leaderboard import write_leaderboard
+
+    step = time.perf_counter()
+    written = write_leaderboard(
+        [run_dir / "generators", run_dir / "detectors"], run_dir / "report", sort_by=cfg.sort_by
+    )
+    reports.append(StageReport("leaderboard", "ran", time.perf_counter() - step, _peak_self_mib()))
+    summary = {
+        "started_at": started_at,
+        "ended_at": now_iso(),
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "peak_rss_mib": round(max(r.peak_rss_mib for r in reports), 1),
+        "stages": [r.to_dict() for r in reports],
+        "report": {k: str(v) for k, v in written.items()},
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+    atomic_write_json(run_dir / "arena.json", summary)
+    html = written["html"]
+    print(
+        f"fakearena arena: finished in {summary['wall_seconds']:.0f} s "
+        f"(peak {summary['peak_rss_mib']:.0f} MiB); report: {html}",
+        flush=True,
+    )
