@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 
-_NOISE = ("litlogger", "LitLogger")
+_NOISE = ("litlogger", "LitLogger", "was configured so 100% of the batches")
 
 
 class _DropNoise(logging.Filter):
