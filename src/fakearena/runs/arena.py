@@ -89,6 +89,8 @@ def generator_stages(cfg: DictConfig, run_dir: Path, real_csv: Path) -> tuple[li
     common = list(cfg.get("common") or [])
     train_stages, generate_stages = [], []
     for name, spec in (cfg.generators or {}).items():
+        if spec is None:  # dropped: generators.<name>=null
+            continue
         if name == BLEND:
             raise ConfigError(f"generator name {BLEND!r} is reserved for the blended fakes")
         train_dir = run_dir / "generators" / name
@@ -172,6 +174,8 @@ def detector_stages(
     tests = "[" + ",".join(str(p) for p in test_sets.values()) + "]"
     stages = []
     for name, overrides in (cfg.detectors or {}).items():
+        if overrides is None:  # dropped: detectors.<name>=null
+            continue
         for suffix, fakes in variants:
             if not fakes:
                 continue
