@@ -6,7 +6,7 @@ EMA update). Losses come from `fakearena.tasks.gan_losses` (`loss=null`: the net
 default). Validation computes FID and KID of `fid_n` images generated from a fixed z against
 up to `fid_n` real validation images; the checkpoint is chosen on `val/fid`. Validation runs
 every `trainer.check_val_every_n_epoch` epochs; a sample grid from a fixed z is saved as
-`<run>/samples/epoch_XXXX.png` after every training epoch (and logged to TensorBoard/W&B).
+`<run>/samples/epoch_<NNNN>.png` after every training epoch (and logged to TensorBoard/W&B).
 """
 
 from __future__ import annotations
