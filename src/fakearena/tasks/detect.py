@@ -17,10 +17,11 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from fakearena.errors import DataError, TrainingDivergedError
+from fakearena.errors import DataError
 from fakearena.metrics.detection import DetectionInputError, detection_metrics
 from fakearena.runs.results import metric
 from fakearena.tasks.predictions import PredictionBuffer
+from fakearena.tasks.stability import ensure_finite_loss
 
 # detection_metrics keys recorded per set, with the count that goes with each.
 FRAME_KEYS = ("auc", "ap", "eer", "acc", "tpr_at_fpr_1e-2", "tpr_at_fpr_1e-3")
@@ -148,12 +149,12 @@ class DetectTask(L.LightningModule):
             return None
         logits = self._logits(batch)
         loss = F.binary_cross_entropy_with_logits(logits, batch["label"].float())
-        if not torch.isfinite(loss):
-            raise TrainingDivergedError(
-                f"the training loss became {loss.item()} at step {self.global_step} (epoch "
-                f"{self.current_epoch}); the run is stopped before this step is applied. Lower "
-                "the learning rate (task.optimizer.lr) or check the data for corrupt images"
-            )
+        ensure_finite_loss(
+            self,
+            loss,
+            "training",
+            "Lower the learning rate (task.optimizer.lr) or check the data for corrupt images",
+        )
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
         return loss
 

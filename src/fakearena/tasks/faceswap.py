@@ -23,7 +23,7 @@ from torch import nn
 from torchvision.utils import make_grid
 
 from fakearena.data.warp import AffineParams, WarpParams, augment_pair, seeded_generator
-from fakearena.errors import ConfigError, TrainingDivergedError
+from fakearena.errors import ConfigError
 from fakearena.runs.results import metric
 from fakearena.tasks._reconstruction import (
     MetricBuffer,
@@ -31,6 +31,7 @@ from fakearena.tasks._reconstruction import (
     reconstruction_loss,
     summarise,
 )
+from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_bytes
 
 WARP_KEYS = {"warp_points": "points", "warp_scale": "scale"}
@@ -179,12 +180,9 @@ class FaceSwapTask(L.LightningModule):
         inputs, targets = augment_pair(batch["image"], generator, self.affine, self.warp)
         recon = self.reconstruct(inputs, batch["identity"])
         loss = reconstruction_loss(recon, targets, self.hparams.loss, self.hparams.ssim_weight)
-        if not torch.isfinite(loss):
-            raise TrainingDivergedError(
-                f"the training loss became {loss.item()} at step {self.global_step} (epoch "
-                f"{self.current_epoch}); the run is stopped before this step is applied. Lower "
-                "task.optimizer.lr or check the data for corrupt images"
-            )
+        ensure_finite_loss(
+            self, loss, "training", "Lower task.optimizer.lr or check the data for corrupt images"
+        )
         self.log("train/loss", loss, prog_bar=True, batch_size=len(inputs))
         return loss
 

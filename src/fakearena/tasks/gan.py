@@ -21,11 +21,13 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
-from fakearena.errors import FakearenaError, TrainingDivergedError
+from fakearena.errors import FakearenaError
+from fakearena.errors import TrainingDivergedError as TrainingDivergedError  # re-exported
 from fakearena.models.generators.gan_pair import GANPair
 from fakearena.runs.results import metric
 from fakearena.tasks import gan_eval
 from fakearena.tasks.gan_losses import check_loss, discriminator_loss, generator_loss
+from fakearena.tasks.stability import ensure_finite_loss
 
 
 class GANTask(L.LightningModule):
@@ -116,13 +118,13 @@ class GANTask(L.LightningModule):
         return torch.randn(n, self.net.latent_dim, device=self.device)
 
     def _check_finite(self, name: str, value: torch.Tensor) -> None:
-        if not torch.isfinite(value):
-            raise TrainingDivergedError(
-                f"the {name} loss became {value.item()} at step {self.global_step} (epoch "
-                f"{self.current_epoch}); the run is stopped and the last good checkpoint "
-                "(checkpoints/last.ckpt, best.ckpt) is kept. Lower task.optimizer.lr, try "
-                "task.loss=hinge or a spectral-norm network (generator=sngan)"
-            )
+        ensure_finite_loss(
+            self,
+            value,
+            name,
+            "The last good checkpoint (checkpoints/last.ckpt, best.ckpt) is kept. Lower "
+            "task.optimizer.lr, try task.loss=hinge or a spectral-norm network (generator=sngan)",
+        )
 
     def training_step(self, batch: dict[str, Any], batch_idx: int):
         real = self._real_batch(batch)
