@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +29,25 @@ def _train_args(manifest: Path, run_dir: Path) -> list[str]:
     ]
 
 
+CRASH_CALLBACK = """
+import os
+import signal
+
+from lightning.pytorch.callbacks import Callback
+
+
+class KillAtBatch(Callback):
+    \"\"\"SIGKILL this process when batch `batch` of epoch `epoch` starts (a hard crash).\"\"\"
+
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch = epoch, batch
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch:
+            os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
 @pytest.mark.slow
 def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path: Path):
     manifest = make_toy_manifest(tmp_path / "data", n=60, size=16)
@@ -37,22 +55,28 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path: Path):
     reference = run_cli(*_train_args(manifest, reference_dir))
     assert reference.returncode == 0, reference.stderr[-2000:]
 
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fakearena.cli", *_train_args(manifest, resumed_dir)],
+    # The crash comes from inside the run, at a fixed batch of the second epoch, so it does not
+    # depend on how fast this machine is (a timer-based kill raced the end of the run).
+    (tmp_path / "crash_callback.py").write_text(CRASH_CALLBACK)
+    env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONPATH=str(tmp_path))
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fakearena.cli",
+            *_train_args(manifest, resumed_dir),
+            "+callbacks.crash._target_=crash_callback.KillAtBatch",
+            "+callbacks.crash.epoch=1",
+            "+callbacks.crash.batch=2",
+        ],
         cwd=REPO_ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
-    last = resumed_dir / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 300
-    while not last.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the second epoch
-    assert process.poll() is None, "the run finished before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    assert (resumed_dir / "checkpoints" / "last.ckpt").exists()
     assert not (resumed_dir / "results.json").exists()
 
     resumed = run_cli(*_train_args(manifest, resumed_dir), "resume=true")
