@@ -77,5 +77,7 @@ def test_two_process_ddp_equals_single_process() -> None:
         assert got["fid"]["n_a"] == got["fid"]["n_b"] == N
         assert got["fid"]["fid"] == pytest.approx(single["fid"]["fid"], rel=1e-10)
         assert got["kid"]["n_a"] == N
+        assert got["kid"]["kid_mean"] == pytest.approx(single["kid"]["kid_mean"], rel=1e-10)
+        assert got["kid"]["kid_std"] == pytest.approx(single["kid"]["kid_std"], rel=1e-10)
         for key in ("auc", "ap", "eer", "acc", "n", "auc_ci95"):
             assert got["det"][key] == pytest.approx(single["det"][key], abs=1e-12), key

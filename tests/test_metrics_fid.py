@@ -82,6 +82,24 @@ def test_kid_near_zero_for_one_distribution() -> None:
     )
 
 
+def test_kid_depends_on_the_sets_not_the_row_order() -> None:
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(120, 16)), rng.normal(size=(90, 16)) + 0.2
+    a[10] = a[50]  # an exact duplicate row takes the tie-breaking path
+    want = kid(a, b, subsets=15, subset_size=40, seed=3)
+    for trial in range(3):
+        shuffle = np.random.default_rng(trial)
+        got = kid(
+            a[shuffle.permutation(len(a))],
+            b[shuffle.permutation(len(b))],
+            subsets=15,
+            subset_size=40,
+            seed=3,
+        )
+        assert got == want  # bit-identical: the same subsets are drawn
+    assert kid(a, b, subsets=15, subset_size=40, seed=4) != want
+
+
 def test_weights_hash_check_rejects_a_modified_file(tmp_path) -> None:
     spec = default_weights()
     copy = tmp_path / "inception.pt"

@@ -104,6 +104,20 @@ def fid_from_stats(a: FeatureStats, b: FeatureStats) -> dict[str, object]:
 _GRAM_LIMIT = 5000  # rows of both sides together up to which one float64 Gram matrix is kept
 
 
+def canonical_order(features: np.ndarray) -> np.ndarray:
+    """Row order that depends only on the rows' values, not on the order they arrived in.
+
+    Sorting by a fixed projection settles it in one sort; only if two rows tie there (equal
+    rows, or a coincidence) does it fall back to sorting by every column.
+    """
+    direction = np.random.default_rng(0).standard_normal(features.shape[1])
+    keys = features @ direction
+    order = np.argsort(keys, kind="stable")
+    if np.any(np.diff(keys[order]) == 0):
+        order = np.lexsort(features.T[::-1])
+    return order
+
+
 def kid(
     features_a: np.ndarray,
     features_b: np.ndarray,
@@ -114,12 +128,15 @@ def kid(
 ) -> tuple[float, float]:
     """KID: mean and std over subsets of the unbiased MMD^2, kernel (x.y / d + 1)^3.
 
-    Each subset draws `min(subset_size, n_a, n_b)` rows of each side without replacement. Up to
-    5000 rows in all, the kernel matrix is computed once and the subsets index into it;
+    Each subset draws `min(subset_size, n_a, n_b)` rows of each side without replacement. Rows
+    are put in a canonical order first, so the value depends on the sets of features and the
+    seed only: features gathered from DDP ranks in rank order give the single-process value.
+    Up to 5000 rows in all, the kernel matrix is computed once and the subsets index into it;
     beyond, each subset computes its own blocks (slower, same numbers).
     """
     a = np.asarray(features_a, np.float64)
     b = np.asarray(features_b, np.float64)
+    a, b = a[canonical_order(a)], b[canonical_order(b)]
     n_a, n_b = a.shape[0], b.shape[0]
     m = min(subset_size, n_a, n_b)
     if m < 2:
