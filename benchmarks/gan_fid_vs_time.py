@@ -4,10 +4,12 @@ Trains `fakearena`'s GAN task (its real training step, in a Lightning trainer) o
 synthetic faces (64x64 RGB, rendered once) and, when the process's training CPU time passes
 each milestone (default 0, 5 and 15 CPU-minutes), pauses the clock and evaluates FID and KID
 of N fixed-z images against N real validation faces (the task's own evaluation). The clock is
-process CPU time, not wall time, so runs on a shared machine compare fairly; with one torch
-thread per process it is the time of one core. Sample grids go to the output folder.
+`--clock cpu` (process CPU time, summed over threads: fair on a shared machine) or `--clock
+wall` (training wall time on an otherwise idle machine, e.g. "15 minutes on 2 cores" with
+`--threads 2`). Evaluation time is never counted. Sample grids go to the output folder.
 
-    python benchmarks/gan_fid_vs_time.py --generator sngan --minutes 0 5 15 --n 150 --out DIR
+    python benchmarks/gan_fid_vs_time.py --generator sngan --minutes 0 5 15 --n 256 \
+        --clock wall --threads 2 --out DIR
 
 Writes DIR/<generator>.json and DIR/samples/<generator>_<minutes>min.png.
 """
@@ -24,29 +26,40 @@ import torch
 from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
+from benchmarks._common import machine_info
 from fakearena.config import compose
 from fakearena.runs.train import build_task
 
 
 class Milestones(L.Callback):
-    """Evaluates FID at CPU-time milestones of training and stops after the last one."""
+    """Evaluates FID at training-time milestones of training and stops after the last one."""
 
-    def __init__(self, minutes: list[float], reals: torch.Tensor, out: Path, name: str):
+    def __init__(
+        self,
+        minutes: list[float],
+        reals: torch.Tensor,
+        out: Path,
+        name: str,
+        clock: str,
+        meta: dict,
+    ):
         self.minutes, self.reals, self.out, self.name = list(minutes), reals, out, name
+        self.clock = time.perf_counter if clock == "wall" else time.process_time
+        self.meta = meta
         self.results: list[dict] = []
-        self.train_cpu, self.steps = 0.0, 0
-        self._since = time.process_time()
+        self.train_time, self.steps = 0.0, 0
+        self._since = self.clock()
 
     def _maybe_evaluate(self, trainer: L.Trainer, task) -> None:
-        self.train_cpu += time.process_time() - self._since
-        while self.minutes and self.train_cpu >= self.minutes[0] * 60:
+        self.train_time += self.clock() - self._since
+        while self.minutes and self.train_time >= self.minutes[0] * 60:
             minute = self.minutes.pop(0)
             start = time.perf_counter()
             task._reals = [(torch.arange(len(self.reals)), self.reals)]
             scores = task._evaluate("val")
             grid = task.save_sample_grid(f"{self.name}_{minute:g}min")
             entry = {
-                "train_cpu_minutes": round(self.train_cpu / 60, 3),
+                "train_minutes": round(self.train_time / 60, 3),
                 "milestone_minutes": minute,
                 "steps": self.steps,
                 "epoch": trainer.current_epoch,
@@ -60,13 +73,14 @@ class Milestones(L.Callback):
             }
             self.results.append(entry)
             print(json.dumps(entry), flush=True)
-            (self.out / f"{self.name}.json").write_text(json.dumps(self.results, indent=1))
+            record = {**self.meta, "milestones": self.results}
+            (self.out / f"{self.name}.json").write_text(json.dumps(record, indent=1))
         if not self.minutes:
             trainer.should_stop = True
-        self._since = time.process_time()
+        self._since = self.clock()
 
     def on_train_start(self, trainer, task) -> None:
-        self._since = time.process_time()
+        self._since = self.clock()
         self._maybe_evaluate(trainer, task)
 
     def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx) -> None:
@@ -88,6 +102,7 @@ def main() -> None:
     parser.add_argument("--per-identity", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/gan"))
     parser.add_argument("overrides", nargs="*", help="extra config overrides (task.loss=...)")
@@ -124,6 +139,16 @@ def main() -> None:
     ]
     loader = DataLoader(batches, batch_size=None, shuffle=True)
     task = build_task(cfg)
+    meta = {
+        "generator": args.generator,
+        "clock": {"wall": "training wall time", "cpu": "process CPU time"}[args.clock],
+        "threads": args.threads,
+        "train_images": len(train),
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "overrides": args.overrides,
+        "machine": machine_info(),
+    }
     trainer = L.Trainer(
         accelerator="cpu",
         max_epochs=-1,
@@ -133,7 +158,7 @@ def main() -> None:
         enable_progress_bar=False,
         enable_model_summary=False,
         default_root_dir=args.out,
-        callbacks=[Milestones(args.minutes, reals, args.out, args.generator)],
+        callbacks=[Milestones(args.minutes, reals, args.out, args.generator, args.clock, meta)],
     )
     trainer.fit(task, train_dataloaders=loader)
 
