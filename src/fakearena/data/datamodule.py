@@ -143,6 +143,22 @@ class FaceDataModule(L.LightningDataModule):
             )
         return self._datasets[split]
 
+    def rows_dataset(self, rows: Manifest, *, native_size: bool = False) -> ManifestDataset:
+        """A dataset over any rows of this data (a selection, or every split at once).
+
+        It reads them the way this module does (files, or the in-memory renderer of the
+        synthetic source), without training augmentation; `native_size` keeps each image's
+        own size instead of resizing to `image_size`.
+        """
+        _ = self.manifest  # loading the rows sets up the synthetic renderer
+        return ManifestDataset(
+            rows,
+            image_size=None if native_size else self.image_size,
+            channels=self.channels,
+            row_loader=self._row_loader,
+            on_bad_sample=self.on_bad_sample,
+        )
+
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit"):
             self.dataset("train")

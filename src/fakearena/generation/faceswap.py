@@ -81,8 +81,7 @@ def source_rows(task: Any, cfg: Any) -> tuple[Manifest, ManifestDataset]:
             f"(they have rows in {present or 'no split'}); pass split=<one of those> or data "
             "holding these people"
         )
-    row_loader = getattr(datamodule, "_row_loader", None)  # in-memory (synthetic) sources
-    return manifest, ManifestDataset(rows, image_size=None, row_loader=row_loader)
+    return manifest, datamodule.rows_dataset(rows, native_size=True)
 
 
 def blend_options(options: Any) -> tuple[EllipseMask, bool]:

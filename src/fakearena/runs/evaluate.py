@@ -43,16 +43,7 @@ def evaluation_dataset(datamodule: FaceDataModule, split: str) -> ManifestDatase
         if split not in SPLITS:
             raise ConfigError(f"split={split!r}: choose one of {[*SPLITS, 'all']}")
         return datamodule.dataset(split)
-    manifest = datamodule.manifest
-    # the in-memory synthetic source renders rows instead of reading files
-    row_loader = getattr(datamodule, "_row_loader", None)
-    return ManifestDataset(
-        manifest,
-        image_size=datamodule.image_size,
-        channels=datamodule.channels,
-        row_loader=row_loader,
-        on_bad_sample=datamodule.on_bad_sample,
-    )
+    return datamodule.rows_dataset(datamodule.manifest)
 
 
 def _data_config(name: str, seed: int) -> DictConfig:
