@@ -102,6 +102,20 @@ def test_detection_on_a_downscaled_frame_maps_back(astronaut, astronaut_face):
     np.testing.assert_allclose(faces[0].landmarks, astronaut_face.landmarks * 2, atol=8)
 
 
+def test_detector_equals_facenet_mtcnn_at_full_resolution(astronaut):
+    """Our stages (channels_last on CPU) give facenet-pytorch's own boxes, landmarks, probs."""
+    from facenet_pytorch import MTCNN
+
+    ours = FaceDetector(detect_size=0, min_prob=0.0).detect(astronaut)
+    boxes, probs, points = MTCNN(keep_all=True, device="cpu").detect(astronaut, landmarks=True)
+    assert len(ours) == len(boxes) >= 1
+    order = np.argsort(-np.asarray(probs, np.float64))
+    for face, k in zip(ours, order):
+        np.testing.assert_allclose(face.box, np.asarray(boxes[k], np.float64), atol=1e-2)
+        np.testing.assert_allclose(face.landmarks, np.asarray(points[k], np.float64), atol=1e-2)
+        assert face.prob == pytest.approx(float(probs[k]), abs=1e-5)
+
+
 def test_box_crop_is_centred_on_the_box(astronaut, astronaut_face):
     matrix = alignment_matrix(astronaut_face, 100, "box", margin=0.25)
     box = astronaut_face.box
