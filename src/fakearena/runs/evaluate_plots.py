@@ -30,14 +30,7 @@ def save_roc_png(
     ax.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey", label="chance")
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate (reals called fake)")
     ax.set_ylabel("true positive rate (fakes caught)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return Path(path)
+    return _finish(fig, ax, path, title, legend_loc="lower right")
 
 
 def save_robustness_png(path: str | os.PathLike[str], table: pd.DataFrame, title: str) -> Path:
@@ -53,11 +46,16 @@ def save_robustness_png(path: str | os.PathLike[str], table: pd.DataFrame, title
     ax.set_ylabel("AUC")
     ax.set_ylim(min(0.4, float(table["auc"].min()) - 0.05), 1.01)
     ax.axhline(0.5, ls=":", color="grey", lw=0.8)
+    return _finish(fig, ax, path, title)
+
+
+def _finish(fig, ax, path, title: str, legend_loc: str = "best") -> Path:
+    """Title, legend and grid, then the PNG written atomically and the figure closed."""
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(loc=legend_loc, fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    plt.close(fig)
+    _pyplot().close(fig)
     return Path(path)
