@@ -8,13 +8,21 @@ from pathlib import Path
 from fakearena.errors import ConfigError
 
 USAGE = (
-    "usage: fakearena leaderboard DIR [DIR ...] out=OUT [sort=METRIC]\n"
+    "usage: fakearena leaderboard DIR [DIR ...] out=OUT [sort=METRIC] [generator_sort=KEY]\n"
     "  DIR     run folders (searched for results.json) or results.json files\n"
     "  out     report folder: leaderboard.md, leaderboard.csv, leaderboard.html, PNG plots\n"
     "  sort    metric that ranks configurations (default test/auc; FID/EER/MSE rank low-first)\n"
+    "  generator_sort  what ranks the generators instead: a metric, or evasion (the best\n"
+    "          detector's AUC on each generator's test fakes; lowest first)\n"
     "  wandb   true: also log the tables and plots to a wandb run (offline without an API key)"
 )
-DEFAULTS = {"out": None, "sort": "test/auc", "wandb": False, "wandb_project": "fakearena"}
+DEFAULTS = {
+    "out": None,
+    "sort": "test/auc",
+    "generator_sort": None,
+    "wandb": False,
+    "wandb_project": "fakearena",
+}
 
 
 def main(argv: Sequence[str]) -> int:
@@ -32,7 +40,10 @@ def main(argv: Sequence[str]) -> int:
         raise ConfigError("`fakearena leaderboard` needs out=FOLDER for the report")
     if not paths:
         raise ConfigError("`fakearena leaderboard` needs at least one run folder before out=")
-    written = write_leaderboard(paths, options.out, sort_by=str(options.sort))
+    generator_sort = None if options.generator_sort is None else str(options.generator_sort)
+    written = write_leaderboard(
+        paths, options.out, sort_by=str(options.sort), generator_sort_by=generator_sort
+    )
     for name in ("md", "csv", "html"):
         print(f"{name:>4}: {written[name]}")
     if "auc_heatmap" in written:

@@ -1,0 +1,226 @@
+"""GAN quality per CPU time on the arena's faces: FID (beside its floor), KID and PRDC.
+
+Trains `fakearena`'s GAN task (its real training step, in a Lightning trainer) on the real
+faces of the arena's default data (`conf/arena.yaml` faces: 10 people x 120 images at 64 px,
+half of them blended fakes: the 360 real faces of the 6 training people) and, each time the
+training clock passes a milestone, pauses it and judges N fixed-z samples against N real test
+faces (see `benchmarks/_gan_reference.py`: the test people rendered at more shot indices,
+because the arena's test split holds only 120 real faces):
+
+- FID, KID, and improved precision/recall + density/coverage (k=3) on Inception pool3;
+- the real-vs-real floor: the same scores between the N reference faces and N other real
+  test faces; the targets are precision >= 0.3, recall >= 0.2 and FID <= 3x the floor;
+- `--train-people`: also the scores of N unseen shots of the *training* people (what a
+  generator that models its training data perfectly would get against the test people).
+
+The clock is `--clock cpu` (process CPU time, summed over threads: fair on a shared machine)
+or `--clock wall` (training wall time on an otherwise idle machine). Evaluation never counts.
+
+    python -m benchmarks.gan_quality --generator dcgan --minutes 2 4 6 --n 500 \
+        --name dcgan32 generator.image_size=32
+
+Writes OUT/<name>.json and OUT/samples/<name>_<minutes>min.png (OUT defaults to
+benchmarks/results/gan_quality) and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from torch.utils.data import DataLoader
+
+from benchmarks._common import machine_info, print_table
+from benchmarks._gan_reference import reference_features
+from fakearena.config import compose
+from fakearena.metrics.quality import floor_rows, sample_quality
+from fakearena.metrics.reference import subset
+from fakearena.runs.train import build_task
+from fakearena.tasks.gan_eval import inception_features
+
+OUT = Path(__file__).resolve().parent / "results" / "gan_quality"
+TARGETS = {"precision": 0.3, "recall": 0.2, "fid_over_floor": 3.0}
+SCORES = ("fid", "kid", "precision", "recall", "density", "coverage")
+
+
+def passes(scores: dict, floor: dict) -> dict[str, bool]:
+    """Which of the issue's targets a milestone meets."""
+    return {
+        "precision": scores["precision"] >= TARGETS["precision"],
+        "recall": scores["recall"] >= TARGETS["recall"],
+        "fid_over_floor": scores["fid"] <= TARGETS["fid_over_floor"] * floor["fid"],
+    }
+
+
+class Milestones(L.Callback):
+    """Judges the generator when the training clock passes each milestone; stops after the last."""
+
+    def __init__(self, args, reference: np.ndarray, floor: dict, record: dict):
+        self.minutes = list(args.minutes)
+        self.args, self.reference, self.floor, self.record = args, reference, floor, record
+        self.clock = time.perf_counter if args.clock == "wall" else time.process_time
+        self.train_time, self.batches = 0.0, 0
+        self._since = self.clock()
+
+    def _evaluate(self, trainer: L.Trainer, task) -> None:
+        minute = self.minutes.pop(0)
+        start = time.perf_counter()
+        fakes = task.generate(self.args.n, seed=int(task.hparams.eval_seed) + 1)
+        scores = sample_quality(self.reference, inception_features(fakes), seed=self.args.seed)
+        grid = task.save_sample_grid(f"{self.args.name}_{minute:g}min")
+        entry = {
+            "milestone_minutes": minute,
+            "train_minutes": round(self.train_time / 60, 3),
+            "batches": self.batches,
+            "epoch": trainer.current_epoch,
+            **{key: scores[key] for key in (*SCORES, "kid_std", "n_real", "n_fake", "k")},
+            "fid_over_floor": scores["fid"] / self.floor["fid"],
+            "pass": passes(scores, self.floor),
+            "grid": str(Path(grid).relative_to(self.args.out)),
+            "eval_wall_s": round(time.perf_counter() - start, 1),
+        }
+        self.record["milestones"].append(entry)
+        print(json.dumps(entry), flush=True)
+        path = self.args.out / f"{self.args.name}.json"
+        path.write_text(json.dumps(self.record, indent=1))
+
+    def _tick(self, trainer: L.Trainer, task) -> None:
+        self.train_time += self.clock() - self._since
+        while self.minutes and self.train_time >= self.minutes[0] * 60:
+            self._evaluate(trainer, task)
+        if not self.minutes:
+            trainer.should_stop = True
+        self._since = self.clock()
+
+    def on_train_start(self, trainer, task) -> None:
+        self._since = self.clock()
+        self._tick(trainer, task)
+
+    def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx) -> None:
+        self.batches += 1
+        self._tick(trainer, task)
+
+
+def real_train_faces(cfg) -> torch.Tensor:
+    """The real (label 0) training faces of the data config, rendered once, in [0, 1]."""
+    datamodule = instantiate(cfg.data)
+    dataset = datamodule.dataset("train")
+    return torch.stack([dataset[i]["image"] for i in range(len(dataset)) if dataset.labels[i] == 0])
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generator", default="dcgan")
+    parser.add_argument("--name", default=None, help="name of the JSON and grids")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[2, 4, 6])
+    parser.add_argument("--n", type=int, default=500, help="generated and real faces judged")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-people", action="store_true")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("overrides", nargs="*", help="config overrides (generator.g_width=...)")
+    args = parser.parse_args(argv)
+    args.name = args.name or args.generator
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    cfg = compose(
+        "train",
+        [
+            "task=gan",
+            f"generator={args.generator}",
+            "data=synthetic",
+            # the arena's default faces (conf/arena.yaml), the same rows as its real.csv
+            "data.synthetic.n_identities=10",
+            "data.synthetic.per_identity=120",
+            "data.synthetic.fake_fraction=0.5",
+            "data.image_size=64",
+            f"seed={args.seed}",
+            *args.overrides,
+        ],
+    )
+    L.seed_everything(args.seed, verbose=False)
+    train = real_train_faces(cfg)
+    pool = reference_features(count=2 * args.n, split="test", seed=args.seed)
+    used = subset(len(pool), args.n, args.seed)
+    reference = pool[used]
+    floor = sample_quality(reference, pool[floor_rows(len(pool), used, args.n, args.seed)])
+    record = {
+        "generator": args.generator,
+        "overrides": args.overrides,
+        "clock": {"wall": "training wall time", "cpu": "process CPU time"}[args.clock],
+        "threads": args.threads,
+        "batch_size": args.batch_size,
+        "train_images": len(train),
+        "seed": args.seed,
+        "protocol": (
+            f"N={args.n} fixed-z samples (EMA generator when kept) vs N real test faces "
+            "(test-split people, seeded sample of 2N renders); floor: the N reference faces vs "
+            "the N other renders; TF-Inception pool3, PRDC k=3"
+        ),
+        "floor": {key: floor[key] for key in SCORES},
+        "targets": TARGETS,
+        "machine": machine_info(),
+        "milestones": [],
+    }
+    if args.train_people:
+        people = reference_features(count=args.n, split="train", seed=args.seed)
+        record["train_people"] = {k: v for k, v in sample_quality(reference, people).items()}
+    print(f"{args.name}: {len(train)} train faces; floor {record['floor']}", flush=True)
+    batches = [
+        {
+            "image": x,
+            "label": torch.zeros(len(x), dtype=torch.long),
+            "index": torch.arange(len(x)),
+            "skipped": torch.zeros(0, dtype=torch.long),
+        }
+        for x in train.split(args.batch_size)
+        if len(x) == args.batch_size
+    ]
+    task = build_task(cfg)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=-1,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=args.out,
+        callbacks=[Milestones(args, reference, floor, record)],
+    )
+    trainer.fit(task, train_dataloaders=DataLoader(batches, batch_size=None, shuffle=True))
+    print_summary(record)
+    return record
+
+
+def print_summary(record: dict) -> None:
+    """The milestones as one table, the floor in the first row."""
+    rows = [{"minutes": "floor", **{k: f"{record['floor'][k]:.3f}" for k in SCORES}}]
+    for m in record["milestones"]:
+        rows.append(
+            {
+                "minutes": f"{m['train_minutes']:.2f}",
+                "batches": m["batches"],
+                **{key: f"{m[key]:.3f}" for key in SCORES},
+                "fid/floor": f"{m['fid_over_floor']:.2f}",
+                "targets": "pass" if all(m["pass"].values()) else "-",
+            }
+        )
+    print_table(rows, ("minutes", "batches", *SCORES, "fid/floor", "targets"))
+
+
+if __name__ == "__main__":
+    main()
