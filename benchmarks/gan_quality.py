@@ -3,15 +3,17 @@
 Trains `fakearena`'s GAN task (its real training step, in a Lightning trainer) on the real
 faces of the arena's default data (`conf/arena.yaml` faces: 10 people x 120 images at 64 px,
 half of them blended fakes: the 360 real faces of the 6 training people) and, each time the
-training clock passes a milestone, pauses it and judges N fixed-z samples against N real test
-faces (see `benchmarks/_gan_reference.py`: the test people rendered at more shot indices,
-because the arena's test split holds only 120 real faces):
+training clock passes a milestone, pauses it and judges N fixed-z samples against two real
+references (see `benchmarks/_gan_reference.py`), each N faces with its real-vs-real floor (the
+same scores between those N faces and N other real faces of the same people):
 
-- FID, KID, and improved precision/recall + density/coverage (k=3) on Inception pool3;
-- the real-vs-real floor: the same scores between the N reference faces and N other real
-  test faces; the targets are precision >= 0.3, recall >= 0.2 and FID <= 3x the floor;
-- `--train-people`: also the scores of N unseen shots of the *training* people (what a
-  generator that models its training data perfectly would get against the test people).
+- `test`: real faces of the arena's test people, whom the GAN never saw (the issue's
+  protocol); beside it, `perfect`: N unseen shots of the *training* people scored against
+  them, what a generator that draws its training people perfectly would get;
+- `train`: unseen shots of the training people: the distribution the GAN learns.
+
+Scores: FID, KID, improved precision/recall and density/coverage (k=3) on Inception pool3.
+Targets: precision >= 0.3, recall >= 0.2 and FID <= 3x the floor.
 
 The clock is `--clock cpu` (process CPU time, summed over threads: fair on a shared machine)
 or `--clock wall` (training wall time on an otherwise idle machine). Evaluation never counts.
@@ -58,12 +60,29 @@ def passes(scores: dict, floor: dict) -> dict[str, bool]:
     }
 
 
+# name -> which people and from which shot index (the arena draws shots 0..119 of everyone)
+REFERENCES = {
+    "test": {"split": "test", "first_index": 0},
+    "train": {"split": "train", "first_index": 120},
+}
+
+
+def judged(scores: dict, floor: dict) -> dict:
+    """The recorded scores of one comparison, their FID/floor ratio and target verdicts."""
+    return {
+        **{key: scores[key] for key in (*SCORES, "kid_std", "n_real", "n_fake", "k")},
+        "fid_over_floor": scores["fid"] / floor["fid"],
+        "pass": passes(scores, floor),
+    }
+
+
 class Milestones(L.Callback):
     """Judges the generator when the training clock passes each milestone; stops after the last."""
 
-    def __init__(self, args, reference: np.ndarray, floor: dict, record: dict):
+    def __init__(self, args, references: dict[str, np.ndarray], floors: dict, record: dict):
         self.minutes = list(args.minutes)
-        self.args, self.reference, self.floor, self.record = args, reference, floor, record
+        self.args, self.references, self.floors = args, references, floors
+        self.record = record
         self.clock = time.perf_counter if args.clock == "wall" else time.process_time
         self.train_time, self.batches = 0.0, 0
         self._since = self.clock()
@@ -71,20 +90,19 @@ class Milestones(L.Callback):
     def _evaluate(self, trainer: L.Trainer, task) -> None:
         minute = self.minutes.pop(0)
         start = time.perf_counter()
-        fakes = task.generate(self.args.n, seed=int(task.hparams.eval_seed) + 1)
-        scores = sample_quality(self.reference, inception_features(fakes), seed=self.args.seed)
+        fakes = inception_features(task.generate(self.args.n, int(task.hparams.eval_seed) + 1))
         grid = task.save_sample_grid(f"{self.args.name}_{minute:g}min")
         entry = {
             "milestone_minutes": minute,
             "train_minutes": round(self.train_time / 60, 3),
             "batches": self.batches,
             "epoch": trainer.current_epoch,
-            **{key: scores[key] for key in (*SCORES, "kid_std", "n_real", "n_fake", "k")},
-            "fid_over_floor": scores["fid"] / self.floor["fid"],
-            "pass": passes(scores, self.floor),
             "grid": str(Path(grid).relative_to(self.args.out)),
-            "eval_wall_s": round(time.perf_counter() - start, 1),
         }
+        for name, reference in self.references.items():
+            scores = sample_quality(reference, fakes, seed=self.args.seed)
+            entry[name] = judged(scores, self.floors[name])
+        entry["eval_wall_s"] = round(time.perf_counter() - start, 1)
         self.record["milestones"].append(entry)
         print(json.dumps(entry), flush=True)
         path = self.args.out / f"{self.args.name}.json"
@@ -124,7 +142,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--train-people", action="store_true")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("overrides", nargs="*", help="config overrides (generator.g_width=...)")
     args = parser.parse_args(argv)
@@ -153,10 +170,14 @@ def main(argv: list[str] | None = None) -> dict:
     )
     L.seed_everything(args.seed, verbose=False)
     train = real_train_faces(cfg)
-    pool = reference_features(count=2 * args.n, split="test", seed=args.seed)
-    used = subset(len(pool), args.n, args.seed)
-    reference = pool[used]
-    floor = sample_quality(reference, pool[floor_rows(len(pool), used, args.n, args.seed)])
+    references, floors, others = {}, {}, {}
+    for name, people in REFERENCES.items():
+        pool = reference_features(count=2 * args.n, seed=args.seed, **people)
+        used = subset(len(pool), args.n, args.seed)
+        references[name] = pool[used]
+        others[name] = pool[floor_rows(len(pool), used, args.n, args.seed)]
+        floors[name] = sample_quality(references[name], others[name], seed=args.seed)
+    perfect = sample_quality(references["test"], others["train"], seed=args.seed)
     record = {
         "generator": args.generator,
         "overrides": args.overrides,
@@ -166,19 +187,18 @@ def main(argv: list[str] | None = None) -> dict:
         "train_images": len(train),
         "seed": args.seed,
         "protocol": (
-            f"N={args.n} fixed-z samples (EMA generator when kept) vs N real test faces "
-            "(test-split people, seeded sample of 2N renders); floor: the N reference faces vs "
+            f"N={args.n} fixed-z samples (EMA generator when kept) vs N real faces of each "
+            "reference (a seeded sample of 2N renders of its people); floor: those N faces vs "
             "the N other renders; TF-Inception pool3, PRDC k=3"
         ),
-        "floor": {key: floor[key] for key in SCORES},
+        "references": REFERENCES,
+        "floors": {name: judged(f, f) for name, f in floors.items()},
+        "perfect_vs_test": judged(perfect, floors["test"]),
         "targets": TARGETS,
         "machine": machine_info(),
         "milestones": [],
     }
-    if args.train_people:
-        people = reference_features(count=args.n, split="train", seed=args.seed)
-        record["train_people"] = {k: v for k, v in sample_quality(reference, people).items()}
-    print(f"{args.name}: {len(train)} train faces; floor {record['floor']}", flush=True)
+    print(f"{args.name}: {len(train)} train faces", flush=True)
     batches = [
         {
             "image": x,
@@ -199,7 +219,7 @@ def main(argv: list[str] | None = None) -> dict:
         enable_progress_bar=False,
         enable_model_summary=False,
         default_root_dir=args.out,
-        callbacks=[Milestones(args, reference, floor, record)],
+        callbacks=[Milestones(args, references, floors, record)],
     )
     trainer.fit(task, train_dataloaders=DataLoader(batches, batch_size=None, shuffle=True))
     print_summary(record)
@@ -207,19 +227,26 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def print_summary(record: dict) -> None:
-    """The milestones as one table, the floor in the first row."""
-    rows = [{"minutes": "floor", **{k: f"{record['floor'][k]:.3f}" for k in SCORES}}]
-    for m in record["milestones"]:
-        rows.append(
-            {
-                "minutes": f"{m['train_minutes']:.2f}",
-                "batches": m["batches"],
-                **{key: f"{m[key]:.3f}" for key in SCORES},
-                "fid/floor": f"{m['fid_over_floor']:.2f}",
-                "targets": "pass" if all(m["pass"].values()) else "-",
-            }
-        )
-    print_table(rows, ("minutes", "batches", *SCORES, "fid/floor", "targets"))
+    """One table per reference: its floor first (and the perfect generator), then milestones."""
+    columns = ("minutes", "batches", *SCORES, "fid/floor", "targets")
+
+    def row(minutes: str, batches: str, scores: dict) -> dict:
+        return {
+            "minutes": minutes,
+            "batches": batches,
+            **{key: f"{scores[key]:.3f}" for key in SCORES},
+            "fid/floor": f"{scores['fid_over_floor']:.2f}",
+            "targets": "pass" if all(scores["pass"].values()) else "-",
+        }
+
+    for name in REFERENCES:
+        print(f"\nvs real faces of the {name} people (N={record['floors'][name]['n_real']})")
+        rows = [row("floor", "", record["floors"][name])]
+        if name == "test":
+            rows.append(row("perfect", "", record["perfect_vs_test"]))
+        for m in record["milestones"]:
+            rows.append(row(f"{m['train_minutes']:.2f}", str(m["batches"]), m[name]))
+        print_table(rows, columns)
 
 
 if __name__ == "__main__":

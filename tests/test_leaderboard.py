@@ -219,8 +219,9 @@ def test_generator_table_shows_quality_floors_and_evasion_ranked_by_it(tmp_path:
     assert first[header.index("test/truth_psnr")] == "21.500"
     assert first[header.index("test/fid")] == "-"
     by_fid = read_md_table(
-        write_leaderboard([tmp_path], tmp_path / "fid", generator_sort_by="test/fid")["md"]
-        .read_text(),
+        write_leaderboard([tmp_path], tmp_path / "fid", generator_sort_by="test/fid")[
+            "md"
+        ].read_text(),
         "Generators",
     )
     assert by_fid[1][1] == "dcgan"  # has the metric: ranked first

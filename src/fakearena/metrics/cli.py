@@ -48,9 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the --n sample and KID")
     parser.add_argument("--k", type=int, default=DEFAULT_K, help="PRDC nearest neighbours")
-    parser.add_argument(
-        "--no-floor", action="store_true", help="skip the real-vs-real floor of A"
-    )
+    parser.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor of A")
     parser.add_argument("--kid-subsets", type=int, default=100)
     parser.add_argument("--kid-subset-size", type=int, default=1000)
     parser.add_argument(

@@ -157,9 +157,7 @@ def features_of(
     cache_file = None
     if cache_dir is not None and images.manifest_sha256 is not None:
         rows_sha256 = sha256_bytes(np.asarray(rows, np.int64).tobytes()) if explicit else None
-        key = cache_key(
-            images.manifest_sha256, len(rows), seed, extractor.spec.sha256, rows_sha256
-        )
+        key = cache_key(images.manifest_sha256, len(rows), seed, extractor.spec.sha256, rows_sha256)
         cache_file = Path(cache_dir) / f"{images.name}-{key[:24]}.npz"
         cached = read_cache(cache_file, key)
         if cached is not None:
