@@ -79,10 +79,11 @@ def judged(scores: dict, floor: dict) -> dict:
 class Milestones(L.Callback):
     """Judges the generator when the training clock passes each milestone; stops after the last."""
 
-    def __init__(self, args, references: dict[str, np.ndarray], floors: dict, record: dict):
+    def __init__(self, args, record: dict):
         self.minutes = list(args.minutes)
-        self.args, self.references, self.floors = args, references, floors
-        self.record = record
+        self.args, self.record = args, record
+        self.references: dict[str, np.ndarray] = {}
+        self.floors: dict[str, dict] = {}
         self.clock = time.perf_counter if args.clock == "wall" else time.process_time
         self.train_time, self.batches = 0.0, 0
         self._since = self.clock()
@@ -90,6 +91,8 @@ class Milestones(L.Callback):
     def _evaluate(self, trainer: L.Trainer, task) -> None:
         minute = self.minutes.pop(0)
         start = time.perf_counter()
+        if not self.references:  # loaded at the first milestone: training starts at once
+            self.references, self.floors = load_references(self.args, self.record)
         fakes = inception_features(task.generate(self.args.n, int(task.hparams.eval_seed) + 1))
         grid = task.save_sample_grid(f"{self.args.name}_{minute:g}min")
         entry = {
@@ -123,6 +126,21 @@ class Milestones(L.Callback):
     def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx) -> None:
         self.batches += 1
         self._tick(trainer, task)
+
+
+def load_references(args, record: dict) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """Each reference's N faces and floor, recorded (with the perfect generator's scores)."""
+    references, floors, others = {}, {}, {}
+    for name, people in REFERENCES.items():
+        pool = reference_features(count=2 * args.n, seed=args.seed, **people)
+        used = subset(len(pool), args.n, args.seed)
+        references[name] = pool[used]
+        others[name] = pool[floor_rows(len(pool), used, args.n, args.seed)]
+        floors[name] = sample_quality(references[name], others[name], seed=args.seed)
+    perfect = sample_quality(references["test"], others["train"], seed=args.seed)
+    record["floors"] = {name: judged(f, f) for name, f in floors.items()}
+    record["perfect_vs_test"] = judged(perfect, floors["test"])
+    return references, floors
 
 
 def real_train_faces(cfg) -> torch.Tensor:
@@ -170,14 +188,6 @@ def main(argv: list[str] | None = None) -> dict:
     )
     L.seed_everything(args.seed, verbose=False)
     train = real_train_faces(cfg)
-    references, floors, others = {}, {}, {}
-    for name, people in REFERENCES.items():
-        pool = reference_features(count=2 * args.n, seed=args.seed, **people)
-        used = subset(len(pool), args.n, args.seed)
-        references[name] = pool[used]
-        others[name] = pool[floor_rows(len(pool), used, args.n, args.seed)]
-        floors[name] = sample_quality(references[name], others[name], seed=args.seed)
-    perfect = sample_quality(references["test"], others["train"], seed=args.seed)
     record = {
         "generator": args.generator,
         "overrides": args.overrides,
@@ -192,8 +202,6 @@ def main(argv: list[str] | None = None) -> dict:
             "the N other renders; TF-Inception pool3, PRDC k=3"
         ),
         "references": REFERENCES,
-        "floors": {name: judged(f, f) for name, f in floors.items()},
-        "perfect_vs_test": judged(perfect, floors["test"]),
         "targets": TARGETS,
         "machine": machine_info(),
         "milestones": [],
@@ -219,7 +227,7 @@ def main(argv: list[str] | None = None) -> dict:
         enable_progress_bar=False,
         enable_model_summary=False,
         default_root_dir=args.out,
-        callbacks=[Milestones(args, references, floors, record)],
+        callbacks=[Milestones(args, record)],
     )
     trainer.fit(task, train_dataloaders=DataLoader(batches, batch_size=None, shuffle=True))
     print_summary(record)
