@@ -82,18 +82,19 @@ class Milestones(L.Callback):
     def __init__(self, args, record: dict):
         self.minutes = list(args.minutes)
         self.args, self.record = args, record
-        self.references: dict[str, np.ndarray] = {}
-        self.floors: dict[str, dict] = {}
+        self.references: dict[int, dict[str, np.ndarray]] = {}  # by N
+        self.floors: dict[int, dict[str, dict]] = {}
         self.clock = time.perf_counter if args.clock == "wall" else time.process_time
         self.train_time, self.batches = 0.0, 0
         self._since = self.clock()
 
     def _evaluate(self, trainer: L.Trainer, task) -> None:
         minute = self.minutes.pop(0)
+        n = self.args.n if not self.minutes else self.args.n_curve or self.args.n
         start = time.perf_counter()
-        if not self.references:  # loaded at the first milestone: training starts at once
-            self.references, self.floors = load_references(self.args, self.record)
-        fakes = inception_features(task.generate(self.args.n, int(task.hparams.eval_seed) + 1))
+        if n not in self.references:  # loaded when first needed: training starts at once
+            self.references[n], self.floors[n] = load_references(self.args, n, self.record)
+        fakes = inception_features(task.generate(n, int(task.hparams.eval_seed) + 1))
         grid = task.save_sample_grid(f"{self.args.name}_{minute:g}min")
         entry = {
             "milestone_minutes": minute,
@@ -102,9 +103,9 @@ class Milestones(L.Callback):
             "epoch": trainer.current_epoch,
             "grid": str(Path(grid).relative_to(self.args.out)),
         }
-        for name, reference in self.references.items():
+        for name, reference in self.references[n].items():
             scores = sample_quality(reference, fakes, seed=self.args.seed)
-            entry[name] = judged(scores, self.floors[name])
+            entry[name] = judged(scores, self.floors[n][name])
         entry["eval_wall_s"] = round(time.perf_counter() - start, 1)
         self.record["milestones"].append(entry)
         print(json.dumps(entry), flush=True)
@@ -128,18 +129,18 @@ class Milestones(L.Callback):
         self._tick(trainer, task)
 
 
-def load_references(args, record: dict) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-    """Each reference's N faces and floor, recorded (with the perfect generator's scores)."""
+def load_references(args, n: int, record: dict) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """Each reference's n faces and floor at n, recorded (with the perfect generator's)."""
     references, floors, others = {}, {}, {}
     for name, people in REFERENCES.items():
         pool = reference_features(count=2 * args.n, seed=args.seed, **people)
-        used = subset(len(pool), args.n, args.seed)
+        used = subset(len(pool), n, args.seed)
         references[name] = pool[used]
-        others[name] = pool[floor_rows(len(pool), used, args.n, args.seed)]
+        others[name] = pool[floor_rows(len(pool), used, n, args.seed)]
         floors[name] = sample_quality(references[name], others[name], seed=args.seed)
     perfect = sample_quality(references["test"], others["train"], seed=args.seed)
-    record["floors"] = {name: judged(f, f) for name, f in floors.items()}
-    record["perfect_vs_test"] = judged(perfect, floors["test"])
+    record.setdefault("floors", {})[str(n)] = {name: judged(f, f) for name, f in floors.items()}
+    record.setdefault("perfect_vs_test", {})[str(n)] = judged(perfect, floors["test"])
     return references, floors
 
 
@@ -156,6 +157,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--name", default=None, help="name of the JSON and grids")
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 4, 6])
     parser.add_argument("--n", type=int, default=500, help="generated and real faces judged")
+    parser.add_argument(
+        "--n-curve", type=int, default=None, help="N of the milestones before the last (cheaper)"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
@@ -235,23 +239,24 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def print_summary(record: dict) -> None:
-    """One table per reference: its floor first (and the perfect generator), then milestones."""
-    columns = ("minutes", "batches", *SCORES, "fid/floor", "targets")
+    """One table per reference: floors (and the perfect generator) first, then milestones."""
+    columns = ("minutes", "batches", "N", *SCORES, "fid/floor", "targets")
 
     def row(minutes: str, batches: str, scores: dict) -> dict:
         return {
             "minutes": minutes,
             "batches": batches,
+            "N": str(scores["n_fake"]),
             **{key: f"{scores[key]:.3f}" for key in SCORES},
             "fid/floor": f"{scores['fid_over_floor']:.2f}",
             "targets": "pass" if all(scores["pass"].values()) else "-",
         }
 
     for name in REFERENCES:
-        print(f"\nvs real faces of the {name} people (N={record['floors'][name]['n_real']})")
-        rows = [row("floor", "", record["floors"][name])]
+        print(f"\nvs real faces of the {name} people")
+        rows = [row("floor", "", floors[name]) for floors in record["floors"].values()]
         if name == "test":
-            rows.append(row("perfect", "", record["perfect_vs_test"]))
+            rows += [row("perfect", "", p) for p in record["perfect_vs_test"].values()]
         for m in record["milestones"]:
             rows.append(row(f"{m['train_minutes']:.2f}", str(m["batches"]), m[name]))
         print_table(rows, columns)
