@@ -177,13 +177,10 @@ def test_fid_cli_prints_json(extractor, tmp_path, capsys) -> None:
         [
             str(csv),
             str(csv),
-            "--label",
-            "0",
-            "--quiet",
-            "--kid-subsets",
-            "5",
-            "--cache-dir",
-            str(tmp_path / "cache"),
+            "label=0",
+            "progress=false",
+            "kid_subsets=5",
+            f"cache_dir={tmp_path / 'cache'}",
         ]
     )
     out = json.loads(capsys.readouterr().out)

@@ -1,64 +1,65 @@
-"""`fakearena fid A B`: FID and KID between two manifests or image folders, as one JSON line."""
+"""`fakearena fid A B [key=value ...]`: FID and KID between two manifests or image folders."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from fakearena.metrics.fid import FeatureStats, fid_from_stats, kid
-from fakearena.metrics.inception import cached_extractor
-from fakearena.metrics.reference import default_cache_dir, features_of, image_set
+from fakearena.tool_args import Arg, ToolArgs
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fakearena fid",
-        description="FID and KID (TF Inception 2015-12-05 pool3, 299x299 bilinear) between two "
-        "manifests (.csv/.yaml) or image folders; prints one JSON object.",
-    )
-    parser.add_argument("a", help="first manifest or image folder (e.g. the reals)")
-    parser.add_argument("b", help="second manifest or image folder (e.g. the fakes)")
-    parser.add_argument(
-        "--n",
-        type=int,
-        default=None,
-        help="use a seeded sample of at most N images per side (default: all)",
-    )
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--split", default=None, help="manifest rows of this split only")
-    parser.add_argument(
-        "--label",
-        type=int,
-        choices=(0, 1),
-        default=None,
-        help="manifest rows of this label only (0 real, 1 fake)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the --n sample and KID")
-    parser.add_argument("--kid-subsets", type=int, default=100)
-    parser.add_argument("--kid-subset-size", type=int, default=1000)
-    parser.add_argument(
-        "--weights",
-        default=None,
-        help="another Inception TorchScript file (needs --weights-sha256)",
-    )
-    parser.add_argument("--weights-sha256", default=None)
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help=f"feature cache for manifests (default {default_cache_dir()})",
-    )
-    parser.add_argument("--no-cache", action="store_true", help="neither read nor write it")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
+ARGS = ToolArgs(
+    command="fid",
+    summary=(
+        "FID and KID (TF Inception 2015-12-05 pool3, 299x299 bilinear) between two manifests "
+        "(.csv/.yaml) or image folders; prints one JSON object."
+    ),
+    args=(
+        Arg(
+            "a",
+            help="first manifest or image folder (e.g. the reals)",
+            positional=True,
+            required=True,
+        ),
+        Arg(
+            "b",
+            help="second manifest or image folder (e.g. the fakes)",
+            positional=True,
+            required=True,
+        ),
+        Arg("n", None, "use a seeded sample of at most N images per side (default: all)", kind=int),
+        Arg("batch_size", 32, "images per Inception forward pass"),
+        Arg("split", None, "manifest rows of this split only"),
+        Arg("label", None, "manifest rows of this label only (0 real, 1 fake)", kind=int),
+        Arg("seed", 0, "seed of the n= sample and of KID's subsets"),
+        Arg("kid_subsets", 100, "KID subsets"),
+        Arg("kid_subset_size", 1000, "rows per KID subset (capped at N)"),
+        Arg("weights", None, "another Inception TorchScript file (needs weights_sha256=)"),
+        Arg("weights_sha256", None, "SHA-256 of the weights= file"),
+        Arg("cache_dir", None, "feature cache for manifests (default $FAKEARENA_CACHE/fid)"),
+        Arg("cache", True, "read and write the feature cache"),
+        Arg("progress", True, "show a progress bar"),
+    ),
+)
 
 
 def main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(list(argv))
+    """Print the FID/KID JSON of two image sets; returns the exit code."""
+    if ARGS.wants_help(argv):
+        print(ARGS.usage())
+        return 0
+    args = ARGS.parse(argv)
+    from fakearena.errors import ConfigError
+    from fakearena.metrics.fid import FeatureStats, fid_from_stats, kid
+    from fakearena.metrics.inception import cached_extractor
+    from fakearena.metrics.reference import default_cache_dir, features_of, image_set
+
+    if args.label is not None and args.label not in (0, 1):
+        raise ConfigError(f"`fakearena fid`: label={args.label}; give 0 (real) or 1 (fake)")
     extractor = cached_extractor(args.weights, args.weights_sha256, args.batch_size)
-    cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    cache_dir = None
+    if args.cache:
+        cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     features = [
         features_of(
             image_set(path, split=args.split, label=args.label),
@@ -67,7 +68,7 @@ def main(argv: Sequence[str]) -> int:
             seed=args.seed,
             batch_size=args.batch_size,
             cache_dir=cache_dir,
-            progress=not args.quiet,
+            progress=args.progress,
         )
         for path in (args.a, args.b)
     ]
