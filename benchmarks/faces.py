@@ -32,9 +32,9 @@ ensure_importable()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from fakearena.data.extract import ExtractOptions, SourceItem, extract_faces  # noqa: E402
-from fakearena.data.faces import DEFAULT_DETECT_SIZE, FaceDetector, verify_mtcnn_weights  # noqa: E402
-from fakearena.data.video import probe_video, read_frames, sample_frame_indices  # noqa: E402
+from fakearena.faces.detect import DEFAULT_DETECT_SIZE, FaceDetector, verify_mtcnn_weights  # noqa: E402
+from fakearena.faces.extract import ExtractOptions, SourceItem, extract_faces  # noqa: E402
+from fakearena.faces.video import probe_video, read_frames, sample_frame_indices  # noqa: E402
 
 VIDEO = Path("ffpp_mini/original_sequences/youtube/c23/videos/004.mp4")
 

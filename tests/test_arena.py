@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fakearena.runs.results import read_results
+from fakearena.results import read_results
 
 from conftest import run_cli
 

@@ -19,15 +19,15 @@ from PIL import Image
 
 from fakearena.config import compose
 from fakearena.data.datasets import ManifestDataset, collate_samples
-from fakearena.data.images import load_image
 from fakearena.data.manifest import read_manifest, write_manifest
+from fakearena.data.media import load_image
 from fakearena.errors import (
     CheckpointError,
     DataError,
     ManifestError,
     TrainingDivergedError,
 )
-from fakearena.runs.results import read_results
+from fakearena.results import read_results
 from fakearena.tasks.checkpoints import load_checkpoint, restore_task
 from fakearena.tasks.detect import DetectTask
 
@@ -163,7 +163,9 @@ def test_empty_split_and_one_class_sets_stop_training_before_it_starts(tmp_path:
     with pytest.raises(DataError, match=r"no rows in split 'val'.*fix the manifest's split"):
         _train(tmp_path, no_val, out="a")
     reals_only_test = _rewrite(manifest, "one", lambda f: (f.split != "test") | (f.label == 0))
-    with pytest.raises(DataError, match=r"test split .* only label 0 \(real\).*add the missing"):
+    with pytest.raises(
+        DataError, match=r"test rows of data .* all real \(0\).*add the missing class"
+    ):
         _train(tmp_path, reals_only_test, out="b")
     assert not (tmp_path / "b" / "checkpoints").exists()  # stopped before any training
 

@@ -10,9 +10,9 @@ from omegaconf import OmegaConf
 
 from fakearena.config import compose
 from fakearena.errors import ConfigError
+from fakearena.results import read_results
 from fakearena.runs import train
 from fakearena.runs.arena import budget_overrides, detector_spec, detector_stages
-from fakearena.runs.results import read_results
 
 MAX_EPOCHS = 10_000  # what the run would do without its budget
 

@@ -236,7 +236,7 @@ def test_build_cli_writes_a_video_manifest(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(SHARED is None, reason="../shared/fixtures is absent")
 def test_ffpp_mini_build_and_extract(tmp_path):
-    from fakearena.data.faces_cli import main as faces_main
+    from fakearena.faces.cli import main as faces_main
 
     root = SHARED / "fixtures" / "ffpp_mini"
     assert build_main(["ffpp", f"root={root}", f"out={tmp_path}"]) == 0

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from fakearena.data.augment import DetectorAugment, jpeg
-from fakearena.data.perturb import PERTURBATIONS, PerturbedDataset, apply_perturbation
+from fakearena.data.transforms.augment import DetectorAugment, jpeg
+from fakearena.data.transforms.perturb import PERTURBATIONS, PerturbedDataset, apply_perturbation
 from fakearena.errors import ConfigError
 
 

@@ -14,10 +14,10 @@ import torch
 from hydra.utils import instantiate
 
 from fakearena.config import compose
-from fakearena.data.augment import DetectorAugment
 from fakearena.data.datasets import ManifestDataset
 from fakearena.data.manifest import read_manifest, write_manifest
-from fakearena.runs.results import read_results
+from fakearena.data.transforms.augment import DetectorAugment
+from fakearena.results import read_results
 from fakearena.tasks.detect import warmup_cosine
 
 from conftest import make_toy_manifest, run_cli

@@ -15,8 +15,8 @@ from PIL import Image
 from fakearena.config import compose
 from fakearena.data.manifest import read_manifest
 from fakearena.errors import DataError
-from fakearena.runs.results import read_results
-from fakearena.runs.scoring import metrics_from_predictions, read_predictions
+from fakearena.metrics.predictions import read_predictions, score_predictions
+from fakearena.results import read_results
 from fakearena.runs.train import build_task
 from fakearena.tasks.checkpoints import restore_task
 
@@ -60,7 +60,7 @@ def evaluated(tmp_path_factory) -> tuple[Path, Path, Path]:
 def test_metrics_json_equals_a_recomputation_from_predictions_csv(evaluated):
     run_dir, _, _ = evaluated
     stored = json.loads((run_dir / "metrics.json").read_text())
-    recomputed = metrics_from_predictions(
+    recomputed = score_predictions(
         read_predictions(run_dir / "predictions.csv"), n_bootstrap=200, seed=0
     )
     assert json.loads(json.dumps(recomputed)) == stored

@@ -12,8 +12,9 @@ from skimage import data
 from skimage.transform import SimilarityTransform
 
 from _media import moving_face_frames, write_video
-from fakearena.data.extract import ExtractOptions, SourceItem, extract_faces
-from fakearena.data.faces import (
+from fakearena.data.manifest import read_manifest
+from fakearena.faces.cli import main as faces_main
+from fakearena.faces.detect import (
     ARCFACE_TEMPLATE_112,
     Face,
     FaceDetector,
@@ -25,8 +26,7 @@ from fakearena.data.faces import (
     umeyama,
     warp_affine,
 )
-from fakearena.data.faces_cli import main as faces_main
-from fakearena.data.manifest import read_manifest
+from fakearena.faces.extract import ExtractOptions, SourceItem, extract_faces
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from fakearena.generation.blend import EllipseMask
 from fakearena.generation.faceswap import generate_fake_set
 from fakearena.generation.fakeset import CheckpointInfo
 from fakearena.models.generators.faceswap_ae import FaceSwapAE
-from fakearena.runs.results import read_results
+from fakearena.results import read_results
 from fakearena.tasks.checkpoints import restore_task
 from fakearena.tasks.faceswap import FaceSwapTask
 from fakearena.utils.io import sha256_file

@@ -8,12 +8,9 @@ import torch
 from skimage.metrics import structural_similarity
 
 from fakearena.errors import ConfigError
-from fakearena.tasks._reconstruction import (
-    MetricBuffer,
-    image_metrics,
-    reconstruction_loss,
-    summarise,
-)
+from fakearena.metrics.reconstruction import image_metrics
+from fakearena.tasks.faceswap import metric_buffer, summarise_identities
+from fakearena.tasks.faceswap_losses import reconstruction_loss
 
 
 def _pair(seed: int = 0, batch: int = 3, size: int = 24) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,13 +66,12 @@ def test_losses_follow_the_configured_mix():
 def test_buffer_counts_each_row_once_and_summarises_per_identity():
     recon, target = _pair(2, batch=4)
     metrics = image_metrics(recon, target)
-    buffer = MetricBuffer()
+    buffer = metric_buffer()
     indices, codes = torch.tensor([10, 11, 12, 13]), torch.tensor([0, 1, 0, 1])
-    buffer.add(indices, codes, metrics)
-    buffer.add(indices[:2], codes[:2], {k: v[:2] for k, v in metrics.items()})  # DDP padding
-    rows = buffer.gather()
-    assert rows[:, 0].tolist() == [10, 11, 12, 13]  # padded repeats dropped
-    summary = summarise(rows, ["a", "b"], "val")
+    buffer.add(indices, identity=codes, **metrics)
+    buffer.add(indices[:2], identity=codes[:2], **{k: v[:2] for k, v in metrics.items()})  # DDP
+    assert buffer.gather()[0].tolist() == [10, 11, 12, 13]  # padded repeats dropped
+    summary = summarise_identities(buffer, ["a", "b"], "val")
     mse = metrics["mse"].double().numpy()
     assert summary["val/mse"] == (pytest.approx(mse.mean()), 4)
     assert summary["val/mse/a"] == (pytest.approx(mse[[0, 2]].mean()), 2)

@@ -12,8 +12,8 @@ from fakearena.config import compose
 from fakearena.data.manifest import read_manifest
 from fakearena.errors import CheckpointError, ConfigError
 from fakearena.generation.fakeset import split_assignment
+from fakearena.results import read_results
 from fakearena.runs import generate
-from fakearena.runs.results import read_results
 from fakearena.utils.io import sha256_file
 
 from conftest import make_toy_manifest, run_cli

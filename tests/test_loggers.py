@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fakearena.report import loggers as fa_loggers
-from fakearena.report.log_images import image_array, log_image, log_table
+from fakearena.utils import loggers as fa_loggers
+from fakearena.utils.log_images import image_array, log_image, log_table
 
 from conftest import run_cli
 

@@ -14,7 +14,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from fakearena.metrics.detection import detection_metrics
 from fakearena.metrics.fid import FID, KID
-from fakearena.tasks.predictions import PredictionBuffer
+from fakearena.tasks.detect import prediction_buffer
 
 N = 101  # odd: the distributed sampler pads one shard with a repeated row
 DIM = 32
@@ -39,12 +39,15 @@ def compute(rank: int, world: int) -> dict:
     kid.update(torch.from_numpy(real[rows]), real=True)
     kid.update(torch.from_numpy(fake[rows]), real=False)
     # Predictions: the padding DistributedSampler, de-duplicated by row index when gathered.
-    buffer = PredictionBuffer()
+    buffer = prediction_buffer()
     indices = torch.tensor(list(DistributedSampler(range(N), world, rank, shuffle=False)))
     buffer.add(
-        indices, torch.from_numpy(probs[indices.numpy()]), torch.from_numpy(labels[indices.numpy()])
+        indices,
+        prob=torch.from_numpy(probs[indices.numpy()]),
+        label=torch.from_numpy(labels[indices.numpy()]),
     )
-    _, gathered_probs, gathered_labels = buffer.gather()
+    _, gathered = buffer.gather()
+    gathered_probs, gathered_labels = gathered["prob"], gathered["label"].astype(np.int64)
     out = detection_metrics(gathered_probs, gathered_labels, n_bootstrap=200, seed=0)
     return {"fid": fid.compute(), "kid": kid.compute(), "det": out, "n_seen": len(indices)}
 

@@ -14,7 +14,7 @@ from fakearena.metrics.detection import (
     detection_metrics,
     roc_curve_points,
 )
-from fakearena.metrics.roc_plot import plot_roc
+from fakearena.report.plots import plot_roc
 
 
 def tied_data(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +128,7 @@ def test_bootstrap_matches_naive_resampling_and_is_seeded() -> None:
 
 
 def test_single_class_and_mixed_video_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match="all 4 labels are real"):
+    with pytest.raises(ValueError, match=r"all real.*need both real and fake"):
         detection_metrics([0.1, 0.2, 0.3, 0.4], [0, 0, 0, 0])
     with pytest.raises(DetectionInputError, match="'vid/7'"):
         detection_metrics(

@@ -7,20 +7,20 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from fakearena.metrics.reconstruction import ReconstructionMetrics, reconstruction_metrics
+from fakearena.metrics.reconstruction import image_metrics, reconstruction_metrics
 
 
-def test_mse_psnr_follow_the_objective_and_stream_over_batches() -> None:
+def test_mse_psnr_follow_the_objective_and_per_image_values_add_up() -> None:
     generator = torch.Generator().manual_seed(0)
     target = torch.rand(6, 3, 24, 24, generator=generator)
     recon = (target + 0.1 * torch.randn(target.shape, generator=generator)).clamp(0, 1)
     per_image = ((recon - target) ** 2).flatten(1).sum(1)  # ||x_i - f(x_i)||^2
     expected = float(per_image.double().mean() / target[0].numel())
-    metrics = ReconstructionMetrics()
-    metrics.update(recon[:2], target[:2])
-    metrics.update(recon[2:], target[2:])
-    result = metrics.compute()
+    result = reconstruction_metrics(recon, target)
     assert result["mse"] == pytest.approx(expected, rel=1e-6)
+    halves = [image_metrics(recon[s], target[s]) for s in (slice(0, 2), slice(2, None))]
+    pooled = torch.cat([h["mse"] for h in halves]).mean()
+    assert float(pooled) == pytest.approx(expected, rel=1e-6)  # per-image values pool
     assert result["psnr"] == pytest.approx(10 * np.log10(1 / expected), rel=1e-6)
     assert reconstruction_metrics(target, target)["psnr"] == float("inf")
 

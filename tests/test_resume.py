@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from fakearena.runs.results import read_results
+from fakearena.results import read_results
 
 from conftest import REPO_ROOT, make_toy_manifest, run_cli
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from fakearena.data.manifest import read_manifest
-from fakearena.runs.results import SCHEMA_VERSION, read_results
+from fakearena.results import SCHEMA_VERSION, read_results
 
 from conftest import run_cli
 

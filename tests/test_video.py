@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from _media import write_video
-from fakearena.data.video import probe_video, read_frames, sample_frame_indices
 from fakearena.errors import DataError
+from fakearena.faces.video import probe_video, read_frames, sample_frame_indices
 
 
 def level_frames(n: int) -> list[np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fakearena.data.warp import (
+from fakearena.data.transforms.warp import (
     AffineParams,
     WarpParams,
     augment_pair,

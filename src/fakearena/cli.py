@@ -1,7 +1,7 @@
-"""`fakearena <command> [hydra overrides]`: thin dispatch to the run functions, no logic.
+"""`fakearena <command> [key=value ...]`: thin dispatch to the run functions, no logic.
 
 Job commands are Hydra apps (overrides, `--cfg job`, `-m` multirun work after the command);
-small tools take plain arguments.
+the small tools parse the same `key=value` style with `fakearena.tool_args`.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "faces": Command(
         "Face tools: `faces extract input=... out=...` (MTCNN crops + manifest).",
-        "fakearena.data.faces_cli:main",
+        "fakearena.faces.cli:main",
     ),
     "data": Command(
         "Data tools: `data synth|validate|verify|build` (manifests and datasets).",
@@ -86,8 +86,10 @@ def print_help() -> None:
     for name, command in COMMANDS.items():
         print(f"  {name:<{width}}  {command.help}")
     print(
-        "\nJob commands take Hydra overrides (`fakearena train detector=meso4 seed=1`),\n"
-        "`--cfg job` to print the config, `-m` to sweep, `--help` for their config groups."
+        "\nEvery command takes key=value arguments (`fakearena train detector=meso4 seed=1`,\n"
+        "`fakearena fid real.csv fakes.csv n=500`); `fakearena <command> --help` lists them.\n"
+        "Job commands (train, evaluate, generate, arena, detect) are Hydra apps: `--cfg job`\n"
+        "prints the composed config, `-m` sweeps."
     )
 
 

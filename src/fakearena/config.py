@@ -48,24 +48,3 @@ def to_container(cfg: DictConfig) -> dict[str, Any]:
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     except Exception:
         return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
-
-
-def parse_key_values(args: Sequence[str], defaults: dict[str, Any], command: str) -> DictConfig:
-    """Parse `key=value` arguments of a small tool against its defaults.
-
-    Raises:
-        ConfigError: on an argument without '=' or a key the tool does not have.
-    """
-    base = OmegaConf.create(defaults)
-    items = []
-    for arg in args:
-        if "=" not in arg:
-            raise ConfigError(f"`fakearena {command}`: expected key=value, got {arg!r}")
-        key = arg.split("=", 1)[0].lstrip("+")
-        if key.split(".")[0] not in defaults:
-            raise ConfigError(
-                f"`fakearena {command}` has no option {key!r}; options are: "
-                + ", ".join(sorted(defaults))
-            )
-        items.append(arg.lstrip("+"))
-    return OmegaConf.merge(base, OmegaConf.from_dotlist(items))

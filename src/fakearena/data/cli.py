@@ -7,41 +7,60 @@ implemented in `fakearena.data.builders.cli`).
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
 
 from fakearena.data.manifest import LABELS, SPLITS, Manifest, read_manifest
 from fakearena.errors import ConfigError, ManifestError
+from fakearena.tool_args import Arg, ToolArgs
 
+SYNTH = ToolArgs(
+    command="data synth",
+    summary="Render the built-in synthetic faces (reals + blended fakes) to PNGs + a manifest.",
+    args=(
+        Arg("out", None, "folder for the PNGs and <name>.csv", required=True),
+        Arg("n_identities", 8, "people (split 70/15/15 by person)"),
+        Arg("per_identity", 200, "images per person (reals + fakes)"),
+        Arg("size", 64, "image side in pixels"),
+        Arg("fake_fraction", 0.5, "share of each person's images that are blended fakes"),
+        Arg("seed", 0, "seed of everything drawn"),
+        Arg("name", "synthetic", "manifest name"),
+    ),
+)
+MANIFEST_PATH = Arg(
+    "path", None, "the manifest's .csv or its .yaml card", positional=True, required=True
+)
+VALIDATE = ToolArgs(
+    command="data validate",
+    summary="Check a manifest against the schema; print rows per split x label x source.",
+    args=(
+        MANIFEST_PATH,
+        Arg("check_files", False, "also check that every row's file exists"),
+    ),
+)
+VERIFY = ToolArgs(
+    command="data verify",
+    summary="Check every row's file against the manifest's sha256 column.",
+    args=(
+        MANIFEST_PATH,
+        Arg("allow_unhashed", False, "do not fail on rows whose sha256 is empty (still counted)"),
+    ),
+)
 SUBCOMMANDS: dict[str, str] = {
-    "synth": "render synthetic faces to PNGs + a manifest: "
-    "data synth out=DIR [n_identities=8 per_identity=200 size=64 fake_fraction=0.5 seed=0 "
-    "name=synthetic]",
-    "validate": "check a manifest and print rows per split x label x source: "
-    "data validate PATH [--check-files]",
-    "verify": "check every file against the manifest's sha256 column: data verify MANIFEST",
-    "build": "build a manifest from a public dataset tree: data build <dataset> ...",
-}
-SYNTH_DEFAULTS: dict[str, Any] = {
-    "out": None,
-    "n_identities": 8,
-    "per_identity": 200,
-    "size": 64,
-    "fake_fraction": 0.5,
-    "seed": 0,
-    "name": "synthetic",
+    "synth": SYNTH.summary,
+    "validate": VALIDATE.summary,
+    "verify": VERIFY.summary,
+    "build": "Build a video-level manifest from a public dataset tree (data build <dataset> ...).",
 }
 
 
 def usage() -> str:
     """The subcommand list shown by `fakearena data --help`."""
     width = max(len(name) for name in SUBCOMMANDS)
-    lines = ["usage: fakearena data <subcommand> [arguments]", "", "subcommands:"]
+    lines = ["usage: fakearena data <subcommand> [key=value ...]", "", "subcommands:"]
     lines += [f"  {name:<{width}}  {text}" for name, text in SUBCOMMANDS.items()]
+    lines += ["", "`fakearena data <subcommand> --help` lists its arguments."]
     return "\n".join(lines)
 
 
@@ -54,67 +73,34 @@ def main(argv: Sequence[str]) -> int:
     name, rest = args[0], args[1:]
     handler = _HANDLERS.get(name)
     if handler is None:
-        print(
-            f"fakearena data: error: unknown subcommand {name!r}; subcommands are: "
-            f"{', '.join(SUBCOMMANDS)} (see `fakearena data --help`)",
-            file=sys.stderr,
+        raise ConfigError(
+            f"`fakearena data` has no subcommand {name!r}; subcommands are: "
+            f"{', '.join(SUBCOMMANDS)} (see `fakearena data --help`)"
         )
-        return 2
     return handler(rest)
 
 
 def synth(argv: Sequence[str]) -> int:
     """`data synth key=value ...`: write the synthetic dataset and print its summary."""
-    if any(a in ("-h", "--help") for a in argv):
-        print("usage: fakearena " + SUBCOMMANDS["synth"].split(": ", 1)[1])
+    if SYNTH.wants_help(argv):
+        print(SYNTH.usage())
         return 0
-    from fakearena.config import parse_key_values
+    options = SYNTH.parse(argv)
     from fakearena.data.synthetic import write_synthetic_dataset
 
-    cfg = parse_key_values(argv, SYNTH_DEFAULTS, "data synth")
-    options = {key: _typed(key, cfg[key], SYNTH_DEFAULTS[key]) for key in SYNTH_DEFAULTS}
-    if not options["out"]:
-        raise ConfigError(
-            "`fakearena data synth` needs out=DIR, the folder to write the PNGs and the "
-            "manifest into (e.g. `fakearena data synth out=data/synthetic`)"
-        )
-    csv_path = write_synthetic_dataset(**options)
+    csv_path = write_synthetic_dataset(**{key: options[key] for key in SYNTH.names})
     manifest = read_manifest(csv_path)
     print(f"wrote {len(manifest)} images and the manifest {csv_path}")
     _print_summary(manifest, checked_files=False)
     return 0
 
 
-def _typed(key: str, value: Any, default: Any) -> Any:
-    """`value` as the type of `default`, or a ConfigError naming the key."""
-    if default is None or isinstance(default, str):
-        return None if value is None else str(value)
-    kind = type(default)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or (kind is int and not number.is_integer()):
-        raise ConfigError(
-            f"`fakearena data synth`: {key} must be {'an integer' if kind is int else 'a number'}"
-            f", got {value!r} (e.g. {key}={default})"
-        )
-    return kind(number)
-
-
 def validate(argv: Sequence[str]) -> int:
-    """`data validate PATH [--check-files]`: the summary table, or every schema error."""
-    parser = argparse.ArgumentParser(
-        prog="fakearena data validate",
-        description="Check a manifest (its .csv or .yaml card) against the schema.",
-    )
-    parser.add_argument("path", type=Path, help="the manifest's .csv or its .yaml card")
-    parser.add_argument(
-        "--check-files", action="store_true", help="also check that every row's file exists"
-    )
-    args = _parse(parser, argv)
-    if isinstance(args, int):
-        return args
+    """`data validate PATH [check_files=true]`: the summary table, or every schema error."""
+    if VALIDATE.wants_help(argv):
+        print(VALIDATE.usage())
+        return 0
+    args = VALIDATE.parse(argv)
     try:
         manifest = read_manifest(args.path, check_files=args.check_files)
     except ManifestError as error:
@@ -126,23 +112,14 @@ def validate(argv: Sequence[str]) -> int:
 
 def verify(argv: Sequence[str]) -> int:
     """`data verify MANIFEST`: recompute each file's sha256 and report mismatches."""
+    if VERIFY.wants_help(argv):
+        print(VERIFY.usage())
+        return 0
+    args = VERIFY.parse(argv)
     from tqdm import tqdm
 
     from fakearena.utils.io import sha256_file
 
-    parser = argparse.ArgumentParser(
-        prog="fakearena data verify",
-        description="Check every row's file against the manifest's sha256 column.",
-    )
-    parser.add_argument("path", type=Path, help="the manifest's .csv or its .yaml card")
-    parser.add_argument(
-        "--allow-unhashed",
-        action="store_true",
-        help="do not fail on rows whose sha256 is empty (they are still counted)",
-    )
-    args = _parse(parser, argv)
-    if isinstance(args, int):
-        return args
     try:
         manifest = read_manifest(args.path)
     except ManifestError as error:
@@ -187,7 +164,7 @@ def verify(argv: Sequence[str]) -> int:
     if problems["unhashed"] and not args.allow_unhashed:
         print(
             "  rows without a sha256 cannot be verified; fill the sha256 column (the files' "
-            "SHA-256) or pass --allow-unhashed",
+            "SHA-256) or pass allow_unhashed=true",
             file=stream,
         )
     return 1 if failed else 0
@@ -195,27 +172,8 @@ def verify(argv: Sequence[str]) -> int:
 
 def build(argv: Sequence[str]) -> int:
     """`data build <dataset> ...`: handed to the dataset builders' own CLI."""
-    try:
-        module = importlib.import_module("fakearena.data.builders.cli")
-    except ModuleNotFoundError as error:
-        if error.name not in ("fakearena.data.builders", "fakearena.data.builders.cli"):
-            raise
-        print(
-            "fakearena data: error: `fakearena data build` is not available in this version "
-            "(fakearena.data.builders.cli is missing); meanwhile bring your own data as a "
-            "manifest (see `fakearena data validate --help`)",
-            file=sys.stderr,
-        )
-        return 2
+    module = importlib.import_module("fakearena.data.builders.cli")
     return int(module.main(list(argv)) or 0)
-
-
-def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace | int:
-    """Parse `argv`; argparse's own exit (usage error, --help) becomes a return code."""
-    try:
-        return parser.parse_args(list(argv))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
 
 
 def _print_summary(manifest: Manifest, *, checked_files: bool) -> None:

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, default_collate
 
-from fakearena.data.images import load_image
 from fakearena.data.manifest import Manifest
+from fakearena.data.media import load_image
 from fakearena.errors import ConfigError, DataError
 
 RowLoader = Callable[[Mapping[str, Any]], np.ndarray]

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from fakearena.errors import ManifestError
+from fakearena.errors import ConfigError, ManifestError
 from fakearena.utils.io import atomic_write_text, sha256_bytes
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -35,6 +35,18 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("sha256",)
 COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 LABELS = {0: "real", 1: "fake"}
+
+
+def parse_label(value: Any) -> int:
+    """0/1/real/fake as 0 or 1 (a ConfigError names the accepted values)."""
+    text = str(value).strip().lower()
+    if text in ("0", "real"):
+        return 0
+    if text in ("1", "fake"):
+        return 1
+    raise ConfigError(f"label={value!r}: give real, fake, 0 or 1")
+
+
 CARD_KEYS = ("name", "root", "description", "image_size", "license", "citation", "provenance")
 
 

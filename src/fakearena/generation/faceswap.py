@@ -31,8 +31,8 @@ from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manife
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.blend import EllipseMask, blend_back
 from fakearena.generation.fakeset import CheckpointInfo
-from fakearena.generation.shard import Shard
 from fakearena.utils.io import sha256_bytes
+from fakearena.utils.parallel import Shard
 
 
 def swap_targets(n_identities: int) -> dict[int, int]:

@@ -30,8 +30,8 @@ from fakearena.data.manifest import (
     write_manifest,
 )
 from fakearena.errors import ConfigError
-from fakearena.generation.shard import Shard
 from fakearena.utils.io import atomic_path, atomic_write_json, sha256_file
+from fakearena.utils.parallel import Shard
 
 STATE_FILE = ".generate.json"
 

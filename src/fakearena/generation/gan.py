@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from fakearena import __version__
 from fakearena.errors import ConfigError
 from fakearena.generation.fakeset import CheckpointInfo, FakeSetWriter, split_assignment
-from fakearena.generation.shard import Shard
+from fakearena.utils.parallel import Shard
 
 Z_PROTOCOL = "z_i ~ N(0, I) from numpy default_rng(SeedSequence([seed, i]))"
 

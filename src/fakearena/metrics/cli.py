@@ -1,77 +1,78 @@
-"""`fakearena fid A B`: FID, KID and PRDC between two image sets, with A's real-vs-real floor.
+"""`fakearena fid A B [key=value ...]`: FID, KID and PRDC between two image sets, with A's
+real-vs-real floor.
 
 Prints one JSON object. The floor is the same scores between A's sample and as many *other*
 rows of A as B has (disjoint, seeded): what a perfect B would score at these sizes. It needs
-`--n N` with A holding at least 2N rows; otherwise `floor` says why there is none.
+`n=N` with A holding at least 2N rows; otherwise `floor` says why there is none.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fakearena.metrics.inception import cached_extractor
-from fakearena.metrics.prdc import DEFAULT_K
-from fakearena.metrics.quality import FLOOR_PROTOCOL, floor_rows, sample_quality
-from fakearena.metrics.reference import default_cache_dir, features_of, image_set, subset
+from fakearena.tool_args import Arg, ToolArgs
 
 # Keys of the printed object, in order (the floor's own scores nest under "floor").
 SCORE_KEYS = ("fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage")
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fakearena fid",
-        description="FID, KID and precision/recall/density/coverage (TF Inception 2015-12-05 "
-        "pool3, 299x299 bilinear) between two manifests (.csv/.yaml) or image folders, and "
-        "the real-vs-real floor of A at the same sizes; prints one JSON object.",
-    )
-    parser.add_argument("a", help="first manifest or image folder (e.g. the reals)")
-    parser.add_argument("b", help="second manifest or image folder (e.g. the fakes)")
-    parser.add_argument(
-        "--n",
-        type=int,
-        default=None,
-        help="use a seeded sample of at most N images per side (default: all)",
-    )
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--split", default=None, help="manifest rows of this split only")
-    parser.add_argument(
-        "--label",
-        type=int,
-        choices=(0, 1),
-        default=None,
-        help="manifest rows of this label only (0 real, 1 fake)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the --n sample and KID")
-    parser.add_argument("--k", type=int, default=DEFAULT_K, help="PRDC nearest neighbours")
-    parser.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor of A")
-    parser.add_argument("--kid-subsets", type=int, default=100)
-    parser.add_argument("--kid-subset-size", type=int, default=1000)
-    parser.add_argument(
-        "--weights",
-        default=None,
-        help="another Inception TorchScript file (needs --weights-sha256)",
-    )
-    parser.add_argument("--weights-sha256", default=None)
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help=f"feature cache for manifests (default {default_cache_dir()})",
-    )
-    parser.add_argument("--no-cache", action="store_true", help="neither read nor write it")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
+ARGS = ToolArgs(
+    command="fid",
+    summary=(
+        "FID, KID and precision/recall/density/coverage (TF Inception 2015-12-05 pool3, "
+        "299x299 bilinear) between two manifests (.csv/.yaml) or image folders, and the "
+        "real-vs-real floor of A at the same sizes; prints one JSON object."
+    ),
+    args=(
+        Arg(
+            "a",
+            help="first manifest or image folder (e.g. the reals)",
+            positional=True,
+            required=True,
+        ),
+        Arg(
+            "b",
+            help="second manifest or image folder (e.g. the fakes)",
+            positional=True,
+            required=True,
+        ),
+        Arg("n", None, "use a seeded sample of at most N images per side (default: all)", kind=int),
+        Arg("batch_size", 32, "images per Inception forward pass"),
+        Arg("split", None, "manifest rows of this split only"),
+        Arg("label", None, "manifest rows of this label only (0 real, 1 fake)", kind=int),
+        Arg("seed", 0, "seed of the n= sample, the floor's rows and KID's subsets"),
+        Arg("k", 3, "nearest neighbours of precision/recall/density/coverage"),
+        Arg("floor", True, "also score n other rows of A against A's sample (needs n=)"),
+        Arg("kid_subsets", 100, "KID subsets"),
+        Arg("kid_subset_size", 1000, "rows per KID subset (capped at N)"),
+        Arg("weights", None, "another Inception TorchScript file (needs weights_sha256=)"),
+        Arg("weights_sha256", None, "SHA-256 of the weights= file"),
+        Arg("cache_dir", None, "feature cache for manifests (default $FAKEARENA_CACHE/fid)"),
+        Arg("cache", True, "read and write the feature cache"),
+        Arg("progress", True, "show a progress bar"),
+    ),
+)
 
 
 def main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(list(argv))
+    """Print the FID/KID/PRDC JSON of two image sets and A's floor; returns the exit code."""
+    if ARGS.wants_help(argv):
+        print(ARGS.usage())
+        return 0
+    args = ARGS.parse(argv)
+    from fakearena.errors import ConfigError
+    from fakearena.metrics.inception import cached_extractor
+    from fakearena.metrics.quality import FLOOR_PROTOCOL, floor_rows, sample_quality
+    from fakearena.metrics.reference import default_cache_dir, features_of, image_set, subset
+
+    if args.label is not None and args.label not in (0, 1):
+        raise ConfigError(f"`fakearena fid`: label={args.label}; give 0 (real) or 1 (fake)")
     extractor = cached_extractor(args.weights, args.weights_sha256, args.batch_size)
-    cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    cache_dir = None
+    if args.cache:
+        cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     sets = [image_set(path, split=args.split, label=args.label) for path in (args.a, args.b)]
 
     def features(images, rows=None):
@@ -83,7 +84,7 @@ def main(argv: Sequence[str]) -> int:
             rows=rows,
             batch_size=args.batch_size,
             cache_dir=cache_dir,
-            progress=not args.quiet,
+            progress=args.progress,
         )
 
     real, fake = features(sets[0]), features(sets[1])
@@ -94,15 +95,15 @@ def main(argv: Sequence[str]) -> int:
         seed=args.seed,
     )
     scores = sample_quality(real, fake, **options)
-    if args.no_floor:
-        floor: dict[str, Any] = {"reason": "--no-floor"}
+    if not args.floor:
+        floor: dict[str, Any] = {"reason": "floor=false"}
     elif args.n is None:
-        floor = {"reason": "the floor compares A's sample with other rows of A: pass --n N"}
+        floor = {"reason": "the floor compares A's sample with other rows of A: pass n=N"}
     else:
         used = subset(len(sets[0].paths), args.n, args.seed)
         rows = floor_rows(len(sets[0].paths), used, len(fake), args.seed)
         if isinstance(rows, str):
-            floor = {"reason": f"{rows} (A is {args.a}): lower --n"}
+            floor = {"reason": f"{rows} (A is {args.a}): lower n="}
         else:
             floor = _shown(sample_quality(real, features(sets[0], rows), **options))
             floor["protocol"] = FLOOR_PROTOCOL

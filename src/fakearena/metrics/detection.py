@@ -22,6 +22,35 @@ class DetectionInputError(DataError, ValueError):
     """Predictions that cannot be scored (one class only, a video with mixed labels, ...)."""
 
 
+def require_both_classes(labels: Any, what: str, where: str) -> None:
+    """The one check that a set holds real and fake samples (AUC, AP and EER need both).
+
+    Args:
+        labels: 0/1 labels of the set.
+        what: the samples, for the message (e.g. "the val split of data synthetic").
+        where: what to fix (e.g. "the manifest's val rows").
+
+    Raises:
+        DetectionInputError: no label, or one label only.
+    """
+    labels = np.asarray(labels).ravel()
+    present = np.unique(labels)
+    if present.size >= 2:
+        return
+    if present.size == 0:
+        raise DetectionInputError(f"{what} hold no samples; add real and fake rows to {where}")
+    only = "fake (1)" if int(present[0]) == 1 else "real (0)"
+    raise DetectionInputError(
+        f"{what} are all {only}: AUC, AP and EER need both real and fake samples; add the "
+        f"missing class to {where}"
+    )
+
+
+def auc_score(probs: Any, labels: Any) -> float:
+    """ROC AUC (ties count one half, as sklearn's `roc_auc_score`)."""
+    return _Sorted(*_check(probs, labels)).auc()
+
+
 def _check(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     probs = np.asarray(probs, dtype=np.float64).ravel()
     labels = np.asarray(labels).ravel()
@@ -37,13 +66,7 @@ def _check(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     if not np.isin(labels, (0, 1)).all():
         raise DetectionInputError("labels must be 0 (real) or 1 (fake)")
     labels = labels.astype(np.int64)
-    n_pos = int(labels.sum())
-    if n_pos == 0 or n_pos == labels.size:
-        only = "fake (1)" if n_pos else "real (0)"
-        raise DetectionInputError(
-            f"all {labels.size} labels are {only}: AUC, AP and EER need both real and fake "
-            "samples; add the missing class to the evaluation set"
-        )
+    require_both_classes(labels, f"the {labels.size} scored samples", "the evaluation set")
     return probs, labels
 
 

@@ -82,7 +82,7 @@ def resolve_weights(path: str | Path | None = None, sha256: str | None = None) -
     if not sha256:
         raise ConfigError(
             f"Inception weights {path} were given without their SHA-256; set "
-            "metrics.fid.weights_sha256 (or --weights-sha256) to the output of `sha256sum FILE`."
+            "metrics.fid.weights_sha256 (or weights_sha256=) to the output of `sha256sum FILE`."
         )
     return WeightsSpec(Path(path).expanduser().resolve(), sha256.lower())
 

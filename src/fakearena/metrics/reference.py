@@ -44,14 +44,14 @@ def image_set(
     path: str | os.PathLike[str], *, split: str | None = None, label: int | None = None
 ) -> ImageSet:
     """A manifest (`.csv`/`.yaml`, filtered by split and label) or a folder of images."""
-    from fakearena.data.images import IMAGE_SUFFIXES
     from fakearena.data.manifest import read_manifest
+    from fakearena.data.media import IMAGE_SUFFIXES
 
     path = Path(path)
     if path.is_dir():
         if split is not None or label is not None:
             raise DataError(
-                f"{path} is a folder of images: --split and --label apply to "
+                f"{path} is a folder of images: split= and label= apply to "
                 "manifests only; drop them or pass the folder's manifest"
             )
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -62,7 +62,7 @@ def image_set(
     if len(manifest) == 0:
         raise DataError(
             f"manifest {path} has no rows with split={split} and label={label}; "
-            "check the --split/--label options against the manifest"
+            "check the split=/label= arguments against the manifest"
         )
     files = [manifest.abspath(i) for i in range(len(manifest))]
     return ImageSet(manifest.name, files, manifest.sha256)
@@ -73,7 +73,7 @@ def subset(n_total: int, n: int | None, seed: int) -> np.ndarray:
     if n is None or n >= n_total:
         return np.arange(n_total)
     if n < 2:
-        raise DataError(f"--n must be at least 2 (got {n}): FID needs a covariance")
+        raise DataError(f"n={n}: FID needs at least 2 images per side (a covariance)")
     return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
 
 
@@ -97,7 +97,7 @@ def cache_key(
 
 def load_network_input(path: Path) -> torch.Tensor:
     """One image file -> (3, 299, 299) network input on the protocol (see `inception`)."""
-    from fakearena.data.images import load_image
+    from fakearena.data.media import load_image
 
     image = torch.from_numpy(load_image(path)).permute(2, 0, 1)[None].float()
     if image.shape[-2:] != (SIZE, SIZE):

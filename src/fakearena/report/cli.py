@@ -1,48 +1,51 @@
-"""`fakearena leaderboard DIR... out=OUT [sort=test/auc]`: run folders -> md/csv/html report."""
+"""`fakearena leaderboard DIR... out=OUT [sort=METRIC]`: run folders -> md/csv/html report."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from fakearena.errors import ConfigError
+from fakearena.tool_args import Arg, ToolArgs
 
-USAGE = (
-    "usage: fakearena leaderboard DIR [DIR ...] out=OUT [sort=METRIC] [generator_sort=KEY]\n"
-    "  DIR     run folders (searched for results.json) or results.json files\n"
-    "  out     report folder: leaderboard.md, leaderboard.csv, leaderboard.html, PNG plots\n"
-    "  sort    metric that ranks configurations (default test/auc; FID/EER/MSE rank low-first)\n"
-    "  generator_sort  what ranks the generators instead: a metric, or evasion (the best\n"
-    "          detector's AUC on each generator's test fakes; lowest first)\n"
-    "  wandb   true: also log the tables and plots to a wandb run (offline without an API key)"
+ARGS = ToolArgs(
+    command="leaderboard",
+    summary="Collect results.json files under run folders into leaderboard.{md,csv,html} + plots.",
+    args=(
+        Arg(
+            "dirs",
+            None,
+            "run folders (searched for results.json) or results.json files",
+            positional=True,
+            many=True,
+            required=True,
+        ),
+        Arg("out", None, "report folder: leaderboard.md/.csv/.html, PNG plots", required=True),
+        Arg("sort", "test/auc", "metric that ranks configurations (FID/EER/MSE rank low-first)"),
+        Arg(
+            "generator_sort",
+            None,
+            "what ranks the generators instead: a metric, or evasion (the best detector's AUC "
+            "on each generator's test fakes; lowest first)",
+        ),
+        Arg("wandb", False, "also log the tables and plots to a wandb run (offline without a key)"),
+        Arg("wandb_project", "fakearena", "wandb project of that run"),
+    ),
 )
-DEFAULTS = {
-    "out": None,
-    "sort": "test/auc",
-    "generator_sort": None,
-    "wandb": False,
-    "wandb_project": "fakearena",
-}
 
 
 def main(argv: Sequence[str]) -> int:
     """Write the leaderboard of the given run folders; prints where it went."""
-    from fakearena.config import parse_key_values
+    if ARGS.wants_help(argv):
+        print(ARGS.usage())
+        return 0
+    options = ARGS.parse(argv)
     from fakearena.report.leaderboard import write_leaderboard
 
-    args = list(argv)
-    if not args or any(a in ("-h", "--help") for a in args):
-        print(USAGE)
-        return 0 if args else 2
-    paths = [a for a in args if "=" not in a]
-    options = parse_key_values([a for a in args if "=" in a], DEFAULTS, "leaderboard")
-    if not options.out:
-        raise ConfigError("`fakearena leaderboard` needs out=FOLDER for the report")
-    if not paths:
-        raise ConfigError("`fakearena leaderboard` needs at least one run folder before out=")
-    generator_sort = None if options.generator_sort is None else str(options.generator_sort)
     written = write_leaderboard(
-        paths, options.out, sort_by=str(options.sort), generator_sort_by=generator_sort
+        list(options.dirs),
+        options.out,
+        sort_by=str(options.sort),
+        generator_sort_by=options.generator_sort,
     )
     for name in ("md", "csv", "html"):
         print(f"{name:>4}: {written[name]}")
@@ -58,8 +61,8 @@ def log_leaderboard_to_wandb(written: dict, project: str) -> str:
     """Log leaderboard.csv as a wandb Table and the PNGs as images; returns the run folder."""
     import pandas as pd
 
-    from fakearena.report.log_images import log_image, log_table
-    from fakearena.report.loggers import close_loggers, wandb_logger
+    from fakearena.utils.log_images import log_image, log_table
+    from fakearena.utils.loggers import close_loggers, wandb_logger
 
     out = written["csv"].parent
     logger = wandb_logger(save_dir=str(out), project=project, name="leaderboard")

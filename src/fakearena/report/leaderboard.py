@@ -41,7 +41,7 @@ from fakearena.report.tables import (
     generator_table,
     own_test_set,
 )
-from fakearena.runs.results import now_iso
+from fakearena.results import now_iso
 from fakearena.utils.io import atomic_write_text
 
 DETECTOR_FALLBACK_SORT = ("test/auc", "val/auc")

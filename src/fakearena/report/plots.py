@@ -1,4 +1,6 @@
-"""Leaderboard pictures: the detector x test set AUC heatmap, ROC curves, run images.
+"""Pictures: the detector x test set AUC heatmap, ROC and robustness curves, run images.
+
+`plot_roc` is the one ROC plotter (evaluate's roc.png and the leaderboard's roc_<set>.png).
 
 Artifact conventions read from a record's `artifacts` (paths relative to the run folder or
 absolute):
@@ -10,9 +12,10 @@ absolute):
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fakearena.errors import DataError
+from fakearena.metrics.detection import auc_score, roc_curve_points
+from fakearena.metrics.predictions import read_predictions
 from fakearena.report.fold import Folded, number
 from fakearena.report.records import Configuration, RunRecord
+from fakearena.utils.io import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
@@ -34,6 +39,57 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _finish(fig, ax, path: str | os.PathLike[str], title: str, legend_loc: str = "best") -> Path:
+    """Title, legend and grid, then the PNG written atomically and the figure closed."""
+    ax.set_title(title, fontsize=9)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc=legend_loc, fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | os.PathLike[str]) -> Path:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    _pyplot().close(fig)
+    return Path(path)
+
+
+def plot_roc(
+    curves: Mapping[str, tuple[Any, Any]], path: str | os.PathLike[str], title: str = "ROC"
+) -> Path:
+    """The one ROC plotter: `{name: (probs, labels)}` curves, each with its AUC in the legend,
+    FPR (reals called fake) on x, TPR (fakes caught) on y, and the chance diagonal."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=110)
+    for name, (probs, labels) in curves.items():
+        points = roc_curve_points(probs, labels)
+        auc = auc_score(probs, labels)
+        ax.plot(points["fpr"], points["tpr"], lw=1.6, label=f"{name} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01))
+    ax.set_xlabel("false positive rate (reals called fake)")
+    ax.set_ylabel("true positive rate (fakes caught)")
+    return _finish(fig, ax, path, title, legend_loc="lower right")
+
+
+def plot_robustness(table: pd.DataFrame, path: str | os.PathLike[str], title: str) -> Path:
+    """AUC (and video AUC when present) against perturbation severity, levels as ticks."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=120)
+    ax.plot(table["severity"], table["auc"], marker="o", label="frame AUC")
+    if "video_auc" in table and table["video_auc"].notna().any():
+        ax.plot(table["severity"], table["video_auc"], marker="s", ls="--", label="video AUC")
+    labels = ["clean" if s == 0 else f"{v:g}" for s, v in zip(table["severity"], table["level"])]
+    ax.set_xticks(table["severity"], labels)
+    ax.set_xlabel(f"{table['perturb'].iat[0]} {table['level_name'].iat[0]}")
+    ax.set_ylabel("AUC")
+    ax.set_ylim(min(0.4, float(table["auc"].min()) - 0.05), 1.01)
+    ax.axhline(0.5, ls=":", color="grey", lw=0.8)
+    return _finish(fig, ax, path, title)
 
 
 def auc_heatmap(
@@ -59,27 +115,7 @@ def auc_heatmap(
     ax.set_ylabel("detector")
     ax.set_title("Frame AUC (mean over seeds)")
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="AUC")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Fake probabilities and 0/1 labels from a predictions CSV or .npz."""
-    if path.suffix == ".npz":
-        with np.load(path) as data:
-            frame = pd.DataFrame({k: data[k] for k in ("prob", "label") if k in data})
-    else:
-        frame = pd.read_csv(path)
-    missing = {"prob", "label"} - set(frame.columns)
-    if missing:
-        raise DataError(
-            f"predictions file {path} lacks column(s) {sorted(missing)}; it needs `prob` "
-            "(fake probability) and `label` (0 real, 1 fake)"
-        )
-    return frame["prob"].to_numpy(float), frame["label"].to_numpy(int)
+    return _save(fig, path)
 
 
 def prediction_files(run: RunRecord, own_test_set: str) -> dict[str, Path]:
@@ -107,34 +143,14 @@ class Curve:
 
 def roc_curves(test_set: str, curves: list[Curve], path: Path) -> Path | None:
     """ROC curves of every configuration on one test set (None when none has two classes)."""
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=110)
-    drawn = 0
+    drawn = {}
     for curve in curves:
-        probs, labels = read_predictions(curve.path)
-        if len(np.unique(labels)) < 2:
-            continue
-        fpr, tpr, _ = roc_curve(labels, probs)
-        auc = roc_auc_score(labels, probs)
-        ax.plot(fpr, tpr, label=f"{curve.label} (AUC {auc:.3f})", linewidth=1.6)
-        drawn += 1
+        frame = read_predictions(curve.path)
+        if frame["label"].nunique() == 2:
+            drawn[curve.label] = (frame["prob"].to_numpy(), frame["label"].to_numpy())
     if not drawn:
-        plt.close(fig)
         return None
-    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title(f"ROC on {test_set}")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return plot_roc(drawn, path, f"ROC on {test_set}")
 
 
 def artifact_images(run: RunRecord) -> Iterator[tuple[str, Path]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fakearena.errors import FakearenaError
-from fakearena.runs.results import RESULTS_FILE, read_results
+from fakearena.results import RESULTS_FILE, read_results
 
 # Config keys that do not change what a run computes (or that the seed drives).
 IGNORED_CONFIG_PREFIXES = (

@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fakearena.data.manifest import Manifest, read_manifest, union_manifests, write_manifest
 from fakearena.errors import ConfigError, DataError
-from fakearena.runs.results import now_iso
+from fakearena.results import now_iso
 from fakearena.runs.stages import Stage, StageReport, run_stages
 from fakearena.utils.io import atomic_write_json
 from fakearena.utils.quiet import quiet_third_party

@@ -1,6 +1,6 @@
 """`fakearena detect PATH ckpt=...`: fake probabilities for a video, an image or a folder.
 
-Faces are found with MTCNN (`fakearena.data.faces`), aligned like `fakearena faces extract`
+Faces are found with MTCNN (`fakearena.faces.detect`), aligned like `fakearena faces extract`
 crops them, resized to the detector's training size and scored. Each input's verdict is the
 mean fake probability of its faces. The run folder gets detections.csv (one row per face:
 input, frame index, box, face probability, fake probability) and detections.json (the
@@ -22,11 +22,11 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from fakearena.data.datasets import to_tensor
-from fakearena.data.images import IMAGE_SUFFIXES, load_image
+from fakearena.data.media import IMAGE_SUFFIXES, is_video_file, load_image
 from fakearena.errors import ConfigError, DataError
-from fakearena.runs.scoring import resolve_device
 from fakearena.tasks.checkpoints import restore_task
 from fakearena.utils.io import atomic_path, atomic_write_json
+from fakearena.utils.parallel import resolve_device
 from fakearena.utils.quiet import quiet_third_party
 
 NO_FACE_EXIT_CODE = 2
@@ -58,7 +58,6 @@ class InputResult:
 
 def list_inputs(path: Path) -> list[tuple[Path, str]]:
     """The images and videos to score: the file itself, or those inside a folder (sorted)."""
-    from fakearena.data.video import is_video_file
 
     def kind(p: Path) -> str | None:
         if is_video_file(p):
@@ -85,7 +84,7 @@ def frames_of(path: Path, kind: str, cfg: DictConfig):
     if kind == "image":
         yield 0, load_image(path)
         return
-    from fakearena.data.video import probe_video, read_frames, sample_frame_indices
+    from fakearena.faces.video import probe_video, read_frames, sample_frame_indices
 
     info = probe_video(path)
     wanted = sample_frame_indices(info.frame_count, int(cfg.frames_per_video), int(cfg.every))
@@ -96,7 +95,7 @@ class FaceScorer:
     """Finds, aligns and scores faces with one detector checkpoint."""
 
     def __init__(self, cfg: DictConfig):
-        from fakearena.data.faces import FaceDetector
+        from fakearena.faces.detect import FaceDetector
 
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
@@ -116,7 +115,7 @@ class FaceScorer:
 
     def crops(self, frame: np.ndarray) -> list[tuple[Any, torch.Tensor]]:
         """(face, network input) for the faces of one frame."""
-        from fakearena.data.faces import align_face, select_faces
+        from fakearena.faces.detect import align_face, select_faces
 
         faces = self.faces.detect(frame)
         if not self.cfg.all_faces:

@@ -23,15 +23,15 @@ from fakearena.config import config_dir, to_container
 from fakearena.data.datamodule import FaceDataModule
 from fakearena.data.datasets import ManifestDataset
 from fakearena.data.manifest import SPLITS
-from fakearena.data.perturb import PerturbedDataset, check_levels, perturb_kind
+from fakearena.data.transforms.perturb import PerturbedDataset, check_levels, perturb_kind
 from fakearena.errors import ConfigError
-from fakearena.generation.shard import Shard, launch_shard
-from fakearena.runs.evaluate_plots import save_robustness_png
-from fakearena.runs.results import build_record, metric, now_iso, write_results
-from fakearena.runs.scoring import resolve_device, score_dataset, write_evaluation
+from fakearena.metrics.predictions import metric_entries
+from fakearena.report.plots import plot_robustness
+from fakearena.results import build_record, metric, now_iso, write_results
+from fakearena.runs.scoring import score_dataset, write_evaluation
 from fakearena.tasks.checkpoints import restore_task
-from fakearena.tasks.detect import metric_entries
 from fakearena.utils.io import atomic_path
+from fakearena.utils.parallel import Shard, launch_shard, resolve_device
 from fakearena.utils.quiet import quiet_third_party
 
 ROBUSTNESS_CSV, ROBUSTNESS_PNG = "robustness.csv", "robustness.png"
@@ -99,11 +99,11 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 def evaluate_test_data(
     cfg: DictConfig, checkpoint: str | None, task: nn.Module, run_dir: Path
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, str]]]:
     """Score the best model on each `cfg.test_data` set (its `test_split` rows).
 
     Writes `<run_dir>/test_data/<set>/{predictions.csv,metrics.json,roc.png}`; returns the
-    `test/<set>/<metric>` entries and the sets' manifest references.
+    `test/<set>/<metric>` entries, the sets' manifest references and the files per set.
     """
     model = restore_task(checkpoint, expected_task="detect") if checkpoint else task
     device = resolve_device("cpu" if cfg.trainer.accelerator == "cpu" else "auto")
@@ -116,6 +116,7 @@ def evaluate_test_data(
     }
     metrics: dict[str, dict[str, Any]] = {}
     references: list[dict[str, Any]] = []
+    files: dict[str, dict[str, str]] = {}
     taken: set[str] = set()
     for entry in cfg.test_data:
         datamodule = test_set_module(str(entry), seed=int(cfg.seed), **options)
@@ -130,13 +131,15 @@ def evaluate_test_data(
             n_bootstrap=int(cfg.task.get("n_bootstrap", 1000)),
             seed=int(cfg.seed),
         )
-        write_evaluation(run_dir / "test_data" / name, frame, result, f"{name} ({split})")
+        files[name] = write_evaluation(
+            run_dir / "test_data" / name, frame, result, f"{name} ({split})"
+        )
         metrics.update(metric_entries(f"test/{name}", result))
         reference = dict(datamodule.references(split if split != "all" else None)[0])
         reference.update(set=name, scored_rows=len(frame), skipped_rows=skipped)
         references.append(reference)
     model.cpu()
-    return metrics, references
+    return metrics, references, files
 
 
 def robustness_table(
@@ -235,7 +238,7 @@ def run(cfg: DictConfig) -> float:
     if table is not None:
         with atomic_path(run_dir / ROBUSTNESS_CSV) as tmp:
             table.to_csv(tmp, index=False)
-        save_robustness_png(run_dir / ROBUSTNESS_PNG, table, f"{name}: {cfg.perturb}")
+        plot_robustness(table, run_dir / ROBUSTNESS_PNG, f"{name}: {cfg.perturb}")
         artifacts.update(robustness_csv=str(run_dir / ROBUSTNESS_CSV))
         artifacts.update(robustness_png=str(run_dir / ROBUSTNESS_PNG))
         for row in table.itertuples():

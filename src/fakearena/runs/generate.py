@@ -15,9 +15,9 @@ from omegaconf import DictConfig
 from fakearena.errors import CheckpointError, ConfigError
 from fakearena.generation import GENERATORS
 from fakearena.generation.fakeset import CheckpointInfo
-from fakearena.generation.shard import launch_shard
 from fakearena.tasks.checkpoints import checkpoint_task, load_checkpoint, restore_task
 from fakearena.utils.io import sha256_file
+from fakearena.utils.parallel import launch_shard
 from fakearena.utils.quiet import quiet_third_party
 
 

@@ -1,10 +1,13 @@
 """Scoring a detector on a dataset: probabilities per row, predictions.csv, metrics.json, ROC.
 
-Shared by `fakearena evaluate`, the `test_data=[...]` sets of `fakearena train` and the
-robustness sweep. Every row is scored exactly once, in manifest order; with a `Shard` of
-several processes (`fakearena evaluate devices=N`) the rows are split by a distributed
-sampler, whose padding repeats rows, and the predictions are gathered and de-duplicated by
-row index (`PredictionBuffer`), so the result equals a one-process run.
+One path for every detector score: the test stage of `fakearena train` (its own test split,
+scored in the Lightning test loop), `fakearena evaluate`, the `test_data=[...]` sets of
+`fakearena train` and the robustness sweep all end in a predictions table
+(`fakearena.metrics.predictions`) that is scored and written by `write_evaluation`. Every row
+is scored exactly once, in manifest order; with a `Shard` of several processes
+(`fakearena evaluate devices=N`) the rows are split by a distributed sampler, whose padding
+repeats rows, and the predictions are gathered and de-duplicated by row index, so the result
+equals a one-process run.
 """
 
 from __future__ import annotations
@@ -20,29 +23,14 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from fakearena.data.datasets import collate_samples
-from fakearena.errors import ConfigError, DataError
-from fakearena.generation.shard import Shard
-from fakearena.metrics.detection import roc_curve_points
-from fakearena.runs.evaluate_plots import save_roc_png
-from fakearena.tasks.detect import score_rows
-from fakearena.tasks.predictions import PredictionBuffer
+from fakearena.errors import DataError
+from fakearena.metrics.predictions import predictions_frame, score_predictions
+from fakearena.report.plots import plot_roc
+from fakearena.tasks.detect import prediction_buffer
 from fakearena.utils.io import atomic_path, atomic_write_json
+from fakearena.utils.parallel import Shard
 
-PREDICTION_COLUMNS = ("path", "video_id", "source", "label", "prob")
 PREDICTIONS_FILE, METRICS_FILE, ROC_FILE = "predictions.csv", "metrics.json", "roc.png"
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """`auto` -> the first CUDA device when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"device={name!r} is not a torch device (auto, cpu, cuda:0)") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={name!r} but CUDA is not available; use device=cpu")
-    return device
 
 
 @torch.inference_mode()
@@ -72,7 +60,7 @@ def predict_probs(
     )
     if distributed:  # a DistributedSampler (padded shards), batches left on the CPU
         loader = shard.fabric.setup_dataloaders(loader, move_to_device=False)
-    buffer, skipped = PredictionBuffer(), []
+    buffer, skipped = prediction_buffer(), []
     for batch in loader:
         skipped += batch["skipped"].tolist()
         if "image" not in batch:
@@ -83,37 +71,13 @@ def predict_probs(
                 f"detector returned shape {tuple(logits.shape)}; a detector must map "
                 "(B,C,H,W) to (B,) logits"
             )
-        buffer.add(batch["index"], torch.sigmoid(logits.float()), batch["label"])
-    index, probs, _ = buffer.gather()  # across processes, one prediction per row index
+        buffer.add(batch["index"], prob=torch.sigmoid(logits.float()), label=batch["label"])
+    index, values = buffer.gather()  # across processes, one prediction per row index
     if distributed:
         skipped = [i for part in shard.gather_objects(skipped) for i in part]
     if not len(index):
         raise DataError("no row of the evaluation set could be read; nothing to score")
-    return index, probs, sorted(set(skipped))
-
-
-def predictions_frame(rows: pd.DataFrame, indices: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
-    """predictions.csv content: the manifest rows' path, video_id, source, label and the prob."""
-    frame = rows.iloc[indices][list(PREDICTION_COLUMNS[:-1])].reset_index(drop=True)
-    frame["label"] = frame["label"].astype(np.int64)
-    frame["prob"] = np.asarray(probs, dtype=np.float64)
-    return frame
-
-
-def metrics_from_predictions(
-    frame: pd.DataFrame, n_bootstrap: int = 1000, seed: int = 0
-) -> dict[str, Any]:
-    """Every detection metric of a predictions table (what metrics.json holds)."""
-    return score_rows(frame, frame["prob"].to_numpy(np.float64), n_bootstrap, seed)
-
-
-def read_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a predictions.csv written by `write_evaluation` (ids kept as strings)."""
-    return pd.read_csv(
-        path,
-        dtype={"path": str, "video_id": str, "source": str, "label": np.int64, "prob": np.float64},
-        keep_default_na=False,
-    )
+    return index, values["prob"], sorted(set(skipped))
 
 
 def write_evaluation(
@@ -125,8 +89,8 @@ def write_evaluation(
     with atomic_path(out_dir / PREDICTIONS_FILE) as tmp:
         frame.to_csv(tmp, index=False)  # floats are written with round-trip precision
     atomic_write_json(out_dir / METRICS_FILE, result)
-    roc = roc_curve_points(frame["prob"].to_numpy(), frame["label"].to_numpy())
-    save_roc_png(out_dir / ROC_FILE, roc["fpr"], roc["tpr"], result["auc"], title)
+    curve = {"detector": (frame["prob"].to_numpy(), frame["label"].to_numpy())}
+    plot_roc(curve, out_dir / ROC_FILE, title)
     return {
         "predictions": str(out_dir / PREDICTIONS_FILE),
         "metrics": str(out_dir / METRICS_FILE),
@@ -150,4 +114,4 @@ def score_dataset(
         net, dataset, batch_size=batch_size, num_workers=num_workers, device=device, shard=shard
     )
     frame = predictions_frame(dataset.manifest.frame, indices, probs)  # type: ignore[attr-defined]
-    return frame, metrics_from_predictions(frame, n_bootstrap, seed), skipped
+    return frame, score_predictions(frame, n_bootstrap, seed), skipped

@@ -7,18 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from fakearena.config import to_container
-from fakearena.errors import ConfigError, DataError, TrainingDivergedError
-from fakearena.report.loggers import close_loggers, log_run_config
-from fakearena.runs.results import build_record, metric, now_iso, write_results
+from fakearena.errors import ConfigError, TrainingDivergedError
+from fakearena.results import build_record, metric, now_iso, write_results
+from fakearena.tasks.base import Task
+from fakearena.utils.loggers import close_loggers, log_run_config
 from fakearena.utils.quiet import quiet_third_party
-
-# Which config group holds the network of each task.
-MODEL_GROUP = {"detect": "detector", "gan": "generator", "faceswap": "generator"}
 
 
 def output_dir(cfg: DictConfig) -> Path:
@@ -26,18 +23,34 @@ def output_dir(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
 
 
+def task_class(cfg: DictConfig) -> type[Task]:
+    """The task's class (`task._target_`), checked to implement `fakearena.tasks.base.Task`."""
+    target = cfg.task.get("_target_")
+    try:
+        cls = get_class(str(target))
+    except Exception as exc:
+        raise ConfigError(
+            f"task._target_={target!r} is not an importable class; see the files in conf/task/"
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise ConfigError(
+            f"task._target_={target!r} is not a fakearena task (a subclass of "
+            "fakearena.tasks.base.Task)"
+        )
+    return cls
+
+
 def model_config(cfg: DictConfig) -> DictConfig:
-    """The network config the task trains (`detector` or `generator`)."""
-    task = cfg.task.name
-    if task not in MODEL_GROUP:
-        raise ConfigError(f"unknown task {task!r}; tasks are {sorted(MODEL_GROUP)}")
-    group = MODEL_GROUP[task]
+    """The network config the task trains: the config group its class names."""
+    group = task_class(cfg).model_group
     if cfg.get(group) is None:
-        raise ConfigError(f"task={task} needs {group}=<name>; see the files in conf/{group}/")
+        raise ConfigError(
+            f"task={cfg.task.name} needs {group}=<name>; see the files in conf/{group}/"
+        )
     return cfg[group]
 
 
-def build_task(cfg: DictConfig) -> L.LightningModule:
+def build_task(cfg: DictConfig) -> Task:
     """Instantiate the task's LightningModule with its network injected."""
     net_config = _without_name(model_config(cfg))
     task = instantiate(cfg.task, net=instantiate(net_config))
@@ -55,13 +68,12 @@ def _without_name(node: DictConfig) -> dict[str, Any]:
     return resolved
 
 
-def ddp_overrides(cfg: DictConfig, task: Any) -> dict[str, Any]:
+def ddp_overrides(cfg: DictConfig, task: Task) -> dict[str, Any]:
     """`strategy=ddp` -> `ddp_find_unused_parameters_true` for tasks whose steps leave some
     parameters without gradient (GAN: the D step never touches G; face swap: a batch need not
-    hold every person, so some decoders are idle). Tasks say so with
-    `DDP_FIND_UNUSED_PARAMETERS = True`."""
+    hold every person, so some decoders are idle): `Task.ddp_find_unused_parameters`."""
     strategy = cfg.trainer.get("strategy")
-    if strategy == "ddp" and getattr(task, "DDP_FIND_UNUSED_PARAMETERS", False):
+    if strategy == "ddp" and task.ddp_find_unused_parameters:
         return {"strategy": "ddp_find_unused_parameters_true"}
     return {}
 
@@ -83,26 +95,6 @@ def checkpoint_paths(trainer: L.Trainer) -> dict[str, str | None]:
         else:
             paths["best"] = path
     return paths
-
-
-def check_detect_splits(datamodule: Any, *, test: bool) -> None:
-    """Before training: train/val (and test) rows exist, and val/test hold both classes.
-
-    Raises:
-        DataError: an empty split, or a val/test split with one label only (AUC undefined).
-    """
-    if not hasattr(datamodule, "dataset"):
-        return
-    splits = ("train", "val", "test") if test else ("train", "val")
-    for split in splits:
-        labels = np.unique(datamodule.dataset(split).labels)  # an empty split raises here
-        if split != "train" and len(labels) < 2:
-            raise DataError(
-                f"the {split} split of data {datamodule.name} has only label "
-                f"{int(labels[0])} ({'real' if labels[0] == 0 else 'fake'}); AUC needs real "
-                f"and fake rows: add the missing class to the {split} split"
-                + (" (or train with test=false)" if split == "test" else "")
-            )
 
 
 def resume_checkpoint(cfg: DictConfig) -> str | None:
@@ -127,10 +119,14 @@ def run(cfg: DictConfig) -> float | None:
     started_at, start = now_iso(), time.perf_counter()
     quiet_third_party()
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    kind = task_class(cfg)
+    if cfg.get("test_data") and not kind.accepts_test_data:
+        raise ConfigError(
+            f"test_data=[...] scores detectors; task={cfg.task.name} cannot use it: remove it"
+        )
     datamodule = instantiate(cfg.data)
     datamodule.manifest  # noqa: B018 - read and validate the data before anything is written
-    if cfg.task.name == "detect":
-        check_detect_splits(datamodule, test=bool(cfg.get("test")))
+    kind.check_data(datamodule, test=bool(cfg.get("test")))
     if cfg.get("test_data"):
         from fakearena.runs.evaluate import check_test_data
 
@@ -150,6 +146,9 @@ def run(cfg: DictConfig) -> float | None:
     callback = trainer.checkpoint_callback
     if callback is not None and callback.best_model_score is not None:
         metrics[monitor] = metric(float(callback.best_model_score), best_of="epochs")
+    run_dir = output_dir(cfg)
+    test_sets: list[dict[str, Any]] = []
+    evaluations: dict[str, dict[str, str]] = {}  # test set name -> files written for it
     if cfg.get("test"):
         trainer.test(
             task,
@@ -158,20 +157,26 @@ def run(cfg: DictConfig) -> float | None:
             verbose=False,
             weights_only=True,
         )
-        metrics.update(getattr(task, "test_metrics", {}))
-    extra_test_data: list[dict[str, Any]] = []
+        metrics.update(task.test_metrics)
+        test_sets = datamodule.references("test")
+        if task.test_predictions is not None and trainer.is_global_zero:
+            from fakearena.runs.scoring import write_evaluation
+
+            own = str(test_sets[0]["name"])
+            evaluations[own] = write_evaluation(
+                run_dir / "test", task.test_predictions, task.test_result, f"{own} (test)"
+            )
     if cfg.get("test_data") and trainer.is_global_zero:
-        if cfg.task.name != "detect":
-            raise ConfigError("test_data=[...] is for task=detect; remove it for this task")
         from fakearena.runs.evaluate import evaluate_test_data
 
-        test_metrics, extra_test_data = evaluate_test_data(
-            cfg, checkpoints["best"], task, output_dir(cfg)
+        test_metrics, extra_test_data, files = evaluate_test_data(
+            cfg, checkpoints["best"], task, run_dir
         )
         metrics.update(test_metrics)
-    if hasattr(task, "result_metrics"):
-        metrics.update(task.result_metrics())
-    skipped = skipped_row_records(datamodule, getattr(task, "skipped_rows", set()))
+        test_sets += extra_test_data
+        evaluations.update(files)
+    metrics.update(task.result_metrics())
+    skipped = skipped_row_records(datamodule, task.skipped_rows)
     if trainer.is_global_zero:
         record = build_record(
             task=cfg.task.name,
@@ -180,14 +185,13 @@ def run(cfg: DictConfig) -> float | None:
             seed=int(cfg.seed),
             started_at=started_at,
             wall_seconds=time.perf_counter() - start,
-            generator=cfg.generator.name if cfg.task.name != "detect" else None,
-            detector=cfg.detector.name if cfg.task.name == "detect" else None,
+            **{kind.model_group: model_config(cfg).name},
             train_data=datamodule.references(),
-            test_data=(datamodule.references("test") if cfg.get("test") else []) + extra_test_data,
-            artifacts=run_artifacts(output_dir(cfg), checkpoints, extra_test_data),
+            test_data=test_sets,
+            artifacts=run_artifacts(run_dir, checkpoints, evaluations),
             extra={"skipped_rows": skipped, "training": training_facts(trainer)},
         )
-        path = write_results(output_dir(cfg), record)
+        path = write_results(run_dir, record)
         print(f"fakearena train: {_headline(metrics)}; results in {path}")
     close_loggers(trainer)
     value = metrics.get(monitor, {}).get("value")
@@ -234,9 +238,8 @@ def skipped_row_records(datamodule: Any, skipped: Any) -> list[dict[str, Any]]:
     records = []
     for split, index in sorted(pairs, key=lambda pair: (order.get(pair[0], 3), pair)):
         record: dict[str, Any] = {"split": split, "index": int(index)}
-        if hasattr(datamodule, "dataset"):
-            frame = datamodule.dataset(split).manifest.frame
-            record["path"] = str(frame.iloc[int(index)]["path"])
+        frame = datamodule.dataset(split).manifest.frame
+        record["path"] = str(frame.iloc[int(index)]["path"])
         records.append(record)
     return records
 
@@ -256,17 +259,12 @@ def _headline(metrics: dict[str, dict[str, Any]]) -> str:
 
 
 def run_artifacts(
-    run_dir: Path, checkpoints: dict[str, str | None], test_sets: list[dict[str, Any]]
+    run_dir: Path, checkpoints: dict[str, str | None], evaluations: dict[str, dict[str, str]]
 ) -> dict[str, Any]:
     """Paths a report links or shows: checkpoints, per-test-set predictions, latest pictures."""
     artifacts: dict[str, Any] = {"checkpoints": checkpoints, "run_dir": str(run_dir)}
-    predictions = {
-        ref["set"]: str(run_dir / "test_data" / ref["set"] / "predictions.csv")
-        for ref in test_sets
-        if "set" in ref and (run_dir / "test_data" / ref["set"] / "predictions.csv").is_file()
-    }
-    if predictions:
-        artifacts["predictions"] = predictions
+    if evaluations:
+        artifacts["predictions"] = {name: f["predictions"] for name, f in evaluations.items()}
     for key, folder in (("sample_grid", "samples"), ("swap_preview", "previews")):
         pictures = sorted((run_dir / folder).glob("*.png"))
         if pictures:

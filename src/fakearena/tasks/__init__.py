@@ -1,1 +1,2 @@
-"""Lightning modules, one per task; the network is injected by config."""
+"""Lightning tasks behind one interface (`base.Task`): detect, gan, faceswap; the network is
+injected by config (`detector=` or `generator=`, the group the task's class names)."""

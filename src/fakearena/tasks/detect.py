@@ -9,71 +9,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from fakearena.errors import DataError
-from fakearena.metrics.detection import DetectionInputError, detection_metrics
-from fakearena.runs.results import metric
-from fakearena.tasks.predictions import PredictionBuffer
+from fakearena.metrics.detection import auc_score, require_both_classes
+from fakearena.metrics.predictions import metric_entries, predictions_frame, score_predictions
+from fakearena.tasks.base import Task
+from fakearena.tasks.buffers import RowBuffer
 from fakearena.tasks.stability import ensure_finite_loss
 
-# detection_metrics keys recorded per set, with the count that goes with each.
-FRAME_KEYS = ("auc", "ap", "eer", "acc", "tpr_at_fpr_1e-2", "tpr_at_fpr_1e-3")
-VIDEO_KEYS = ("video_auc", "video_ap", "video_eer", "video_acc")
 # Network config keys that fetch initial weights: a checkpoint's weights supersede them.
 INIT_WEIGHT_KEYS = {"pretrained": False, "pretrained_file": None, "pretrained_sha256": None}
 
 
-def metric_entries(prefix: str, result: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """`detection_metrics` output as result-record entries `<prefix>/<name>`.
-
-    Frame metrics carry N (and the AUC its bootstrap CI), video metrics the number of videos,
-    per-source AUCs (`<prefix>/source=<source>/auc`) the number of fakes of that source.
-    """
-    entries = {}
-    for key in FRAME_KEYS:
-        ci = result.get("auc_ci95") if key == "auc" else None
-        entries[f"{prefix}/{key}"] = metric(
-            result[key], n=result["n"], ci95=ci, n_pos=result["n_pos"], n_neg=result["n_neg"]
-        )
-    for key in VIDEO_KEYS:
-        if key in result:
-            entries[f"{prefix}/{key}"] = metric(result[key], n=result["n_videos"])
-    for source, values in (result.get("per_source") or {}).items():
-        entries[f"{prefix}/source={source}/auc"] = metric(
-            values["auc"], n=values["n_pos"] + values["n_neg"], n_pos=values["n_pos"]
-        )
-    return entries
+def prediction_buffer() -> RowBuffer:
+    """Fake probability and label of every scored row, keyed by row."""
+    return RowBuffer(("prob", "label"))
 
 
-def score_rows(
-    rows: pd.DataFrame, probs: np.ndarray, n_bootstrap: int = 1000, seed: int = 0
-) -> dict[str, Any]:
-    """Every detection metric of `probs` for manifest `rows` (frame, video, per source).
-
-    Raises:
-        DataError: a set with one class only, or a video whose rows disagree on the label.
-    """
-    try:
-        return detection_metrics(
-            probs,
-            rows["label"].to_numpy(),
-            video_ids=rows["video_id"].astype(str).to_numpy(),
-            sources=rows["source"].astype(str).to_numpy(),
-            n_bootstrap=n_bootstrap,
-            seed=seed,
-        )
-    except DetectionInputError as exc:
-        raise DataError(str(exc)) from exc
-
-
-class DetectTask(L.LightningModule):
+class DetectTask(Task):
     """Binary real/fake classification of face images.
 
     Args:
@@ -88,6 +45,9 @@ class DetectTask(L.LightningModule):
             evaluation feeds the network what it was trained on (set during `fit`).
         n_bootstrap: bootstrap replicates for the test AUC's 95% CI (0: none).
     """
+
+    model_group = "detector"
+    accepts_test_data = True
 
     def __init__(
         self,
@@ -105,17 +65,21 @@ class DetectTask(L.LightningModule):
         self.save_hyperparameters(ignore=["net", "optimizer"])
         self.net = net
         self.optimizer_factory = optimizer
-        self.val_predictions = PredictionBuffer()
-        self.test_predictions = PredictionBuffer()
-        self.test_metrics: dict[str, dict[str, Any]] = {}
-        self.test_outputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self.test_result: dict[str, Any] = {}
-        # (split, row index in that split's manifest) of rows skipped under on_bad_sample=skip
-        self.skipped_rows: set[tuple[str, int]] = set()
+        self.val_buffer = prediction_buffer()
+        self.test_buffer = prediction_buffer()
+
+    @classmethod
+    def check_data(cls, datamodule: Any, *, test: bool) -> None:
+        """Train and val (and test) rows exist, and val/test hold both classes."""
+        for split in ("train", "val", "test") if test else ("train", "val"):
+            labels = datamodule.dataset(split).labels  # an empty split raises here
+            if split != "train":
+                fix = f"the {split} split" + (" (or train with test=false)" if test else "")
+                require_both_classes(labels, f"the {split} rows of data {datamodule.name}", fix)
 
     def on_fit_start(self) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if datamodule is not None and hasattr(datamodule, "image_size"):
+        datamodule = self.trainer.datamodule
+        if datamodule is not None:
             self.hparams["data_spec"] = {
                 "name": datamodule.name,
                 "image_size": int(datamodule.image_size),
@@ -144,8 +108,7 @@ class DetectTask(L.LightningModule):
         return logits
 
     def training_step(self, batch: dict[str, Any], batch_idx: int):
-        self.skipped_rows.update(("train", i) for i in batch["skipped"].tolist())
-        if "image" not in batch:
+        if not self.note_skipped("train", batch):
             return None
         logits = self._logits(batch)
         loss = F.binary_cross_entropy_with_logits(logits, batch["label"].float())
@@ -159,41 +122,38 @@ class DetectTask(L.LightningModule):
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self.skipped_rows.update(("val", i) for i in batch["skipped"].tolist())
-        if "image" in batch:
-            logits = self._logits(batch)
-            self.val_predictions.add(batch["index"], torch.sigmoid(logits), batch["label"])
+        if self.note_skipped("val", batch):
+            self._score(batch, self.val_buffer)
+
+    def _score(self, batch: dict[str, Any], buffer: RowBuffer) -> None:
+        buffer.add(batch["index"], prob=torch.sigmoid(self._logits(batch)), label=batch["label"])
 
     def on_validation_epoch_end(self) -> None:
-        _, probs, labels = self.val_predictions.gather()
-        self.val_predictions.reset()
-        if len(np.unique(labels)) < 2:
-            raise DataError(
-                "the validation rows seen this epoch are all of one class, so val/auc is "
-                "undefined; the val split needs real and fake rows (with limit_val_batches, "
-                "make sure the first batches hold both)"
-            )
-        self.log("val/auc", float(roc_auc_score(labels, probs)), prog_bar=True, sync_dist=False)
+        _, values = self.val_buffer.gather()
+        self.val_buffer.reset()
+        probs, labels = values["prob"], values["label"].astype(np.int64)
+        require_both_classes(
+            labels,
+            "the validation rows seen this epoch",
+            "the val split (with limit_val_batches, make sure the first batches hold both)",
+        )
+        self.log("val/auc", auc_score(probs, labels), prog_bar=True, sync_dist=False)
         self.log("val/acc", float(np.mean((probs >= 0.5) == labels)), sync_dist=False)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self.skipped_rows.update(("test", i) for i in batch["skipped"].tolist())
-        if "image" in batch:
-            logits = self._logits(batch)
-            self.test_predictions.add(batch["index"], torch.sigmoid(logits), batch["label"])
+        if self.note_skipped("test", batch):
+            self._score(batch, self.test_buffer)
 
     def on_test_epoch_end(self) -> None:
-        indices, probs, labels = self.test_predictions.gather()
-        self.test_predictions.reset()
-        self.test_outputs = (indices, probs, labels)
-        if len(np.unique(labels)) < 2:
-            raise DataError(
-                f"the test set has only label {labels[:1].tolist()} ({len(labels)} rows); "
-                "AUC needs real and fake rows: add the missing class to the test split"
-            )
-        rows = self._test_rows(indices, labels)
+        indices, values = self.test_buffer.gather()
+        self.test_buffer.reset()
+        labels = values["label"].astype(np.int64)
+        require_both_classes(labels, f"the {len(labels)} test rows", "the test split")
+        self.test_predictions = predictions_frame(
+            self._test_rows(indices, labels), np.arange(len(indices)), values["prob"]
+        )
         n_bootstrap = int(self.hparams.get("n_bootstrap", 1000))
-        self.test_result = score_rows(rows, probs, n_bootstrap=n_bootstrap)
+        self.test_result = score_predictions(self.test_predictions, n_bootstrap=n_bootstrap)
         self.test_metrics = metric_entries("test", self.test_result)
         for key in ("test/auc", "test/acc", "test/ap", "test/eer", "test/video_auc"):
             if key in self.test_metrics:
@@ -201,12 +161,17 @@ class DetectTask(L.LightningModule):
 
     def _test_rows(self, indices: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
         """Manifest rows of the scored test samples (label-only rows without a datamodule)."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if datamodule is not None and hasattr(datamodule, "dataset"):
+        datamodule = self.trainer.datamodule
+        if datamodule is not None:
             frame = datamodule.dataset("test").manifest.frame
             return frame.iloc[indices].reset_index(drop=True)
         return pd.DataFrame(
-            {"label": labels, "video_id": [str(i) for i in indices], "source": "unknown"}
+            {
+                "path": [str(i) for i in indices],
+                "label": labels,
+                "video_id": [str(i) for i in indices],
+                "source": "unknown",
+            }
         )
 
     def configure_optimizers(self):

@@ -1,38 +1,40 @@
 """Face swap: a shared encoder and one decoder per identity, trained to reconstruct each face.
 
 Training reconstructs each person's faces with that person's decoder from randomly warped
-inputs (`fakearena.data.warp`); a swap encodes person A and decodes with B's decoder. The
-data comes from `fakearena.data.identities.IdentityDataModule` (identity-balanced batches of
-the chosen people's real faces; `conf/task/faceswap.yaml` selects it). The checkpoint is
-chosen on `val/mse`; validation also logs PSNR and SSIM overall and per identity and saves a
-swap preview grid (A, A->A, A->B, B, B->B, B->A) under `<run>/previews/` every epoch.
+inputs (`fakearena.data.transforms.warp`); a swap encodes person A and decodes with B's
+decoder. The data comes from `fakearena.data.identities.IdentityDataModule` (identity-balanced
+batches of the chosen people's real faces; `conf/task/faceswap.yaml` selects it). The
+checkpoint is chosen on `val/mse`; validation also logs PSNR and SSIM overall and per identity
+and saves a swap preview grid (A, A->A, A->B, B, B->B, B->A) under `<run>/previews/` every epoch.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import lightning as L
+import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from PIL import Image
 from torch import nn
 from torchvision.utils import make_grid
 
-from fakearena.data.warp import AffineParams, WarpParams, augment_pair, seeded_generator
-from fakearena.errors import ConfigError
-from fakearena.runs.results import metric
-from fakearena.tasks._reconstruction import (
-    MetricBuffer,
-    image_metrics,
-    reconstruction_loss,
-    summarise,
+from fakearena.data.transforms.warp import (
+    AffineParams,
+    WarpParams,
+    augment_pair,
+    seeded_generator,
 )
+from fakearena.errors import ConfigError
+from fakearena.metrics.reconstruction import METRICS, image_metrics, summarise
+from fakearena.results import metric
+from fakearena.tasks.base import Task
+from fakearena.tasks.buffers import RowBuffer
+from fakearena.tasks.faceswap_losses import reconstruction_loss
 from fakearena.tasks.stability import ensure_finite_loss
-from fakearena.utils.io import atomic_write_bytes
+from fakearena.utils.io import atomic_write_png
+from fakearena.utils.log_images import log_image
 
 WARP_KEYS = {"warp_points": "points", "warp_scale": "scale"}
 AFFINE_KEYS = ("rotation", "zoom", "shift", "flip")
@@ -59,7 +61,28 @@ def augmentation(options: Mapping[str, Any] | None) -> tuple[AffineParams, WarpP
     return affine, warp
 
 
-class FaceSwapTask(L.LightningModule):
+def metric_buffer() -> RowBuffer:
+    """Per-face identity code and reconstruction metrics, keyed by row."""
+    return RowBuffer(("identity", *METRICS))
+
+
+def summarise_identities(
+    buffer: RowBuffer, names: list[str], stage: str
+) -> dict[str, tuple[float, int]]:
+    """`{stage/metric: (value, n)}` overall and `{stage/metric/<identity>: ...}` per identity."""
+    _, values = buffer.gather()
+    codes = values["identity"].astype(np.int64)
+    out: dict[str, tuple[float, int]] = {}
+    groups = [("", codes >= 0)] + [(f"/{name}", codes == c) for c, name in enumerate(names)]
+    for suffix, rows in groups:
+        if rows.any():
+            summary = summarise(values["mse"][rows], values["ssim"][rows])
+            for key, value in summary.items():
+                out[f"{stage}/{key}{suffix}"] = (float(value), int(rows.sum()))
+    return out
+
+
+class FaceSwapTask(Task):
     """Shared-encoder, per-identity-decoder autoencoder training and swapping.
 
     Args:
@@ -69,7 +92,8 @@ class FaceSwapTask(L.LightningModule):
         n_identities: how many people; the network has that many decoders, or one shared.
         loss: "mse" (default) or "l1".
         ssim_weight: weight w of `(1 - SSIM)` mixed into the loss as `(1-w) base + w (1-SSIM)`.
-        augment: warp_points, warp_scale, rotation, zoom, shift, flip (see `fakearena.data.warp`).
+        augment: warp_points, warp_scale, rotation, zoom, shift, flip (see
+            `fakearena.data.transforms.warp`).
         preview_faces: faces per identity in the swap preview grid (0: no preview).
         seed: seed of the augmentation draws (with the step and rank).
         monitor: metric key that selects the checkpoint.
@@ -77,8 +101,9 @@ class FaceSwapTask(L.LightningModule):
         name: task name recorded in results.json.
     """
 
-    # under DDP some parameters get no gradient in a step (see runs.train.ddp_overrides)
-    DDP_FIND_UNUSED_PARAMETERS = True
+    model_group = "generator"
+    # a batch need not hold every person, so some decoders get no gradient in a step
+    ddp_find_unused_parameters = True
 
     def __init__(
         self,
@@ -114,12 +139,10 @@ class FaceSwapTask(L.LightningModule):
         self.optimizer_factory = optimizer
         self.affine, self.warp = augmentation(augment)
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
-        self.val_buffer, self.test_buffer = MetricBuffer(), MetricBuffer()
-        self.test_metrics: dict[str, dict[str, Any]] = {}
+        self.val_buffer, self.test_buffer = metric_buffer(), metric_buffer()
         self.init_summary: dict[str, tuple[float, int]] = {}
         self.best_val: dict[str, tuple[float, int]] = {}
         self.preview_paths: list[Path] = []
-        self.skipped_rows: set[tuple[str, int]] = set()
         self._preview: dict[int, list[torch.Tensor]] = {}
 
     @property
@@ -173,8 +196,7 @@ class FaceSwapTask(L.LightningModule):
             )
 
     def training_step(self, batch: dict[str, Any], batch_idx: int):
-        self.skipped_rows.update(("train", i) for i in batch["skipped"].tolist())
-        if "image" not in batch:
+        if not self.note_skipped("train", batch):
             return None
         generator = seeded_generator(self.hparams.seed, self.global_step, self.global_rank)
         inputs, targets = augment_pair(batch["image"], generator, self.affine, self.warp)
@@ -186,22 +208,23 @@ class FaceSwapTask(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=len(inputs))
         return loss
 
-    def _evaluate(self, batch: dict[str, Any], buffer: MetricBuffer) -> None:
-        if "image" in batch:
-            recon = self.reconstruct(batch["image"], batch["identity"])
-            buffer.add(batch["index"], batch["identity"], image_metrics(recon, batch["image"]))
+    def _evaluate(self, batch: dict[str, Any], buffer: RowBuffer) -> None:
+        recon = self.reconstruct(batch["image"], batch["identity"])
+        metrics = image_metrics(recon, batch["image"])
+        buffer.add(batch["index"], identity=batch["identity"], **metrics)
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self.skipped_rows.update(("val", i) for i in batch["skipped"].tolist())
+        if not self.note_skipped("val", batch):
+            return
         self._evaluate(batch, self.val_buffer)
-        if "image" in batch and self.hparams.preview_faces > 0:
+        if self.hparams.preview_faces > 0:
             for image, code in zip(batch["image"], batch["identity"].tolist()):
                 kept = self._preview.setdefault(int(code), [])
                 if len(kept) < self.hparams.preview_faces:
                     kept.append(image.detach())
 
     def on_validation_epoch_end(self) -> None:
-        summary = summarise(self.val_buffer.gather(), self.identity_names, "val")
+        summary = summarise_identities(self.val_buffer, self.identity_names, "val")
         self.val_buffer.reset()
         for key, (value, _) in summary.items():
             self.log(key, value, prog_bar=key == "val/mse", sync_dist=False)
@@ -235,11 +258,8 @@ class FaceSwapTask(L.LightningModule):
             torch.stack(self._preview[0][:n]), torch.stack(self._preview[1][:n])
         )
         pixels = grid.mul(255).round().byte().permute(1, 2, 0).numpy()
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        path = folder / f"swap_epoch{self.current_epoch:03d}.png"
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, buffer.getvalue())
+        path = atomic_write_png(folder / f"swap_epoch{self.current_epoch:03d}.png", pixels)
+        log_image(self.loggers, "swap_preview", pixels, step=self.global_step)
         self.preview_paths.append(path)
         return path
 
@@ -248,18 +268,19 @@ class FaceSwapTask(L.LightningModule):
         datamodule = self.trainer.datamodule
         if self.global_step > 0 or datamodule is None:
             return
-        buffer = MetricBuffer()
+        buffer = metric_buffer()
         with torch.no_grad():
             for batch in datamodule.val_dataloader():
-                self._evaluate(self.transfer_batch_to_device(batch, self.device, 0), buffer)
-        self.init_summary = summarise(buffer.gather(), self.identity_names, "init")
+                if "image" in batch:
+                    self._evaluate(self.transfer_batch_to_device(batch, self.device, 0), buffer)
+        self.init_summary = summarise_identities(buffer, self.identity_names, "init")
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self.skipped_rows.update(("test", i) for i in batch["skipped"].tolist())
-        self._evaluate(batch, self.test_buffer)
+        if self.note_skipped("test", batch):
+            self._evaluate(batch, self.test_buffer)
 
     def on_test_epoch_end(self) -> None:
-        summary = summarise(self.test_buffer.gather(), self.identity_names, "test")
+        summary = summarise_identities(self.test_buffer, self.identity_names, "test")
         self.test_buffer.reset()
         self.test_metrics = {key: metric(value, n=n) for key, (value, n) in summary.items()}
         for key, (value, _) in summary.items():

@@ -18,11 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 import torch.distributed as dist
-from PIL import Image
 
 from fakearena.errors import FakearenaError
 from fakearena.errors import TrainingDivergedError as TrainingDivergedError  # re-exported
@@ -30,16 +28,19 @@ from fakearena.metrics.prdc import DEFAULT_K
 from fakearena.metrics.quality import FLOOR_PROTOCOL, floor_rows, sample_quality
 from fakearena.metrics.reference import subset
 from fakearena.models.generators.gan_pair import GANPair
-from fakearena.runs.results import metric
+from fakearena.results import metric
 from fakearena.tasks import gan_eval
+from fakearena.tasks.base import Task
 from fakearena.tasks.gan_losses import check_loss, discriminator_loss, generator_loss
 from fakearena.tasks.stability import ensure_finite_loss
+from fakearena.utils.io import atomic_write_png
+from fakearena.utils.log_images import log_image
 
 # Precision/recall/density/coverage: the PRDC names recorded beside FID and KID.
 QUALITY_NAMES = ("precision", "recall", "density", "coverage")
 
 
-class GANTask(L.LightningModule):
+class GANTask(Task):
     """Adversarial training of a `GANPair` with FID/KID validation.
 
     Args:
@@ -61,8 +62,9 @@ class GANTask(L.LightningModule):
         name: task name recorded in results.json and checkpoints.
     """
 
-    # under DDP some parameters get no gradient in a step (see runs.train.ddp_overrides)
-    DDP_FIND_UNUSED_PARAMETERS = True
+    model_group = "generator"
+    # the D step never touches G's parameters (and the G step leaves D's unused)
+    ddp_find_unused_parameters = True
 
     def __init__(
         self,
@@ -100,9 +102,7 @@ class GANTask(L.LightningModule):
         self.optimizer_factory = optimizer
         self.d_optimizer_factory = d_optimizer
         self.automatic_optimization = False
-        self.test_metrics: dict[str, dict[str, Any]] = {}
         self.best_eval: dict[str, Any] | None = None
-        self.skipped_rows: set[tuple[str, int]] = set()
         self._reals: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._real_features: dict[str, np.ndarray] = {}
         self._floors: dict[str, dict[str, Any]] = {}
@@ -123,8 +123,7 @@ class GANTask(L.LightningModule):
 
     def _real_batch(self, batch: dict[str, Any]) -> torch.Tensor | None:
         """Real images of a batch in [-1, 1], or None when it holds none."""
-        self.skipped_rows.update(("train", i) for i in batch["skipped"].tolist())
-        if "image" not in batch:
+        if not self.note_skipped("train", batch):
             return None
         real = batch["image"][batch["label"] == 0]
         return real * 2.0 - 1.0 if len(real) else None
@@ -210,31 +209,23 @@ class GANTask(L.LightningModule):
         images = self.generate(int(self.hparams.grid_size), int(self.hparams.eval_seed))
         grid = image_grid(images)
         path = Path(self.trainer.default_root_dir) / "samples" / f"{stem}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(grid).save(path)
-        for logger in self.loggers:
-            experiment = getattr(logger, "experiment", None)
-            if hasattr(experiment, "add_image"):  # TensorBoard
-                experiment.add_image("samples", grid, self.global_step, dataformats="HWC")
-            elif hasattr(logger, "log_image"):  # Weights & Biases
-                logger.log_image("samples", [str(path)], step=self.global_step)
+        atomic_write_png(path, grid)
+        log_image(self.loggers, "samples", grid, step=self.global_step)
         return path
 
     # ---- evaluation -----------------------------------------------------------------------
-    def _collect_reals(self, batch: dict[str, Any]) -> None:
-        if "image" not in batch:
+    def _collect_reals(self, split: str, batch: dict[str, Any]) -> None:
+        if not self.note_skipped(split, batch):
             return
         keep = batch["label"] == 0
         if keep.any():
             self._reals.append((batch["index"][keep].cpu(), batch["image"][keep].cpu()))
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self.skipped_rows.update(("val", i) for i in batch["skipped"].tolist())
-        self._collect_reals(batch)
+        self._collect_reals("val", batch)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self.skipped_rows.update(("test", i) for i in batch["skipped"].tolist())
-        self._collect_reals(batch)
+        self._collect_reals("test", batch)
 
     def _gathered_reals(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Real images seen this epoch on every rank, once each, in row order."""

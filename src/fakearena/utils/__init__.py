@@ -1,1 +1,3 @@
-"""Small shared helpers (atomic file writes, hashing)."""
+"""Shared helpers below everything else: atomic file writes and hashes (`io`), RNG state
+(`rng`), devices and process sharding (`parallel`), experiment loggers (`loggers`,
+`log_images`), quieting third-party output (`quiet`)."""

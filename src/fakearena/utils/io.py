@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -45,6 +46,24 @@ def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(target: str | os.PathLike[str], text: str) -> Path:
     """Write UTF-8 `text` to `target` atomically."""
     return atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def png_bytes(pixels: Any) -> bytes:
+    """uint8 (H, W), (H, W, 1) or (H, W, 3) pixels encoded as PNG."""
+    import numpy as np
+    from PIL import Image
+
+    array = np.ascontiguousarray(pixels)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def atomic_write_png(target: str | os.PathLike[str], pixels: Any) -> Path:
+    """Write uint8 pixels as a PNG file atomically."""
+    return atomic_write_bytes(target, png_bytes(pixels))
 
 
 def atomic_write_json(target: str | os.PathLike[str], obj: Any) -> Path:

@@ -13,6 +13,7 @@ from typing import Any
 
 from fakearena.data.manifest import Manifest, write_manifest
 from fakearena.errors import ConfigError
+from fakearena.tool_args import Arg, ToolArgs
 
 
 def _ffpp(args: Any) -> Manifest:
@@ -52,42 +53,78 @@ def _folder(args: Any) -> Manifest:
     )
 
 
-BUILDERS: dict[str, tuple[Callable[[Any], Manifest], dict[str, Any]]] = {
-    "ffpp": (_ffpp, {"compression": "c23", "methods": None}),
-    "celebdf_v2": (_celebdf, {"val_fraction": 0.1, "seed": 0}),
-    "dfdc": (_dfdc, {"val_parts": None, "test_parts": None}),
+def _tool(dataset: str, summary: str, *options: Arg, root_required: bool = True) -> ToolArgs:
+    common = (
+        Arg("root", None, "the dataset's folder as downloaded", required=root_required),
+        Arg("out", None, "folder for videos.csv (+ .yaml card)", required=True),
+    )
+    epilog = "then: fakearena faces extract input=<out>/videos.csv out=<out>/faces"
+    return ToolArgs(f"data build {dataset}", summary, (*common, *options), epilog)
+
+
+BUILDERS: dict[str, tuple[Callable[[Any], Manifest], ToolArgs]] = {
+    "ffpp": (
+        _ffpp,
+        _tool(
+            "ffpp",
+            "FaceForensics++: original and manipulated videos, official splits.",
+            Arg("compression", "c23", "c0 | c23 | c40"),
+            Arg(
+                "methods", None, "manipulations, e.g. [Deepfakes,FaceSwap] (all present)", kind=None
+            ),
+        ),
+    ),
+    "celebdf_v2": (
+        _celebdf,
+        _tool(
+            "celebdf_v2",
+            "Celeb-DF v2: official test list; val carved by identity from the other videos.",
+            Arg("val_fraction", 0.1, "share of non-test identities held out for validation"),
+            Arg("seed", 0, "seed of that choice"),
+        ),
+    ),
+    "dfdc": (
+        _dfdc,
+        _tool(
+            "dfdc",
+            "DFDC: part folders with metadata.json; splits by part.",
+            Arg(
+                "val_parts", None, "parts for validation, e.g. [40,41] (default 40..44)", kind=None
+            ),
+            Arg("test_parts", None, "parts for testing (default 45..49)", kind=None),
+        ),
+    ),
     "folder": (
         _folder,
-        {
-            "csv": None,
-            "name": None,
-            "split": "test",
-            "seed": 0,
-            "val_fraction": 0.1,
-            "test_fraction": 0.1,
-        },
+        _tool(
+            "folder",
+            "Any folder of real/ and fake/ media, or a CSV of files with labels.",
+            Arg("csv", None, "a CSV listing files and labels instead of real/ and fake/"),
+            Arg("name", None, "manifest name (default: the folder's name)"),
+            Arg("split", "test", "train | val | test | auto (split by video, seeded)"),
+            Arg("seed", 0, "seed of split=auto"),
+            Arg("val_fraction", 0.1, "share of videos in val with split=auto"),
+            Arg("test_fraction", 0.1, "share of videos in test with split=auto"),
+            root_required=False,
+        ),
     ),
 }
 ALIASES = {"celebdf": "celebdf_v2", "ff++": "ffpp"}
 
-USAGE = """usage: fakearena data build <dataset> root=DIR out=DIR [key=value ...]
 
-datasets and their options (default):
-  ffpp        compression=c23 (c0|c23|c40)  methods=[Deepfakes,...] (all present)
-  celebdf_v2  val_fraction=0.1 seed=0       (val carved by identity from the non-test videos)
-  dfdc        val_parts=[40..44] test_parts=[45..49]
-  folder      csv=FILE name= split=test (train|val|test|auto) seed=0 val_fraction=0.1
-              test_fraction=0.1
-writes <out>/videos.csv (+ .yaml card); then:
-  fakearena faces extract input=<out>/videos.csv out=<out>/faces
-"""
+def usage() -> str:
+    """`fakearena data build --help`: the datasets; each one's `--help` lists its options."""
+    lines = ["usage: fakearena data build <dataset> root=DIR out=DIR [key=value ...]", ""]
+    lines += [f"  {name:<11} {tool.summary}" for name, (_, tool) in BUILDERS.items()]
+    lines += ["", "`fakearena data build <dataset> --help` lists its arguments."]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str]) -> int:
     """Entry point of `fakearena data build`."""
     argv = list(argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE)
+        print(usage())
         return 0
     dataset = ALIASES.get(argv[0], argv[0])
     if dataset not in BUILDERS:
@@ -95,14 +132,11 @@ def main(argv: Sequence[str]) -> int:
             f"`fakearena data build`: unknown dataset {argv[0]!r}; datasets are: "
             + ", ".join(BUILDERS)
         )
-    build, options = BUILDERS[dataset]
-    from fakearena.config import parse_key_values
-
-    args = parse_key_values(
-        argv[1:], {"root": None, "out": None, **options}, f"data build {dataset}"
-    )
-    if not args.out:
-        raise ConfigError(f"`fakearena data build {dataset}` needs out=DIR (where videos.csv goes)")
+    build, tool = BUILDERS[dataset]
+    if tool.wants_help(argv[1:]):
+        print(tool.usage())
+        return 0
+    args = tool.parse(argv[1:])
     manifest = build(args)
     manifest.card.provenance["command"] = f"fakearena data build {' '.join(argv)}"
     path = write_manifest(manifest, Path(args.out) / "videos.csv")

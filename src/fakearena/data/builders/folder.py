@@ -13,9 +13,8 @@ from typing import Any
 import pandas as pd
 
 from fakearena.data.builders.common import relative, require_root, video_manifest
-from fakearena.data.extract_inputs import is_image_file, parse_label
-from fakearena.data.manifest import SPLITS, Manifest
-from fakearena.data.video import is_video_file
+from fakearena.data.manifest import SPLITS, Manifest, parse_label
+from fakearena.data.media import is_image_file, is_video_file
 from fakearena.errors import ConfigError, DataError
 
 LAYOUT = """  <root>/real/**/*.{mp4,avi,mov,...,png,jpg,...}

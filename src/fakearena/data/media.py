@@ -1,4 +1,5 @@
-"""Reading images from disk with errors that name the file and the fix."""
+"""Media files: which files are images or videos, and decoding images with errors that name
+the file and the fix (videos are decoded by `fakearena.faces.video`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,28 @@ from PIL import Image, UnidentifiedImageError
 from fakearena.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (
+    ".mp4",
+    ".avi",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+    ".flv",
+)
+
+
+def is_image_file(path: str | os.PathLike[str]) -> bool:
+    """True when the file name has a common image extension."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def is_video_file(path: str | os.PathLike[str]) -> bool:
+    """True when the file name has a common video extension."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
 def load_image(path: str | os.PathLike[str], channels: int = 3) -> np.ndarray:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from fakearena.data.augment import blur, jpeg
+from fakearena.data.transforms.augment import blur, jpeg
 from fakearena.errors import ConfigError
 
 

@@ -1,10 +1,12 @@
-"""Splitting `fakearena generate` across processes with Lightning Fabric.
+"""Devices and process sharding for the commands that run outside a Lightning Trainer.
 
-`devices=N` (and `num_nodes=M`) start N x M processes through `lightning.Fabric` with the
-DDP strategy: launched by Lightning itself on one machine, or under `torchrun` / SLURM when
-their environment is present (Fabric detects it). Image `i` is made by the process with
-`rank == i % world_size`, every image is seeded by its index, so the set does not depend on
-the number of processes; rank 0 writes the manifest after a barrier.
+`resolve_device` turns a `device=` value into a torch device (`auto`: CUDA when present).
+`devices=N` (and `num_nodes=M`) of `fakearena generate` and `fakearena evaluate` start N x M
+processes through `lightning.Fabric` with the DDP strategy: launched by Lightning itself on one
+machine, or under `torchrun` / SLURM when their environment is present (Fabric detects it).
+Item `i` belongs to the process with `rank == i % world_size`; every generated image is seeded
+by its index, so results do not depend on the number of processes; rank 0 writes after a
+barrier.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from fakearena.errors import ConfigError
 
 @dataclass
 class Shard:
-    """This process's share of a generation run."""
+    """This process's share of a sharded run (generation or evaluation)."""
 
     rank: int = 0
     world_size: int = 1
@@ -54,6 +56,23 @@ class Shard:
         return parts
 
 
+def resolve_device(name: str = "auto") -> torch.device:
+    """`auto` -> the first CUDA device when there is one, else the CPU.
+
+    Raises:
+        ConfigError: a name torch does not know, or CUDA asked for where there is none.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"device={name!r} is not a torch device (auto, cpu, cuda:0)") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} but CUDA is not available; use device=cpu")
+    return device
+
+
 def launch_shard(cfg: Any) -> Shard:
     """The Shard of this process for the config keys `device` (cpu, cuda, auto), `devices`
     and `num_nodes` (`conf/generate.yaml`, `conf/evaluate.yaml`).
@@ -63,15 +82,7 @@ def launch_shard(cfg: Any) -> Shard:
     devices, num_nodes = int(cfg.get("devices") or 1), int(cfg.get("num_nodes") or 1)
     if devices < 1 or num_nodes < 1:
         raise ConfigError(f"devices={devices} and num_nodes={num_nodes} must both be >= 1")
-    name = str(cfg.get("device") or "cpu")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(f"device={name!r} is not a torch device (cpu, cuda)") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={name!r} but CUDA is not available; use device=cpu")
+    device = resolve_device(str(cfg.get("device") or "auto"))
     if devices * num_nodes == 1:
         return Shard(device=device)
     import lightning as L

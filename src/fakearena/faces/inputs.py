@@ -6,26 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fakearena.data.extract import SourceItem
-from fakearena.data.manifest import SPLITS, read_manifest
-from fakearena.data.video import is_video_file
+from fakearena.data.manifest import SPLITS, parse_label, read_manifest
+from fakearena.data.media import IMAGE_SUFFIXES, is_image_file, is_video_file
 from fakearena.errors import ConfigError, DataError
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-
-
-def is_image_file(path: str | os.PathLike[str]) -> bool:
-    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
-
-
-def parse_label(value: Any) -> int:
-    """0/1/real/fake as 0 or 1."""
-    text = str(value).strip().lower()
-    if text in ("0", "real"):
-        return 0
-    if text in ("1", "fake"):
-        return 1
-    raise ConfigError(f"label={value!r}: give real, fake, 0 or 1")
+from fakearena.faces.extract import SourceItem
 
 
 def _kind(path: Path, where: str) -> str:
@@ -35,7 +19,7 @@ def _kind(path: Path, where: str) -> str:
         return "image"
     raise DataError(
         f"{where}: {path} is neither a video ({', '.join(('.mp4', '.avi', '.mov', '...'))}) nor "
-        f"an image ({', '.join(IMAGE_EXTENSIONS)}); remove it or convert it"
+        f"an image ({', '.join(IMAGE_SUFFIXES)}); remove it or convert it"
     )
 
 
@@ -85,7 +69,7 @@ def resolve_inputs(
         if not files:
             raise DataError(
                 f"folder {path} holds no video ({', '.join(('.mp4', '.avi', '.mov'))}, ...) or "
-                f"image ({', '.join(IMAGE_EXTENSIONS)}) files; point input= at the media"
+                f"image ({', '.join(IMAGE_SUFFIXES)}) files; point input= at the media"
             )
         items = [
             SourceItem(

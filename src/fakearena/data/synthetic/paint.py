@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fakearena.data._face_params import Identity, Shot
+from fakearena.data.synthetic.params import Identity, Shot
 
 Window = tuple[slice, slice, slice]
 # Sensor noise through a 256-entry table of standard-normal quantiles: random bytes become

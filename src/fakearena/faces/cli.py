@@ -7,61 +7,61 @@ from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
-from fakearena.data.extract import ExtractOptions, extract_faces
-from fakearena.data.extract_inputs import resolve_inputs
-from fakearena.data.manifest import ManifestCard
 from fakearena.errors import ConfigError
+from fakearena.faces.extract import ExtractOptions
+from fakearena.tool_args import Arg, ToolArgs
 
-USAGE = """usage: fakearena faces extract input=PATH out=DIR [key=value ...]
-
-input   a video, an image, a folder of them, or a video-level manifest (.csv)
-out     output folder: crops, <name>.csv manifest, <name>_report.json, .shards/ (resume)
-
-options (default):
-  name=<input name>       manifest name
-  frames_per_video=32     frames spread evenly over each video (0: all frames)
-  every=0                 take every k-th frame instead (k > 0)
-  size=256                crop side in pixels
-  align=similarity        similarity (5-point template) | box (detection box + margin)
-  margin=0.15             context added on each side, as a share of the face size
-  detect_size=640         long side of the image MTCNN sees (0: full resolution)
-  min_face_size=20        smallest face, in pixels of that detection image
-  min_prob=0.9            drop detections below this probability
-  multi_face=false        keep every face (true) or one per frame
-  select=largest          largest | confident: which face to keep
-  format=png              png | jpg
-  workers=1               parallel processes (each decodes and detects whole videos)
-  device=cpu              cpu | cuda | cuda:N
-  label= split= source=   for video/image/folder inputs (default real, test, real|fake)
-  progress=true           show a progress bar
-"""
-
-
-def _defaults() -> dict:
-    options = {f.name: f.default for f in fields(ExtractOptions)}
-    return {
-        "input": None,
-        "out": None,
-        "name": None,
-        "workers": 1,
-        "label": None,
-        "split": None,
-        "source": None,
-        "progress": True,
-        **options,
-    }
+OPTION_HELP = {
+    "frames_per_video": "frames spread evenly over each video (0: all frames)",
+    "every": "take every k-th frame instead (k > 0)",
+    "size": "crop side in pixels",
+    "align": "similarity (5-point template) | box (detection box + margin)",
+    "margin": "context added on each side, as a share of the face size",
+    "detect_size": "long side of the image MTCNN sees (0: full resolution)",
+    "min_face_size": "smallest face, in pixels of that detection image",
+    "min_prob": "drop detections below this probability",
+    "multi_face": "keep every face (true) or one per frame",
+    "select": "largest | confident: which face to keep",
+    "format": "png | jpg",
+    "jpeg_quality": "JPEG quality of format=jpg crops",
+    "device": "cpu | cuda | cuda:N",
+}
+ARGS = ToolArgs(
+    command="faces extract",
+    summary="MTCNN face crops (5-point aligned) from videos/images, with a frame-level manifest.",
+    args=(
+        Arg(
+            "input",
+            None,
+            "a video, an image, a folder of them, or a video-level manifest (.csv)",
+            required=True,
+        ),
+        Arg(
+            "out",
+            None,
+            "output folder: crops, <name>.csv, <name>_report.json, .shards/",
+            required=True,
+        ),
+        Arg("name", None, "manifest name (default: the input's name)"),
+        *(Arg(f.name, f.default, OPTION_HELP[f.name]) for f in fields(ExtractOptions)),
+        Arg("workers", 1, "parallel processes (each decodes and detects whole videos)"),
+        Arg("label", None, "label of video/image/folder inputs: real|fake (default real)"),
+        Arg("split", None, "split of video/image/folder inputs (default test)"),
+        Arg("source", None, "source of video/image/folder inputs (default real|fake)"),
+        Arg("progress", True, "show a progress bar"),
+    ),
+)
 
 
 def extract_command(argv: Sequence[str]) -> int:
     """Run `faces extract`; 0 when every input was read, 1 when some could not be."""
-    cfg = _defaults()
-    from fakearena.config import parse_key_values
-
-    args = parse_key_values(argv, cfg, "faces extract")
-    if not args.input or not args.out:
-        raise ConfigError("`fakearena faces extract` needs input=PATH and out=DIR\n" + USAGE)
+    args = ARGS.parse(argv)
     if int(args.workers) < 1:
         raise ConfigError(f"workers={args.workers}: give 1 (in this process) or more")
+    from fakearena.data.manifest import ManifestCard
+    from fakearena.faces.extract import extract_faces
+    from fakearena.faces.inputs import resolve_inputs
+
     options = ExtractOptions(**{f.name: args[f.name] for f in fields(ExtractOptions)})
     options.check()
     items, default_name, reference = resolve_inputs(
@@ -126,11 +126,11 @@ def main(argv: Sequence[str]) -> int:
     """Entry point of `fakearena faces`."""
     argv = list(argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE)
+        print(ARGS.usage())
         return 0
     if argv[0] != "extract":
         raise ConfigError(f"`fakearena faces` has no subcommand {argv[0]!r}; use: extract")
-    if any(a in ("-h", "--help") for a in argv[1:]):
-        print(USAGE)
+    if ARGS.wants_help(argv[1:]):
+        print(ARGS.usage())
         return 0
     return extract_command(argv[1:])

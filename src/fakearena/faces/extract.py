@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from fakearena.data.faces import (
+from fakearena.data.manifest import Manifest, ManifestCard, write_manifest
+from fakearena.errors import ConfigError, DataError
+from fakearena.faces.detect import (
     ALIGN_MODES,
     DEFAULT_DETECT_SIZE,
     DEFAULT_MARGIN,
@@ -37,9 +39,7 @@ from fakearena.data.faces import (
     align_face,
     select_faces,
 )
-from fakearena.data.manifest import Manifest, ManifestCard, write_manifest
-from fakearena.data.video import check_sampling, probe_video, read_frames, sample_frame_indices
-from fakearena.errors import ConfigError, DataError
+from fakearena.faces.video import check_sampling, probe_video, read_frames, sample_frame_indices
 from fakearena.utils.io import atomic_path, atomic_write_json
 
 SHARD_DIR = ".shards"

@@ -15,7 +15,7 @@ import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from fakearena.errors import DataError
-from fakearena.report.loggers import as_loggers
+from fakearena.utils.loggers import as_loggers
 
 
 def image_array(image: str | os.PathLike[str] | np.ndarray | Any) -> np.ndarray:

@@ -1,15 +1,5 @@
-"""Built-in synthetic faces: procedural people and blended fakes, so the suite runs offline.
-
-An *identity* (a person) fixes face shape, skin tone, hair and the geometry and colours of eyes,
-brows, nose and mouth; each *image* of that person varies position, scale, in-plane rotation,
-expression, light, background, blur and sensor noise. Everything is drawn from `(seed, identity,
-index)`, so a row renders to the same bytes on every call and at every epoch.
-
-A *blended fake* follows the self-blended-images recipe: a donor's inner face (eyes, brows,
-nose, mouth) rendered in the target's pose, colour-matched to the target's skin up to a small
-random colour shift, slightly misaligned, and blended into the target's image through a soft
-elliptical mask. The cue a detector can learn is the blend boundary and the residual colour
-mismatch; the skin tones agree on average, so global colour statistics give almost nothing away.
+"""Synthetic datasets: which faces a synthetic manifest holds, split by identity, and writing
+them as PNG files (`fakearena data synth`).
 
 Manifests of synthetic faces are in memory (`root=None`): the extra integer columns
 `synth_seed, synth_identity, synth_index, synth_donor` (-1 for reals) say what to render.
@@ -26,9 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fakearena.data import _face_render as fr
-from fakearena.data._face_blend import blend_into
-from fakearena.data._face_params import Identity, Shot, sample_identity, sample_shot
 from fakearena.data.manifest import (
     SPLITS,
     Manifest,
@@ -36,95 +23,18 @@ from fakearena.data.manifest import (
     card_path_for,
     write_manifest,
 )
-from fakearena.errors import ConfigError, DataError
+from fakearena.data.synthetic.renderer import (
+    SOURCE_FAKE,
+    SOURCE_REAL,
+    SyntheticRenderer,
+    rng_stream,
+)
+from fakearena.errors import ConfigError
 from fakearena.utils.io import sha256_bytes
 
-SOURCE_REAL = "real"
-SOURCE_FAKE = "blend/synthetic"
 EXTRA_COLUMNS = ("synth_seed", "synth_identity", "synth_index", "synth_donor")
-# Stream tags keep the random draws of different purposes independent of each other.
-_IDENTITY, _SHOT, _BLEND, _SPLIT, _DONOR = 1, 2, 3, 4, 5
-
-
-def _rng(*key: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(k) for k in key])))
-
-
-class SyntheticRenderer:
-    """Renders synthetic faces of one size; deterministic by (seed, identity, index)."""
-
-    def __init__(self, size: int = 64, seed: int = 0):
-        if int(size) < 16:
-            raise ConfigError(f"synthetic image size must be at least 16 pixels, got {size}")
-        if int(seed) < 0:
-            raise ConfigError(f"synthetic seed must be a non-negative integer, got {seed}")
-        self.size = int(size)
-        self.seed = int(seed)
-        self.canvas = fr.Canvas(self.size)
-        self._identities: dict[tuple[int, int], Identity] = {}
-
-    def identity(self, identity: int, seed: int | None = None) -> Identity:
-        """The fixed traits of person `identity` (cached)."""
-        key = (self._seed(seed), int(identity))
-        who = self._identities.get(key)
-        if who is None:
-            who = self._identities[key] = sample_identity(_rng(key[0], _IDENTITY, key[1]))
-        return who
-
-    def _seed(self, seed: int | None) -> int:
-        return self.seed if seed is None else int(seed)
-
-    def _scene(self, identity: int, index: int, seed: int) -> tuple[Shot, np.random.Generator]:
-        # The same generator then draws the sensor noise, so a fake and the real image of the
-        # same (identity, index) share it.
-        rng = _rng(seed, _SHOT, identity, index)
-        return sample_shot(rng), rng
-
-    def render_face(self, identity: int, index: int, seed: int | None = None) -> np.ndarray:
-        """Image `index` of person `identity` as H x W x 3 uint8 RGB (a real face)."""
-        seed = self._seed(seed)
-        who = self.identity(identity, seed)
-        shot, rng = self._scene(identity, index, seed)
-        img = fr.paint_background(self.canvas, shot)
-        fr.paint_face(img, self.canvas, who, shot)
-        return fr.finish(img, shot, rng)
-
-    def render_blended_fake(
-        self, identity: int, index: int, donor: int, seed: int | None = None
-    ) -> np.ndarray:
-        """Image `index` of `identity` with the inner face of `donor` blended in (a fake).
-
-        Outside the blend mask it equals `render_face(identity, index)` pixel for pixel.
-        """
-        if int(donor) == int(identity) or int(donor) < 0:
-            raise DataError(
-                f"a blended fake needs a donor identity other than the target {identity} "
-                f"(got donor {donor})"
-            )
-        seed = self._seed(seed)
-        target = self.identity(identity, seed)
-        shot, rng = self._scene(identity, index, seed)
-        img = fr.paint_background(self.canvas, shot)
-        fr.paint_face(img, self.canvas, target, shot)
-        blend = _rng(seed, _BLEND, identity, index, donor)
-        blend_into(img, self.canvas, target, self.identity(donor, seed), shot, blend)
-        return fr.finish(img, shot, rng)
-
-    def render_row(self, row: Mapping[str, Any]) -> np.ndarray:
-        """Render a synthetic manifest row from its `synth_*` columns."""
-        try:
-            identity, index = int(row["synth_identity"]), int(row["synth_index"])
-            donor = int(row.get("synth_donor", -1))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(
-                f"row {dict(row).get('path', '?')!r} is not a synthetic row: it needs integer "
-                f"columns synth_identity, synth_index and synth_donor ({exc})"
-            ) from exc
-        seed = row.get("synth_seed")
-        seed = None if seed is None or seed == "" else int(seed)
-        if donor < 0:
-            return self.render_face(identity, index, seed)
-        return self.render_blended_fake(identity, index, donor, seed)
+# Stream tags of the dataset's own draws (the renderer's are 1-3).
+_SPLIT, _DONOR = 4, 5
 
 
 def identity_splits(n_identities: int, seed: int) -> dict[int, str]:
@@ -134,7 +44,7 @@ def identity_splits(n_identities: int, seed: int) -> dict[int, str]:
             f"synthetic data needs n_identities >= {len(SPLITS)} (one per split), "
             f"got {n_identities}"
         )
-    order = _rng(seed, _SPLIT).permutation(n_identities)
+    order = rng_stream(seed, _SPLIT).permutation(n_identities)
     n_held = max(1, round(0.15 * n_identities))
     names = ["val"] * n_held + ["test"] * n_held
     names += ["train"] * (n_identities - len(names))
@@ -191,7 +101,7 @@ def synthetic_manifest(
             donor = -1
             if fake:
                 pool = [d for d in pools[split] if d != identity]
-                donor = pool[int(_rng(seed, _DONOR, identity, index).integers(len(pool)))]
+                donor = pool[int(rng_stream(seed, _DONOR, identity, index).integers(len(pool)))]
             stem = f"{'fake' if fake else 'real'}_{index:0{iwidth}d}"
             (fakes if fake else reals).append(
                 {

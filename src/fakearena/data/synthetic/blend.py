@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from fakearena.data import _face_render as fr
-from fakearena.data._face_params import Identity, Shot
+from fakearena.data.synthetic import paint
+from fakearena.data.synthetic.params import Identity, Shot
 
 # Traits the swapped-in face takes from the target: a face swap replaces the inner face only.
 _OUTLINE = (
@@ -33,7 +33,7 @@ _OUTLINE = (
 
 def blend_into(
     img: np.ndarray,
-    canvas: fr.Canvas,
+    canvas: paint.Canvas,
     target: Identity,
     donor: Identity,
     shot: Shot,
@@ -47,7 +47,7 @@ def blend_into(
 
 
 def donor_layer(
-    canvas: fr.Canvas, target: Identity, donor: Identity, shot: Shot, rng: np.random.Generator
+    canvas: paint.Canvas, target: Identity, donor: Identity, shot: Shot, rng: np.random.Generator
 ) -> np.ndarray:
     """The donor's face in the target's pose and outline, colour-matched to the target."""
     u = rng.random(10).astype(np.float32)
@@ -59,20 +59,20 @@ def donor_layer(
         scale=shot.scale * (1.0 + 0.06 * (u[2] - 0.5)),
         angle=shot.angle + math.radians(4.0 * (u[3] - 0.5)),
     )
-    layer = fr.paint_background(canvas, pose)
-    fr.paint_face(layer, canvas, swapped, pose)
+    layer = paint.paint_background(canvas, pose)
+    paint.paint_face(layer, canvas, swapped, pose)
     # Skin matched to the target, then a small random colour shift is left over (the cue).
     gain = target.skin / np.maximum(donor.skin, 1e-3)
     gain = gain * (1.0 + 0.16 * (u[4:7] - 0.5)) * (1.0 + 0.1 * (u[7] - 0.5))
     layer *= gain.astype(np.float32)[:, None, None]
     if u[8] < 0.5:
-        layer = fr.blur3(layer, 0.1 + 0.15 * float(u[9]))
+        layer = paint.blur3(layer, 0.1 + 0.15 * float(u[9]))
     return layer
 
 
 def blend_mask(
-    canvas: fr.Canvas, target: Identity, shot: Shot, rng: np.random.Generator
-) -> tuple[fr.Window, np.ndarray]:
+    canvas: paint.Canvas, target: Identity, shot: Shot, rng: np.random.Generator
+) -> tuple[paint.Window, np.ndarray]:
     """Soft, randomly deformed ellipse over the inner face (brows to below the mouth), times a
     blend ratio in [0.75, 1]; returned with the pixel window outside which it is zero."""
     u = rng.random(6).astype(np.float32)
@@ -91,5 +91,5 @@ def blend_mask(
     fu, dv = (fu - shot.yaw) * (1.0 / ru), (v - cv) * (1.0 / rv)
     q = np.square(fu) + np.square(dv)
     q *= 1.0 + 0.3 * (u[2] - 0.5) * np.clip(fu, -1, 1) + 0.3 * (u[3] - 0.5) * np.clip(dv, -1, 1)
-    m = fr.clip01(0.5 - (q - 1.0) * (0.5 * min(ru, rv) / soft))
+    m = paint.clip01(0.5 - (q - 1.0) * (0.5 * min(ru, rv) / soft))
     return window, m * m * (3.0 - 2.0 * m) * (0.75 + 0.25 * u[5])

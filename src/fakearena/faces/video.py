@@ -19,24 +19,6 @@ import numpy as np
 
 from fakearena.errors import ConfigError, DataError
 
-VIDEO_EXTENSIONS = (
-    ".mp4",
-    ".avi",
-    ".mov",
-    ".mkv",
-    ".webm",
-    ".m4v",
-    ".mpg",
-    ".mpeg",
-    ".wmv",
-    ".flv",
-)
-
-
-def is_video_file(path: str | os.PathLike[str]) -> bool:
-    """True when the file name has a common video extension."""
-    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
-
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -171,11 +153,6 @@ def _read_sequential(container, stream, wanted: list[int] | None):
             return
         if want is None or i in want:
             yield i, frame.to_ndarray(format="rgb24")
-
-
-def read_all_frames(path: str | os.PathLike[str]) -> list[np.ndarray]:
-    """Every frame of a (short) video as RGB uint8 arrays."""
-    return [frame for _, frame in read_frames(path, None)]
 
 
 def check_sampling(frames_per_video: int, every: int) -> None:

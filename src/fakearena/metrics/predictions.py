@@ -1,0 +1,106 @@
+"""A detector's predictions table and its scores: the one path from probabilities to metrics.
+
+Every detector score in fakearena (the test stage of `fakearena train`, `fakearena evaluate`,
+the `test_data=[...]` sets, the robustness sweep, the leaderboard's ROC curves) goes through
+here: manifest rows + fake probabilities -> a predictions table (`predictions.csv`) ->
+`detection_metrics` -> result-record entries `<prefix>/<metric>`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fakearena.errors import DataError
+from fakearena.metrics.detection import DetectionInputError, detection_metrics
+from fakearena.results import metric
+
+PREDICTION_COLUMNS = ("path", "video_id", "source", "label", "prob")
+# detection_metrics keys recorded per set, with the count that goes with each.
+FRAME_KEYS = ("auc", "ap", "eer", "acc", "tpr_at_fpr_1e-2", "tpr_at_fpr_1e-3")
+VIDEO_KEYS = ("video_auc", "video_ap", "video_eer", "video_acc")
+
+
+def predictions_frame(rows: pd.DataFrame, indices: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
+    """The predictions table: manifest rows `indices` (path, video_id, source, label) + prob."""
+    frame = rows.iloc[np.asarray(indices)][list(PREDICTION_COLUMNS[:-1])].reset_index(drop=True)
+    frame["path"] = frame["path"].astype(str)
+    frame["video_id"] = frame["video_id"].astype(str)
+    frame["source"] = frame["source"].astype(str)
+    frame["label"] = frame["label"].astype(np.int64)
+    frame["prob"] = np.asarray(probs, dtype=np.float64)
+    return frame
+
+
+def read_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a predictions table (`.csv` as written by fakearena, or `.npz` with prob/label).
+
+    Ids are kept as strings. Raises DataError when the file lacks `prob` or `label`.
+    """
+    path = Path(path)
+    if path.suffix == ".npz":
+        with np.load(path) as data:
+            frame = pd.DataFrame({key: data[key] for key in data.files})
+    else:
+        frame = pd.read_csv(
+            path,
+            dtype={"path": str, "video_id": str, "source": str},
+            keep_default_na=False,
+        )
+    missing = {"prob", "label"} - set(frame.columns)
+    if missing:
+        raise DataError(
+            f"predictions file {path} lacks column(s) {sorted(missing)}; it needs `prob` "
+            "(fake probability) and `label` (0 real, 1 fake)"
+        )
+    frame["prob"] = frame["prob"].astype(np.float64)
+    frame["label"] = frame["label"].astype(np.int64)
+    return frame
+
+
+def score_predictions(
+    frame: pd.DataFrame, n_bootstrap: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Every detection metric of a predictions table: frame level, per video when the table
+    has `video_id`, per source when it has `source`.
+
+    Raises:
+        DataError: a set with one class only, or a video whose rows disagree on the label.
+    """
+    try:
+        return detection_metrics(
+            frame["prob"].to_numpy(np.float64),
+            frame["label"].to_numpy(),
+            video_ids=frame["video_id"].astype(str).to_numpy() if "video_id" in frame else None,
+            sources=frame["source"].astype(str).to_numpy() if "source" in frame else None,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+        )
+    except DetectionInputError as exc:
+        raise DataError(str(exc)) from exc
+
+
+def metric_entries(prefix: str, result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`detection_metrics` output as result-record entries `<prefix>/<name>`.
+
+    Frame metrics carry N (and the AUC its bootstrap CI), video metrics the number of videos,
+    per-source AUCs (`<prefix>/source=<source>/auc`) the number of fakes of that source.
+    """
+    entries = {}
+    for key in FRAME_KEYS:
+        ci = result.get("auc_ci95") if key == "auc" else None
+        entries[f"{prefix}/{key}"] = metric(
+            result[key], n=result["n"], ci95=ci, n_pos=result["n_pos"], n_neg=result["n_neg"]
+        )
+    for key in VIDEO_KEYS:
+        if key in result:
+            entries[f"{prefix}/{key}"] = metric(result[key], n=result["n_videos"])
+    for source, values in (result.get("per_source") or {}).items():
+        entries[f"{prefix}/source={source}/auc"] = metric(
+            values["auc"], n=values["n_pos"] + values["n_neg"], n_pos=values["n_pos"]
+        )
+    return entries

@@ -1,0 +1,72 @@
+"""The task interface: what `fakearena train` asks of every LightningModule it trains.
+
+A task is chosen by `task=<name>` (`conf/task/<name>.yaml`, whose `_target_` is the class), its
+network by the config group the class names in `model_group` (`detector=...` or
+`generator=...`), so each can be swapped independently. `fakearena.runs.train` only talks to a
+task through this interface; adding a kind of model means adding a task class, its config and
+(for generators) a fake-set writer in `fakearena.generation`, nothing in `runs/`.
+
+What a task gets from its data: batches from `fakearena.data` loaders, dicts with
+`image` (B,C,H,W float in [0,1]), `label` (B,) 0 real / 1 fake, `index` (B,) the row's
+position in its split's manifest, `skipped` (row indices dropped under
+`data.on_bad_sample=skip`), plus task-specific keys (`identity` for the face swap). A batch
+whose rows were all skipped has no `image`.
+
+What a task reports:
+- `test_metrics`: result-record entries (`fakearena.results.metric`) set by the test stage;
+- `result_metrics()`: further entries once training ended (e.g. the best validation epoch);
+- `test_predictions` and `test_result`: the predictions table of the test stage and every
+  metric computed from it, for tasks that score rows (written as predictions.csv,
+  metrics.json and roc.png), else None and {};
+- `skipped_rows`: `(split, row index)` of every row skipped while training or evaluating.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import lightning as L
+import pandas as pd
+
+
+class Task(L.LightningModule):
+    """Base class of the fakearena tasks (detect, gan, faceswap).
+
+    Class attributes a task sets:
+        model_group: the config group that builds its network ("detector" or "generator").
+        accepts_test_data: whether `test_data=[...]` sets can be scored with its checkpoint.
+        ddp_find_unused_parameters: whether some parameters get no gradient in a step (GAN:
+            the D step never touches G), so DDP must look for unused parameters.
+    """
+
+    model_group: ClassVar[str] = "detector"
+    accepts_test_data: ClassVar[bool] = False
+    ddp_find_unused_parameters: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.test_metrics: dict[str, dict[str, Any]] = {}
+        self.test_predictions: pd.DataFrame | None = None
+        self.test_result: dict[str, Any] = {}
+        self.skipped_rows: set[tuple[str, int]] = set()
+
+    @classmethod
+    def check_data(cls, datamodule: Any, *, test: bool) -> None:
+        """Fail before training when the data cannot serve this task (default: no check).
+
+        Args:
+            datamodule: the run's `FaceDataModule`.
+            test: whether the test split will be used after fitting.
+
+        Raises:
+            DataError: what is missing from which split, and how to fix it.
+        """
+
+    def result_metrics(self) -> dict[str, dict[str, Any]]:
+        """Result-record entries beyond the test stage's (default: none)."""
+        return {}
+
+    def note_skipped(self, split: str, batch: dict[str, Any]) -> bool:
+        """Record a batch's skipped rows; returns whether the batch still holds images."""
+        self.skipped_rows.update((split, int(i)) for i in batch["skipped"].tolist())
+        return "image" in batch
