@@ -178,3 +178,20 @@ def test_split_all_scores_every_row(tmp_path: Path):
     ckpt = save_detect_checkpoint(tmp_path / "d.ckpt")
     _evaluate_in_process(tmp_path, ckpt, manifest, "split=all")
     assert len(read_predictions(tmp_path / "run" / "predictions.csv")) == 20
+
+
+def test_a_set_without_test_rows_says_to_use_split_all(tmp_path: Path):
+    """A DFDC build of training parts only: evaluate's default split=test finds no rows."""
+    from fakearena.data.manifest import write_manifest
+
+    data = read_manifest(make_toy_manifest(tmp_path / "toy", n=20, size=SIZE))
+    data.frame["split"] = "train"
+    train_only = write_manifest(data, tmp_path / "toy" / "parts.csv")
+    ckpt = save_detect_checkpoint(tmp_path / "d.ckpt")
+    with pytest.raises(DataError) as error:
+        _evaluate_in_process(tmp_path, ckpt, train_only)
+    message = str(error.value)
+    assert "no rows in split 'test'" in message and "train 20, val 0, test 0" in message
+    assert "split=all" in message and "every run needs train" not in message
+    _evaluate_in_process(tmp_path, ckpt, train_only, "split=all")
+    assert len(read_predictions(tmp_path / "run" / "predictions.csv")) == 20

@@ -24,7 +24,7 @@ from fakearena.data.datamodule import FaceDataModule
 from fakearena.data.datasets import ManifestDataset
 from fakearena.data.manifest import SPLITS
 from fakearena.data.transforms.perturb import PerturbedDataset, check_levels, perturb_kind
-from fakearena.errors import ConfigError
+from fakearena.errors import ConfigError, DataError
 from fakearena.metrics.predictions import metric_entries
 from fakearena.report.plots import plot_robustness
 from fakearena.results import build_record, metric, now_iso, write_results
@@ -37,11 +37,33 @@ from fakearena.utils.quiet import quiet_third_party
 ROBUSTNESS_CSV, ROBUSTNESS_PNG = "robustness.csv", "robustness.png"
 
 
-def evaluation_dataset(datamodule: FaceDataModule, split: str) -> ManifestDataset:
-    """The rows to score: one split, or every row with split=all."""
+def evaluation_dataset(
+    datamodule: FaceDataModule, split: str, option: str = "split"
+) -> ManifestDataset:
+    """The rows to score: one split, or every row with split=all.
+
+    Args:
+        datamodule: the data to score.
+        split: train | val | test | all.
+        option: the config key that chose `split`, named in the errors (`split` for
+            `fakearena evaluate`, `test_split` for the `test_data` sets of `fakearena train`).
+
+    Raises:
+        DataError: the data has no rows in `split`; the message names the splits it has and
+            `<option>=all`.
+    """
     if split != "all":
         if split not in SPLITS:
-            raise ConfigError(f"split={split!r}: choose one of {[*SPLITS, 'all']}")
+            raise ConfigError(f"{option}={split!r}: choose one of {[*SPLITS, 'all']}")
+        counts = datamodule.manifest.frame["split"].value_counts()
+        if split not in counts:
+            present = ", ".join(f"{name} {counts.get(name, 0)}" for name in SPLITS)
+            raise DataError(
+                f"data {datamodule.name} ({datamodule.manifest.name}) has no rows in split "
+                f"{split!r} (rows per split: {present}), so there is nothing to score; score "
+                f"every row with {option}=all, or name a split it has (e.g. "
+                f"{option}={counts.index[0]})"
+            )
         return datamodule.dataset(split)
     return datamodule.rows_dataset(datamodule.manifest)
 
@@ -86,7 +108,7 @@ def check_test_data(cfg: DictConfig) -> None:
         datamodule = test_set_module(
             str(entry), seed=int(cfg.seed), image_size=int(cfg.data.image_size)
         )
-        evaluation_dataset(datamodule, cfg.get("test_split", "test"))
+        evaluation_dataset(datamodule, cfg.get("test_split", "test"), option="test_split")
 
 
 def _unique_name(name: str, taken: set[str]) -> str:
@@ -121,7 +143,7 @@ def evaluate_test_data(
     for entry in cfg.test_data:
         datamodule = test_set_module(str(entry), seed=int(cfg.seed), **options)
         name = _unique_name(datamodule.name, taken)
-        dataset = evaluation_dataset(datamodule, split)
+        dataset = evaluation_dataset(datamodule, split, option="test_split")
         frame, result, skipped = score_dataset(
             model,
             dataset,
