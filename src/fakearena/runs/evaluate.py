@@ -10,6 +10,7 @@ every metric equals the one-process value, and rank 0 writes the files.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from fakearena.data.datasets import ManifestDataset
 from fakearena.data.manifest import SPLITS
 from fakearena.data.transforms.perturb import PerturbedDataset, check_levels, perturb_kind
 from fakearena.errors import ConfigError, DataError
-from fakearena.metrics.predictions import metric_entries
+from fakearena.metrics.predictions import metric_entries, set_warnings
 from fakearena.report.plots import plot_robustness
 from fakearena.results import build_record, metric, now_iso, write_results
 from fakearena.runs.scoring import score_dataset, write_evaluation
@@ -281,7 +282,7 @@ def run(cfg: DictConfig) -> float:
         train_data=spec.get("train_data") or [],
         test_data=[reference],
         artifacts=artifacts,
-        extra={"skipped_rows": skipped, "split": cfg.split},
+        extra={"skipped_rows": skipped, "split": cfg.split, "warnings": set_warnings(metrics)},
     )
     write_results(run_dir, record)
     _print_summary(name, result, run_dir)
@@ -289,10 +290,18 @@ def run(cfg: DictConfig) -> float:
 
 
 def _print_summary(name: str, result: dict[str, Any], run_dir: Path) -> None:
-    ci = result.get("auc_ci95")
-    ci_text = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
-    line = f"{name}: AUC {result['auc']:.4f}{ci_text}  AP {result['ap']:.4f}  "
-    line += f"EER {result['eer']:.4f}  ACC {result['acc']:.4f}  (n={result['n']})"
+    """The headline numbers with their intervals, then any warning about the set's size."""
+    line = f"{name}: AUC {result['auc']:.4f}{_ci_text(result.get('auc_ci95'))}  "
+    line += f"AP {result['ap']:.4f}  EER {result['eer']:.4f}  ACC {result['acc']:.4f}  "
+    line += f"(n={result['n']}"
+    line += f", CI resamples {result['ci_unit']}s)" if result.get("ci_unit") else ")"
     if "video_auc" in result:
-        line += f"\n  video AUC {result['video_auc']:.4f} (videos={result['n_videos']})"
+        line += f"\n  video AUC {result['video_auc']:.4f}"
+        line += f"{_ci_text(result.get('video_auc_ci95'))} (videos={result['n_videos']})"
     print(f"{line}\n  written to {run_dir}")
+    for warning in result.get("warnings") or []:
+        print(f"fakearena: warning: {name}: {warning}", file=sys.stderr)
+
+
+def _ci_text(ci: list[float] | None) -> str:
+    return f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
