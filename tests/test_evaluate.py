@@ -239,3 +239,13 @@ def test_video_metrics_get_intervals_that_resample_videos(tmp_path: Path):
         entry = metrics[f"test/toy/video_{key}"]
         assert entry["n"] == entry["n_videos"] == 150
         assert entry["ci95"] == pytest.approx(np.percentile(replicates[key], [2.5, 97.5]))
+
+
+def test_ckpt_may_be_the_training_run_folder(tmp_path: Path):
+    manifest = make_toy_manifest(tmp_path / "toy", n=20, size=SIZE)
+    train_run = tmp_path / "outputs" / "train" / "2026-01-01_00-00-00"
+    (train_run / "checkpoints").mkdir(parents=True)
+    best = save_detect_checkpoint(train_run / "checkpoints" / "best.ckpt")
+    _evaluate_in_process(tmp_path, train_run, manifest)
+    record = read_results(tmp_path / "run")
+    assert record["artifacts"]["checkpoint"] == str(best.resolve())

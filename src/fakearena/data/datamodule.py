@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
+from fakearena.config import data_dir_hint
 from fakearena.data.datasets import ManifestDataset, RowLoader, collate_samples
 from fakearena.data.manifest import SPLITS, Manifest, read_manifest, union_manifests
 from fakearena.errors import ConfigError, DataError
@@ -106,6 +107,7 @@ class FaceDataModule(L.LightningDataModule):
         """All rows (every split) this module serves, loaded on first use."""
         if self._manifest is None:
             if self.manifest_paths:
+                self._check_manifests_exist()
                 manifest = load_manifests(self.manifest_paths)  # union named a+b+...
             else:
                 manifest, self._row_loader = synthetic_source(
@@ -120,6 +122,14 @@ class FaceDataModule(L.LightningDataModule):
                     )
             self._manifest = manifest
         return self._manifest
+
+    def _check_manifests_exist(self) -> None:
+        """A missing manifest under the data folder is most often an unset FAKEARENA_DATA."""
+        for path in map(Path, self.manifest_paths):
+            csv = path.with_suffix(".csv") if path.suffix in (".yaml", ".yml") else path
+            hint = None if csv.is_file() else data_dir_hint(csv, self.name)
+            if hint:
+                raise DataError(f"data {self.name}: manifest {csv} not found; {hint}")
 
     def dataset(self, split: str) -> ManifestDataset:
         """The dataset of one split; an empty split is an error naming the data and split."""

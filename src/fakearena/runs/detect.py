@@ -24,7 +24,7 @@ from PIL import Image
 from fakearena.data.datasets import to_tensor
 from fakearena.data.media import IMAGE_SUFFIXES, is_video_file, load_image
 from fakearena.errors import ConfigError, DataError
-from fakearena.tasks.checkpoints import restore_task
+from fakearena.tasks.checkpoints import resolve_checkpoint, restore_task
 from fakearena.utils.io import atomic_path, atomic_write_json
 from fakearena.utils.parallel import resolve_device
 from fakearena.utils.quiet import quiet_third_party
@@ -99,11 +99,12 @@ class FaceScorer:
 
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
-        self.task = restore_task(cfg.ckpt, expected_task="detect").to(self.device)
+        self.checkpoint = resolve_checkpoint(cfg.ckpt)
+        self.task = restore_task(self.checkpoint, expected_task="detect").to(self.device)
         spec = self.task.hparams.get("data_spec") or {}
         if not spec:
             raise ConfigError(
-                f"{cfg.ckpt} does not record the image size it was trained at; "
+                f"{self.checkpoint} does not record the image size it was trained at; "
                 "retrain it with this version of fakearena"
             )
         self.image_size, self.channels = int(spec["image_size"]), int(spec["channels"])
@@ -205,7 +206,9 @@ def run(cfg: DictConfig) -> int:
     quiet_third_party()
     for key in ("input", "ckpt"):
         if OmegaConf.is_missing(cfg, key) or cfg.get(key) in (None, ""):
-            raise ConfigError(f"detect needs {key}=...: fakearena detect PATH ckpt=best.ckpt")
+            raise ConfigError(
+                f"detect needs {key}=...: fakearena detect PATH ckpt=<train run folder or .ckpt>"
+            )
     if not 0.0 <= float(cfg.threshold) <= 1.0:
         raise ConfigError(f"threshold={cfg.threshold}: give a probability in [0, 1]")
     source = Path(str(cfg.input)).expanduser()
@@ -221,7 +224,7 @@ def run(cfg: DictConfig) -> int:
         run_dir / "detections.json",
         {
             "input": str(source),
-            "checkpoint": str(Path(cfg.ckpt).resolve()),
+            "checkpoint": str(scorer.checkpoint.resolve()),
             "detector": scorer.task.hparams.get("net_name"),
             "threshold": float(cfg.threshold),
             "results": items,

@@ -30,7 +30,7 @@ from fakearena.metrics.predictions import metric_entries, set_warnings
 from fakearena.report.plots import plot_robustness
 from fakearena.results import build_record, metric, now_iso, write_results
 from fakearena.runs.scoring import score_dataset, write_evaluation
-from fakearena.tasks.checkpoints import restore_task
+from fakearena.tasks.checkpoints import resolve_checkpoint, restore_task
 from fakearena.utils.io import atomic_path
 from fakearena.utils.parallel import Shard, launch_shard, resolve_device
 from fakearena.utils.quiet import quiet_third_party
@@ -215,7 +215,7 @@ def run(cfg: DictConfig) -> float:
     started_at, start = now_iso(), time.perf_counter()
     quiet_third_party()
     if cfg.get("ckpt") is None or OmegaConf.is_missing(cfg, "ckpt"):
-        raise ConfigError("evaluate needs ckpt=<run folder>/checkpoints/best.ckpt")
+        raise ConfigError("evaluate needs ckpt=<train run folder> or ckpt=<a .ckpt file>")
     if OmegaConf.is_missing(cfg.data, "manifests"):
         raise ConfigError(
             "evaluate needs data: data=manifest data.manifests=[test.csv] or a data config"
@@ -224,7 +224,8 @@ def run(cfg: DictConfig) -> float:
         perturb_kind(cfg.perturb)  # fail before the (long) clean pass
         check_levels(perturb_kind(cfg.perturb), cfg.get("perturb_levels"))
     shard = launch_shard(cfg)  # devices=N: N processes, each scoring part of the rows
-    task = restore_task(cfg.ckpt, expected_task="detect")
+    checkpoint = resolve_checkpoint(cfg.ckpt)
+    task = restore_task(checkpoint, expected_task="detect")
     spec = task.hparams.get("data_spec") or {}
     image_size = int(cfg.get("image_size") or spec.get("image_size") or cfg.data.image_size)
     channels = int(spec.get("channels") or cfg.data.channels)
@@ -270,7 +271,7 @@ def run(cfg: DictConfig) -> float:
                 metrics[key] = metric(row.auc, n=row.n, severity=row.severity)
     reference = datamodule.references(cfg.split if cfg.split != "all" else None)[0]
     reference.update(scored_rows=len(frame))
-    artifacts.update(checkpoint=str(Path(cfg.ckpt).resolve()), run_dir=str(run_dir))
+    artifacts.update(checkpoint=str(checkpoint.resolve()), run_dir=str(run_dir))
     record = build_record(
         task="detect",
         metrics=metrics,
