@@ -249,3 +249,19 @@ def test_ckpt_may_be_the_training_run_folder(tmp_path: Path):
     _evaluate_in_process(tmp_path, train_run, manifest)
     record = read_results(tmp_path / "run")
     assert record["artifacts"]["checkpoint"] == str(best.resolve())
+
+
+def test_upscaling_the_crops_is_said_and_recorded(tmp_path: Path, capsys):
+    """A detector trained at 64 px scoring 32 px crops (as data=ffpp_c23 trains at 256 px on
+    128 px crops): every image is enlarged, and the run says so."""
+    from fakearena.data.datamodule import FaceDataModule
+
+    manifest = make_toy_manifest(tmp_path / "toy", n=20, size=SIZE)  # card: image_size 32
+    ckpt = save_detect_checkpoint(tmp_path / "d.ckpt", size=64)
+    _evaluate_in_process(tmp_path, ckpt, manifest)
+    warning = read_results(tmp_path / "run")["warnings"][0]
+    assert warning.startswith("data manifest: resizing to 64 px upscales its images (toy 32 px")
+    assert "by up to 2x" in warning and "size=64" in warning
+    assert f"fakearena: warning: {warning}" in capsys.readouterr().err
+    same = FaceDataModule(manifests=[str(manifest)], image_size=SIZE)
+    assert same.manifest is not None and same.warnings == []

@@ -120,9 +120,14 @@ def metric_entries(prefix: str, result: dict[str, Any]) -> dict[str, dict[str, A
 
 
 def set_warnings(metrics: dict[str, dict[str, Any]]) -> list[str]:
-    """The warnings of every scored set in result-record entries, as `<set key>: <warning>`."""
-    return [
-        f"{key.removesuffix('/auc')}: {entry['warning']}"
-        for key, entry in metrics.items()
-        if isinstance(entry, dict) and entry.get("warning")
-    ]
+    """The warnings of every scored set in result-record entries, as `<set>: <warning>`.
+
+    The set is named by its key prefix (`test/celebdf_v2`); plain `test` is the run's own
+    test split.
+    """
+    warnings = []
+    for key, entry in metrics.items():
+        if isinstance(entry, dict) and entry.get("warning"):
+            prefix = key.removesuffix("/auc")
+            warnings.append(f"{'test split' if prefix == 'test' else prefix}: {entry['warning']}")
+    return warnings

@@ -238,6 +238,8 @@ def run(cfg: DictConfig) -> float:
         train_transform=None,
     )
     dataset = evaluation_dataset(datamodule, cfg.split)
+    for warning in datamodule.warnings:
+        print(f"fakearena: warning: {warning}", file=sys.stderr)
     device = shard.device if shard.world_size > 1 else resolve_device(cfg.device)
     run_dir = Path(cfg.paths.output_dir)
     # the generic `manifest` config names nothing: use the manifest's own name
@@ -283,7 +285,11 @@ def run(cfg: DictConfig) -> float:
         train_data=spec.get("train_data") or [],
         test_data=[reference],
         artifacts=artifacts,
-        extra={"skipped_rows": skipped, "split": cfg.split, "warnings": set_warnings(metrics)},
+        extra={
+            "skipped_rows": skipped,
+            "split": cfg.split,
+            "warnings": datamodule.warnings + set_warnings(metrics),
+        },
     )
     write_results(run_dir, record)
     _print_summary(name, result, run_dir)

@@ -128,6 +128,8 @@ def run(cfg: DictConfig) -> float | None:
         )
     datamodule = instantiate(cfg.data)
     datamodule.manifest  # noqa: B018 - read and validate the data before anything is written
+    for warning in datamodule.warnings:
+        print(f"fakearena: warning: {warning}", file=sys.stderr)
     kind.check_data(datamodule, test=bool(cfg.get("test")))
     if cfg.get("test_data"):
         from fakearena.runs.evaluate import check_test_data
@@ -179,7 +181,7 @@ def run(cfg: DictConfig) -> float | None:
         evaluations.update(files)
     metrics.update(task.result_metrics())
     skipped = skipped_row_records(datamodule, task.skipped_rows)
-    warnings = set_warnings(metrics)
+    warnings = datamodule.warnings + set_warnings(metrics)
     if trainer.is_global_zero:
         record = build_record(
             task=cfg.task.name,
@@ -196,7 +198,7 @@ def run(cfg: DictConfig) -> float | None:
         )
         path = write_results(run_dir, record)
         print(f"fakearena train: {_headline(metrics)}; results in {path}")
-        for warning in warnings:
+        for warning in set_warnings(metrics):
             print(f"fakearena: warning: {warning}", file=sys.stderr)
     close_loggers(trainer)
     value = metrics.get(monitor, {}).get("value")
