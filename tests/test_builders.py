@@ -272,9 +272,10 @@ def test_dfdc_partial_copy_builds_what_is_there_and_lists_the_rest(tmp_path, cap
     assert len(summary) == 1
     assert summary[0].startswith("dfdc: 3 of 7 listed videos are missing in 2 of 3 part(s)")
     assert "dfdc_train_part_0 1" in summary[0] and str(out / "videos_report.json") in summary[0]
-    # the val part lost every video, no part is a test part: the note says how to score anyway
-    assert "note: no val or test rows (test_parts=[...] picks the test parts)" in printed
+    # the val part lost every video, no part is a test part: the notes say what to do
+    assert "note: no test rows (no part is a test part: choose some with test_parts" in printed
     assert "split=all" in printed
+    assert "note: no val rows: training chooses its checkpoint on them, choose" in printed
 
     with pytest.raises(DataError) as error:
         build_main(["dfdc", f"root={root}", f"out={tmp_path / 'strict'}", "on_missing=error"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fakearena.data.manifest import SPLITS, Manifest, write_manifest
+from fakearena.data.manifest import Manifest, write_manifest
 from fakearena.errors import ConfigError
 from fakearena.tool_args import Arg, ToolArgs
 from fakearena.utils.io import atomic_write_json
@@ -183,11 +183,20 @@ def main(argv: Sequence[str]) -> int:
 def _split_notes(manifest: Manifest, dataset: str) -> list[str]:
     """Splits the built manifest lacks, and how to use it anyway."""
     present = set(manifest.frame["split"])
-    absent = [split for split in SPLITS if split not in present]
-    if not absent or present == {"test"}:
+    if present == {"test"}:  # a test set: nothing is missing
         return []
-    hint = " (test_parts=[...] picks the test parts)" if dataset == "dfdc" else ""
-    return [
-        f"no {' or '.join(absent)} rows{hint}; to score every row with a trained detector: "
-        "fakearena evaluate ckpt=... data=manifest data.manifests=[<faces manifest>] split=all"
-    ]
+    parts = dataset == "dfdc"
+    notes = []
+    if "test" not in present:
+        notes.append(
+            "no test rows"
+            + (" (no part is a test part: choose some with test_parts=[...])" if parts else "")
+            + "; to score every row with a trained detector: fakearena evaluate ckpt=... "
+            "data=manifest data.manifests=[<faces manifest>] split=all"
+        )
+    if "val" not in present and "train" in present:
+        notes.append(
+            "no val rows: training chooses its checkpoint on them"
+            + (", choose validation parts with val_parts=[...]" if parts else "")
+        )
+    return notes
