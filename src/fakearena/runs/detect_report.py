@@ -90,23 +90,23 @@ def summary(results: list[InputResult], verdicts: Verdicts) -> list[dict[str, An
 
 def verdict_table(results: list[InputResult], verdicts: Verdicts, root: Path) -> str:
     """A fixed-width table: one line per input, plus one per face of a photo with several."""
-    names = [_display_name(r.path, root) for r in results]
-    width = max(12, *(len(n) for n in names))
-    lines = [f"{'input':<{width}}  {'frames':>6}  {'faces':>5}  {'P(fake)':>7}  verdict"]
-    for name, r in zip(names, results):
+    lines: list[tuple[str, str, str, str, str]] = []
+    for r in results:
         prob = "-" if r.mean_prob is None else f"{r.mean_prob:.3f}"
+        name = _display_name(r.path, root)
         lines.append(
-            f"{name:<{width}}  {r.frames_scanned:>6}  {len(r.rows):>5}  {prob:>7}  "
-            f"{r.verdict_text(verdicts)}"
+            (name, str(r.frames_scanned), str(len(r.rows)), prob, r.verdict_text(verdicts))
         )
         if r.kind == "image" and len(r.rows) > 1:
             for row in r.rows:
-                box = f"box ({row['x1']:.0f}, {row['y1']:.0f}, {row['x2']:.0f}, {row['y2']:.0f})"
-                label = f"  face {row['face'] + 1}: {box}"
-                lines.append(
-                    f"{label:<{width + 15}}  {row['prob']:>7.3f}  {verdicts.text(row['prob'])}"
-                )
-    return "\n".join(lines)
+                box = f"({row['x1']:.0f}, {row['y1']:.0f}, {row['x2']:.0f}, {row['y2']:.0f})"
+                label = f"  face {row['face'] + 1}: box {box}"
+                lines.append((label, "", "", f"{row['prob']:.3f}", verdicts.text(row["prob"])))
+    width = max(12, *(len(line[0]) for line in lines))
+    header = f"{'input':<{width}}  {'frames':>6}  {'faces':>5}  {'P(fake)':>7}  verdict"
+    return "\n".join(
+        [header] + [f"{n:<{width}}  {f:>6}  {k:>5}  {p:>7}  {v}" for n, f, k, p, v in lines]
+    )
 
 
 def _display_name(path: Path, root: Path) -> str:
