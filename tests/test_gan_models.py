@@ -146,3 +146,23 @@ def test_diffaugment_keeps_shape_and_gradients_and_changes_the_images():
     # cutout zeroes a square of half the side in every image
     cut = DiffAugment(["cutout"])(torch.ones(4, 3, 16, 16))
     assert all(int((img[0] == 0).sum()) >= 8 * 4 for img in cut)
+
+
+def test_dcgan_work_size_draws_small_upsampled_and_judges_small():
+    from fakearena.errors import ConfigError
+    from fakearena.models.generators.dcgan import dcgan
+
+    pair = dcgan(image_size=64, work_size=32, g_width=8, d_width=8)
+    z = torch.randn(3, pair.latent_dim)
+    with torch.no_grad():
+        small = pair.generator.generator(z)
+        images = pair.generator(z)
+        assert small.shape == (3, 3, 32, 32) and images.shape == (3, 3, 64, 64)
+        # the 64-pixel image is the 32-pixel one, upsampled bilinearly
+        upsampled = torch.nn.functional.interpolate(small, size=64, mode="bilinear")
+        torch.testing.assert_close(images, upsampled)
+        assert pair.discriminator(images).shape == (3,)
+    full = dcgan(image_size=64, g_width=8, d_width=8)
+    assert _count(pair.discriminator) < _count(full.discriminator)  # one stage fewer
+    with pytest.raises(ConfigError, match="work_size=128"):
+        dcgan(image_size=64, work_size=128)

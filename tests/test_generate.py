@@ -58,6 +58,14 @@ def test_fast_dev_run_writes_results_with_fid_kid_and_a_sample_grid(gan_run: Pat
         assert metrics[key]["protocol"]["resize"].startswith("bilinear")
     assert metrics["val/fid"]["value"] > 0  # an untrained generator is far from the reals
     assert metrics["val/fid"]["rank_deficient"] is True  # N=8 < 2048: flagged, not hidden
+    for stage in ("val", "test"):
+        for name in ("precision", "recall", "density", "coverage"):
+            entry = metrics[f"{stage}/{name}"]
+            assert entry["k"] == 3 and entry["n"] == FID_N, (stage, name)
+            assert entry["value"] >= 0 and (name == "density" or entry["value"] <= 1)
+            floor = metrics[f"{stage}/{name}_floor"]  # real vs real at the same sizes
+            assert floor["n"] == FID_N and "other real rows" in floor["protocol"]["floor"]
+        assert metrics[f"{stage}/fid_floor"]["value"] < metrics[f"{stage}/fid"]["value"]
     assert Path(record["artifacts"]["checkpoints"]["best"]).is_file()
     assert (gan_run / "samples" / "epoch_0000.png").is_file()
 

@@ -182,6 +182,51 @@ def test_generator_table_and_gallery(tmp_path: Path):
     assert "dcgan: sample_grid" in written["html"].read_text()
 
 
+def test_generator_table_shows_quality_floors_and_evasion_ranked_by_it(tmp_path: Path):
+    """Each generator's row: its quality (floor beside FID), every detector's AUC on the
+    test set named like it, and the best of them; `generator_sort_by=evasion` ranks by it."""
+    gan = {
+        "val/fid": metric(90.0, n=500),  # shown only where a run has no test metrics
+        "test/fid": metric(80.0, n=500),
+        "test/fid_floor": metric(20.0, n=500),
+        "test/precision": metric(0.4, n=500, k=3),
+        "test/recall": metric(0.25, n=500, k=3),
+    }
+    swap = {"test/truth_psnr": metric(21.5, n=40), "test/closer_to_truth": metric(0.85, n=40)}
+    make_record(tmp_path / "g" / "gan", seed=0, detector=None, generator="dcgan", metrics=gan)
+    make_record(tmp_path / "g" / "fs", seed=0, detector=None, generator="faceswap", metrics=swap)
+    aucs = {"meso4": {"dcgan": 0.95, "faceswap": 0.70}, "resnet": {"dcgan": 0.99, "faceswap": 0.6}}
+    for detector, by_set in aucs.items():
+        make_record(
+            tmp_path / "d" / detector,
+            seed=0,
+            detector=detector,
+            metrics={
+                "test/auc": metric(0.9, n=100),
+                **{f"test/{name}/auc": metric(v, n=100) for name, v in by_set.items()},
+            },
+        )
+    written = write_leaderboard([tmp_path], tmp_path / "out", generator_sort_by="evasion")
+    rows = read_md_table(written["md"].read_text(), "Generators")
+    header, first, second = rows[0], rows[1], rows[2]
+    assert [first[1], second[1]] == ["faceswap", "dcgan"]  # best AUC 0.70 < 0.99: evades more
+    assert first[header.index("evasion: best AUC (detector)")] == "0.700 (meso4)"
+    assert second[header.index("evasion: best AUC (detector)")] == "0.990 (resnet)"
+    assert second[header.index("AUC meso4")] == "0.950"
+    assert second[header.index("test/fid")] == "80.000 (floor 20.000)"
+    assert "val/fid" not in header and "test/fid_floor" not in header
+    assert second[header.index("test/recall")] == "0.250"
+    assert first[header.index("test/truth_psnr")] == "21.500"
+    assert first[header.index("test/fid")] == "-"
+    by_fid = read_md_table(
+        write_leaderboard([tmp_path], tmp_path / "fid", generator_sort_by="test/fid")[
+            "md"
+        ].read_text(),
+        "Generators",
+    )
+    assert by_fid[1][1] == "dcgan"  # has the metric: ranked first
+
+
 def test_runs_csv_has_one_row_per_record(board):
     written = write_leaderboard([board["root"]], board["out"])
     runs = pd.read_csv(written["runs_csv"])

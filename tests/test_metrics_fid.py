@@ -186,5 +186,14 @@ def test_fid_cli_prints_json(extractor, tmp_path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["n_a"] == out["n_b"] == 6
     assert out["fid"] == pytest.approx(0, abs=1e-6)
-    assert set(out["protocol"]) == {"weights_sha256", "resize", "size"}
+    assert set(out["protocol"]) == {"weights_sha256", "resize", "size", "prdc"}
+    assert out["precision"] == out["recall"] == out["coverage"] == 1.0 and out["k"] == 3
+    assert "n=N" in out["floor"]["reason"]  # all rows compared: none left for a floor
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    args = [str(csv), str(csv), "label=0", "progress=false", "kid_subsets=5", "k=2"]
+    args.append(f"cache_dir={tmp_path / 'cache'}")
+    assert main([*args, "n=3"]) == 0
+    floor = json.loads(capsys.readouterr().out)["floor"]
+    assert floor["n_a"] == floor["n_b"] == 3 and floor["k"] == 2 and floor["fid"] > 0
+    assert main([*args, "n=4"]) == 0  # 4 + 4 > 6 rows: the reason instead
+    assert "needs 4 real rows" in json.loads(capsys.readouterr().out)["floor"]["reason"]

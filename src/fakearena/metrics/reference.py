@@ -77,8 +77,10 @@ def subset(n_total: int, n: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
 
 
-def cache_key(manifest_sha256: str, n: int, seed: int, weights_sha256: str) -> str:
-    """Hex key of one cached feature file."""
+def cache_key(
+    manifest_sha256: str, n: int, seed: int, weights_sha256: str, rows_sha256: str | None = None
+) -> str:
+    """Hex key of one cached feature file (`rows_sha256`: rows chosen other than by seed)."""
     fields = {
         "version": CACHE_VERSION,
         "manifest_sha256": manifest_sha256,
@@ -88,6 +90,8 @@ def cache_key(manifest_sha256: str, n: int, seed: int, weights_sha256: str) -> s
         "size": SIZE,
         "weights_sha256": weights_sha256,
     }
+    if rows_sha256 is not None:
+        fields["rows_sha256"] = rows_sha256
     return sha256_bytes(json.dumps(fields, sort_keys=True).encode())
 
 
@@ -142,15 +146,18 @@ def features_of(
     *,
     n: int | None = None,
     seed: int = 0,
+    rows: np.ndarray | None = None,
     batch_size: int = 32,
     cache_dir: Path | None = None,
     progress: bool = True,
 ) -> np.ndarray:
-    """Features of (a seeded subset of) an image set, cached on disk for manifests."""
-    rows = subset(len(images.paths), n, seed)
+    """Features of (a seeded subset, or the given `rows`, of) an image set, cached for manifests."""
+    explicit = rows is not None
+    rows = np.asarray(rows) if explicit else subset(len(images.paths), n, seed)
     cache_file = None
     if cache_dir is not None and images.manifest_sha256 is not None:
-        key = cache_key(images.manifest_sha256, len(rows), seed, extractor.spec.sha256)
+        rows_sha256 = sha256_bytes(np.asarray(rows, np.int64).tobytes()) if explicit else None
+        key = cache_key(images.manifest_sha256, len(rows), seed, extractor.spec.sha256, rows_sha256)
         cache_file = Path(cache_dir) / f"{images.name}-{key[:24]}.npz"
         cached = read_cache(cache_file, key)
         if cached is not None:

@@ -21,6 +21,12 @@ ARGS = ToolArgs(
         ),
         Arg("out", None, "report folder: leaderboard.md/.csv/.html, PNG plots", required=True),
         Arg("sort", "test/auc", "metric that ranks configurations (FID/EER/MSE rank low-first)"),
+        Arg(
+            "generator_sort",
+            None,
+            "what ranks the generators instead: a metric, or evasion (the best detector's AUC "
+            "on each generator's test fakes; lowest first)",
+        ),
         Arg("wandb", False, "also log the tables and plots to a wandb run (offline without a key)"),
         Arg("wandb_project", "fakearena", "wandb project of that run"),
     ),
@@ -35,7 +41,12 @@ def main(argv: Sequence[str]) -> int:
     options = ARGS.parse(argv)
     from fakearena.report.leaderboard import write_leaderboard
 
-    written = write_leaderboard(list(options.dirs), options.out, sort_by=str(options.sort))
+    written = write_leaderboard(
+        list(options.dirs),
+        options.out,
+        sort_by=str(options.sort),
+        generator_sort_by=options.generator_sort,
+    )
     for name in ("md", "csv", "html"):
         print(f"{name:>4}: {written[name]}")
     if "auc_heatmap" in written:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from fakearena.errors import FakearenaError
 from fakearena.report import plots
+from fakearena.report.evasion import EVASION, evasion_by_generator, sort_by_evasion
 from fakearena.report.fold import Folded, fold_all, sort_configurations
 from fakearena.report.html import Figure, render_html
 from fakearena.report.records import (
@@ -53,6 +54,7 @@ def write_leaderboard(
     records_or_dirs: Iterable[str | os.PathLike[str] | Mapping[str, Any]],
     out_dir: str | os.PathLike[str],
     sort_by: str = "test/auc",
+    generator_sort_by: str | None = None,
 ) -> dict[str, Path]:
     """Write the leaderboard of the given run folders / results.json files / record dicts.
 
@@ -62,6 +64,8 @@ def write_leaderboard(
         out_dir: where the report goes (created).
         sort_by: metric key that ranks configurations; lower-is-better metrics (FID, EER, MSE,
             ...) rank ascending. Tables whose runs lack it rank by their usual metric instead.
+        generator_sort_by: what ranks the generators instead of `sort_by`: a metric key, or
+            `evasion` (the best detector's AUC on each generator's test fakes, lowest first).
 
     Returns:
         Name -> path of everything written ("md", "csv", "runs_csv", "html", "auc_heatmap",
@@ -77,7 +81,13 @@ def write_leaderboard(
     detect = [c for c in confs if c.first.kind == "detect"]
     detectors = _ranked([c for c in detect if not c.evaluation], folded, sort_by, True)
     evaluations = _ranked_evaluations([c for c in detect if c.evaluation], folded)
-    generators = _ranked([c for c in confs if c.first.kind != "detect"], folded, sort_by, False)
+    generators = [c for c in confs if c.first.kind != "detect"]
+    evasion = evasion_by_generator(generators, detectors, folded) if detectors else None
+    generator_key = generator_sort_by or sort_by
+    if generator_key == EVASION and evasion is not None:
+        generators = sort_by_evasion(generators, evasion)
+    else:
+        generators = _ranked(generators, folded, generator_key, False)
     envs = environment_ids(detectors + evaluations + generators)
     written: dict[str, Path] = {}
     blocks: list[Any] = []
@@ -97,7 +107,7 @@ def write_leaderboard(
         if rocs:
             blocks.append(("ROC curves (first seed of each configuration)", rocs))
     if generators:
-        blocks.append(generator_table(generators, folded, out, envs))
+        blocks.append(generator_table(generators, folded, out, envs, evasion))
     gallery = plots.copy_gallery(detectors + evaluations + generators, out)
     if gallery:
         figures = [Figure(title, path) for title, path in gallery]
@@ -106,7 +116,9 @@ def write_leaderboard(
     meta = [
         f"{_count(len(runs), 'run')} in {_count(len(confs), 'configuration')}; "
         f"generated {now_iso()}",
-        f"ranked by {sort_by} (where the runs have it); missing values are shown as -",
+        f"ranked by {sort_by} (where the runs have it)"
+        + (f", generators by {generator_sort_by}" if generator_sort_by else "")
+        + "; missing values are shown as -",
     ]
     written["md"] = atomic_write_text(out / "leaderboard.md", render_markdown(meta, blocks, out))
     written["html"] = atomic_write_text(out / "leaderboard.html", render_html(TITLE, meta, blocks))

@@ -26,7 +26,23 @@ DETECTOR_COLUMNS = (
     ("video_auc", "video AUC"),
 )
 # Generator metric names in display order; other metrics follow alphabetically.
-GENERATOR_ORDER = ("fid", "kid_mean", "kid", "kid_std", "mse", "psnr", "ssim")
+GENERATOR_ORDER = (
+    "fid",
+    "kid_mean",
+    "kid",
+    "kid_std",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "truth_psnr",
+    "truth_gain_db",
+    "closer_to_truth",
+    "mse",
+    "psnr",
+    "ssim",
+)
+FLOOR_SUFFIX = "_floor"  # `<stage>/<metric>_floor`: the metric between two real samples
 ENV_PACKAGES = ("torch", "lightning", "timm", "torchmetrics", "numpy", "fakearena")
 EVALUATIONS_TITLE = "Evaluations (fakearena evaluate of trained checkpoints)"
 WARNING_MARK = "⚠"  # after an AUC computed on a set too small to say much
@@ -262,14 +278,15 @@ def _pooled_cell(values: list[dict[str, Folded]], keys: list[str]) -> str:
 
 
 def generator_keys(confs: list[Configuration], folded: dict[str, dict[str, Folded]]) -> list[str]:
-    """Generator metric keys to show (val/test stages), in display order."""
-    # stage/metric only: per-identity breakdowns (val/mse/<person>) stay in the CSV
-    keys = {
-        k
-        for c in confs
-        for k in folded[c.key]
-        if k.split("/")[0] in ("val", "test") and k.count("/") == 1
-    }
+    """Generator quality keys to show, in display order: each configuration's test metrics
+    (its val metrics when it has no test metrics), floors folded into their metric's cell."""
+    keys: set[str] = set()
+    for conf in confs:
+        # stage/metric only: per-identity breakdowns (val/mse/<person>) stay in the CSV
+        mine = [k for k in folded[conf.key] if k.count("/") == 1]
+        tested = [k for k in mine if k.startswith("test/")]
+        keys.update(tested or [k for k in mine if k.startswith("val/")])
+    keys = {k for k in keys if not (k.endswith(FLOOR_SUFFIX) and k[: -len(FLOOR_SUFFIX)] in keys)}
 
     def order(key: str) -> tuple[int, str, str]:
         name = key.rsplit("/", 1)[-1]
@@ -279,22 +296,53 @@ def generator_keys(confs: list[Configuration], folded: dict[str, dict[str, Folde
     return sorted(keys, key=order)
 
 
+def _quality_cell(values: dict[str, Folded], key: str) -> str:
+    """A metric's cell, with its real-vs-real floor beside it where the run has one."""
+    text = cell(values, key)
+    if text != MISSING and key + FLOOR_SUFFIX in values:
+        text += f" (floor {values[key + FLOOR_SUFFIX].text()})"
+    return text
+
+
 def generator_table(
-    confs: list[Configuration], folded: dict[str, dict[str, Folded]], out_dir: Path, envs
+    confs: list[Configuration],
+    folded: dict[str, dict[str, Folded]],
+    out_dir: Path,
+    envs,
+    evasion: dict[str, Any] | None = None,
 ) -> Table:
-    """One row per generator configuration: FID, KID, N, reconstruction metrics, ..."""
+    """One row per generator configuration: quality (FID with its floor, KID, PRDC, truth
+    PSNR, ...), then each detector's AUC on its test fakes and the best one (evasion).
+
+    `evasion` maps a configuration key to its `fakearena.report.evasion.Evasion`.
+    """
     keys = generator_keys(confs, folded)
     fid_key = next((k for k in keys if k.endswith("/fid")), None)
-    headers = ["#", "generator", "train data", *keys, "N (FID)", *FACT_HEADERS]
-    table = Table("Generators", headers)
+    detectors = list(dict.fromkeys(d for e in (evasion or {}).values() for d in e.aucs))
+    headers = ["#", "generator", "train data", *keys, "N (FID)"]
+    headers += [f"AUC {d}" for d in detectors]
+    if evasion is not None:
+        headers.append("evasion: best AUC (detector)")
+    table = Table("Generators", [*headers, *FACT_HEADERS])
     for rank, conf in enumerate(confs, 1):
         values = folded[conf.key]
         n = values[fid_key].n if fid_key and fid_key in values else None
         row: list[Any] = [str(rank), conf.label, conf.first.train_name]
-        row += [cell(values, k) for k in keys]
-        row += [MISSING if n is None else str(n), *_row_facts(conf, envs, out_dir)]
-        table.rows.append(row)
-    table.note = "FID is biased at small N: compare FID only at equal N; KID is unbiased."
+        row += [_quality_cell(values, k) for k in keys]
+        row.append(MISSING if n is None else str(n))
+        if evasion is not None:
+            mine = evasion[conf.key]
+            row += [mine.aucs[d].text() if d in mine.aucs else MISSING for d in detectors]
+            row.append(mine.best_text())
+        table.rows.append([*row, *_row_facts(conf, envs, out_dir)])
+    table.note = (
+        "Quality on the test split (val where a run has none); FID is biased at small N: "
+        "compare FID only at equal N, beside its floor (the same score between two disjoint "
+        "real samples of these sizes: what a perfect generator would get); KID is unbiased. "
+        "AUC <detector>: that detector's frame AUC on the generator's test fakes (the test set "
+        "named like the generator) against real test faces; evasion is the best of them: "
+        "lower is a better generator, 0.5 is chance."
+    )
     return table
 
 

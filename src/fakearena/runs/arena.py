@@ -84,6 +84,44 @@ def _split_override(value: Any) -> str:
     return f"split={value}"
 
 
+def budget_overrides(minutes: Any, where: str) -> list[str]:
+    """`trainer.max_time` for a stage's wall-clock budget in minutes (None: no budget).
+
+    A budget replaces the epoch count (`trainer.max_epochs=-1`): the stage trains until its
+    time is spent, so a faster machine trains more steps in it, then validates and tests.
+    """
+    if minutes is None:
+        return []
+    try:
+        seconds = round(float(minutes) * 60)
+    except (TypeError, ValueError):
+        seconds = 0
+    if seconds < 1:
+        raise ConfigError(
+            f"{where}.budget_minutes={minutes!r}: give a number of minutes >= 1/60 "
+            "(e.g. 3.5), or null to train for the configured epochs"
+        )
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    return [
+        f"trainer.max_time={days:02d}:{hours:02d}:{rest // 60:02d}:{rest % 60:02d}",
+        "trainer.max_epochs=-1",
+    ]
+
+
+def detector_spec(name: str, spec: Any) -> tuple[list[str], Any]:
+    """A detector entry's overrides and budget: a list of overrides, or {train, budget_minutes}."""
+    if isinstance(spec, DictConfig):
+        unknown = set(spec) - {"train", "budget_minutes"}
+        if unknown:
+            raise ConfigError(
+                f"detectors.{name} has unknown keys {sorted(unknown)}; an entry is a list of "
+                "overrides or a mapping with `train` (overrides) and `budget_minutes`"
+            )
+        return list(spec.get("train") or []), spec.get("budget_minutes")
+    return list(spec), None
+
+
 def generator_stages(cfg: DictConfig, run_dir: Path, real_csv: Path) -> tuple[list, list]:
     """Training stages and generation stages of the configured generators."""
     common = list(cfg.get("common") or [])
@@ -95,6 +133,7 @@ def generator_stages(cfg: DictConfig, run_dir: Path, real_csv: Path) -> tuple[li
             raise ConfigError(f"generator name {BLEND!r} is reserved for the blended fakes")
         train_dir = run_dir / "generators" / name
         identities = _identity_overrides(spec, real_csv)
+        budget = spec.get("budget_minutes")
         train_stages.append(
             Stage(
                 name=f"train generator {name}",
@@ -105,12 +144,16 @@ def generator_stages(cfg: DictConfig, run_dir: Path, real_csv: Path) -> tuple[li
                     f"data.image_size={int(cfg.faces.size)}",
                     f"seed={int(cfg.seed)}",
                     *list(spec.train),
+                    # the report finds a generator's test set by its name: keep them equal
+                    f"generator.name={name}",
                     *identities,
+                    *budget_overrides(budget, f"generators.{name}"),
                     *common,
                     f"hydra.run.dir={train_dir}",
                 ],
                 run_dir=train_dir,
                 done_file=train_dir / "results.json",
+                budget_minutes=budget,
             )
         )
         fake_dir = run_dir / "fakes" / name
@@ -173,9 +216,10 @@ def detector_stages(
             variants.append((f"-without-{held_out}", rest))
     tests = "[" + ",".join(str(p) for p in test_sets.values()) + "]"
     stages = []
-    for name, overrides in (cfg.detectors or {}).items():
-        if overrides is None:  # dropped: detectors.<name>=null
+    for name, spec in (cfg.detectors or {}).items():
+        if spec is None:  # dropped: detectors.<name>=null
             continue
+        overrides, budget = detector_spec(name, spec)
         for suffix, fakes in variants:
             if not fakes:
                 continue
@@ -195,12 +239,14 @@ def detector_stages(
                         "test=false",
                         f"test_data={tests}",
                         f"seed={int(cfg.seed)}",
-                        *list(overrides),
+                        *overrides,
+                        *budget_overrides(budget, f"detectors.{name}"),
                         *list(cfg.get("common") or []),
                         f"hydra.run.dir={stage_dir}",
                     ],
                     run_dir=stage_dir,
                     done_file=stage_dir / "results.json",
+                    budget_minutes=budget,
                 )
             )
     return stages
@@ -232,7 +278,10 @@ def run(cfg: DictConfig) -> None:
 
     step = time.perf_counter()
     written = write_leaderboard(
-        [run_dir / "generators", run_dir / "detectors"], run_dir / "report", sort_by=cfg.sort_by
+        [run_dir / "generators", run_dir / "detectors"],
+        run_dir / "report",
+        sort_by=cfg.sort_by,
+        generator_sort_by=cfg.get("generator_sort_by"),
     )
     reports.append(StageReport("leaderboard", "ran", time.perf_counter() - step, _peak_self_mib()))
     summary = {

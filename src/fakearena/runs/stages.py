@@ -20,12 +20,14 @@ from fakearena.errors import FakearenaError
 
 @dataclass
 class Stage:
-    """One step: a command line, its folder, and the file whose existence means it is done."""
+    """One step: a command line, its folder, the file whose existence means it is done, and
+    its wall-clock training budget in minutes (None: none; recorded in the stage report)."""
 
     name: str
     args: list[str]
     run_dir: Path
     done_file: Path
+    budget_minutes: float | None = None
 
     @property
     def done(self) -> bool:
@@ -55,7 +57,9 @@ def run_stage(stage: Stage, position: str = "") -> StageReport:
     prefix = f"[{position}] " if position else ""
     if stage.done:
         print(f"{prefix}{stage.name}: done already ({stage.done_file}), skipped", flush=True)
-        return StageReport(stage.name, "skipped", log=str(stage.run_dir / "stage.log"))
+        return StageReport(
+            stage.name, "skipped", log=str(stage.run_dir / "stage.log"), extra=_budget(stage)
+        )
     stage.run_dir.mkdir(parents=True, exist_ok=True)
     log_path = stage.run_dir / "stage.log"
     print(f"{prefix}{stage.name} ...", end="", flush=True)
@@ -78,8 +82,13 @@ def run_stage(stage: Stage, position: str = "") -> StageReport:
             f"its log is {log_path}. Last lines:\n{tail}\nFix the cause and rerun the same "
             "command: finished stages are skipped."
         )
-    print(f" done in {wall:.0f} s (peak {peak_mib:.0f} MiB)", flush=True)
-    return StageReport(stage.name, "ran", wall, peak_mib, str(log_path))
+    budget = "" if stage.budget_minutes is None else f", budget {stage.budget_minutes:g} min"
+    print(f" done in {wall:.0f} s (peak {peak_mib:.0f} MiB{budget})", flush=True)
+    return StageReport(stage.name, "ran", wall, peak_mib, str(log_path), _budget(stage))
+
+
+def _budget(stage: Stage) -> dict:
+    return {} if stage.budget_minutes is None else {"budget_minutes": stage.budget_minutes}
 
 
 def run_stages(stages: Sequence[Stage]) -> list[StageReport]:

@@ -194,7 +194,11 @@ def run(cfg: DictConfig) -> float | None:
             train_data=datamodule.references(),
             test_data=test_sets,
             artifacts=run_artifacts(run_dir, checkpoints, evaluations),
-            extra={"skipped_rows": skipped, "warnings": warnings},
+            extra={
+                "skipped_rows": skipped,
+                "warnings": warnings,
+                "training": training_facts(trainer),
+            },
         )
         path = write_results(run_dir, record)
         print(f"fakearena train: {_headline(metrics)}; results in {path}")
@@ -203,6 +207,35 @@ def run(cfg: DictConfig) -> float | None:
     close_loggers(trainer)
     value = metrics.get(monitor, {}).get("value")
     return None if value is None else float(value)
+
+
+def training_facts(trainer: L.Trainer) -> dict[str, Any]:
+    """How training ended: epochs and batches done, its time budget, and what stopped it.
+
+    A run under a time budget (`trainer.max_time`) trains as many steps as the machine
+    manages: these facts say how many it did.
+    """
+    from lightning.pytorch.callbacks import Timer
+    from lightning.pytorch.trainer.states import RunningStage
+
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    facts: dict[str, Any] = {
+        "epochs": int(trainer.current_epoch),
+        "batches": int(trainer.fit_loop.epoch_loop.batch_progress.total.completed),
+        "max_epochs": trainer.max_epochs,
+        "max_time_seconds": None,
+        "stopped_by": "max_epochs",
+    }
+    if timer is not None:
+        elapsed = timer.time_elapsed(RunningStage.TRAINING)
+        remaining = timer.time_remaining(RunningStage.TRAINING)
+        facts["max_time_seconds"] = round(elapsed + remaining, 3)
+        facts["train_seconds"] = round(elapsed, 3)
+        if remaining <= 1.0:  # ValidateBeforeStop ends a budget 0.5 s early
+            facts["stopped_by"] = "max_time"
+    if facts["stopped_by"] == "max_epochs" and trainer.current_epoch < (trainer.max_epochs or 0):
+        facts["stopped_by"] = "other (early stopping or max_steps)"
+    return facts
 
 
 def skipped_row_records(datamodule: Any, skipped: Any) -> list[dict[str, Any]]:

@@ -3,10 +3,13 @@
 Each training step takes a batch of real images (label 0 rows only; fakes in the data are
 ignored), makes one discriminator step, and every `d_steps` steps one generator step (then the
 EMA update). Losses come from `fakearena.tasks.gan_losses` (`loss=null`: the network's
-default). Validation computes FID and KID of `fid_n` images generated from a fixed z against
-up to `fid_n` real validation images; the checkpoint is chosen on `val/fid`. Validation runs
-every `trainer.check_val_every_n_epoch` epochs; a sample grid from a fixed z is saved as
-`<run>/samples/epoch_<NNNN>.png` after every training epoch (and logged to TensorBoard/W&B).
+default). Validation computes FID, KID and precision/recall/density/coverage (k=`prdc_k`) of
+`fid_n` images generated from a fixed z against a seeded sample of up to `fid_n` real
+validation images, and once per split the real-vs-real floor (the same scores of `fid_n` other
+real rows of the split, see `fakearena.metrics.quality`); the checkpoint is chosen on
+`val/fid`. Validation runs every `trainer.check_val_every_n_epoch` epochs and always after the
+last epoch (also when `trainer.max_time` ends the run); a sample grid from a fixed z is saved
+as `<run>/samples/epoch_<NNNN>.png` after every training epoch (and logged to TensorBoard/W&B).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import torch.distributed as dist
 
 from fakearena.errors import FakearenaError
 from fakearena.errors import TrainingDivergedError as TrainingDivergedError  # re-exported
+from fakearena.metrics.prdc import DEFAULT_K
+from fakearena.metrics.quality import FLOOR_PROTOCOL, floor_rows, sample_quality
+from fakearena.metrics.reference import subset
 from fakearena.models.generators.gan_pair import GANPair
 from fakearena.results import metric
 from fakearena.tasks import gan_eval
@@ -29,6 +35,9 @@ from fakearena.tasks.gan_losses import check_loss, discriminator_loss, generator
 from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_png
 from fakearena.utils.log_images import log_image
+
+# Precision/recall/density/coverage: the PRDC names recorded beside FID and KID.
+QUALITY_NAMES = ("precision", "recall", "density", "coverage")
 
 
 class GANTask(Task):
@@ -40,8 +49,11 @@ class GANTask(Task):
         d_optimizer: partial optimizer factory for D (None: the same as `optimizer`).
         loss: `nonsaturating`, `minimax`, `hinge`, or None for `net.default_loss`.
         d_steps: discriminator steps per generator step (each on a new real batch).
-        fid_n: generated images (and at most this many real ones) per FID/KID evaluation.
+        fid_n: generated images (and at most this many real ones) per FID/KID/PRDC
+            evaluation; the floor needs `fid_n` more real rows in the split.
         kid_subsets: KID subsets; kid_subset_size: rows per subset (capped at N).
+        prdc_k: nearest neighbours of precision/recall/density/coverage.
+        floor: also score real against real (the floor beside each metric).
         eval_batch_size: images per generator/Inception forward pass during evaluation.
         grid_size: images in the per-epoch sample grid (0 disables it).
         eval_seed: seed of the fixed z used for grids and FID (independent of `seed`).
@@ -65,6 +77,8 @@ class GANTask(Task):
         fid_n: int = 256,
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
+        prdc_k: int = DEFAULT_K,
+        floor: bool = True,
         eval_batch_size: int = 32,
         grid_size: int = 64,
         eval_seed: int = 1234,
@@ -91,6 +105,7 @@ class GANTask(Task):
         self.best_eval: dict[str, Any] | None = None
         self._reals: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._real_features: dict[str, np.ndarray] = {}
+        self._floors: dict[str, dict[str, Any]] = {}
         self._d_step_count = 0
 
     # ---- training -------------------------------------------------------------------------
@@ -228,21 +243,48 @@ class GANTask(Task):
         return indices[order], images[order]
 
     def _evaluate(self, stage: str) -> dict[str, Any]:
-        """FID/KID of `fid_n` fixed-z images against the stage's real images."""
+        """FID/KID/PRDC of `fid_n` fixed-z images against the stage's reals, and the floor.
+
+        The reference is a seeded sample (`eval_seed`) of up to `fid_n` of the split's real
+        rows; the floor compares it with `fid_n` other real rows, disjoint from it.
+        """
         _, reals = self._gathered_reals()
-        reals = reals[: int(self.hparams.fid_n)]
+        n_fake, k = int(self.hparams.fid_n), int(self.hparams.prdc_k)
+        reference = subset(len(reals), min(n_fake, len(reals)), int(self.hparams.eval_seed))
+        gan_eval.check_sizes(len(reference), n_fake, k)
         batch_size = int(self.hparams.eval_batch_size)
-        if stage not in self._real_features or len(self._real_features[stage]) != len(reals):
-            self._real_features[stage] = gan_eval.inception_features(reals, batch_size)
-        fakes = self.generate(int(self.hparams.fid_n), int(self.hparams.eval_seed) + 1)
-        fake_features = gan_eval.inception_features(fakes, batch_size)
-        return gan_eval.fid_kid(
-            self._real_features[stage],
-            fake_features,
+        options = dict(
+            k=k,
             kid_subsets=int(self.hparams.kid_subsets),
             kid_subset_size=int(self.hparams.kid_subset_size),
             seed=int(self.hparams.eval_seed),
         )
+        if stage not in self._real_features or len(self._real_features[stage]) != len(reference):
+            real = gan_eval.inception_features(reals[reference], batch_size)
+            self._real_features[stage] = real
+            self._floors[stage] = self._floor(reals, reference, real, options)
+        fakes = self.generate(n_fake, int(self.hparams.eval_seed) + 1)
+        fake_features = gan_eval.inception_features(fakes, batch_size)
+        scores = sample_quality(self._real_features[stage], fake_features, **options)
+        return {**scores, "floor": self._floors[stage]}
+
+    def _floor(
+        self,
+        reals: torch.Tensor,
+        reference: np.ndarray,
+        reference_features: np.ndarray,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Scores of `fid_n` other reals against the reference, or why there are none."""
+        if not bool(self.hparams.floor):
+            return {"reason": "task.floor=false"}
+        rows = floor_rows(
+            len(reals), reference, int(self.hparams.fid_n), int(self.hparams.eval_seed)
+        )
+        if isinstance(rows, str):
+            return {"reason": f"{rows}: set task.fid_n <= {len(reals) // 2} for a floor"}
+        others = gan_eval.inception_features(reals[rows], int(self.hparams.eval_batch_size))
+        return sample_quality(reference_features, others, **options)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
@@ -250,7 +292,8 @@ class GANTask(Task):
             return
         scores = self._evaluate("val")
         self.log("val/fid", scores["fid"], prog_bar=True, sync_dist=False)
-        self.log("val/kid", scores["kid"], sync_dist=False)
+        for name in ("kid", *QUALITY_NAMES):
+            self.log(f"val/{name}", scores[name], sync_dist=False)
         if self.best_eval is None or scores["fid"] < self.best_eval["fid"]:
             self.best_eval = {**scores, "epoch": int(self.current_epoch)}
 
@@ -267,8 +310,11 @@ class GANTask(Task):
             "n_fake": scores["n_fake"],
             "fake_seed": int(self.hparams.eval_seed) + 1,
             "sampler": "ema" if self.net.generator_ema is not None else "generator",
-            "reals": f"{stage} split, label 0, the first n_real rows in manifest order",
+            "reals": f"{stage} split, label 0, a sample of n_real rows (seed eval_seed)",
         }
+        floor = scores.get("floor") or {}
+        if "reason" in floor:
+            protocol["floor"] = f"none: {floor['reason']}"
         entries = {
             f"{stage}/fid": metric(
                 scores["fid"],
@@ -285,6 +331,16 @@ class GANTask(Task):
                 protocol=protocol,
             ),
         }
+        for name in QUALITY_NAMES:
+            entries[f"{stage}/{name}"] = metric(
+                scores[name], n=scores["n_fake"], k=scores["k"], protocol=protocol
+            )
+        if "fid" in floor:
+            floor_protocol = {**protocol, "floor": FLOOR_PROTOCOL}
+            for name in ("fid", "kid", *QUALITY_NAMES):
+                entries[f"{stage}/{name}_floor"] = metric(
+                    floor[name], n=floor["n_fake"], k=floor["k"], protocol=floor_protocol
+                )
         if "epoch" in scores:
             for entry in entries.values():
                 entry["epoch"] = scores["epoch"]

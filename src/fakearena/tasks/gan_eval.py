@@ -1,4 +1,4 @@
-"""FID/KID of generated images against real images, on the protocol of `fakearena.metrics`.
+"""Inception features of generated and real images, on the protocol of `fakearena.metrics`.
 
 Images enter as float [0, 1] (the uint8-equivalent range; the extractor rounds to 8-bit
 levels); grayscale images are repeated to 3 channels, as Inception needs RGB.
@@ -34,27 +34,13 @@ def inception_protocol() -> dict[str, Any]:
     return dict(default_weights().protocol())
 
 
-def fid_kid(
-    real: np.ndarray, fake: np.ndarray, *, kid_subsets: int, kid_subset_size: int, seed: int
-) -> dict[str, Any]:
-    """FID and KID (mean, std over subsets) between two feature sets."""
-    from fakearena.metrics.fid import FeatureStats, fid_from_stats, kid
-
-    if len(real) < 2 or len(fake) < 2:
+def check_sizes(n_real: int, n_fake: int, k: int) -> None:
+    """A DataError naming the fix when a side is too small for FID/KID and k-NN PRDC."""
+    need = max(2, int(k) + 1)
+    if n_real < need or n_fake < need:
         raise DataError(
-            f"FID/KID need at least 2 real and 2 generated images, got {len(real)} real; "
-            "the evaluation split needs real rows (label 0): raise limit_val_batches or "
-            "check the manifest's val/test rows"
+            f"FID/KID/PRDC (k={k}) need at least {need} real and {need} generated images, got "
+            f"{n_real} real and {n_fake} generated; the evaluation split needs real rows "
+            "(label 0): raise limit_val_batches, check the manifest's val/test rows, or raise "
+            "task.fid_n"
         )
-    fid = fid_from_stats(FeatureStats.from_features(real), FeatureStats.from_features(fake))
-    subset = min(int(kid_subset_size), len(real), len(fake))
-    kid_mean, kid_std = kid(real, fake, subsets=kid_subsets, subset_size=subset, seed=seed)
-    return {
-        "fid": float(fid["fid"]),
-        "kid": kid_mean,
-        "kid_std": kid_std,
-        "kid_subset_size": subset,
-        "n_real": len(real),
-        "n_fake": len(fake),
-        "rank_deficient": bool(fid["rank_deficient"]),
-    }

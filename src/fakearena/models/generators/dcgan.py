@@ -14,7 +14,9 @@ import math
 import torch
 from torch import nn
 
+from fakearena.errors import ConfigError
 from fakearena.models.generators.gan_pair import GANPair, check_image_size
+from fakearena.models.generators.resolution import Downsampled, Upsampled
 
 
 def _stage_widths(width: int, image_size: int) -> list[int]:
@@ -88,13 +90,26 @@ def dcgan(
     d_width: int = 64,
     default_loss: str = "nonsaturating",
     ema_decay: float = 0.0,
+    work_size: int | None = None,
 ) -> GANPair:
-    """DCGAN for `channels` x `image_size`^2 images (image_size a power of two >= 16)."""
+    """DCGAN for `channels` x `image_size`^2 images (image_size a power of two >= 16).
+
+    `work_size` (a power of two < image_size) makes both networks work at that size, the
+    images upsampled to image_size (see `fakearena.models.generators.resolution`).
+    """
     size = check_image_size(image_size, 16, "dcgan")
-    generator = DCGANGenerator(int(latent_dim), int(channels), size, int(g_width))
-    discriminator = DCGANDiscriminator(int(channels), size, int(d_width))
+    work = size if work_size is None else check_image_size(work_size, 16, "dcgan work_size")
+    if work > size:
+        raise ConfigError(
+            f"generator.work_size={work} is larger than the image size {size}; set it to a "
+            "smaller power of two (e.g. 32) or null"
+        )
+    generator: nn.Module = DCGANGenerator(int(latent_dim), int(channels), work, int(g_width))
+    discriminator: nn.Module = DCGANDiscriminator(int(channels), work, int(d_width))
     generator.apply(init_dcgan_weights)
     discriminator.apply(init_dcgan_weights)
+    if work < size:
+        generator, discriminator = Upsampled(generator, size), Downsampled(discriminator, work)
     return GANPair(
         generator=generator,
         discriminator=discriminator,

@@ -1,0 +1,266 @@
+"""GAN quality per CPU time on the arena's faces: FID (beside its floor), KID and PRDC.
+
+Trains `fakearena`'s GAN task (its real training step, in a Lightning trainer) on the real
+faces of the arena's default data (`conf/arena.yaml` faces: 10 people x 120 images at 64 px,
+half of them blended fakes: the 360 real faces of the 6 training people) and, each time the
+training clock passes a milestone, pauses it and judges N fixed-z samples against two real
+references (see `benchmarks/_gan_reference.py`), each N faces with its real-vs-real floor (the
+same scores between those N faces and N other real faces of the same people):
+
+- `test`: real faces of the arena's test people, whom the GAN never saw (the issue's
+  protocol); beside it, `perfect`: N unseen shots of the *training* people scored against
+  them, what a generator that draws its training people perfectly would get;
+- `train`: unseen shots of the training people: the distribution the GAN learns.
+
+Scores: FID, KID, improved precision/recall and density/coverage (k=3) on Inception pool3.
+Targets: precision >= 0.3, recall >= 0.2 and FID <= 3x the floor.
+
+The clock is `--clock cpu` (process CPU time, summed over threads: fair on a shared machine)
+or `--clock wall` (training wall time on an otherwise idle machine). Evaluation never counts.
+
+    python -m benchmarks.gan_quality --generator dcgan --minutes 2 4 6 --n 500 \
+        --name dcgan32 generator.image_size=32
+
+Writes OUT/<name>.json and OUT/samples/<name>_<minutes>min.png (OUT defaults to
+benchmarks/results/gan_quality) and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from torch.utils.data import DataLoader
+
+from benchmarks._common import machine_info, print_table
+from benchmarks._gan_reference import reference_features
+from fakearena.config import compose
+from fakearena.metrics.quality import floor_rows, sample_quality
+from fakearena.metrics.reference import subset
+from fakearena.runs.train import build_task
+from fakearena.tasks.gan_eval import inception_features
+
+OUT = Path(__file__).resolve().parent / "results" / "gan_quality"
+TARGETS = {"precision": 0.3, "recall": 0.2, "fid_over_floor": 3.0}
+SCORES = ("fid", "kid", "precision", "recall", "density", "coverage")
+
+
+def passes(scores: dict, floor: dict) -> dict[str, bool]:
+    """Which of the issue's targets a milestone meets."""
+    return {
+        "precision": scores["precision"] >= TARGETS["precision"],
+        "recall": scores["recall"] >= TARGETS["recall"],
+        "fid_over_floor": scores["fid"] <= TARGETS["fid_over_floor"] * floor["fid"],
+    }
+
+
+# name -> which people and from which shot index (the arena draws shots 0..119 of everyone)
+REFERENCES = {
+    "test": {"split": "test", "first_index": 0},
+    "train": {"split": "train", "first_index": 120},
+}
+
+
+def judged(scores: dict, floor: dict) -> dict:
+    """The recorded scores of one comparison, their FID/floor ratio and target verdicts."""
+    return {
+        **{key: scores[key] for key in (*SCORES, "kid_std", "n_real", "n_fake", "k")},
+        "fid_over_floor": scores["fid"] / floor["fid"],
+        "pass": passes(scores, floor),
+    }
+
+
+class Milestones(L.Callback):
+    """Judges the generator when the training clock passes each milestone; stops after the last."""
+
+    def __init__(self, args, record: dict):
+        self.minutes = list(args.minutes)
+        self.args, self.record = args, record
+        self.references: dict[int, dict[str, np.ndarray]] = {}  # by N
+        self.floors: dict[int, dict[str, dict]] = {}
+        self.clock = time.perf_counter if args.clock == "wall" else time.process_time
+        self.train_time, self.batches = 0.0, 0
+        self._since = self.clock()
+
+    def _evaluate(self, trainer: L.Trainer, task) -> None:
+        minute = self.minutes.pop(0)
+        n = self.args.n if not self.minutes else self.args.n_curve or self.args.n
+        start = time.perf_counter()
+        if n not in self.references:  # loaded when first needed: training starts at once
+            self.references[n], self.floors[n] = load_references(self.args, n, self.record)
+        fakes = inception_features(task.generate(n, int(task.hparams.eval_seed) + 1))
+        grid = task.save_sample_grid(f"{self.args.name}_{minute:g}min")
+        entry = {
+            "milestone_minutes": minute,
+            "train_minutes": round(self.train_time / 60, 3),
+            "batches": self.batches,
+            "epoch": trainer.current_epoch,
+            "grid": str(Path(grid).relative_to(self.args.out)),
+        }
+        for name, reference in self.references[n].items():
+            scores = sample_quality(reference, fakes, seed=self.args.seed)
+            entry[name] = judged(scores, self.floors[n][name])
+        entry["eval_wall_s"] = round(time.perf_counter() - start, 1)
+        self.record["milestones"].append(entry)
+        print(json.dumps(entry), flush=True)
+        path = self.args.out / f"{self.args.name}.json"
+        path.write_text(json.dumps(self.record, indent=1))
+
+    def _tick(self, trainer: L.Trainer, task) -> None:
+        self.train_time += self.clock() - self._since
+        while self.minutes and self.train_time >= self.minutes[0] * 60:
+            self._evaluate(trainer, task)
+        if not self.minutes:
+            trainer.should_stop = True
+        self._since = self.clock()
+
+    def on_train_start(self, trainer, task) -> None:
+        self._since = self.clock()
+        self._tick(trainer, task)
+
+    def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx) -> None:
+        self.batches += 1
+        self._tick(trainer, task)
+
+
+def load_references(args, n: int, record: dict) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """Each reference's n faces and floor at n, recorded (with the perfect generator's)."""
+    references, floors, others = {}, {}, {}
+    for name, people in REFERENCES.items():
+        pool = reference_features(count=2 * args.n, seed=args.seed, **people)
+        used = subset(len(pool), n, args.seed)
+        references[name] = pool[used]
+        others[name] = pool[floor_rows(len(pool), used, n, args.seed)]
+        floors[name] = sample_quality(references[name], others[name], seed=args.seed)
+    perfect = sample_quality(references["test"], others["train"], seed=args.seed)
+    record.setdefault("floors", {})[str(n)] = {name: judged(f, f) for name, f in floors.items()}
+    record.setdefault("perfect_vs_test", {})[str(n)] = judged(perfect, floors["test"])
+    return references, floors
+
+
+def real_train_faces(cfg) -> torch.Tensor:
+    """The real (label 0) training faces of the data config, rendered once, in [0, 1]."""
+    datamodule = instantiate(cfg.data)
+    dataset = datamodule.dataset("train")
+    return torch.stack([dataset[i]["image"] for i in range(len(dataset)) if dataset.labels[i] == 0])
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generator", default="dcgan")
+    parser.add_argument("--name", default=None, help="name of the JSON and grids")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[2, 4, 6])
+    parser.add_argument("--n", type=int, default=500, help="generated and real faces judged")
+    parser.add_argument(
+        "--n-curve", type=int, default=None, help="N of the milestones before the last (cheaper)"
+    )
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("overrides", nargs="*", help="config overrides (generator.g_width=...)")
+    args = parser.parse_args(argv)
+    args.name = args.name or args.generator
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    cfg = compose(
+        "train",
+        [
+            "task=gan",
+            f"generator={args.generator}",
+            "data=synthetic",
+            # the arena's default faces (conf/arena.yaml), the same rows as its real.csv
+            "data.synthetic.n_identities=10",
+            "data.synthetic.per_identity=120",
+            "data.synthetic.fake_fraction=0.5",
+            "data.image_size=64",
+            f"seed={args.seed}",
+            *args.overrides,
+        ],
+    )
+    L.seed_everything(args.seed, verbose=False)
+    train = real_train_faces(cfg)
+    record = {
+        "generator": args.generator,
+        "overrides": args.overrides,
+        "clock": {"wall": "training wall time", "cpu": "process CPU time"}[args.clock],
+        "threads": args.threads,
+        "batch_size": args.batch_size,
+        "train_images": len(train),
+        "seed": args.seed,
+        "protocol": (
+            f"N={args.n} fixed-z samples (EMA generator when kept) vs N real faces of each "
+            "reference (a seeded sample of 2N renders of its people); floor: those N faces vs "
+            "the N other renders; TF-Inception pool3, PRDC k=3"
+        ),
+        "references": REFERENCES,
+        "targets": TARGETS,
+        "machine": machine_info(),
+        "milestones": [],
+    }
+    print(f"{args.name}: {len(train)} train faces", flush=True)
+    batches = [
+        {
+            "image": x,
+            "label": torch.zeros(len(x), dtype=torch.long),
+            "index": torch.arange(len(x)),
+            "skipped": torch.zeros(0, dtype=torch.long),
+        }
+        for x in train.split(args.batch_size)
+        if len(x) == args.batch_size
+    ]
+    task = build_task(cfg)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=-1,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=args.out,
+        callbacks=[Milestones(args, record)],
+    )
+    trainer.fit(task, train_dataloaders=DataLoader(batches, batch_size=None, shuffle=True))
+    print_summary(record)
+    return record
+
+
+def print_summary(record: dict) -> None:
+    """One table per reference: floors (and the perfect generator) first, then milestones."""
+    columns = ("minutes", "batches", "N", *SCORES, "fid/floor", "targets")
+
+    def row(minutes: str, batches: str, scores: dict) -> dict:
+        return {
+            "minutes": minutes,
+            "batches": batches,
+            "N": str(scores["n_fake"]),
+            **{key: f"{scores[key]:.3f}" for key in SCORES},
+            "fid/floor": f"{scores['fid_over_floor']:.2f}",
+            "targets": "pass" if all(scores["pass"].values()) else "-",
+        }
+
+    for name in REFERENCES:
+        print(f"\nvs real faces of the {name} people")
+        rows = [row("floor", "", floors[name]) for floors in record["floors"].values()]
+        if name == "test":
+            rows += [row("perfect", "", p) for p in record["perfect_vs_test"].values()]
+        for m in record["milestones"]:
+            rows.append(row(f"{m['train_minutes']:.2f}", str(m["batches"]), m[name]))
+        print_table(rows, columns)
+
+
+if __name__ == "__main__":
+    main()

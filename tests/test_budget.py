@@ -1,0 +1,86 @@
+"""Time budgets: `trainer.max_time` stops a run on time and it still ends validated and
+recorded; the arena turns `budget_minutes` into that budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from fakearena.config import compose
+from fakearena.errors import ConfigError
+from fakearena.results import read_results
+from fakearena.runs import train
+from fakearena.runs.arena import budget_overrides, detector_spec, detector_stages
+
+MAX_EPOCHS = 10_000  # what the run would do without its budget
+
+
+@pytest.mark.timeout(300)
+def test_a_time_budget_stops_a_gan_run_early_validated_and_recorded(tmp_path: Path):
+    cfg = compose(
+        "train",
+        [
+            "experiment=gan_mlp",
+            "data.synthetic.n_identities=3",
+            "data.synthetic.per_identity=16",
+            "data.batch_size=8",
+            f"trainer.max_epochs={MAX_EPOCHS}",
+            "trainer.max_time=00:00:00:03",
+            # FID only at validation epochs that never come: the stop must validate itself
+            f"trainer.check_val_every_n_epoch={MAX_EPOCHS}",
+            "trainer.limit_val_batches=1",
+            "task.fid_n=6",
+            "task.kid_subsets=5",
+            "task.grid_size=4",
+            f"hydra.run.dir={tmp_path}",
+            f"paths.output_dir={tmp_path}",
+        ],
+    )
+    train.run(cfg)
+    record = read_results(tmp_path)
+    facts = record["training"]
+    assert facts["stopped_by"] == "max_time" and facts["max_time_seconds"] == 3
+    assert 1 <= facts["epochs"] < MAX_EPOCHS and facts["batches"] >= 1
+    assert facts["train_seconds"] >= 2.5  # its budget, less the 0.5 s lead (+ the validation)
+    metrics = record["metrics"]
+    # validated where it stopped, although no validation epoch came
+    assert metrics["val/fid"]["value"] > 0 and "val/precision" in metrics
+    assert metrics["val/fid"]["epoch"] in (facts["epochs"], facts["epochs"] - 1)
+    assert "test/fid" in metrics
+    checkpoints = record["artifacts"]["checkpoints"]
+    assert Path(checkpoints["best"]).is_file() and Path(checkpoints["last"]).is_file()
+
+
+def test_budget_minutes_become_max_time_and_replace_the_epoch_count():
+    assert budget_overrides(None, "generators.dcgan") == []
+    assert budget_overrides(3.5, "generators.dcgan") == [
+        "trainer.max_time=00:00:03:30",
+        "trainer.max_epochs=-1",
+    ]
+    assert budget_overrides(1500, "x")[0] == "trainer.max_time=01:01:00:00"
+    with pytest.raises(ConfigError, match=r"generators\.dcgan\.budget_minutes"):
+        budget_overrides("soon", "generators.dcgan")
+
+
+def test_detector_entries_take_overrides_or_a_mapping_with_a_budget(tmp_path: Path):
+    entries = OmegaConf.create(
+        {
+            "plain": ["detector=meso4"],
+            "timed": {"train": ["detector=small_cnn"], "budget_minutes": 0.5},
+        }
+    )
+    assert detector_spec("plain", entries.plain) == (["detector=meso4"], None)
+    assert detector_spec("timed", entries.timed) == (["detector=small_cnn"], 0.5)
+    with pytest.raises(ConfigError, match="unknown keys"):
+        detector_spec("bad", OmegaConf.create({"overrides": []}))
+    cfg = OmegaConf.create(
+        {"detectors": entries, "train_fakes": ["blend"], "faces": {"size": 32}, "seed": 0}
+    )
+    sets = {"blend": tmp_path / "blend.csv"}
+    stages = detector_stages(cfg, tmp_path, tmp_path / "real.csv", sets, sets)
+    timed = next(s for s in stages if s.name.endswith("timed"))
+    assert timed.budget_minutes == 0.5 and "trainer.max_time=00:00:00:30" in timed.args
+    plain = next(s for s in stages if s.name.endswith("plain"))
+    assert plain.budget_minutes is None and not any("max_time" in a for a in plain.args)
