@@ -39,8 +39,9 @@ _KEPT_BY_TRUE_SWAP = (*_OUTLINE, "skin")
 
 def swapped_identity(target: Identity, donor: Identity) -> Identity:
     """The person of a true swap: `target`'s head outline (face shape, jaw, hair, ears) and
-    skin colour, `donor`'s inner face (eyes, brows, nose, mouth, with their colours) and skin
-    marks (blush, beard). `swapped_identity(x, x)` is `x`."""
+    skin colour, `donor`'s inner face (eyes, brows, nose, mouth, with their colours) and the
+    marks on it (blush, beard stubble in the donor's colour). `swapped_identity(x, x)` is
+    `x`."""
     return dataclasses.replace(donor, **{f: getattr(target, f) for f in _KEPT_BY_TRUE_SWAP})
 
 

@@ -8,7 +8,9 @@ Images are uint8 (H,W,3) or float (H,W,3) in [0,1]; masks float (H,W) in [0,1].
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -95,3 +97,19 @@ def blend_back(
     if source.dtype == np.uint8:
         blended[mask == 0] = source[mask == 0]  # bit-exact outside the mask
     return blended
+
+
+def blend_options(options: Mapping[str, Any] | None) -> tuple[EllipseMask, bool]:
+    """The mask geometry and colour-match switch of a `blend` mapping (a face-swap run's
+    `task.blend`, or `fakearena generate ... blend.<key>=...`)."""
+    options = dict(options or {})
+    colour_match = bool(options.pop("colour_match", True))
+    unknown = sorted(set(options) - {"center", "axes", "feather"})
+    if unknown:
+        raise ConfigError(
+            f"blend has unknown key(s) {unknown}; keys are center, axes, feather, colour_match"
+        )
+    for key in ("center", "axes"):
+        if key in options:
+            options[key] = tuple(float(v) for v in options[key])
+    return EllipseMask(**options), colour_match

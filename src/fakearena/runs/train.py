@@ -159,6 +159,12 @@ def run(cfg: DictConfig) -> float | None:
             weights_only=True,
         )
         metrics.update(getattr(task, "test_metrics", {}))
+        if cfg.task.name == "faceswap" and trainer.is_global_zero:
+            from fakearena.generation.swapper import heldout_truth_metrics
+
+            # the best checkpoint's swaps of the held-out faces against their true swaps
+            # (synthetic faces only): the numbers a fake set of this run will show
+            metrics.update(heldout_truth_metrics(task, datamodule))
     extra_test_data: list[dict[str, Any]] = []
     if cfg.get("test_data") and trainer.is_global_zero:
         if cfg.task.name != "detect":

@@ -1,7 +1,11 @@
 """Face swap: a shared encoder and one decoder per identity, trained to reconstruct each face.
 
 Training reconstructs each person's faces with that person's decoder from randomly warped
-inputs (`fakearena.data.warp`); a swap encodes person A and decodes with B's decoder. The
+inputs (`fakearena.data.warp`); a swap encodes person A and decodes with B's decoder. With
+`crop` the network sees only a box of each image (`fakearena.data.face_crop`), and its
+metrics are the box's; `loss_weights` mask the loss to the face and weigh detail
+(`fakearena.tasks.faceswap_loss`); `blend` is the recipe `fakearena generate` pastes swaps
+back with (`fakearena.generation.swapper`), kept in the checkpoint. The
 data comes from `fakearena.data.identities.IdentityDataModule` (identity-balanced batches of
 the chosen people's real faces; `conf/task/faceswap.yaml` selects it). The checkpoint is
 chosen on `val/mse`; validation also logs PSNR and SSIM overall and per identity and saves a
@@ -17,13 +21,16 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from PIL import Image
 from torch import nn
 from torchvision.utils import make_grid
 
+from fakearena.data.face_crop import FaceCrop
 from fakearena.data.warp import AffineParams, WarpParams, augment_pair, seeded_generator
 from fakearena.errors import ConfigError
+from fakearena.generation.blend import blend_options
 from fakearena.runs.results import metric
 from fakearena.tasks._reconstruction import (
     MetricBuffer,
@@ -31,6 +38,7 @@ from fakearena.tasks._reconstruction import (
     reconstruction_loss,
     summarise,
 )
+from fakearena.tasks.faceswap_loss import LossWeights
 from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_bytes
 
@@ -69,6 +77,9 @@ class FaceSwapTask(L.LightningModule):
         n_identities: how many people; the network has that many decoders, or one shared.
         loss: "mse" (default) or "l1".
         ssim_weight: weight w of `(1 - SSIM)` mixed into the loss as `(1-w) base + w (1-SSIM)`.
+        loss_weights: center, axes, feather, outside, detail (`LossWeights`; None: uniform).
+        crop: center, size of the box the network sees (`FaceCrop`; None: the whole image).
+        blend: how generated swaps are pasted back (`fakearena.generation.blend.blend_options`).
         augment: warp_points, warp_scale, rotation, zoom, shift, flip (see `fakearena.data.warp`).
         preview_faces: faces per identity in the swap preview grid (0: no preview).
         seed: seed of the augmentation draws (with the step and rank).
@@ -89,6 +100,9 @@ class FaceSwapTask(L.LightningModule):
         n_identities: int = 2,
         loss: str = "mse",
         ssim_weight: float = 0.0,
+        loss_weights: Mapping[str, Any] | None = None,
+        crop: Mapping[str, Any] | None = None,
+        blend: Mapping[str, Any] | None = None,
         augment: Mapping[str, Any] | None = None,
         preview_faces: int = 4,
         seed: int = 0,
@@ -97,6 +111,7 @@ class FaceSwapTask(L.LightningModule):
         name: str = "faceswap",
     ):
         identities, augment = _plain(identities), _plain(augment)
+        loss_weights, crop, blend = _plain(loss_weights), _plain(crop), _plain(blend)
         super().__init__()
         self.save_hyperparameters(ignore=["net", "optimizer"])
         for attribute in ("encode", "decode", "n_decoders", "image_size"):
@@ -113,6 +128,9 @@ class FaceSwapTask(L.LightningModule):
         self.net = net
         self.optimizer_factory = optimizer
         self.affine, self.warp = augmentation(augment)
+        self.loss_weights = LossWeights.from_options(loss_weights)
+        self.face_crop = FaceCrop.from_options(crop)
+        blend_options(blend)  # a bad recipe fails now, not after training
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
         self.val_buffer, self.test_buffer = MetricBuffer(), MetricBuffer()
         self.test_metrics: dict[str, dict[str, Any]] = {}
@@ -141,8 +159,36 @@ class FaceSwapTask(L.LightningModule):
         return out
 
     def swap(self, images: torch.Tensor, target: int) -> torch.Tensor:
-        """The faces of `images` decoded as identity `target` (index into the identities)."""
+        """The faces of `images` decoded as identity `target` (index into the identities).
+
+        `images` are what the network sees (its input size: crops when `crop` is set).
+        """
         return self.net.decode(self.net.encode(images), self.decoder_of(target))
+
+    def model_view(self, images: torch.Tensor) -> torch.Tensor:
+        """What the network sees of (B,3,H,W) images: the crop box, or the image itself."""
+        if self.face_crop is None:
+            return images
+        return self.face_crop.crop(images, int(self.net.image_size))
+
+    def swap_image(self, images: torch.Tensor, target: int) -> torch.Tensor:
+        """Whole (B,3,H,W) images of any size with their face swapped to identity `target`.
+
+        The box (or the whole image) is resized to the network, swapped, resized back and
+        pasted in; outside the box the images are unchanged.
+        """
+        size = int(self.net.image_size)
+        if self.face_crop is not None:
+            return self.face_crop.paste(images, self.swap(self.model_view(images), target))
+        resized = images
+        if tuple(images.shape[-2:]) != (size, size):
+            resized = F.interpolate(
+                images, size=(size, size), mode="bilinear", align_corners=False, antialias=True
+            )
+        out = self.swap(resized, target)
+        if tuple(images.shape[-2:]) != (size, size):
+            out = F.interpolate(out, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        return out.clamp(0.0, 1.0)
 
     def forward(self, images: torch.Tensor, target: int = 0) -> torch.Tensor:
         return self.swap(images, target)
@@ -163,7 +209,9 @@ class FaceSwapTask(L.LightningModule):
                 "set data.identities=${task.identities}"
             )
         self.hparams["identities"] = names
-        if int(datamodule.image_size) != int(self.net.image_size) or datamodule.channels != 3:
+        if datamodule.channels != 3 or (
+            self.face_crop is None and int(datamodule.image_size) != int(self.net.image_size)
+        ):
             raise ConfigError(
                 f"the data serves {datamodule.channels}-channel {datamodule.image_size}x"
                 f"{datamodule.image_size} images but the generator expects 3-channel "
@@ -177,9 +225,16 @@ class FaceSwapTask(L.LightningModule):
         if "image" not in batch:
             return None
         generator = seeded_generator(self.hparams.seed, self.global_step, self.global_rank)
-        inputs, targets = augment_pair(batch["image"], generator, self.affine, self.warp)
+        faces = self.model_view(batch["image"])
+        inputs, targets = augment_pair(faces, generator, self.affine, self.warp)
         recon = self.reconstruct(inputs, batch["identity"])
-        loss = reconstruction_loss(recon, targets, self.hparams.loss, self.hparams.ssim_weight)
+        loss = reconstruction_loss(
+            recon,
+            targets,
+            self.hparams.loss,
+            self.hparams.ssim_weight,
+            weights=self.loss_weights(targets),
+        )
         ensure_finite_loss(
             self, loss, "training", "Lower task.optimizer.lr or check the data for corrupt images"
         )
@@ -188,8 +243,9 @@ class FaceSwapTask(L.LightningModule):
 
     def _evaluate(self, batch: dict[str, Any], buffer: MetricBuffer) -> None:
         if "image" in batch:
-            recon = self.reconstruct(batch["image"], batch["identity"])
-            buffer.add(batch["index"], batch["identity"], image_metrics(recon, batch["image"]))
+            faces = self.model_view(batch["image"])
+            recon = self.reconstruct(faces, batch["identity"])
+            buffer.add(batch["index"], batch["identity"], image_metrics(recon, faces))
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self.skipped_rows.update(("val", i) for i in batch["skipped"].tolist())
@@ -214,7 +270,9 @@ class FaceSwapTask(L.LightningModule):
 
     @torch.no_grad()
     def preview_grid(self, faces_a: torch.Tensor, faces_b: torch.Tensor) -> torch.Tensor:
-        """(3,H',W') grid: one row per face pair: A, A->A, A->B, B, B->B, B->A."""
+        """(3,H',W') grid: one row per face pair: A, A->A, A->B, B, B->B, B->A (crops when
+        the network sees a crop)."""
+        faces_a, faces_b = self.model_view(faces_a), self.model_view(faces_b)
         columns = [
             faces_a,
             self.swap(faces_a, 0),
