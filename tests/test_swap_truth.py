@@ -38,7 +38,7 @@ def test_true_swap_changes_only_the_inner_face_in_the_same_shot(renderer):
         # the same shot: background, hair, outline and sensor noise are the source's bytes
         assert 100 < region.sum() < 0.3 * region.size
         rows, cols = np.nonzero(region)
-        assert 12 <= rows.min() and rows.max() <= 60 and 8 <= cols.min() and cols.max() <= 56
+        assert rows.min() >= 12 and rows.max() <= 60 and cols.min() >= 8 and cols.max() <= 56
         assert np.array_equal(truth[~region], source[~region])
         # the donor's features: a different donor gives a different truth
         other = renderer.render_swap(identity, index, donor + 1)

@@ -67,17 +67,20 @@ class Swapper:
 
     def __init__(self, task: Any, blend: Mapping[str, Any] | None = None):
         self.task = task
-        self.ellipse, self.colour_match = blend_options(blend)
+        self.ellipse, self.colour = blend_options(blend)
         self._masks: dict[tuple[int, int], np.ndarray] = {}
 
     @property
     def recipe(self) -> dict[str, Any]:
         """The blend settings used, as recorded in a fake set's provenance."""
-        return {**self.ellipse.__dict__, "colour_match": self.colour_match}
+        return {**self.ellipse.__dict__, "colour": self.colour}
 
     def describe(self) -> str:
         """The blend in words, for a fake set's card."""
-        colour = ", per-channel colour matching" if self.colour_match else ""
+        colour = {
+            "mean_std": ", per-channel mean/std colour matching",
+            "skin": ", skin-tone gain",
+        }.get(self.colour, "")
         return f"feathered ellipse mask{colour}"
 
     def _mask(self, height: int, width: int) -> np.ndarray:
@@ -89,7 +92,7 @@ class Swapper:
         """uint8 (H,W,3) fakes: `images` swapped to identity `target` and blended back."""
         faces = swap_images(self.task, images, target)
         return [
-            blend_back(image, face, self._mask(*image.shape[:2]), colour_match=self.colour_match)
+            blend_back(image, face, self._mask(*image.shape[:2]), colour=self.colour)
             for image, face in zip(images, faces)
         ]
 

@@ -15,6 +15,7 @@ swap preview grid (A, A->A, A->B, B, B->B, B->A) under `<run>/previews/` every e
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_bytes
 
 WARP_KEYS = {"warp_points": "points", "warp_scale": "scale"}
+LR_SCHEDULES = ("constant", "cosine")
 AFFINE_KEYS = ("rotation", "zoom", "shift", "flip")
 
 
@@ -81,6 +83,8 @@ class FaceSwapTask(L.LightningModule):
         crop: center, size of the box the network sees (`FaceCrop`; None: the whole image).
         blend: how generated swaps are pasted back (`fakearena.generation.blend.blend_options`).
         augment: warp_points, warp_scale, rotation, zoom, shift, flip (see `fakearena.data.warp`).
+        lr_schedule: "constant", or "cosine": the learning rate falls to 0 along a half cosine
+            over the run's planned steps (a short run ends on a settled network).
         preview_faces: faces per identity in the swap preview grid (0: no preview).
         seed: seed of the augmentation draws (with the step and rank).
         monitor: metric key that selects the checkpoint.
@@ -104,6 +108,7 @@ class FaceSwapTask(L.LightningModule):
         crop: Mapping[str, Any] | None = None,
         blend: Mapping[str, Any] | None = None,
         augment: Mapping[str, Any] | None = None,
+        lr_schedule: str = "constant",
         preview_faces: int = 4,
         seed: int = 0,
         monitor: str = "val/mse",
@@ -131,6 +136,8 @@ class FaceSwapTask(L.LightningModule):
         self.loss_weights = LossWeights.from_options(loss_weights)
         self.face_crop = FaceCrop.from_options(crop)
         blend_options(blend)  # a bad recipe fails now, not after training
+        if lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"task.lr_schedule={lr_schedule!r}; use one of {list(LR_SCHEDULES)}")
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
         self.val_buffer, self.test_buffer = MetricBuffer(), MetricBuffer()
         self.test_metrics: dict[str, dict[str, Any]] = {}
@@ -332,4 +339,21 @@ class FaceSwapTask(L.LightningModule):
     def configure_optimizers(self):
         if self.optimizer_factory is None:
             raise RuntimeError("this FaceSwapTask was built for inference (optimizer=None)")
-        return self.optimizer_factory(params=self.parameters())
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.hparams.lr_schedule == "constant":
+            return optimizer
+        total = float(self.trainer.estimated_stepping_batches)
+        if not math.isfinite(total) or total < 1:
+            raise ConfigError(
+                "task.lr_schedule=cosine needs a known number of steps; set trainer.max_epochs "
+                "or trainer.max_steps (or task.lr_schedule=constant)"
+            )
+
+        def factor(step: int) -> float:
+            return 0.5 * (1.0 + math.cos(math.pi * min(step / total, 1.0)))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
