@@ -126,12 +126,17 @@ def write_truth_record(
     metrics: dict[str, dict[str, Any]],
     *,
     generator: str,
+    source_data: list[dict[str, Any]],
     config: dict[str, Any],
     seed: int | None,
     started_at: str | None = None,
     wall_seconds: float = 0.0,
 ) -> Path:
-    """Write `out_dir/results.json`: the fake set's truth metrics (task `fakeset`)."""
+    """Write `out_dir/results.json`: a fake set's truth metrics (task `fakeset`).
+
+    `generator` names the set in reports (its `source`, e.g. `faceswap/faceswap_ae`);
+    `source_data` are the references of the real faces it was made from.
+    """
     record = build_record(
         task=FAKESET_TASK,
         metrics=metrics,
@@ -140,21 +145,29 @@ def write_truth_record(
         started_at=started_at or now_iso(),
         wall_seconds=wall_seconds,
         generator=generator,
+        train_data=source_data,
         test_data=[manifest.reference()],
         artifacts={"run_dir": str(Path(out_dir)), "manifest": manifest.reference()["path"]},
     )
     return write_results(out_dir, record)
 
 
-def fake_set_truth(manifest: Manifest, out_dir: str | Path, generator: str) -> Path:
-    """Score a fake set already on disk and write its record (`out_dir/results.json`)."""
+def fake_set_truth(manifest: Manifest, out_dir: str | Path, generator: str | None = None) -> Path:
+    """Score a fake set already on disk and write its record (`out_dir/results.json`).
+
+    `generator` defaults to the set's `source` (one value, e.g. `blend/synthetic`).
+    """
     started_at, start = now_iso(), time.perf_counter()
     metrics = truth_metrics(score_manifest(manifest), FAKES_STAGE)
+    fakes = manifest.frame[manifest.frame["label"] == 1]
+    if generator is None:
+        generator = "+".join(sorted(fakes["source"].unique()))
     return write_truth_record(
         out_dir,
         manifest,
         metrics,
         generator=generator,
+        source_data=[],
         config={"manifest": manifest.reference()},
         seed=None,
         started_at=started_at,

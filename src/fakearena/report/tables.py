@@ -26,7 +26,23 @@ DETECTOR_COLUMNS = (
     ("video_auc", "video AUC"),
 )
 # Generator metric names in display order; other metrics follow alphabetically.
-GENERATOR_ORDER = ("fid", "kid_mean", "kid", "kid_std", "mse", "psnr", "ssim")
+GENERATOR_ORDER = (
+    "fid",
+    "kid_mean",
+    "kid",
+    "kid_std",
+    "mse",
+    "psnr",
+    "ssim",
+    "truth_psnr",
+    "truth_ssim",
+    "truth_gain_db",
+    "closer_to_truth",
+    "source_psnr",
+    "source_ssim",
+)
+# stages whose metrics the generator table shows (fakes: a fake set's own record)
+GENERATOR_STAGES = ("val", "test", "fakes")
 ENV_PACKAGES = ("torch", "lightning", "timm", "torchmetrics", "numpy", "fakearena")
 
 
@@ -216,7 +232,7 @@ def generator_keys(confs: list[Configuration], folded: dict[str, dict[str, Folde
         k
         for c in confs
         for k in folded[c.key]
-        if k.split("/")[0] in ("val", "test") and k.count("/") == 1
+        if k.split("/")[0] in GENERATOR_STAGES and k.count("/") == 1
     }
 
     def order(key: str) -> tuple[int, str, str]:
