@@ -263,3 +263,34 @@ def test_cli(board, capsys):
         leaderboard_main([str(board["root"])])
     with pytest.raises(ConfigError, match=r"has no argument 'srot'; did you mean sort\?"):
         leaderboard_main([str(board["root"]), f"out={out}", "srot=x"])
+
+
+def test_fake_set_records_show_their_truth_metrics_in_the_generator_table(tmp_path: Path):
+    make_record(
+        tmp_path / "runs" / "swap",
+        seed=0,
+        detector=None,
+        generator="faceswap_ae",
+        metrics={"val/mse": metric(0.01, n=12), "test/truth_psnr": metric(21.5, n=12)},
+    )
+    fakes = make_record(
+        tmp_path / "runs" / "fakes",
+        seed=0,
+        detector=None,
+        generator="faceswap/faceswap_ae",
+        metrics={
+            "fakes/truth_psnr": metric(22.3, n=120),
+            "fakes/closer_to_truth": metric(0.85, n=120),
+            "fakes/test/truth_psnr": metric(22.0, n=24),  # per split: the CSV only
+        },
+    )
+    record = (fakes / "results.json").read_text().replace('"task": "gan"', '"task": "fakeset"')
+    (fakes / "results.json").write_text(record)
+    written = write_leaderboard([tmp_path / "runs"], tmp_path / "report")
+    table = read_md_table(Path(written["md"]).read_text(), "Generators")
+    header = table[0]
+    assert "fakes/truth_psnr" in header and "fakes/closer_to_truth" in header
+    assert "fakes/test/truth_psnr" not in header
+    rows = {row[1]: dict(zip(header, row)) for row in table[1:]}
+    assert rows["faceswap/faceswap_ae"]["fakes/truth_psnr"].startswith("22.3")
+    assert rows["faceswap_ae"]["test/truth_psnr"].startswith("21.5")

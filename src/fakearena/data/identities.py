@@ -174,6 +174,9 @@ class IdentityDataModule(FaceDataModule):
         val_fraction: share of each person's rows (or videos) held out for validation.
         test_fraction: share held out for testing.
         split_seed: seed of the held-out choice.
+        epoch_size: training faces drawn per epoch (None: as many as there are training
+            rows); more makes fewer, longer epochs, so validation and checkpoints cost less
+            of a short run.
         **kwargs: the `FaceDataModule` options.
     """
 
@@ -186,9 +189,12 @@ class IdentityDataModule(FaceDataModule):
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         split_seed: int = 0,
+        epoch_size: int | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        if epoch_size is not None and int(epoch_size) < 1:
+            raise ConfigError(f"data.epoch_size={epoch_size} must be a positive number of faces")
         if holdout not in HOLDOUTS:
             raise ConfigError(f"data.holdout={holdout!r}; use one of {list(HOLDOUTS)}")
         self.requested_identities = list(identities) if identities is not None else None
@@ -197,6 +203,7 @@ class IdentityDataModule(FaceDataModule):
         self.val_fraction = float(val_fraction)
         self.test_fraction = float(test_fraction)
         self.split_seed = int(split_seed)
+        self.epoch_size = None if epoch_size is None else int(epoch_size)
         self.identity_names: list[str] = []
         self._source: Manifest | None = None
         self._chosen: Manifest | None = None
@@ -264,7 +271,9 @@ class IdentityDataModule(FaceDataModule):
         weights = 1.0 / counts[dataset.codes].astype(np.float64)
         generator = torch.Generator().manual_seed(int(torch.initial_seed()) % (2**63))
         sampler = WeightedRandomSampler(
-            torch.as_tensor(weights), num_samples=len(dataset), generator=generator
+            torch.as_tensor(weights),
+            num_samples=self.epoch_size or len(dataset),
+            generator=generator,
         )
         return DataLoader(
             dataset,

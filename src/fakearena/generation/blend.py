@@ -1,14 +1,22 @@
 """Blending a swapped face back into its source image.
 
-A swapped face is pasted through a soft (feathered) elliptical mask after its colours are
-matched to the source inside the mask (per-channel mean and standard deviation), so the fake
-is a whole image whose border and background are the source's own pixels, not a square patch.
+A swapped face is pasted through a soft (feathered) elliptical mask, so the fake is a whole
+image whose border and background are the source's own pixels, not a square patch. Before
+pasting, its colours can be brought to the source's (`colour`):
+- `mean_std`: per-channel mean and standard deviation matched inside the mask (Reinhard-style
+  transfer; it also cancels real differences inside the mask, e.g. a darker beard);
+- `skin`: a per-channel gain that makes the median of a small skin patch at the face centre
+  (between the eyes and the mouth) equal to the source's, as the synthetic blend matches skin
+  tones; features keep their contrast;
+- `none`: the face's own colours.
 Images are uint8 (H,W,3) or float (H,W,3) in [0,1]; masks float (H,W) in [0,1].
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -74,24 +82,86 @@ def match_colours(face: np.ndarray, source: np.ndarray, mask: np.ndarray) -> np.
     return (face - face_mean) * scale + source_mean
 
 
+COLOURS = ("none", "mean_std", "skin")
+# The skin patch of `colour="skin"`: the face centre of a centred face crop (image fractions).
+SKIN_PATCH = EllipseMask(center=(0.5, 0.54), axes=(0.06, 0.05), feather=0.0)
+_GAIN_RANGE = (0.5, 2.0)
+
+
+def skin_patch(height: int, width: int) -> np.ndarray:
+    """(H, W) bool: the skin patch of `colour="skin"` (at least the pixel at its centre)."""
+    patch = SKIN_PATCH.render(height, width) > 0.5
+    row = min(int(SKIN_PATCH.center[1] * height), height - 1)
+    col = min(int(SKIN_PATCH.center[0] * width), width - 1)
+    patch[row, col] = True
+    return patch
+
+
+def skin_gain(face: np.ndarray, source: np.ndarray, patch: np.ndarray) -> np.ndarray:
+    """`face` (float [0,1]) times the per-channel gain that matches its median colour on the
+    boolean `patch` to the source's (gain clipped to [0.5, 2])."""
+    face, source = _as_float(face), _as_float(source)
+    gain = np.median(source[patch], axis=0) / np.maximum(np.median(face[patch], axis=0), 1e-3)
+    return face * np.clip(gain, *_GAIN_RANGE)
+
+
 def blend_back(
-    source: np.ndarray, face: np.ndarray, mask: np.ndarray, colour_match: bool = True
+    source: np.ndarray,
+    face: np.ndarray,
+    mask: np.ndarray,
+    colour: str | bool = "mean_std",
 ) -> np.ndarray:
     """The source image with `face` pasted through `mask`, as uint8 (H,W,3).
 
-    Where the mask is 0 the result is the source exactly; where it is 1 it is the
-    (colour-matched) face.
+    Where the mask is 0 the result is the source exactly; where it is 1 it is the face, its
+    colours brought to the source's by `colour` (one of `COLOURS`; True/False are the old
+    spelling of "mean_std"/"none").
     """
     if source.shape != face.shape or source.shape[:2] != mask.shape:
         raise ValueError(
             f"blend_back needs equal sizes, got source {source.shape}, face {face.shape}, "
             f"mask {mask.shape}"
         )
+    colour = _colour(colour)
     base = _as_float(source)
-    pasted = match_colours(face, source, mask) if colour_match else _as_float(face)
+    if colour == "mean_std":
+        pasted = match_colours(face, source, mask)
+    elif colour == "skin":
+        pasted = skin_gain(face, source, skin_patch(*source.shape[:2]))
+    else:
+        pasted = _as_float(face)
     alpha = mask.astype(np.float64)[..., None]
     out = alpha * np.clip(pasted, 0.0, 1.0) + (1.0 - alpha) * base
     blended = np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
     if source.dtype == np.uint8:
         blended[mask == 0] = source[mask == 0]  # bit-exact outside the mask
     return blended
+
+
+def _colour(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "mean_std" if value else "none"
+    if value not in COLOURS:
+        raise ConfigError(f"blend colour={value!r}; use one of {list(COLOURS)}")
+    return value
+
+
+BLEND_KEYS = ("center", "axes", "feather", "colour")
+
+
+def blend_options(options: Mapping[str, Any] | None) -> tuple[EllipseMask, str]:
+    """The mask geometry and colour transfer of a `blend` mapping (a face-swap run's
+    `task.blend`, or `fakearena generate ... blend.<key>=...`); `colour_match: true|false`
+    is accepted for `colour: mean_std|none`."""
+    options = dict(options or {})
+    if "colour_match" in options:
+        legacy = options.pop("colour_match")
+        options.setdefault("colour", _colour(bool(legacy)))
+    colour = _colour(options.pop("colour", "mean_std"))
+    unknown = sorted(set(options) - set(BLEND_KEYS))
+    if unknown:
+        raise ConfigError(f"blend has unknown key(s) {unknown}; keys are {list(BLEND_KEYS)}")
+    for key in ("center", "axes"):
+        if key in options:
+            options[key] = tuple(float(v) for v in options[key])
+    return EllipseMask(**options), colour

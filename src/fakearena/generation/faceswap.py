@@ -7,12 +7,19 @@ source row's split and frame; their `video_id` is `faceswap/<set name>/<source v
 (unique across fake sets), their `source` `faceswap/<generator>`, so
 frame and video grouping survive and each fake maps back to its source row (also recorded in
 the extra columns `source_path`, `source_video_id`, `source_identity`).
+
+When the source faces are the built-in synthetic ones (rows with `synth_*` columns, from
+`data=synthetic` or a manifest written by `fakearena data synth`), each fake row also keeps its
+source's `synth_seed, synth_identity, synth_index` and names the donor's synthetic identity in
+`synth_donor`: its true swap is known, and the set's truth metrics
+(`fakearena.generation.truth`) go into the card's provenance and `<out>/results.json`.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,24 +27,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 import yaml
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from PIL import Image
 from tqdm import tqdm
 
-from fakearena.data.datasets import ManifestDataset, to_tensor
-from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manifest
+from fakearena.data.datasets import ManifestDataset
+from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, read_manifest, write_manifest
 from fakearena.errors import ConfigError, DataError
-from fakearena.generation.blend import EllipseMask, blend_back
 from fakearena.generation.fakeset import CheckpointInfo
+from fakearena.generation.swapper import (
+    SYNTH_SOURCE_COLUMNS,
+    Swapper,
+    blend_recipe,
+    swap_targets,
+    synth_donors,
+)
+from fakearena.generation.truth import FAKES_STAGE, score_manifest, truth_metrics
+from fakearena.generation.truth import write_truth_record as write_truth_record
 from fakearena.utils.io import sha256_bytes
 from fakearena.utils.parallel import Shard
-
-
-def swap_targets(n_identities: int) -> dict[int, int]:
-    """Who becomes whom: identity i -> i + 1 (mod n), so A <-> B for two people."""
-    return {i: (i + 1) % n_identities for i in range(n_identities)}
 
 
 def generator_name(task: Any) -> str:
@@ -84,21 +94,6 @@ def source_rows(task: Any, cfg: Any) -> tuple[Manifest, ManifestDataset]:
     return manifest, datamodule.rows_dataset(rows, native_size=True)
 
 
-def blend_options(options: Any) -> tuple[EllipseMask, bool]:
-    """The mask geometry and colour-match switch from the optional `blend` config."""
-    options = dict(options or {})
-    colour_match = bool(options.pop("colour_match", True))
-    unknown = sorted(set(options) - {"center", "axes", "feather"})
-    if unknown:
-        raise ConfigError(
-            f"blend has unknown key(s) {unknown}; keys are center, axes, feather, colour_match"
-        )
-    for key in ("center", "axes"):
-        if key in options:
-            options[key] = tuple(float(v) for v in options[key])
-    return EllipseMask(**options), colour_match
-
-
 def _png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
@@ -112,57 +107,42 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-@torch.no_grad()
-def swap_images(task: Any, images: list[np.ndarray], target: int) -> list[np.ndarray]:
-    """Swap uint8 (H,W,3) faces to identity `target`, each returned at its own size (float)."""
-    size = int(task.net.image_size)
-    device = next(task.parameters()).device
-    batch = torch.stack([to_tensor(image, size) for image in images]).to(device)
-    swapped = task.swap(batch, target).float().clamp(0, 1)
-    out = []
-    for image, face in zip(images, swapped):
-        height, width = image.shape[:2]
-        if (height, width) != (size, size):
-            face = F.interpolate(
-                face[None], size=(height, width), mode="bilinear", align_corners=False
-            )[0]
-        out.append(face.clamp(0, 1).permute(1, 2, 0).cpu().numpy().astype(np.float64))
-    return out
-
-
 def generate_fake_set(
     task: Any, cfg: Any, checkpoint: CheckpointInfo, out_dir: Path, shard: Shard | None = None
 ) -> Path:
     """Swap the chosen split(s) and write PNGs plus the fake manifest; returns the CSV path.
 
     With a `shard` (several processes) batch k is made by rank k % world_size; the rows are
-    gathered in batch order and rank 0 writes the manifest.
+    gathered in batch order and rank 0 writes the manifest (and, for synthetic faces, the
+    truth metrics: the card's provenance `truth` and `<out>/results.json`).
 
     Config keys read (`conf/generate.yaml`): `data` (the source faces), `split` (a split, a
     list, or `all`; fakes keep their source row's split), `batch_size`, `device`, `name`
     (manifest name; default `<generator>_<identities>`), `overwrite`, and optional `blend`
-    (`center`, `axes`, `feather`, `colour_match`).
+    (keys of `fakearena.generation.swapper.blend_options`; default: the checkpoint's
+    `task.blend`).
     """
     if cfg.get("data") is None:
         raise ConfigError(
             "a face-swap checkpoint swaps real faces: pass their data, e.g. data=synthetic or "
             "data=manifest data.manifests=[faces.csv], and split=<the split to swap>"
         )
+    start_time = time.perf_counter()
     generator = generator_name(task)
     names = list(task.identity_names)
     set_name = str(cfg.get("name") or f"{generator}_{'-'.join(names)}")
     out_dir = Path(out_dir)
     _claim(out_dir / f"{set_name}.csv", checkpoint, bool(cfg.get("overwrite", False)))
     manifest, dataset = source_rows(task, cfg)
-    ellipse, colour_match = blend_options(cfg.get("blend"))
     shard = shard or Shard(device=torch.device(str(cfg.get("device") or "cpu")))
     task.to(shard.device).eval()
+    swapper = Swapper(task, blend_recipe(task, cfg.get("blend")))
     targets = swap_targets(len(names))
     frame = dataset.manifest.frame
+    donors = synth_donors(manifest.frame, names)
     codes = frame["identity"].map(names.index).to_numpy()
     batch_size = int(cfg.get("batch_size") or 32)
-    records: list[dict[str, Any]] = []
-    masks: dict[tuple[int, int], np.ndarray] = {}
+    records: list[tuple[int, int, dict[str, Any]]] = []
     order = np.argsort(codes, kind="stable")  # batches of one source identity
     starts = range(0, len(order), batch_size)
     mine = [start for k, start in enumerate(starts) if shard.owns(k)]
@@ -172,15 +152,12 @@ def generate_fake_set(
         chunk = order[start : start + batch_size]
         for code in np.unique(codes[chunk]):
             members = [int(i) for i in chunk if codes[i] == code]
-            images = [dataset.load(i) for i in members]
-            target = targets[int(code)]
-            for i, image, face in zip(members, images, swap_images(task, images, target)):
-                key = image.shape[:2]
-                if key not in masks:
-                    masks[key] = ellipse.render(*key)
-                fake = blend_back(image, face, masks[key], colour_match=colour_match)
-                row = frame.iloc[i]
-                record = _record(row, fake, names[target], generator, set_name, out_dir)
+            target = names[targets[int(code)]]
+            fakes = swapper([dataset.load(i) for i in members], targets[int(code)])
+            for i, fake in zip(members, fakes):
+                record = _record(frame.iloc[i], fake, target, generator, set_name, out_dir)
+                if donors is not None:
+                    record["synth_donor"] = donors[target]
                 records.append((start, len(records), record))
         progress.update(len(chunk))
     progress.close()
@@ -189,14 +166,49 @@ def generate_fake_set(
         shard.barrier()  # rank 0 writes the manifest
         return out_dir / f"{set_name}.csv"
     fakes = pd.DataFrame([record for _, _, record in gathered])
-    splits = sorted(fakes["split"].unique().tolist())
-    pairs = ", ".join(f"{names[a]}->{names[b]}" for a, b in targets.items())
-    card = ManifestCard(
+    card = _card(fakes, manifest, names, swapper, generator, checkpoint, cfg, out_dir / set_name)
+    result = Manifest(fakes, card, out_dir.resolve())
+    metrics = truth_metrics(score_manifest(result), FAKES_STAGE) if donors is not None else {}
+    if metrics:
+        card.provenance["truth"] = {
+            key.split("/", 1)[1]: round(entry["value"], 4)
+            for key, entry in metrics.items()
+            if key.count("/") == 1
+        }
+    path = write_manifest(result, out_dir / f"{set_name}.csv")
+    if metrics:
+        write_truth_record(
+            out_dir,
+            read_manifest(path),
+            metrics,
+            generator=f"faceswap/{generator}",
+            source_data=[manifest.reference()],
+            config=OmegaConf.to_container(OmegaConf.create(cfg), resolve=True),
+            seed=int(cfg.get("seed") or 0),
+            wall_seconds=time.perf_counter() - start_time,
+        )
+    shard.barrier()
+    return path
+
+
+def _card(
+    fakes: pd.DataFrame,
+    manifest: Manifest,
+    names: list[str],
+    swapper: Swapper,
+    generator: str,
+    checkpoint: CheckpointInfo,
+    cfg: Any,
+    stem: Path,
+) -> ManifestCard:
+    """The fake set's card: what made it (checkpoint, command, source data, blend recipe)."""
+    set_name, splits = stem.name, sorted(fakes["split"].unique().tolist())
+    pairs = ", ".join(f"{names[a]}->{names[b]}" for a, b in swap_targets(len(names)).items())
+    return ManifestCard(
         name=set_name,
         description=(
             f"Face swaps by {generator}: each real face of {names} in split(s) {splits} swapped "
-            f"to the next identity ({pairs}) "
-            "and blended back with a feathered ellipse mask and per-channel colour matching."
+            f"to the next identity ({pairs}) and blended back ({swapper.describe()})."
         ),
         image_size=manifest.card.image_size,
         license=manifest.card.license,
@@ -206,15 +218,12 @@ def generate_fake_set(
             "checkpoint": str(checkpoint.path),
             "checkpoint_sha256": checkpoint.sha256,
             "seed": int(cfg.get("seed") or 0),
-            "command": _command(cfg, checkpoint, set_name, out_dir),
+            "command": _command(cfg, checkpoint, set_name, stem.parent),
             "source_manifest": manifest.reference(),
             "splits": splits,
-            "blend": {**ellipse.__dict__, "colour_match": colour_match},
+            "blend": swapper.recipe,
         },
     )
-    path = write_manifest(Manifest(fakes, card, out_dir.resolve()), out_dir / f"{set_name}.csv")
-    shard.barrier()
-    return path
 
 
 def _claim(csv_path: Path, checkpoint: CheckpointInfo, overwrite: bool) -> None:
@@ -257,7 +266,7 @@ def _record(
     rel = f"images/{row['identity']}_to_{target}/{stem}.png"
     data = _png(fake)
     _write(out_dir / rel, data)
-    return {
+    record = {
         "path": rel,
         "label": 1,
         "split": row["split"],
@@ -270,3 +279,6 @@ def _record(
         "source_video_id": row["video_id"],
         "source_identity": row["identity"],
     }
+    if all(column in row.index for column in SYNTH_SOURCE_COLUMNS):
+        record.update({column: row[column] for column in SYNTH_SOURCE_COLUMNS})
+    return record

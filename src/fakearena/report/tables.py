@@ -36,13 +36,17 @@ GENERATOR_ORDER = (
     "density",
     "coverage",
     "truth_psnr",
+    "truth_ssim",
     "truth_gain_db",
     "closer_to_truth",
+    "source_psnr",
+    "source_ssim",
     "mse",
     "psnr",
     "ssim",
 )
 FLOOR_SUFFIX = "_floor"  # `<stage>/<metric>_floor`: the metric between two real samples
+FAKES_STAGE = "fakes"  # a fake set's own record (truth metrics of swaps and blends)
 ENV_PACKAGES = ("torch", "lightning", "timm", "torchmetrics", "numpy", "fakearena")
 EVALUATIONS_TITLE = "Evaluations (fakearena evaluate of trained checkpoints)"
 WARNING_MARK = "⚠"  # after an AUC computed on a set too small to say much
@@ -279,13 +283,15 @@ def _pooled_cell(values: list[dict[str, Folded]], keys: list[str]) -> str:
 
 def generator_keys(confs: list[Configuration], folded: dict[str, dict[str, Folded]]) -> list[str]:
     """Generator quality keys to show, in display order: each configuration's test metrics
-    (its val metrics when it has no test metrics), floors folded into their metric's cell."""
+    (its val metrics when it has no test metrics) and its fake set's (`fakes/...`), floors
+    folded into their metric's cell."""
     keys: set[str] = set()
     for conf in confs:
         # stage/metric only: per-identity breakdowns (val/mse/<person>) stay in the CSV
         mine = [k for k in folded[conf.key] if k.count("/") == 1]
         tested = [k for k in mine if k.startswith("test/")]
         keys.update(tested or [k for k in mine if k.startswith("val/")])
+        keys.update(k for k in mine if k.startswith(FAKES_STAGE + "/"))
     keys = {k for k in keys if not (k.endswith(FLOOR_SUFFIX) and k[: -len(FLOOR_SUFFIX)] in keys)}
 
     def order(key: str) -> tuple[int, str, str]:

@@ -4,7 +4,9 @@ Folder of an arena run:
 
     data/            real faces (real.csv) and their blended fakes (blend.csv)
     generators/<g>/  `fakearena train` run of each generator (results.json, checkpoints)
-    fakes/<g>/       its fake set (`fakearena generate`): PNGs + <g>.csv
+    fakes/<g>/       its fake set (`fakearena generate`): PNGs + <g>.csv (+ results.json: a
+                     face swap's truth metrics); fakes/blend/results.json: the blended fakes'
+                     truth metrics, the reference a learned swap should reach
     testsets/<g>.csv real test faces + generator g's test fakes (one test set per generator)
     detectors/<d>/   `fakearena train task=detect` run of each detector, scored on every test set
     report/          leaderboard.{md,csv,html}, auc_heatmap.png, ...
@@ -57,6 +59,16 @@ def prepare_faces(cfg: DictConfig, data_dir: Path) -> dict[str, Path]:
         part.card.name = name
         write_manifest(part, path)
     return {"real": real_csv, BLEND: blend_csv}
+
+
+def score_blend_truth(blend_csv: Path, out_dir: Path) -> Path:
+    """The blended fakes' truth metrics (`out_dir/results.json`), once."""
+    record = out_dir / "results.json"
+    if not record.is_file():
+        from fakearena.generation.truth import fake_set_truth
+
+        fake_set_truth(read_manifest(blend_csv), out_dir)
+    return record
 
 
 def _identity_overrides(spec: DictConfig, real_csv: Path) -> list[str]:
@@ -265,6 +277,11 @@ def run(cfg: DictConfig) -> None:
     reports.append(
         StageReport("prepare faces", "ran", time.perf_counter() - step, _peak_self_mib())
     )
+    step = time.perf_counter()
+    score_blend_truth(faces[BLEND], run_dir / "fakes" / BLEND)
+    reports.append(
+        StageReport("score blend truth", "ran", time.perf_counter() - step, _peak_self_mib())
+    )
 
     train_stages, generate_stages = generator_stages(cfg, run_dir, faces["real"])
     reports += run_stages(train_stages + generate_stages)
@@ -277,8 +294,9 @@ def run(cfg: DictConfig) -> None:
     from fakearena.report.leaderboard import write_leaderboard
 
     step = time.perf_counter()
+    # fakes/: the fake sets' own records (truth metrics of the face swaps and blends)
     written = write_leaderboard(
-        [run_dir / "generators", run_dir / "detectors"],
+        [run_dir / "generators", run_dir / "fakes", run_dir / "detectors"],
         run_dir / "report",
         sort_by=cfg.sort_by,
         generator_sort_by=cfg.get("generator_sort_by"),

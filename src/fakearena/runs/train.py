@@ -162,6 +162,8 @@ def run(cfg: DictConfig) -> float | None:
             weights_only=True,
         )
         metrics.update(task.test_metrics)
+        if trainer.is_global_zero:
+            metrics.update(task.heldout_metrics(datamodule))
         test_sets = datamodule.references("test")
         if task.test_predictions is not None and trainer.is_global_zero:
             from fakearena.runs.scoring import write_evaluation

@@ -62,6 +62,13 @@ class Task(L.LightningModule):
             DataError: what is missing from which split, and how to fix it.
         """
 
+    def heldout_metrics(self, datamodule: Any) -> dict[str, dict[str, Any]]:
+        """Result entries computed after testing, on rank 0, with the best weights loaded.
+
+        For measures beyond the test step's own (default: none).
+        """
+        return {}
+
     def result_metrics(self) -> dict[str, dict[str, Any]]:
         """Result-record entries beyond the test stage's (default: none)."""
         return {}

@@ -2,24 +2,32 @@
 
 Training reconstructs each person's faces with that person's decoder from randomly warped
 inputs (`fakearena.data.transforms.warp`); a swap encodes person A and decodes with B's
-decoder. The data comes from `fakearena.data.identities.IdentityDataModule` (identity-balanced
-batches of the chosen people's real faces; `conf/task/faceswap.yaml` selects it). The
-checkpoint is chosen on `val/mse`; validation also logs PSNR and SSIM overall and per identity
-and saves a swap preview grid (A, A->A, A->B, B, B->B, B->A) under `<run>/previews/` every epoch.
+decoder. With `crop` the network sees only a box of each image
+(`fakearena.data.transforms.face_crop`), and its metrics are the box's; `loss_weights` mask
+the loss to the face and weigh detail (`fakearena.tasks.faceswap_loss_weights`); `blend` is
+the recipe `fakearena generate` pastes swaps back with (`fakearena.generation.swapper`), kept
+in the checkpoint. The data comes from `fakearena.data.identities.IdentityDataModule`
+(identity-balanced batches of the chosen people's real faces; `conf/task/faceswap.yaml`
+selects it). The checkpoint is chosen on `val/mse`; validation also logs PSNR and SSIM overall
+and per identity and saves a swap preview grid (A, A->A, A->B, B, B->B, B->A) under
+`<run>/previews/` every epoch.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 from torchvision.utils import make_grid
 
+from fakearena.data.transforms.face_crop import FaceCrop
 from fakearena.data.transforms.warp import (
     AffineParams,
     WarpParams,
@@ -27,16 +35,19 @@ from fakearena.data.transforms.warp import (
     seeded_generator,
 )
 from fakearena.errors import ConfigError
+from fakearena.generation.blend import blend_options
 from fakearena.metrics.reconstruction import METRICS, image_metrics, summarise
 from fakearena.results import metric
 from fakearena.tasks.base import Task
 from fakearena.tasks.buffers import RowBuffer
+from fakearena.tasks.faceswap_loss_weights import LossWeights
 from fakearena.tasks.faceswap_losses import reconstruction_loss
 from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_png
 from fakearena.utils.log_images import log_image
 
 WARP_KEYS = {"warp_points": "points", "warp_scale": "scale"}
+LR_SCHEDULES = ("constant", "cosine")
 AFFINE_KEYS = ("rotation", "zoom", "shift", "flip")
 
 
@@ -92,8 +103,13 @@ class FaceSwapTask(Task):
         n_identities: how many people; the network has that many decoders, or one shared.
         loss: "mse" (default) or "l1".
         ssim_weight: weight w of `(1 - SSIM)` mixed into the loss as `(1-w) base + w (1-SSIM)`.
+        loss_weights: center, axes, feather, outside, detail (`LossWeights`; None: uniform).
+        crop: center, size of the box the network sees (`FaceCrop`; None: the whole image).
+        blend: how generated swaps are pasted back (`fakearena.generation.blend.blend_options`).
         augment: warp_points, warp_scale, rotation, zoom, shift, flip (see
             `fakearena.data.transforms.warp`).
+        lr_schedule: "constant", or "cosine": the learning rate falls to 0 along a half cosine
+            over the run's planned steps (a short run ends on a settled network).
         preview_faces: faces per identity in the swap preview grid (0: no preview).
         seed: seed of the augmentation draws (with the step and rank).
         monitor: metric key that selects the checkpoint.
@@ -114,7 +130,11 @@ class FaceSwapTask(Task):
         n_identities: int = 2,
         loss: str = "mse",
         ssim_weight: float = 0.0,
+        loss_weights: Mapping[str, Any] | None = None,
+        crop: Mapping[str, Any] | None = None,
+        blend: Mapping[str, Any] | None = None,
         augment: Mapping[str, Any] | None = None,
+        lr_schedule: str = "constant",
         preview_faces: int = 4,
         seed: int = 0,
         monitor: str = "val/mse",
@@ -122,6 +142,7 @@ class FaceSwapTask(Task):
         name: str = "faceswap",
     ):
         identities, augment = _plain(identities), _plain(augment)
+        loss_weights, crop, blend = _plain(loss_weights), _plain(crop), _plain(blend)
         super().__init__()
         self.save_hyperparameters(ignore=["net", "optimizer"])
         for attribute in ("encode", "decode", "n_decoders", "image_size"):
@@ -138,6 +159,11 @@ class FaceSwapTask(Task):
         self.net = net
         self.optimizer_factory = optimizer
         self.affine, self.warp = augmentation(augment)
+        self.loss_weights = LossWeights.from_options(loss_weights)
+        self.face_crop = FaceCrop.from_options(crop)
+        blend_options(blend)  # a bad recipe fails now, not after training
+        if lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"task.lr_schedule={lr_schedule!r}; use one of {list(LR_SCHEDULES)}")
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
         self.val_buffer, self.test_buffer = metric_buffer(), metric_buffer()
         self.init_summary: dict[str, tuple[float, int]] = {}
@@ -164,8 +190,36 @@ class FaceSwapTask(Task):
         return out
 
     def swap(self, images: torch.Tensor, target: int) -> torch.Tensor:
-        """The faces of `images` decoded as identity `target` (index into the identities)."""
+        """The faces of `images` decoded as identity `target` (index into the identities).
+
+        `images` are what the network sees (its input size: crops when `crop` is set).
+        """
         return self.net.decode(self.net.encode(images), self.decoder_of(target))
+
+    def model_view(self, images: torch.Tensor) -> torch.Tensor:
+        """What the network sees of (B,3,H,W) images: the crop box, or the image itself."""
+        if self.face_crop is None:
+            return images
+        return self.face_crop.crop(images, int(self.net.image_size))
+
+    def swap_image(self, images: torch.Tensor, target: int) -> torch.Tensor:
+        """Whole (B,3,H,W) images of any size with their face swapped to identity `target`.
+
+        The box (or the whole image) is resized to the network, swapped, resized back and
+        pasted in; outside the box the images are unchanged.
+        """
+        size = int(self.net.image_size)
+        if self.face_crop is not None:
+            return self.face_crop.paste(images, self.swap(self.model_view(images), target))
+        resized = images
+        if tuple(images.shape[-2:]) != (size, size):
+            resized = F.interpolate(
+                images, size=(size, size), mode="bilinear", align_corners=False, antialias=True
+            )
+        out = self.swap(resized, target)
+        if tuple(images.shape[-2:]) != (size, size):
+            out = F.interpolate(out, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        return out.clamp(0.0, 1.0)
 
     def forward(self, images: torch.Tensor, target: int = 0) -> torch.Tensor:
         return self.swap(images, target)
@@ -186,7 +240,9 @@ class FaceSwapTask(Task):
                 "set data.identities=${task.identities}"
             )
         self.hparams["identities"] = names
-        if int(datamodule.image_size) != int(self.net.image_size) or datamodule.channels != 3:
+        if datamodule.channels != 3 or (
+            self.face_crop is None and int(datamodule.image_size) != int(self.net.image_size)
+        ):
             raise ConfigError(
                 f"the data serves {datamodule.channels}-channel {datamodule.image_size}x"
                 f"{datamodule.image_size} images but the generator expects 3-channel "
@@ -199,9 +255,16 @@ class FaceSwapTask(Task):
         if not self.note_skipped("train", batch):
             return None
         generator = seeded_generator(self.hparams.seed, self.global_step, self.global_rank)
-        inputs, targets = augment_pair(batch["image"], generator, self.affine, self.warp)
+        faces = self.model_view(batch["image"])
+        inputs, targets = augment_pair(faces, generator, self.affine, self.warp)
         recon = self.reconstruct(inputs, batch["identity"])
-        loss = reconstruction_loss(recon, targets, self.hparams.loss, self.hparams.ssim_weight)
+        loss = reconstruction_loss(
+            recon,
+            targets,
+            self.hparams.loss,
+            self.hparams.ssim_weight,
+            weights=self.loss_weights(targets),
+        )
         ensure_finite_loss(
             self, loss, "training", "Lower task.optimizer.lr or check the data for corrupt images"
         )
@@ -209,8 +272,9 @@ class FaceSwapTask(Task):
         return loss
 
     def _evaluate(self, batch: dict[str, Any], buffer: RowBuffer) -> None:
-        recon = self.reconstruct(batch["image"], batch["identity"])
-        metrics = image_metrics(recon, batch["image"])
+        faces = self.model_view(batch["image"])
+        recon = self.reconstruct(faces, batch["identity"])
+        metrics = image_metrics(recon, faces)
         buffer.add(batch["index"], identity=batch["identity"], **metrics)
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -237,7 +301,9 @@ class FaceSwapTask(Task):
 
     @torch.no_grad()
     def preview_grid(self, faces_a: torch.Tensor, faces_b: torch.Tensor) -> torch.Tensor:
-        """(3,H',W') grid: one row per face pair: A, A->A, A->B, B, B->B, B->A."""
+        """(3,H',W') grid: one row per face pair: A, A->A, A->B, B, B->B, B->A (crops when
+        the network sees a crop)."""
+        faces_a, faces_b = self.model_view(faces_a), self.model_view(faces_b)
         columns = [
             faces_a,
             self.swap(faces_a, 0),
@@ -286,6 +352,14 @@ class FaceSwapTask(Task):
         for key, (value, _) in summary.items():
             self.log(key, value, sync_dist=False)
 
+    def heldout_metrics(self, datamodule: Any) -> dict[str, dict[str, Any]]:
+        """The best weights' swaps of the held-out test faces scored against their true
+        swaps (`test/truth_psnr`, ...; synthetic faces only): what a fake set of this run
+        will show."""
+        from fakearena.generation.swapper import heldout_truth_metrics
+
+        return heldout_truth_metrics(self, datamodule)
+
     def result_metrics(self) -> dict[str, dict[str, Any]]:
         """Untrained (`init/...`) and best-epoch validation metrics, overall and per identity."""
         entries = {**self.init_summary, **self.best_val}
@@ -295,4 +369,21 @@ class FaceSwapTask(Task):
     def configure_optimizers(self):
         if self.optimizer_factory is None:
             raise RuntimeError("this FaceSwapTask was built for inference (optimizer=None)")
-        return self.optimizer_factory(params=self.parameters())
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.hparams.lr_schedule == "constant":
+            return optimizer
+        total = float(self.trainer.estimated_stepping_batches)
+        if not math.isfinite(total) or total < 1:
+            raise ConfigError(
+                "task.lr_schedule=cosine needs a known number of steps; set trainer.max_epochs "
+                "or trainer.max_steps (or task.lr_schedule=constant)"
+            )
+
+        def factor(step: int) -> float:
+            return 0.5 * (1.0 + math.cos(math.pi * min(step / total, 1.0)))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

@@ -1,9 +1,13 @@
-"""Blended fakes (the self-blended-images recipe) on top of the face painter.
+"""Blended fakes (the self-blended-images recipe) and true swaps on top of the face painter.
 
 A donor's inner face is painted in the target's pose and head outline, slightly misaligned,
 colour-matched to the target's skin up to a small random shift, sometimes blurred, and blended
 into the target's image through a soft, randomly deformed ellipse. What a detector can learn is
 that boundary and the residual colour mismatch.
+
+A *true swap* (`swapped_identity`) is the perfect answer such a fake approximates: the person
+with the target's head outline and skin colour and the donor's inner face, painted in the
+target's exact shot.
 """
 
 from __future__ import annotations
@@ -29,6 +33,16 @@ _OUTLINE = (
     "bald",
     "ear",
 )
+# ... and the target's skin colour, which a blend only approximates by colour matching.
+_KEPT_BY_TRUE_SWAP = (*_OUTLINE, "skin")
+
+
+def swapped_identity(target: Identity, donor: Identity) -> Identity:
+    """The person of a true swap: `target`'s head outline (face shape, jaw, hair, ears) and
+    skin colour, `donor`'s inner face (eyes, brows, nose, mouth, with their colours) and the
+    marks on it (blush, beard stubble in the donor's colour). `swapped_identity(x, x)` is
+    `x`."""
+    return dataclasses.replace(donor, **{f: getattr(target, f) for f in _KEPT_BY_TRUE_SWAP})
 
 
 def blend_into(

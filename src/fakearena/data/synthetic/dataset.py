@@ -3,6 +3,8 @@ them as PNG files (`fakearena data synth`).
 
 Manifests of synthetic faces are in memory (`root=None`): the extra integer columns
 `synth_seed, synth_identity, synth_index, synth_donor` (-1 for reals) say what to render.
+Any fake row that carries them with a donor >= 0 (blended fakes, and the face swaps of
+synthetic faces that `fakearena generate` writes) has a known truth: `render_truth(row)`.
 """
 
 from __future__ import annotations

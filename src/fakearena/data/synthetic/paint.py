@@ -195,7 +195,7 @@ def _paint_skin_marks(img, p: Pose, face: np.ndarray, who: Identity, shot: Shot)
             p, shot, -who.face_a - 0.05, who.face_a + 0.05, who.nose_y, who.face_b + 0.05
         )
         beard = face[w[1:]] * clip01((v - who.nose_y) * (1.0 / (0.4 * who.face_b)))
-        _over(img[w], beard * who.beard, who.hair * 0.7)
+        _over(img[w], beard * who.beard, who.beard_colour)
 
 
 def _paint_eyes(img, p: Pose, who: Identity, shot: Shot) -> None:

@@ -70,6 +70,7 @@ class Identity:
     blush: np.ndarray
     blush_strength: float
     beard: float  # 0 = none, else darkness of the stubble around the jaw
+    beard_colour: np.ndarray  # RGB of the stubble (a shade of the hair; a swap keeps it)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def sample_identity(rng: np.random.Generator) -> Identity:
         blush=np.array([0.85, 0.35, 0.35], np.float32),
         blush_strength=0.25 * u[34],
         beard=float(u[35] < 0.25) * (0.25 + 0.4 * u[36]),
+        beard_colour=hair * np.float32(0.7),
     )
 
 

@@ -5,6 +5,13 @@ brows, nose and mouth; each *image* of that person varies position, scale, in-pl
 expression, light, background, blur and sensor noise. Everything is drawn from `(seed, identity,
 index)`, so a row renders to the same bytes on every call and at every epoch.
 
+A *true swap* is the ground truth of a face swap: the target image's shot (pose, expression,
+light, background, sensor noise) and head outline and skin colour, with the donor's inner face
+(eyes, brows, nose, mouth) painted in, as if the target had the donor's features. Blended fakes
+and learned face swaps approximate it; `render_swap` draws it, and `render_truth(row)` the
+truth of any fake row that carries `synth_*` columns with a donor >= 0 (blended fakes, and
+the face swaps of synthetic faces that `fakearena generate` writes).
+
 A *blended fake* follows the self-blended-images recipe: a donor's inner face (eyes, brows,
 nose, mouth) rendered in the target's pose, colour-matched to the target's skin up to a small
 random colour shift, slightly misaligned, and blended into the target's image through a soft
@@ -20,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from fakearena.data.synthetic import paint
-from fakearena.data.synthetic.blend import blend_into
+from fakearena.data.synthetic.blend import blend_into, swapped_identity
 from fakearena.data.synthetic.params import Identity, Shot, sample_identity, sample_shot
 from fakearena.errors import ConfigError, DataError
 
@@ -95,18 +102,71 @@ class SyntheticRenderer:
         blend_into(img, self.canvas, target, self.identity(donor, seed), shot, blend)
         return paint.finish(img, shot, rng)
 
+    def render_swap(
+        self, identity: int, index: int, donor: int, seed: int | None = None
+    ) -> np.ndarray:
+        """The true swap: image `index` of `identity` with `donor`'s inner face (H x W x 3 uint8).
+
+        It keeps the image's shot (pose, expression, light, background, the same sensor-noise
+        draw) and the target's head outline and skin colour; `render_swap(i, k, i)` equals
+        `render_face(i, k)` byte for byte.
+        """
+        if int(donor) < 0:
+            raise DataError(f"a swap needs a donor identity >= 0, got donor {donor}")
+        seed = self._seed(seed)
+        who = swapped_identity(self.identity(identity, seed), self.identity(donor, seed))
+        shot, rng = self._scene(identity, index, seed)
+        img = paint.paint_background(self.canvas, shot)
+        paint.paint_face(img, self.canvas, who, shot)
+        return paint.finish(img, shot, rng)
+
     def render_row(self, row: Mapping[str, Any]) -> np.ndarray:
         """Render a synthetic manifest row from its `synth_*` columns."""
-        try:
-            identity, index = int(row["synth_identity"]), int(row["synth_index"])
-            donor = int(row.get("synth_donor", -1))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(
-                f"row {dict(row).get('path', '?')!r} is not a synthetic row: it needs integer "
-                f"columns synth_identity, synth_index and synth_donor ({exc})"
-            ) from exc
-        seed = row.get("synth_seed")
-        seed = None if seed is None or seed == "" else int(seed)
+        identity, index, donor, seed = synth_key(row)
         if donor < 0:
             return self.render_face(identity, index, seed)
         return self.render_blended_fake(identity, index, donor, seed)
+
+    def render_source(self, row: Mapping[str, Any]) -> np.ndarray:
+        """The real image a fake row was made from (`render_face` of its identity and index)."""
+        identity, index, _, seed = synth_key(row)
+        return self.render_face(identity, index, seed)
+
+    def render_truth(self, row: Mapping[str, Any]) -> np.ndarray:
+        """The true swap a fake row approximates (`render_swap` of its `synth_*` columns)."""
+        identity, index, donor, seed = synth_key(row)
+        if donor < 0:
+            raise DataError(
+                f"row {dict(row).get('path', '?')!r} has synth_donor={donor}: a real face has "
+                "no swap truth (only fake rows with a donor >= 0 do)"
+            )
+        return self.render_swap(identity, index, donor, seed)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and np.isnan(value))
+
+
+def synth_key(row: Mapping[str, Any]) -> tuple[int, int, int, int | None]:
+    """`(identity, index, donor, seed)` of a row from its `synth_*` columns (seed None: the
+    renderer's own).
+
+    Raises:
+        DataError: the row lacks integer `synth_identity` / `synth_index` columns.
+    """
+    try:
+        identity, index = int(row["synth_identity"]), int(row["synth_index"])
+        donor = row.get("synth_donor", -1)
+        donor = -1 if _missing(donor) else int(donor)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(
+            f"row {dict(row).get('path', '?')!r} is not a synthetic row: it needs integer "
+            f"columns synth_identity, synth_index and synth_donor ({exc})"
+        ) from exc
+    seed = row.get("synth_seed")
+    return identity, index, donor, None if _missing(seed) else int(seed)
+
+
+def is_synthetic_row(row: Mapping[str, Any]) -> bool:
+    """Whether a row names a synthetic face (integer `synth_identity` and `synth_index`)."""
+    return not any(_missing(row.get(key)) for key in ("synth_identity", "synth_index"))

@@ -1,0 +1,103 @@
+"""Face-swap training levers: the face crop, the loss weights, batch norm, the lr schedule."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fakearena.data.transforms.face_crop import FaceCrop
+from fakearena.errors import ConfigError
+from fakearena.models.generators.faceswap_ae import FaceSwapAE
+from fakearena.tasks.faceswap import FaceSwapTask
+from fakearena.tasks.faceswap_loss_weights import LossWeights
+from fakearena.tasks.faceswap_losses import reconstruction_loss
+
+
+def test_face_crop_cuts_resizes_and_pastes_back_its_box():
+    crop = FaceCrop(center=(0.5, 0.5625), size=0.625)
+    assert crop.box(64, 64) == (16, 12, 40, 40)
+    assert crop.box(32, 32) == (8, 6, 20, 20)
+    images = torch.rand(2, 3, 64, 64)
+    patch = crop.crop(images, 40)
+    torch.testing.assert_close(patch, images[:, :, 16:56, 12:52])
+    small = crop.crop(images, 32)
+    assert small.shape == (2, 3, 32, 32) and small.min() >= 0 and small.max() <= 1
+    faces = torch.zeros(2, 3, 32, 32)
+    pasted = crop.paste(images, faces)
+    assert pasted[:, :, 16:56, 12:52].abs().max() == 0
+    outside = torch.ones(64, 64, dtype=torch.bool)
+    outside[16:56, 12:52] = False
+    torch.testing.assert_close(pasted[:, :, outside], images[:, :, outside])
+    # a box at the border stays inside the image
+    assert FaceCrop(center=(0.95, 0.05), size=0.5).box(64, 64) == (0, 32, 32, 32)
+    assert FaceCrop.from_options(None) is None
+    with pytest.raises(ConfigError, match="crop has unknown"):
+        FaceCrop.from_options({"side": 0.5})
+    with pytest.raises(ConfigError, match=r"crop\.size"):
+        FaceCrop(size=1.5)
+
+
+def test_loss_weights_mask_the_face_and_favour_detail():
+    assert LossWeights()(torch.rand(1, 3, 16, 16)) is None  # uniform by default
+    weights = LossWeights(center=(0.5, 0.5), axes=(0.3, 0.3), feather=0.0, outside=0.1)
+    flat = torch.full((2, 3, 32, 32), 0.5)
+    w = weights(flat)
+    assert w.shape == (2, 1, 32, 32)
+    assert w[0, 0, 16, 16] == 1.0 and w[0, 0, 0, 0] == pytest.approx(0.1)
+    detailed = flat.clone()
+    detailed[:, :, 16, 10:22] = 0.0  # a dark line (a brow): high local contrast
+    dw = LossWeights(center=(0.5, 0.5), axes=(0.3, 0.3), outside=0.1, detail=4.0)(detailed)
+    assert dw[0, 0, 16, 16] == pytest.approx(5.0)  # saturated contrast: 1 + detail
+    assert float(dw[0, 0, 28, 16]) == pytest.approx(float(w[0, 0, 28, 16]))  # flat skin
+    with pytest.raises(ConfigError, match="outside"):
+        LossWeights(outside=2.0)
+    with pytest.raises(ConfigError, match="unknown key"):
+        LossWeights.from_options({"eyes": 3})
+
+
+def test_weighted_loss_is_the_weighted_mean_and_uniform_weights_change_nothing():
+    recon, target = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+    ones = torch.ones(2, 1, 16, 16)
+    for kind in ("mse", "l1"):
+        for ssim_weight in (0.0, 0.5):
+            plain = reconstruction_loss(recon, target, kind, ssim_weight)
+            weighted = reconstruction_loss(recon, target, kind, ssim_weight, weights=ones)
+            torch.testing.assert_close(plain, weighted)
+    only_left = torch.zeros(2, 1, 16, 16)
+    only_left[..., :8] = 1.0
+    expected = (recon - target)[..., :8].square().mean()
+    torch.testing.assert_close(reconstruction_loss(recon, target, weights=only_left), expected)
+
+
+def test_batch_norm_variant_and_its_config_errors():
+    net = FaceSwapAE(image_size=32, n_decoders=2, width=8, norm="batch")
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    out = net(torch.rand(4, 3, 32, 32), 1)
+    assert out.shape == (4, 3, 32, 32)
+    with pytest.raises(ConfigError, match=r"generator\.norm"):
+        FaceSwapAE(image_size=32, norm="layer")
+
+
+def test_task_swaps_whole_images_through_its_crop():
+    torch.manual_seed(0)
+    task = FaceSwapTask(
+        net=FaceSwapAE(image_size=32, n_decoders=2, width=8),
+        n_identities=2,
+        crop={"center": [0.5, 0.5625], "size": 0.625},
+    ).eval()
+    images = torch.rand(3, 3, 64, 64)
+    with torch.no_grad():
+        out = task.swap_image(images, 1)
+        inner = task.swap(task.model_view(images), 1)
+    assert out.shape == images.shape
+    outside = torch.ones(64, 64, dtype=torch.bool)
+    outside[16:56, 12:52] = False
+    torch.testing.assert_close(out[:, :, outside], images[:, :, outside])
+    torch.testing.assert_close(
+        out[:, :, 16:56, 12:52],
+        FaceCrop((0.5, 0.5625), 0.625).paste(images, inner)[:, :, 16:56, 12:52],
+    )
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        FaceSwapTask(net=FaceSwapAE(image_size=32, width=8), lr_schedule="step")
+    with pytest.raises(ConfigError, match="blend"):
+        FaceSwapTask(net=FaceSwapAE(image_size=32, width=8), blend={"colour": "lab"})
