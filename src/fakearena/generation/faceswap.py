@@ -6,7 +6,8 @@ and blended into its own source image (`fakearena.generation.blend`). The fake r
 source row's split and frame; their `video_id` is `faceswap/<set name>/<source video_id>`
 (unique across fake sets), their `source` `faceswap/<generator>`, so
 frame and video grouping survive and each fake maps back to its source row (also recorded in
-the extra columns `source_path`, `source_video_id`, `source_identity`).
+the extra columns `source_path`, `source_video_id`, `source_identity`). Each fake's blend mask
+(the feathered ellipse it was pasted through) is written beside it, column `mask`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from PIL import Image
 from tqdm import tqdm
 
 from fakearena.data.datasets import ManifestDataset, to_tensor
-from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, write_manifest
+from fakearena.data.manifest import (
+    MASK_COLUMN,
+    SPLITS,
+    Manifest,
+    ManifestCard,
+    write_manifest,
+)
+from fakearena.data.masks import mask_path_for, mask_png
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.blend import EllipseMask, blend_back
 from fakearena.generation.fakeset import CheckpointInfo
@@ -181,6 +189,7 @@ def generate_fake_set(
                 fake = blend_back(image, face, masks[key], colour_match=colour_match)
                 row = frame.iloc[i]
                 record = _record(row, fake, names[target], generator, set_name, out_dir)
+                record[MASK_COLUMN] = _write_mask(out_dir, record["path"], masks[key])
                 records.append((start, len(records), record))
         progress.update(len(chunk))
     progress.close()
@@ -248,6 +257,13 @@ def _command(cfg: Any, checkpoint: CheckpointInfo, set_name: str, out_dir: Path)
     else:
         parts.append(f"data={data.get('name', 'synthetic')} seed={cfg.get('seed', 0)}")
     return " ".join(parts)
+
+
+def _write_mask(out_dir: Path, image_path: str, mask: np.ndarray) -> str:
+    """Write the blend mask beside a fake (`<image>.mask.png`); returns its manifest path."""
+    path = mask_path_for(image_path)
+    _write(out_dir / path, mask_png(mask))
+    return path
 
 
 def _record(
