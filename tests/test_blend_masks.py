@@ -168,3 +168,15 @@ def test_augmentation_crops_and_flips_the_mask_with_the_image():
         assert moved.any() and (out["image"][:, moved] > 0.9).all()
     flipped = DetectorAugment(flip_p=1.0).transform_sample({"image": image, "mask": mask})
     torch.testing.assert_close(flipped["mask"], mask.flip(-1))
+
+
+def test_an_image_only_transform_is_refused_when_masks_must_follow(tmp_path: Path):
+    dataset = ManifestDataset(
+        read_manifest(_blend_set(tmp_path / "a", "a", with_masks=True)),
+        image_size=16,
+        transform=lambda image: image.flip(-1),
+    )
+    assert "image" in dataset[1]  # no mask asked: a plain callable is fine
+    dataset.request_targets(["mask"])
+    with pytest.raises(ConfigError, match="changes images only"):
+        dataset[1]
