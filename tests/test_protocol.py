@@ -108,7 +108,7 @@ def test_the_public_protocol_runs_on_ffpp_fixture_crops(
         f"hydra.run.dir={run_dir}",
         "~detectors",
         '+detectors={meso4: ["detector=meso4", "trainer.max_epochs=1"]}',
-        "common=[data.image_size=64,data.num_workers=0,data.batch_size=4]",
+        'common=["data.image_size=64", "data.num_workers=0", "data.batch_size=4"]',
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     table = pd.read_csv(run_dir / "protocol.csv")
