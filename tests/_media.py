@@ -8,11 +8,18 @@ import av
 import numpy as np
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
-    """Encode RGB uint8 frames (even width/height) as an H.264 mp4."""
+def write_video(
+    path: Path, frames: list[np.ndarray], fps: int = 10, faststart: bool = False
+) -> Path:
+    """Encode RGB uint8 frames (even width/height) as an H.264 mp4.
+
+    `faststart` puts the index (moov) before the data, as streaming sites do: a copy cut short
+    then still opens and declares every frame, but holds only the first ones.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     height, width = frames[0].shape[:2]
-    with av.open(str(path), mode="w") as container:
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), mode="w", options=options) as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": "12", "g": "4"}

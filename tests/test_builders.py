@@ -176,7 +176,11 @@ def test_dfdc_metadata_labels_and_part_splits(tmp_path):
             "ccc.mp4": {"label": "FAKE", "split": "train", "original": "aaa.mp4"},
         },
     )
-    manifest = build_dfdc(tmp_path)
+    manifest, missing = build_dfdc(tmp_path)
+    assert missing.total_missing == 0 and missing.listed == {
+        "dfdc_train_part_0": 2,
+        "dfdc_train_part_45": 2,
+    }
     rows = rows_by_id(manifest)
     assert set(rows) == {
         "dfdc/dfdc_train_part_0/aaa",
@@ -190,7 +194,7 @@ def test_dfdc_metadata_labels_and_part_splits(tmp_path):
     assert rows["dfdc/dfdc_train_part_45/ccc"]["split"] == "test"
     assert rows["dfdc/dfdc_train_part_0/bbb"]["identity"] == "dfdc/aaa"
     assert rows["dfdc/dfdc_train_part_0/bbb"]["path"] == "dfdc_train_part_0/bbb.mp4"
-    custom = rows_by_id(build_dfdc(tmp_path, val_parts=[0], test_parts=[]))
+    custom = rows_by_id(build_dfdc(tmp_path, val_parts=[0], test_parts=[])[0])
     assert custom["dfdc/dfdc_train_part_0/aaa"]["split"] == "val"
     assert custom["dfdc/dfdc_train_part_45/ccc"]["split"] == "train"
 
@@ -202,8 +206,84 @@ def test_dfdc_errors(tmp_path):
     with pytest.raises(DataError, match="REAL or FAKE"):
         build_dfdc(tmp_path)
     (tmp_path / "dfdc_train_part_1" / "x.mp4").unlink()
-    with pytest.raises(DataError, match="missing"):
+    with pytest.raises(DataError, match="REAL or FAKE"):  # a broken entry is still an error
         build_dfdc(tmp_path)
+    write_part(tmp_path, 1, {"x.mp4": {"label": "REAL"}})
+    (tmp_path / "dfdc_train_part_1" / "x.mp4").unlink()
+    with pytest.raises(DataError, match=r"none of the 1 videos listed .* dfdc_train_part_1"):
+        build_dfdc(tmp_path)
+    with pytest.raises(ConfigError, match="on_missing"):
+        build_dfdc(tmp_path, on_missing="ignore")
+
+
+def partial_dfdc(root: Path) -> None:
+    """Three parts (train, val, train by default) whose folders each lack listed videos."""
+    write_part(
+        root,
+        0,
+        {
+            "r0.mp4": {"label": "REAL"},
+            "f0.mp4": {"label": "FAKE", "original": "r0.mp4"},
+            "f1.mp4": {"label": "FAKE", "original": "r0.mp4"},
+        },
+    )
+    write_part(root, 41, {"r1.mp4": {"label": "REAL"}, "f2.mp4": {"label": "FAKE"}})
+    write_part(root, 7, {"r2.mp4": {"label": "REAL"}, "f3.mp4": {"label": "FAKE"}})
+    (root / "dfdc_train_part_0" / "f1.mp4").unlink()
+    (root / "dfdc_train_part_41" / "r1.mp4").unlink()
+    (root / "dfdc_train_part_41" / "f2.mp4").unlink()
+
+
+def test_dfdc_partial_copy_builds_what_is_there_and_lists_the_rest(tmp_path, capsys):
+    root, out = tmp_path / "dfdc", tmp_path / "built"
+    partial_dfdc(root)
+    assert build_main(["dfdc", f"root={root}", f"out={out}"]) == 0
+    printed = capsys.readouterr().out
+    manifest = read_manifest(out / "videos.csv", check_files=True)
+    assert sorted(manifest.frame["video_id"]) == [
+        "dfdc/dfdc_train_part_0/f0",
+        "dfdc/dfdc_train_part_0/r0",
+        "dfdc/dfdc_train_part_7/f3",
+        "dfdc/dfdc_train_part_7/r2",
+    ]
+    assert manifest.card.provenance["missing_videos"] == {
+        "dfdc_train_part_0": 1,
+        "dfdc_train_part_41": 2,
+    }
+    report = json.loads((out / "videos_report.json").read_text())
+    assert report["totals"] == {
+        "parts": 3,
+        "incomplete_parts": 2,
+        "listed": 7,
+        "present": 4,
+        "missing": 3,
+    }
+    assert report["parts"]["dfdc_train_part_0"]["missing"] == ["f1.mp4"]
+    assert report["parts"]["dfdc_train_part_41"]["missing"] == ["f2.mp4", "r1.mp4"]
+    assert report["parts"]["dfdc_train_part_41"]["split"] == "val"
+    assert report["parts"]["dfdc_train_part_7"] == {
+        "metadata": str(root.resolve() / "dfdc_train_part_7" / "metadata.json"),
+        "split": "train",
+        "listed": 2,
+        "present": 2,
+        "missing": [],
+    }
+    summary = [line for line in printed.splitlines() if "listed videos are missing" in line]
+    assert len(summary) == 1
+    assert summary[0].startswith("dfdc: 3 of 7 listed videos are missing in 2 of 3 part(s)")
+    assert "dfdc_train_part_0 1" in summary[0] and str(out / "videos_report.json") in summary[0]
+    # the val part lost every video, no part is a test part: the notes say what to do
+    assert "note: no test rows (no part is a test part: choose some with test_parts" in printed
+    assert "split=all" in printed
+    assert "note: no val rows: training chooses its checkpoint on them, choose" in printed
+
+    with pytest.raises(DataError) as error:
+        build_main(["dfdc", f"root={root}", f"out={tmp_path / 'strict'}", "on_missing=error"])
+    message = str(error.value)
+    assert "dfdc_train_part_0/metadata.json: 1 missing" in message
+    assert "dfdc_train_part_41/metadata.json: 2 missing" in message
+    assert "on_missing=skip" in message
+    assert not (tmp_path / "strict").exists()
 
 
 def test_folder_tree_and_csv(tmp_path):

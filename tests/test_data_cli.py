@@ -141,6 +141,36 @@ def test_verify_rows_without_a_hash(tmp_path, capsys):
     assert cli.main(["verify", str(csv_path), "allow_unhashed=true"]) == 0
 
 
+def test_verify_fills_the_hashes_a_builder_left_empty(tmp_path, capsys):
+    from fakearena.data.builders.cli import main as build_main
+    from fakearena.data.manifest import read_manifest
+
+    source = tmp_path / "set"
+    for name in ("real/a.mp4", "real/b.jpg", "fake/c.mp4"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(name.encode())
+    assert build_main(["folder", f"root={source}", f"out={tmp_path / 'built'}"]) == 0
+    videos = tmp_path / "built" / "videos.csv"
+    card = videos.with_suffix(".yaml").read_bytes()
+    capsys.readouterr()
+    assert cli.main(["verify", str(videos)]) == 1  # what a builder writes has no hashes
+    err = capsys.readouterr().err
+    assert "3 without a hash" in err and f"fakearena data verify {videos} fill=true" in err
+    (source / "real" / "b.jpg").unlink()
+    assert cli.main(["verify", str(videos), "fill=true"]) == 1  # the missing file is named
+    err = capsys.readouterr().err
+    assert "2 hashed and written (fill=true)" in err and "missing: row 2 (real/b.jpg)" in err
+    frame = read_manifest(videos).frame.set_index("path")
+    assert frame.loc["real/a.mp4", "sha256"] == hashlib.sha256(b"real/a.mp4").hexdigest()
+    assert frame.loc["real/b.jpg", "sha256"] == ""
+    assert videos.with_suffix(".yaml").read_bytes() == card  # the card is left as it was
+    assert not [p for p in videos.parent.iterdir() if p.name.endswith(".tmp")]
+    (source / "real" / "b.jpg").write_bytes(b"real/b.jpg")
+    assert cli.main(["verify", str(videos), "fill=true"]) == 0
+    assert cli.main(["verify", str(videos)]) == 0
+    assert "3 of 3 files match their sha256" in capsys.readouterr().out
+
+
 def test_synth_writes_a_valid_dataset(tmp_path, capsys):
     out = tmp_path / "synth"
     code = cli.main(

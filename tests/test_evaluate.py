@@ -178,3 +178,90 @@ def test_split_all_scores_every_row(tmp_path: Path):
     ckpt = save_detect_checkpoint(tmp_path / "d.ckpt")
     _evaluate_in_process(tmp_path, ckpt, manifest, "split=all")
     assert len(read_predictions(tmp_path / "run" / "predictions.csv")) == 20
+
+
+def test_a_set_without_test_rows_says_to_use_split_all(tmp_path: Path):
+    """A DFDC build of training parts only: evaluate's default split=test finds no rows."""
+    from fakearena.data.manifest import write_manifest
+
+    data = read_manifest(make_toy_manifest(tmp_path / "toy", n=20, size=SIZE))
+    data.frame["split"] = "train"
+    train_only = write_manifest(data, tmp_path / "toy" / "parts.csv")
+    ckpt = save_detect_checkpoint(tmp_path / "d.ckpt")
+    with pytest.raises(DataError) as error:
+        _evaluate_in_process(tmp_path, ckpt, train_only)
+    message = str(error.value)
+    assert "no rows in split 'test'" in message and "train 20, val 0, test 0" in message
+    assert "split=all" in message and "every run needs train" not in message
+    _evaluate_in_process(tmp_path, ckpt, train_only, "split=all")
+    assert len(read_predictions(tmp_path / "run" / "predictions.csv")) == 20
+
+
+def test_a_two_video_set_gets_no_frame_ci_but_a_warning_everywhere(tmp_path: Path, capsys):
+    """16 frames of 2 videos are 2 samples, not 16: no interval, and a warning in results.json
+    and on the console (the leaderboard shows it too: test_leaderboard)."""
+    from fakearena.data.manifest import write_manifest
+
+    data = read_manifest(make_toy_manifest(tmp_path / "toy", n=32, size=SIZE))
+    frame = data.frame
+    frame["split"] = "test"
+    frame["video_id"] = np.where(frame["label"] == 1, "clip/fake", "clip/real")
+    data.frame = frame.iloc[:16].reset_index(drop=True)
+    data.card.name = "two"
+    two = write_manifest(data, tmp_path / "toy" / "two.csv")
+    ckpt = save_detect_checkpoint(tmp_path / "d.ckpt")
+    _evaluate_in_process(tmp_path, ckpt, two, "n_bootstrap=200")
+    record = read_results(tmp_path / "run")
+    auc = record["metrics"]["test/two/auc"]
+    assert "ci95" not in auc and auc["n"] == 16
+    assert (auc["n_videos"], auc["n_videos_real"], auc["n_videos_fake"]) == (2, 1, 1)
+    assert "only 2 videos (1 real, 1 fake)" in auc["warning"]
+    assert "ci95" not in record["metrics"]["test/two/video_auc"]
+    assert record["warnings"] == [f"test/two: {auc['warning']}"]
+    err = capsys.readouterr().err
+    assert "fakearena: warning: two: only 2 videos (1 real, 1 fake)" in err
+
+
+def test_video_metrics_get_intervals_that_resample_videos(tmp_path: Path):
+    manifest = make_toy_manifest(tmp_path / "toy", n=200, size=SIZE)
+    ckpt = save_detect_checkpoint(tmp_path / "d.ckpt")
+    _evaluate_in_process(tmp_path, ckpt, manifest, "n_bootstrap=200", "split=all")
+    from fakearena.metrics.bootstrap import bootstrap_metrics
+
+    metrics = read_results(tmp_path / "run")["metrics"]
+    assert metrics["test/toy/auc"]["ci_unit"] == "video"
+    assert "warning" not in metrics["test/toy/auc"]
+    videos = read_predictions(tmp_path / "run" / "predictions.csv").groupby("video_id")
+    replicates = bootstrap_metrics(
+        videos["prob"].mean().to_numpy(), videos["label"].first().to_numpy(), 200, seed=0
+    )
+    for key in ("auc", "ap", "eer", "acc"):
+        entry = metrics[f"test/toy/video_{key}"]
+        assert entry["n"] == entry["n_videos"] == 150
+        assert entry["ci95"] == pytest.approx(np.percentile(replicates[key], [2.5, 97.5]))
+
+
+def test_ckpt_may_be_the_training_run_folder(tmp_path: Path):
+    manifest = make_toy_manifest(tmp_path / "toy", n=20, size=SIZE)
+    train_run = tmp_path / "outputs" / "train" / "2026-01-01_00-00-00"
+    (train_run / "checkpoints").mkdir(parents=True)
+    best = save_detect_checkpoint(train_run / "checkpoints" / "best.ckpt")
+    _evaluate_in_process(tmp_path, train_run, manifest)
+    record = read_results(tmp_path / "run")
+    assert record["artifacts"]["checkpoint"] == str(best.resolve())
+
+
+def test_upscaling_the_crops_is_said_and_recorded(tmp_path: Path, capsys):
+    """A detector trained at 64 px scoring 32 px crops (as data=ffpp_c23 trains at 256 px on
+    128 px crops): every image is enlarged, and the run says so."""
+    from fakearena.data.datamodule import FaceDataModule
+
+    manifest = make_toy_manifest(tmp_path / "toy", n=20, size=SIZE)  # card: image_size 32
+    ckpt = save_detect_checkpoint(tmp_path / "d.ckpt", size=64)
+    _evaluate_in_process(tmp_path, ckpt, manifest)
+    warning = read_results(tmp_path / "run")["warnings"][0]
+    assert warning.startswith("data manifest: resizing to 64 px upscales its images (toy 32 px")
+    assert "by up to 2x" in warning and "size=64" in warning
+    assert f"fakearena: warning: {warning}" in capsys.readouterr().err
+    same = FaceDataModule(manifests=[str(manifest)], image_size=SIZE)
+    assert same.manifest is not None and same.warnings == []

@@ -218,3 +218,47 @@ def test_cli_on_an_image_and_a_broken_video(tmp_path, astronaut):
     assert list(table["split"]) == ["val"] and list(table["source"]) == ["fake"]
     report = json.loads((tmp_path / "out" / "in_report.json").read_text())
     assert "broken" in report["videos_unreadable"]
+
+
+def test_a_truncated_video_reports_frames_read_against_the_declared_count(tmp_path):
+    from fakearena.faces.video import probe_video
+
+    frames, _ = moving_face_frames(16)
+    whole = write_video(tmp_path / "in" / "whole.mp4", frames, faststart=True)
+    data = whole.read_bytes()
+    cut = tmp_path / "in" / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])  # a download that stopped halfway
+    info = probe_video(cut)
+    assert info.declared_frames == 16 and 0 < info.frame_count < 16 and info.truncated
+    assert not probe_video(whole).truncated
+    options = ["frames_per_video=2", "size=32", "detect_size=160", "progress=false"]
+    code = faces_main(["extract", f"input={tmp_path / 'in'}", f"out={tmp_path / 'out'}", *options])
+    assert code == 0  # decodable: its faces are used, and the report says what is missing
+    report = json.loads((tmp_path / "out" / "in_report.json").read_text())
+    cut_report, whole_report = report["videos"]["cut"], report["videos"]["whole"]
+    assert cut_report["status"] == "ok" and cut_report["truncated"] is True
+    assert cut_report["frames_in_container"] == 16
+    assert cut_report["frames_readable"] == info.frame_count
+    assert (
+        f"{info.frame_count} of the 16 frames its container declares" in (cut_report["truncation"])
+    )
+    assert whole_report["truncated"] is False and whole_report["frames_readable"] == 16
+    assert report["totals"]["videos_truncated"] == 1
+    assert list(report["videos_truncated"]) == ["cut"]
+
+
+def test_crops_of_a_dataset_keep_its_license_and_citation(tmp_path, astronaut):
+    from fakearena.data.manifest import Manifest, ManifestCard, write_manifest
+
+    Image.fromarray(astronaut).save(tmp_path / "astro.png")
+    row = {"path": "astro.png", "label": 0, "split": "test", "video_id": "astro", "frame": 0}
+    card = ManifestCard(name="src", license="Research only", citation="Someone et al., 2020")
+    source = Manifest(pd.DataFrame([{**row, "identity": "", "source": "real"}]), card, tmp_path)
+    path = write_manifest(source, tmp_path / "src.csv")
+    out = tmp_path / "faces"
+    code = faces_main(
+        ["extract", f"input={path}", f"out={out}", "size=32", "detect_size=320", "progress=false"]
+    )
+    assert code == 0
+    crops = read_manifest(out / "src.csv").card
+    assert crops.license == "Research only" and crops.citation == "Someone et al., 2020"

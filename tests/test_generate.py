@@ -100,6 +100,14 @@ def test_generate_writes_a_valid_manifest_and_the_same_seed_gives_identical_file
     ).read_bytes()
 
 
+def test_generate_takes_the_training_run_folder_as_ckpt(gan_run: Path, tmp_path: Path):
+    manifest = run_generate(gan_run, tmp_path / "fakes", seed=0, n=2)
+    provenance = read_manifest(manifest).card.provenance
+    best = gan_run / "checkpoints" / "best.ckpt"
+    assert provenance["checkpoint"] == str(best.resolve())
+    assert provenance["checkpoint_sha256"] == sha256_file(best)
+
+
 def test_an_interrupted_generate_resumes_without_duplicates(gan_run: Path, tmp_path: Path):
     ckpt = gan_run / "checkpoints" / "best.ckpt"
     run_generate(ckpt, tmp_path / "full", 5, 6)

@@ -8,9 +8,9 @@ import pytest
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
+from fakearena.metrics.bootstrap import bootstrap_auc
 from fakearena.metrics.detection import (
     DetectionInputError,
-    bootstrap_auc,
     detection_metrics,
     roc_curve_points,
 )

@@ -126,29 +126,50 @@ def _cleanup_empty_run_dir() -> None:
 def run_hydra_command(name: str, command: Command, argv: Sequence[str]) -> None:
     """Run a Hydra job command with `argv` as its overrides."""
     import hydra
+    from hydra.errors import HydraException
 
-    from fakearena.config import config_dir
+    from fakearena.config import composition_error, config_dir, instantiation_error
 
     run_function = _load(command.target)
 
     script = sys.argv[0]
+    full_error = os.environ.get("HYDRA_FULL_ERROR")
 
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=command.config_name)
     def app(cfg):
+        _set_full_error(full_error)  # the job itself: Hydra's own reporting, as the user set it
         # Lightning's DDP launcher re-runs `sys.argv` for the other ranks: make it the full
         # `fakearena <command> <overrides>` command line again.
         sys.argv = [script, name, *argv]
         try:
             return run_function(cfg)
-        except FakearenaError as error:
-            if _full_errors():
+        except (FakearenaError, HydraException) as error:
+            user_error = instantiation_error(error)  # a user error, maybe wrapped by Hydra
+            if user_error is None or _full_errors():
                 raise
             _cleanup_empty_run_dir()
-            report_user_error(error)
+            report_user_error(user_error)
             raise SystemExit(1) from None
 
     sys.argv = [script, *argv]  # what Hydra parses: the overrides after the command name
-    app()
+    sweep = any(a in ("-m", "--multirun") for a in argv)
+    if not sweep:  # composition errors (a mistyped key) come to us, to be told with the fix
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        app()
+    except HydraException as error:
+        if sweep or full_error == "1":
+            raise
+        raise composition_error(str(command.config_name), argv, error) from None
+    finally:
+        _set_full_error(full_error)
+
+
+def _set_full_error(value: str | None) -> None:
+    if value is None:
+        os.environ.pop("HYDRA_FULL_ERROR", None)
+    else:
+        os.environ["HYDRA_FULL_ERROR"] = value
 
 
 def main(argv: Sequence[str] | None = None) -> None:

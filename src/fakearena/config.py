@@ -6,13 +6,16 @@ they are the top-level `conf/` folder.
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from fakearena.errors import ConfigError
+from fakearena.errors import ConfigError, FakearenaError
 
 
 def config_dir() -> Path:
@@ -27,6 +30,35 @@ def config_dir() -> Path:
         + ", ".join(str(c) for c in candidates)
         + "); reinstall the package with `pip install .` from the repository root"
     )
+
+
+DATA_ENV = "FAKEARENA_DATA"  # `paths.data_dir`: where the public datasets' manifests are built
+
+
+def data_dir_hint(missing: str | os.PathLike[str], data_name: str) -> str | None:
+    """Why a manifest under `paths.data_dir` is missing, as a sentence naming FAKEARENA_DATA.
+
+    Args:
+        missing: the manifest path that does not exist.
+        data_name: the data config (`conf/data/<data_name>.yaml`).
+
+    Returns:
+        The sentence, or None when the path does not lie under the data folder.
+    """
+    root = os.environ.get(DATA_ENV)
+    folder = Path(root).expanduser() if root else Path("data")
+    try:
+        relative = Path(missing).resolve().relative_to(folder.resolve())
+    except ValueError:
+        return None
+    recipe = f"conf/data/{data_name}.yaml names the commands that build it"
+    if not root:
+        return (
+            f"the environment variable {DATA_ENV} is not set, so data={data_name} looks under "
+            f"./data (paths.data_dir) in {Path.cwd()}; export {DATA_ENV}=<folder of your built "
+            f"datasets> (or pass paths.data_dir=DIR), or build it there: {recipe}"
+        )
+    return f"{DATA_ENV}={root} holds no {relative.as_posix()}: build it there ({recipe})"
 
 
 def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
@@ -48,3 +80,143 @@ def to_container(cfg: DictConfig) -> dict[str, Any]:
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     except Exception:
         return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
+
+
+def composition_error(config_name: str, overrides: Sequence[str], error: Exception) -> ConfigError:
+    """A failed Hydra composition as one paragraph naming the key and the likely fix.
+
+    An unknown key gets the closest existing one (`trainer.max_epoch=3`: did you mean
+    trainer.max_epochs=3?), an unknown group option the closest option and the list; other
+    failures (override syntax) keep Hydra's text on one line.
+
+    Args:
+        config_name: the primary config (`train`, `evaluate`, ...), also the command name.
+        overrides: the command line's overrides.
+        error: what Hydra raised while composing.
+    """
+    from hydra.errors import MissingConfigException, OverrideParseException
+
+    command = f"`fakearena {config_name}`"
+    if isinstance(error, OverrideParseException):
+        return ConfigError(
+            f"{command}: cannot read the override {error.override!r} "
+            f"({' '.join(str(error).split())}); overrides are key=value"
+        )
+    if isinstance(error, MissingConfigException) and error.options and error.missing_cfg_file:
+        group, _, option = str(error.missing_cfg_file).rpartition("/")
+        close = difflib.get_close_matches(option, list(error.options), n=1, cutoff=0.6)
+        hint = f"did you mean {group}={close[0]}? " if close else ""
+        return ConfigError(
+            f"{command}: {group}={option} is not an option of {group}; {hint}options are: "
+            f"{', '.join(error.options)} (the files in conf/{group}/)"
+        )
+    match = re.match(r"Could not override '([^']+)'", str(error))
+    if match is None:
+        return ConfigError(f"{command}: " + " ".join(str(error).split()))
+    key = match.group(1)
+    given = next((o for o in overrides if _override_key(o) == key), f"{key}=...")
+    value = given.split("=", 1)[1] if "=" in given else "..."
+    keys = _config_keys(config_name, [o for o in overrides if _override_key(o) != key])
+    close = closest_key(key, keys)
+    if close is not None:
+        return ConfigError(
+            f"{command}: {key} is not a config key; did you mean {close}={value}? "
+            f"(`fakearena {config_name} --cfg job` prints every key)"
+        )
+    parent = key.rpartition(".")[0]
+    siblings = sorted(
+        {k[len(parent) + 1 :].split(".")[0] for k in keys if k.startswith(parent + ".")}
+    )
+    listing = f"; keys under {parent}: {', '.join(siblings)}" if parent and siblings else ""
+    return ConfigError(
+        f"{command}: {key} is not a config key{listing}. +{key}={value} would add it, which "
+        "only helps where the code reads it (e.g. a Lightning Trainer argument under trainer); "
+        f"`fakearena {config_name} --cfg job` prints every key"
+    )
+
+
+def closest_key(key: str, keys: Sequence[str]) -> str | None:
+    """The existing dotted key `key` most likely meant, or None.
+
+    A close name under the same parent (`trainer.max_epoch` -> `trainer.max_epochs`), else
+    the one key elsewhere with exactly that name (`trainer.image_size` -> `data.image_size`).
+    """
+    parent, _, name = key.rpartition(".")
+    close = difflib.get_close_matches(name, _children(parent, keys), n=1, cutoff=0.6)
+    if close:
+        return f"{parent}.{close[0]}" if parent else close[0]
+    elsewhere = [k for k in keys if k.rpartition(".")[2] == name and k != key]
+    return elsewhere[0] if len(elsewhere) == 1 else None
+
+
+def _children(parent: str, keys: Sequence[str]) -> list[str]:
+    """The names directly under `parent` ("" for the top level) among dotted `keys`."""
+    prefix = parent + "." if parent else ""
+    return sorted({k[len(prefix) :].split(".")[0] for k in keys if k.startswith(prefix)})
+
+
+def _override_key(override: str) -> str:
+    """The key of a `key=value` override (without `+`, `++`, `~` or a `@package`)."""
+    return override.split("=", 1)[0].lstrip("+~").split("@", 1)[0]
+
+
+def _config_keys(config_name: str, overrides: Sequence[str]) -> list[str]:
+    """Every dotted key (nodes and leaves) of the composed config; [] when it cannot compose."""
+    for attempt in (overrides, ()):
+        try:
+            tree = OmegaConf.to_container(compose(config_name, attempt), resolve=False)
+        except Exception:
+            continue
+        return sorted(_dotted(tree))
+    return []
+
+
+def _dotted(tree: Any, prefix: str = "") -> set[str]:
+    keys = set()
+    if isinstance(tree, dict):
+        for name, value in tree.items():
+            key = f"{prefix}{name}"
+            keys.add(key)
+            keys |= _dotted(value, key + ".")
+    return keys
+
+
+def instantiation_error(error: BaseException) -> FakearenaError | None:
+    """The user error behind a failed `hydra.utils.instantiate`, or None for a bug.
+
+    Hydra wraps what a constructor raised; a `FakearenaError` inside is returned as it is, and
+    an unexpected keyword argument (a key the class does not take, e.g. `+trainer.max_epoch`)
+    becomes a ConfigError naming the key and the closest argument.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, FakearenaError):
+            return cause
+        if isinstance(cause, TypeError):
+            return _unexpected_argument(error, cause)
+        cause = cause.__cause__
+    return None
+
+
+def _unexpected_argument(error: BaseException, cause: TypeError) -> ConfigError | None:
+    found = re.search(r"unexpected keyword argument '([^']+)'", str(cause))
+    target = re.search(r"target '([^']+)'", str(error))
+    if found is None or target is None:
+        return None
+    import inspect
+
+    from hydra.utils import get_method
+
+    full_key = re.search(r"full_key: (\S+)", str(error))
+    node = full_key.group(1) if full_key else ""
+    key = f"{node}.{found.group(1)}" if node else found.group(1)
+    try:
+        accepted = list(inspect.signature(get_method(target.group(1))).parameters)
+    except Exception:
+        accepted = []
+    close = difflib.get_close_matches(found.group(1), accepted, n=1, cutoff=0.6)
+    hint = f"did you mean {node + '.' if node else ''}{close[0]}? " if close else ""
+    return ConfigError(
+        f"{key} is not an argument of {target.group(1)}; {hint}remove it or use an argument "
+        "that class takes"
+    )

@@ -100,6 +100,32 @@ def environment() -> dict[str, Any]:
     }
 
 
+def invocation() -> dict[str, Any] | None:
+    """The command line of the running Hydra job: command, overrides and config-group choices.
+
+    What the user typed names a configuration better than its resolved config does (the
+    leaderboard labels runs by the overrides that differ). None outside a Hydra job.
+    """
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized():
+            return None
+        hydra = HydraConfig.get()
+        choices = {
+            str(k): None if v is None else str(v)
+            for k, v in hydra.runtime.choices.items()
+            if str(k) != "hydra" and not str(k).startswith("hydra/")
+        }
+        return {
+            "command": str(hydra.job.name),
+            "overrides": [str(o) for o in hydra.overrides.task],
+            "choices": choices,
+        }
+    except Exception:  # a config without the hydra node (compose API)
+        return None
+
+
 def build_record(
     *,
     task: str,
@@ -130,6 +156,7 @@ def build_record(
         "wall_seconds": round(float(wall_seconds), 3),
         "artifacts": artifacts or {},
         "environment": environment(),
+        "invocation": invocation(),
         "config": config,
     }
     if extra:

@@ -45,6 +45,12 @@ VERIFY = ToolArgs(
     args=(
         MANIFEST_PATH,
         Arg("allow_unhashed", False, "do not fail on rows whose sha256 is empty (still counted)"),
+        Arg(
+            "fill",
+            False,
+            "hash the files of rows without a sha256 and write them into the CSV (atomically; "
+            "the manifest's own sha256 changes)",
+        ),
     ),
 )
 SUBCOMMANDS: dict[str, str] = {
@@ -111,7 +117,7 @@ def validate(argv: Sequence[str]) -> int:
 
 
 def verify(argv: Sequence[str]) -> int:
-    """`data verify MANIFEST`: recompute each file's sha256 and report mismatches."""
+    """`data verify MANIFEST [fill=true]`: recompute each file's sha256 and report mismatches."""
     if VERIFY.wants_help(argv):
         print(VERIFY.usage())
         return 0
@@ -128,32 +134,38 @@ def verify(argv: Sequence[str]) -> int:
     assert manifest.root is not None  # read from disk
     problems: dict[str, list[str]] = {"missing": [], "mismatch": [], "unhashed": []}
     frame = manifest.frame
+    filled: dict[int, str] = {}
     rows = tqdm(
         range(len(frame)), desc=f"verify {manifest.name}", unit="file", disable=None, leave=False
     )
     for i in rows:
         rel, expected = frame["path"].iat[i], frame["sha256"].iat[i].strip().lower()
         where = f"row {i + 1} ({rel})"
-        if not expected:
+        path = manifest.root / rel
+        if not expected and not args.fill:
             problems["unhashed"].append(f"{where}: no sha256 to check against")
             continue
-        path = manifest.root / rel
         if not path.is_file():
             problems["missing"].append(f"{where}: file not found at {path}")
             continue
         actual = sha256_file(path)
-        if actual != expected:
+        if not expected:
+            filled[i] = actual
+        elif actual != expected:
             problems["mismatch"].append(
                 f"{where}: content changed (manifest {expected[:12]}..., file {actual[:12]}...)"
             )
-    verified = len(frame) - sum(len(v) for v in problems.values())
+    if filled:
+        _write_hashes(manifest, filled)
+    verified = len(frame) - sum(len(v) for v in problems.values()) - len(filled)
     failed = bool(problems["missing"] or problems["mismatch"])
     failed |= bool(problems["unhashed"]) and not args.allow_unhashed
     stream = sys.stderr if failed else sys.stdout
     print(
         f"{manifest.csv_path}: {verified} of {len(frame)} files match their sha256; "
         f"{len(problems['mismatch'])} mismatched, {len(problems['missing'])} missing, "
-        f"{len(problems['unhashed'])} without a hash",
+        f"{len(problems['unhashed'])} without a hash"
+        + (f", {len(filled)} hashed and written (fill=true)" if args.fill else ""),
         file=stream,
     )
     for kind, lines in problems.items():
@@ -163,11 +175,26 @@ def verify(argv: Sequence[str]) -> int:
             print(f"  {kind}: ... and {len(lines) - 20} more", file=stream)
     if problems["unhashed"] and not args.allow_unhashed:
         print(
-            "  rows without a sha256 cannot be verified; fill the sha256 column (the files' "
-            "SHA-256) or pass allow_unhashed=true",
+            f"  rows without a sha256 cannot be verified: `fakearena data verify {args.path} "
+            "fill=true` hashes their files now and writes the hashes into the manifest (later "
+            "runs then check against them), or pass allow_unhashed=true",
             file=stream,
         )
+    if filled:
+        print(f"  the manifest's sha256 is now {read_manifest(args.path).sha256}", file=stream)
     return 1 if failed else 0
+
+
+def _write_hashes(manifest: Manifest, hashes: dict[int, str]) -> None:
+    """Write `hashes` (row -> sha256) into the manifest's CSV, atomically; the card is kept."""
+    from fakearena.data.manifest import to_csv_text
+    from fakearena.utils.io import atomic_write_text
+
+    frame = manifest.frame.copy()
+    rows = list(hashes)
+    frame.loc[rows, "sha256"] = [hashes[i] for i in rows]
+    assert manifest.csv_path is not None
+    atomic_write_text(manifest.csv_path, to_csv_text(frame))
 
 
 def build(argv: Sequence[str]) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
+from fakearena.config import data_dir_hint
 from fakearena.data.datasets import ManifestDataset, RowLoader, collate_samples
 from fakearena.data.manifest import SPLITS, Manifest, read_manifest, union_manifests
 from fakearena.data.transforms.sample import SampleTransform
@@ -23,6 +24,11 @@ from fakearena.errors import ConfigError, DataError
 
 def load_manifests(paths: Sequence[str | Path], name: str | None = None) -> Manifest:
     """Read one or several manifests as one (union of their rows)."""
+    return union_of(read_all(paths), name)
+
+
+def read_all(paths: Sequence[str | Path]) -> list[Manifest]:
+    """Each manifest of `paths`, read and validated."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     if not paths:
@@ -30,10 +36,28 @@ def load_manifests(paths: Sequence[str | Path], name: str | None = None) -> Mani
             "no manifests given; set data.manifests=[path/to/a.csv,...] "
             "or use data=synthetic for the built-in faces"
         )
-    manifests = [read_manifest(p) for p in paths]
-    if len(manifests) == 1:
-        return manifests[0]
-    return union_manifests(manifests, name=name)
+    return [read_manifest(p) for p in paths]
+
+
+def union_of(manifests: list[Manifest], name: str | None = None) -> Manifest:
+    """The manifests as one: the manifest itself when there is one."""
+    return manifests[0] if len(manifests) == 1 else union_manifests(manifests, name=name)
+
+
+def upscale_warning(manifests: Sequence[Manifest], image_size: int, data: str) -> str | None:
+    """A sentence when `image_size` enlarges the images its manifests' cards say they have."""
+    smaller = {m.name: int(m.card.image_size) for m in manifests if m.card.image_size}
+    smaller = {name: size for name, size in smaller.items() if size < image_size}
+    if not smaller:
+        return None
+    shown = ", ".join(f"{name} {size} px" for name, size in smaller.items())
+    factor = image_size / min(smaller.values())
+    return (
+        f"data {data}: resizing to {image_size} px upscales its images ({shown}, as their "
+        f"card says) by up to {factor:.3g}x, so the network sees interpolated pixels; train "
+        f"at data.image_size={max(smaller.values())}, or extract the faces again with "
+        f"size={image_size}"
+    )
 
 
 def synthetic_source(
@@ -105,13 +129,18 @@ class FaceDataModule(L.LightningDataModule):
         self._mask_loader: RowLoader | None = None
         self._datasets: dict[str, Dataset] = {}
         self._training_targets: tuple[str, ...] = ()
+        self.warnings: list[str] = []  # worth telling the user: said by the runs, recorded
 
     @property
     def manifest(self) -> Manifest:
         """All rows (every split) this module serves, loaded on first use."""
         if self._manifest is None:
             if self.manifest_paths:
-                manifest = load_manifests(self.manifest_paths)  # union named a+b+...
+                self._check_manifests_exist()
+                manifests = read_all(self.manifest_paths)
+                warning = upscale_warning(manifests, self.image_size, self.name)
+                self.warnings += [warning] if warning else []
+                manifest = union_of(manifests)  # union named a+b+...
             else:
                 manifest, self._row_loader, self._mask_loader = synthetic_source(
                     self.synthetic_options or {}, self.image_size, name=self.name
@@ -125,6 +154,14 @@ class FaceDataModule(L.LightningDataModule):
                     )
             self._manifest = manifest
         return self._manifest
+
+    def _check_manifests_exist(self) -> None:
+        """A missing manifest under the data folder is most often an unset FAKEARENA_DATA."""
+        for path in map(Path, self.manifest_paths):
+            csv = path.with_suffix(".csv") if path.suffix in (".yaml", ".yml") else path
+            hint = None if csv.is_file() else data_dir_hint(csv, self.name)
+            if hint:
+                raise DataError(f"data {self.name}: manifest {csv} not found; {hint}")
 
     def request_training_targets(self, targets: Sequence[str]) -> None:
         """Per-row targets (`fakearena.data.datasets.TARGETS`) the training samples must hold

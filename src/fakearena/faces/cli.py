@@ -72,6 +72,9 @@ def extract_command(argv: Sequence[str]) -> int:
         name=name,
         description=f"face crops ({options.align}, {options.size}px) extracted from {args.input}",
         image_size=int(options.size),
+        # crops are derived data: the source dataset's terms and citation still apply
+        license=str(reference.get("license") or ""),
+        citation=str(reference.get("citation") or ""),
         provenance=_provenance(argv, options, reference),
     )
     summary = extract_faces(
@@ -93,6 +96,13 @@ def extract_command(argv: Sequence[str]) -> int:
     if summary.without_face:
         shown = ", ".join(summary.without_face[:5])
         print(f"no face at all in {len(summary.without_face)} input(s): {shown}", file=sys.stderr)
+    if summary.truncated:
+        video, note = next(iter(summary.truncated.items()))
+        print(
+            f"fakearena: warning: {len(summary.truncated)} video(s) are truncated (listed in "
+            f"{summary.report_path}): {video}: {note}",
+            file=sys.stderr,
+        )
     if summary.unreadable:
         shown = "; ".join(f"{k}: {v}" for k, v in list(summary.unreadable.items())[:3])
         print(

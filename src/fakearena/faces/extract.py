@@ -8,7 +8,9 @@ Layout of the output folder `out`:
 - `<name>.csv` + `<name>.yaml`: the manifest, assembled from the shards at the end, so it only
   ever lists crops that exist;
 - `<name>_report.json`: per video the frames sampled, the frames without a face (listed, never
-  dropped silently), videos with no face at all, and videos that could not be read.
+  dropped silently), videos with no face at all, videos that could not be read, and videos
+  that are truncated (fewer readable frames than the container declares, or decoding that
+  stopped before the last sampled frame).
 """
 
 from __future__ import annotations
@@ -115,6 +117,26 @@ class ItemResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
     resumed: bool = False
+    frames_declared: int = 0  # what the container's header says (videos; 0: unknown)
+    frames_readable: int = 0  # frames whose packets can be read (videos)
+    frames_wanted: int = 0  # sampled frame indices asked for
+
+    def truncation(self) -> str:
+        """A sentence when the video holds less than it says or decoding stopped early."""
+        notes = []
+        if self.frames_declared > self.frames_readable:
+            share = self.frames_readable / self.frames_declared
+            notes.append(
+                f"{self.frames_readable} of the {self.frames_declared} frames its container "
+                f"declares are readable (the file is cut short: frames were sampled from its "
+                f"first {share:.0%} only)"
+            )
+        if len(self.frames_sampled) < self.frames_wanted:
+            notes.append(
+                f"decoding stopped after {len(self.frames_sampled)} of the {self.frames_wanted} "
+                "sampled frames"
+            )
+        return "; ".join(notes)
 
 
 def safe_relative_dir(video_id: str) -> str:
@@ -140,12 +162,18 @@ def load_image_rgb(path: Path) -> np.ndarray:
         raise DataError(f"image {path} cannot be read ({exc}); replace or remove it") from exc
 
 
-def _frames_of(item: SourceItem, options: ExtractOptions) -> Iterator[tuple[int, np.ndarray]]:
+def _frames_of(
+    item: SourceItem, options: ExtractOptions, result: ItemResult
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The item's frames to detect faces in; notes in `result` how many a video holds."""
     if item.kind == "image":
+        result.frames_wanted = 1
         yield item.frame, load_image_rgb(item.path)
         return
     info = probe_video(item.path)
     indices = sample_frame_indices(info.frame_count, options.frames_per_video, options.every)
+    result.frames_declared, result.frames_readable = info.declared_frames, info.frame_count
+    result.frames_wanted = len(indices)
     yield from read_frames(item.path, indices)
 
 
@@ -199,6 +227,9 @@ def load_done(out: Path, item: SourceItem, options: ExtractOptions) -> ItemResul
         no_face_frames=data["no_face_frames"],
         rows=rows,
         resumed=True,
+        frames_declared=int(data.get("frames_declared", 0)),
+        frames_readable=int(data.get("frames_readable", 0)),
+        frames_wanted=int(data.get("frames_wanted", 0)),
     )
 
 
@@ -212,7 +243,7 @@ def extract_item(
     result = ItemResult(key=item.key, video_id=item.video_id, status="ok")
     folder = safe_relative_dir(item.video_id)
     try:
-        for index, frame in _frames_of(item, options):
+        for index, frame in _frames_of(item, options, result):
             result.frames_sampled.append(index)
             faces = select_faces(detector.detect(frame), options.select, options.multi_face)
             if not faces:
@@ -249,6 +280,9 @@ def extract_item(
             "status": result.status,
             "frames_sampled": result.frames_sampled,
             "no_face_frames": result.no_face_frames,
+            "frames_declared": result.frames_declared,
+            "frames_readable": result.frames_readable,
+            "frames_wanted": result.frames_wanted,
             "rows": result.rows,
         },
     )
@@ -368,6 +402,14 @@ def build_report(items: list[SourceItem], results: list[ItemResult]) -> dict[str
             "no_face_frames": result.no_face_frames,
             **({"error": result.error} if result.error else {}),
         }
+        if item.kind == "video" and result.status != "error":
+            videos[result.key].update(
+                frames_in_container=result.frames_declared or result.frames_readable,
+                frames_readable=result.frames_readable,
+                truncated=bool(result.truncation()),
+            )
+            if result.truncation():
+                videos[result.key]["truncation"] = result.truncation()
     return {
         "totals": {
             "videos": len(results),
@@ -378,9 +420,11 @@ def build_report(items: list[SourceItem], results: list[ItemResult]) -> dict[str
             "frames_without_face": sum(len(r.no_face_frames) for r in results),
             "faces": sum(len(r.rows) for r in results),
             "resumed": sum(r.resumed for r in results),
+            "videos_truncated": sum(bool(r.truncation()) for r in results),
         },
         "videos_without_face": [r.video_id for r in results if r.status == "no_face"],
         "videos_unreadable": {r.video_id: r.error for r in results if r.status == "error"},
+        "videos_truncated": {r.video_id: r.truncation() for r in results if r.truncation()},
         "videos": videos,
     }
 
@@ -394,6 +438,7 @@ class ExtractionSummary:
     totals: dict[str, Any]
     unreadable: dict[str, str]
     without_face: list[str]
+    truncated: dict[str, str] = field(default_factory=dict)
 
 
 def extract_faces(
@@ -437,4 +482,5 @@ def extract_faces(
         totals=report["totals"],
         unreadable=report["videos_unreadable"],
         without_face=report["videos_without_face"],
+        truncated=report["videos_truncated"],
     )

@@ -30,7 +30,8 @@ def resolve_inputs(
     split: str | None = None,
     source: str | None = None,
 ) -> tuple[list[SourceItem], str, dict[str, Any]]:
-    """The items to extract, a default manifest name, and a description of the input.
+    """The items to extract, a default manifest name, and a description of the input (for a
+    manifest also its card's license and citation, which the crops inherit).
 
     A manifest (`.csv` or its `.yaml` card) gives label, split, video_id, identity and source
     per row; any other input takes them from `label` (default real), `split` (default test)
@@ -129,5 +130,11 @@ def _from_manifest(path: Path) -> tuple[list[SourceItem], str, dict[str, Any]]:
             f"{manifest.root}, e.g. {missing[:3]}; fix the card's root (the dataset folder) or "
             "rebuild the manifest"
         )
-    reference = {"input": str(manifest.csv_path), "type": "manifest", **manifest.reference()}
+    reference = {
+        "input": str(manifest.csv_path),
+        "type": "manifest",
+        **manifest.reference(),
+        "license": manifest.card.license,
+        "citation": manifest.card.citation,
+    }
     return items, manifest.name, reference

@@ -22,13 +22,24 @@ from fakearena.errors import ConfigError, DataError
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What a video holds: frames (presentation order), rate, duration in seconds, size."""
+    """What a video holds: frames (presentation order), rate, duration in seconds, size.
+
+    `frame_count` counts the frames whose packets can be read; `declared_frames` is what the
+    container's header says (0 when it says nothing). A truncated file (a cut download) can
+    declare more frames than it holds.
+    """
 
     frame_count: int
     fps: float
     duration: float
     width: int
     height: int
+    declared_frames: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the header promises frames the file does not hold."""
+        return self.declared_frames > self.frame_count
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -71,7 +82,8 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     try:
         stream = container.streams.video[0]
         fps = float(stream.average_rate or stream.guessed_rate or 0.0)
-        count = _count_packets(container) or int(stream.frames or 0)
+        declared = int(stream.frames or 0)
+        count = _count_packets(container) or declared
         if count == 0:
             raise DataError(f"video {path} has no video frames; the file is empty or damaged")
         if stream.duration is not None and stream.time_base is not None:
@@ -82,7 +94,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
             duration = count / fps if fps else 0.0
         width = int(stream.codec_context.width)
         height = int(stream.codec_context.height)
-        return VideoInfo(count, fps, duration, width, height)
+        return VideoInfo(count, fps, duration, width, height, declared)
     finally:
         container.close()
 

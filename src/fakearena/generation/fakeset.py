@@ -174,7 +174,6 @@ class FakeSetWriter:
         pixels = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
         with atomic_path(self.out_dir / self.relative_path(index)) as tmp:
             Image.fromarray(np.ascontiguousarray(pixels)).save(tmp, format="PNG")
-            os.chmod(tmp, 0o644)  # a temp file is created private; the set is for sharing
 
     def finish(self, *, image_size: int, description: str, provenance: Mapping[str, Any]):
         """Write the manifest and card once every image exists; returns the CSV path.

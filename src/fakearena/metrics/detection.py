@@ -1,8 +1,9 @@
-"""Detection metrics: AUC, AP, EER, ACC, TPR@FPR, video level, per source, bootstrap CI.
+"""Detection metrics: AUC, AP, EER, ACC, TPR@FPR, video level, per source, bootstrap CIs.
 
 Scores are fake probabilities (higher = more likely fake), labels 0 = real, 1 = fake. Every
-metric is computed from one sort of the scores; tied scores are handled as sklearn does
-(AUC counts a tied real/fake pair as one half; AP and the ROC curve step over tie groups).
+metric is computed from one sort of the scores (`fakearena.metrics.ranking`); tied scores are
+handled as sklearn does. Confidence intervals resample videos whenever video ids are given
+(`fakearena.metrics.bootstrap`), and a set too small to say much carries a warning.
 """
 
 from __future__ import annotations
@@ -13,9 +14,18 @@ from typing import Any
 import numpy as np
 
 from fakearena.errors import DataError
+from fakearena.metrics.bootstrap import (
+    bootstrap_auc,
+    bootstrap_metrics,
+    clustered_bootstrap_auc,
+    percentile_ci,
+)
+from fakearena.metrics.ranking import RankedScores, equal_error_rate, tpr_at_fpr
 
 FPR_TARGETS = (1e-2, 1e-3)
-_BOOTSTRAP_BLOCKS = 2048
+# A test set below these sizes gets a warning: its AUC and CI say little.
+MIN_VIDEOS, MIN_VIDEOS_PER_CLASS = 30, 10
+VIDEO_METRICS = ("auc", "ap", "eer", "acc")
 
 
 class DetectionInputError(DataError, ValueError):
@@ -48,7 +58,7 @@ def require_both_classes(labels: Any, what: str, where: str) -> None:
 
 def auc_score(probs: Any, labels: Any) -> float:
     """ROC AUC (ties count one half, as sklearn's `roc_auc_score`)."""
-    return _Sorted(*_check(probs, labels)).auc()
+    return RankedScores(*_check(probs, labels)).auc()
 
 
 def _check(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -70,110 +80,18 @@ def _check(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     return probs, labels
 
 
-class _Sorted:
-    """Scores sorted descending with cumulative true/false positives at each tie group's end."""
-
-    def __init__(self, probs: np.ndarray, labels: np.ndarray):
-        order = np.argsort(-probs, kind="stable")
-        self.scores = probs[order]
-        self.labels = labels[order]
-        last = np.flatnonzero(np.diff(self.scores)) if self.scores.size > 1 else np.empty(0, int)
-        self.ends = np.r_[last, self.scores.size - 1]  # index of the last item of each group
-        cum = np.cumsum(self.labels)
-        self.tps = cum[self.ends].astype(np.float64)
-        self.fps = (self.ends + 1 - self.tps).astype(np.float64)
-        self.n_pos, self.n_neg = self.tps[-1], self.fps[-1]
-
-    def roc(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        fpr = np.r_[0.0, self.fps / self.n_neg]
-        tpr = np.r_[0.0, self.tps / self.n_pos]
-        thresholds = np.r_[np.inf, self.scores[self.ends]]
-        return fpr, tpr, thresholds
-
-    def auc(self) -> float:
-        fpr, tpr, _ = self.roc()
-        return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
-
-    def ap(self) -> float:
-        precision = self.tps / (self.tps + self.fps)
-        recall = self.tps / self.n_pos
-        return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
 def roc_curve_points(probs: Any, labels: Any) -> dict[str, np.ndarray]:
     """ROC curve: `fpr`, `tpr` and `thresholds` (score >= threshold is called fake).
 
     One point per distinct score plus the (0, 0) start, as `sklearn.metrics.roc_curve` with
     `drop_intermediate=False`.
     """
-    fpr, tpr, thresholds = _Sorted(*_check(probs, labels)).roc()
+    fpr, tpr, thresholds = RankedScores(*_check(probs, labels)).roc()
     return {"fpr": fpr, "tpr": tpr, "thresholds": thresholds}
 
 
-def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray) -> float:
-    """EER: where FPR = FNR on the ROC curve, linearly interpolated between its two points."""
-    diff = (1 - tpr) - fpr  # FNR - FPR, falls from 1 to -1 along the curve
-    k = int(np.argmax(diff <= 0))
-    if k == 0:
-        return float(fpr[0])
-    t = diff[k - 1] / (diff[k - 1] - diff[k])
-    return float(fpr[k - 1] + t * (fpr[k] - fpr[k - 1]))
-
-
-def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, target: float) -> float:
-    """Highest TPR over thresholds whose FPR is at most `target` (no interpolation)."""
-    return float(tpr[fpr <= target + 1e-15].max())
-
-
-def bootstrap_auc(
-    probs: np.ndarray,
-    labels: np.ndarray,
-    n_bootstrap: int = 1000,
-    seed: int = 0,
-    blocks: int = _BOOTSTRAP_BLOCKS,
-) -> np.ndarray:
-    """AUC of `n_bootstrap` stratified bootstrap samples (each class resampled to its size).
-
-    The scores are sorted once and cut into at most `blocks` runs that never split tied
-    scores; each replicate draws multinomial counts of reals and fakes per run. Pairs in
-    different runs are then counted exactly; pairs inside a run enter at their conditional
-    expectation given the counts (exact when a run is one tie group, as it always is when
-    there are fewer distinct scores than `blocks`). This changes the replicate variance by a
-    relative O(1/blocks^2) (below 1e-6) and costs O(blocks) per replicate instead of O(N).
-    """
-    probs, labels = _check(probs, labels)
-    order = np.argsort(probs, kind="stable")
-    scores, ordered = probs[order], labels[order]
-    n = scores.size
-    group_start = np.r_[0, np.flatnonzero(np.diff(scores)) + 1]
-    if group_start.size <= blocks:
-        starts = group_start
-    else:  # cut near equal-size positions, moved back to the start of their tie group
-        wanted = np.linspace(0, n, blocks, endpoint=False).astype(np.int64)
-        starts = np.unique(group_start[np.searchsorted(group_start, wanted, side="right") - 1])
-    run = np.zeros(n, dtype=np.int64)
-    run[starts[1:]] = 1
-    run = np.cumsum(run)
-    n_runs = starts.size
-    pos_in_run = np.bincount(run, weights=ordered, minlength=n_runs)
-    neg_in_run = np.bincount(run, minlength=n_runs) - pos_in_run
-    # Mean within-run pair value: the run's own AUC (ties count one half).
-    within = np.full(n_runs, 0.5)
-    mixed = np.flatnonzero((pos_in_run > 0) & (neg_in_run > 0) & (np.diff(np.r_[starts, n]) > 1))
-    for r in mixed:  # only runs that span several tie groups; few and small
-        lo, hi = starts[r], (starts[r + 1] if r + 1 < n_runs else n)
-        within[r] = _Sorted(probs=scores[lo:hi], labels=ordered[lo:hi]).auc()
-    n_pos, n_neg = int(pos_in_run.sum()), int(neg_in_run.sum())
-    rng = np.random.default_rng(seed)
-    pos_counts = rng.multinomial(n_pos, pos_in_run / n_pos, size=n_bootstrap).astype(np.float64)
-    neg_counts = rng.multinomial(n_neg, neg_in_run / n_neg, size=n_bootstrap).astype(np.float64)
-    neg_below = np.cumsum(neg_counts, axis=1) - neg_counts
-    pairs = (pos_counts * (neg_below + within * neg_counts)).sum(axis=1)
-    return pairs / (float(n_pos) * float(n_neg))
-
-
 def _frame_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    ranked = _Sorted(probs, labels)
+    ranked = RankedScores(probs, labels)
     fpr, tpr, _ = ranked.roc()
     return {
         "auc": ranked.auc(),
@@ -188,8 +106,11 @@ def _frame_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 def video_scores(
     probs: np.ndarray, labels: np.ndarray, video_ids: Sequence[Any]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-video (ids, mean frame probability, label); a video with mixed labels is an error."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-video (ids, mean frame probability, label) and each score's index into `ids`.
+
+    A video with mixed labels is an error.
+    """
     video_ids = np.asarray(video_ids).ravel()
     if video_ids.size != probs.size:
         raise DetectionInputError(
@@ -207,7 +128,24 @@ def video_scores(
             "fix the manifest rows or give the fake frames their own video_id"
         )
     means = np.bincount(inverse, weights=probs) / counts
-    return ids, means, (fake_frames > 0).astype(np.int64)
+    return ids, means, (fake_frames > 0).astype(np.int64), inverse
+
+
+def small_set_warning(n: int, n_real: int, n_fake: int, unit: str = "videos") -> str | None:
+    """A sentence when a test set is too small for its metrics to say much, else None.
+
+    Small means fewer than `MIN_VIDEOS` units (videos, or samples without video ids) or
+    fewer than `MIN_VIDEOS_PER_CLASS` of either class.
+    """
+    if n >= MIN_VIDEOS and min(n_real, n_fake) >= MIN_VIDEOS_PER_CLASS:
+        return None
+    text = (
+        f"only {n} {unit} ({n_real} real, {n_fake} fake), fewer than {MIN_VIDEOS} {unit} or "
+        f"{MIN_VIDEOS_PER_CLASS} of a class: these metrics and their intervals say little"
+    )
+    if min(n_real, n_fake) < 2:
+        text += "; no confidence interval (it resamples " + unit + " and needs 2 of each class)"
+    return text + "; test on more " + unit
 
 
 def detection_metrics(
@@ -220,13 +158,22 @@ def detection_metrics(
 ) -> dict[str, Any]:
     """Frame-level detection metrics, plus video-level and per-source ones when asked.
 
-    Returns `auc, ap, eer, acc, tpr_at_fpr_1e-2, tpr_at_fpr_1e-3, n, n_pos, n_neg, auc_ci95`
-    ([lo, hi], percentile bootstrap, stratified, seeded; None when n_bootstrap is 0). EER is
-    where FPR = FNR, linearly interpolated between the two ROC points around the crossing.
-    ACC is at threshold 0.5 (score >= 0.5 is fake). TPR@FPR is the highest TPR at FPR <= the
-    target. With `video_ids`: `video_auc, video_ap, video_eer, video_acc, n_videos` from the
-    mean frame probability of each video. With `sources`: `per_source`, the AUC of all reals
-    against the fakes of each source alone (with their counts).
+    Returns `auc, ap, eer, acc, tpr_at_fpr_1e-2, tpr_at_fpr_1e-3, n, n_pos, n_neg, auc_ci95,
+    ci_unit, warnings`. EER is where FPR = FNR, linearly interpolated between the two ROC
+    points around the crossing. ACC is at threshold 0.5 (score >= 0.5 is fake). TPR@FPR is
+    the highest TPR at FPR <= the target.
+
+    `auc_ci95` is a 95% percentile bootstrap interval [lo, hi] (stratified, seeded): with
+    `video_ids` it resamples whole videos (`ci_unit` "video"; frames of a video are not
+    independent), else frames (`ci_unit` "frame"). It is None when `n_bootstrap` is 0 or a
+    class has fewer than 2 videos to resample.
+
+    With `video_ids` also: `video_auc, video_ap, video_eer, video_acc` from the mean frame
+    probability of each video, each with its `<name>_ci95` (videos resampled), and
+    `n_videos, n_videos_real, n_videos_fake`. With `sources`: `per_source`, the AUC of all
+    reals against the fakes of each source alone (with their counts).
+
+    `warnings` lists sentences about the set (too few videos, see `small_set_warning`).
 
     Raises:
         DetectionInputError (a ValueError): one class only, a video with mixed labels,
@@ -234,19 +181,31 @@ def detection_metrics(
     """
     probs, labels = _check(probs, labels)
     result: dict[str, Any] = _frame_metrics(probs, labels)
-    result.update(
-        n=int(labels.size), n_pos=int(labels.sum()), n_neg=int(labels.size - labels.sum())
-    )
-    if n_bootstrap:
-        replicates = bootstrap_auc(probs, labels, n_bootstrap, seed)
-        result["auc_ci95"] = [float(v) for v in np.percentile(replicates, [2.5, 97.5])]
+    n_pos = int(labels.sum())
+    result.update(n=int(labels.size), n_pos=n_pos, n_neg=int(labels.size - n_pos))
+    result["auc_ci95"], result["ci_unit"], result["warnings"] = None, None, []
+    if video_ids is None:
+        warning = small_set_warning(result["n"], result["n_neg"], n_pos, unit="samples")
+        if n_bootstrap:
+            result["auc_ci95"] = percentile_ci(bootstrap_auc(probs, labels, n_bootstrap, seed))
+            result["ci_unit"] = "frame"
     else:
-        result["auc_ci95"] = None
-    if video_ids is not None:
-        _, video_probs, video_labels = video_scores(probs, labels, video_ids)
+        _, video_probs, video_labels, video_index = video_scores(probs, labels, video_ids)
         video = _frame_metrics(*_check(video_probs, video_labels))
-        result.update({f"video_{k}": video[k] for k in ("auc", "ap", "eer", "acc")})
-        result["n_videos"] = int(video_labels.size)
+        result.update({f"video_{k}": video[k] for k in VIDEO_METRICS})
+        n_fake = int(video_labels.sum())
+        n_real = int(video_labels.size) - n_fake
+        result.update(n_videos=int(video_labels.size), n_videos_real=n_real, n_videos_fake=n_fake)
+        warning = small_set_warning(result["n_videos"], n_real, n_fake)
+        resample = bool(n_bootstrap) and min(n_real, n_fake) >= 2
+        if resample:
+            frames = clustered_bootstrap_auc(probs, labels, video_index, n_bootstrap, seed)
+            result["auc_ci95"], result["ci_unit"] = percentile_ci(frames), "video"
+            videos = bootstrap_metrics(video_probs, video_labels, n_bootstrap, seed)
+        for key in VIDEO_METRICS:
+            result[f"video_{key}_ci95"] = percentile_ci(videos[key]) if resample else None
+    if warning:
+        result["warnings"].append(warning)
     if sources is not None:
         result["per_source"] = per_source_auc(probs, labels, sources)
     return result
@@ -266,7 +225,7 @@ def per_source_auc(
     for source in np.unique(sources[~real]):
         keep = real | (sources == source)
         out[str(source)] = {
-            "auc": _Sorted(probs[keep], labels[keep]).auc(),
+            "auc": RankedScores(probs[keep], labels[keep]).auc(),
             "n_pos": int((sources[~real] == source).sum()),
             "n_neg": int(real.sum()),
         }

@@ -87,20 +87,47 @@ def score_predictions(
 def metric_entries(prefix: str, result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """`detection_metrics` output as result-record entries `<prefix>/<name>`.
 
-    Frame metrics carry N (and the AUC its bootstrap CI), video metrics the number of videos,
-    per-source AUCs (`<prefix>/source=<source>/auc`) the number of fakes of that source.
+    Frame metrics carry N; the frame AUC also its bootstrap CI with the unit resampled
+    (`ci_unit`: video or frame), the video counts and, for a set too small to say much, a
+    `warning`. Video metrics carry the number of videos and their own CIs; per-source AUCs
+    (`<prefix>/source=<source>/auc`) the number of fakes of that source.
     """
     entries = {}
+    videos = {
+        key: result[key] for key in ("n_videos", "n_videos_real", "n_videos_fake") if key in result
+    }
     for key in FRAME_KEYS:
-        ci = result.get("auc_ci95") if key == "auc" else None
-        entries[f"{prefix}/{key}"] = metric(
-            result[key], n=result["n"], ci95=ci, n_pos=result["n_pos"], n_neg=result["n_neg"]
-        )
+        extra: dict[str, Any] = {"n_pos": result["n_pos"], "n_neg": result["n_neg"]}
+        ci = None
+        if key == "auc":
+            ci = result.get("auc_ci95")
+            if result.get("ci_unit"):
+                extra["ci_unit"] = result["ci_unit"]
+            extra.update(videos)
+            if result.get("warnings"):
+                extra["warning"] = "; ".join(result["warnings"])
+        entries[f"{prefix}/{key}"] = metric(result[key], n=result["n"], ci95=ci, **extra)
     for key in VIDEO_KEYS:
         if key in result:
-            entries[f"{prefix}/{key}"] = metric(result[key], n=result["n_videos"])
+            entries[f"{prefix}/{key}"] = metric(
+                result[key], n=result["n_videos"], ci95=result.get(f"{key}_ci95"), **videos
+            )
     for source, values in (result.get("per_source") or {}).items():
         entries[f"{prefix}/source={source}/auc"] = metric(
             values["auc"], n=values["n_pos"] + values["n_neg"], n_pos=values["n_pos"]
         )
     return entries
+
+
+def set_warnings(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """The warnings of every scored set in result-record entries, as `<set>: <warning>`.
+
+    The set is named by its key prefix (`test/celebdf_v2`); plain `test` is the run's own
+    test split.
+    """
+    warnings = []
+    for key, entry in metrics.items():
+        if isinstance(entry, dict) and entry.get("warning"):
+            prefix = key.removesuffix("/auc")
+            warnings.append(f"{'test split' if prefix == 'test' else prefix}: {entry['warning']}")
+    return warnings

@@ -21,7 +21,8 @@ class Folded:
 
     `std` is the sample standard deviation (ddof=1) over seeds, None for a single seed;
     `ci95` is the record's own 95% CI, kept only for a single seed; `n` is the number of
-    evaluated samples when every seed used the same number.
+    evaluated samples when every seed used the same number; `warning` is what a record says
+    about the set the metric was computed on (e.g. too few videos).
     """
 
     mean: float
@@ -30,6 +31,7 @@ class Folded:
     ci95: tuple[float, float] | None = None
     n: int | None = None
     runs: int | None = None  # runs in the configuration; None: same as count
+    warning: str | None = None
 
     def text(self) -> str:
         """Cell text: `0.912 [0.880, 0.940]`, `0.912`, `0.912 ± 0.010`, `0.912 ± 0.010 (2/3)`.
@@ -80,6 +82,7 @@ def fold_metric(runs: list[RunRecord], key: str) -> Folded | None:
         count=count,
         ci95=(float(ci[0]), float(ci[1])) if ci else None,
         n=None if n is None else int(n),
+        warning=next((str(e["warning"]) for e in entries if e.get("warning")), None),
     )
 
 

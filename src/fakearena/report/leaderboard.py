@@ -37,6 +37,7 @@ from fakearena.report.tables import (
     detector_table,
     environment_ids,
     environment_table,
+    evaluation_table,
     generator_table,
     own_test_set,
 )
@@ -73,26 +74,31 @@ def write_leaderboard(
     out.mkdir(parents=True, exist_ok=True)
     confs = group_configurations(runs)
     folded = {conf.key: fold_all(conf) for conf in confs}
-    detectors = _ranked([c for c in confs if c.first.kind == "detect"], folded, sort_by, True)
+    detect = [c for c in confs if c.first.kind == "detect"]
+    detectors = _ranked([c for c in detect if not c.evaluation], folded, sort_by, True)
+    evaluations = _ranked_evaluations([c for c in detect if c.evaluation], folded)
     generators = _ranked([c for c in confs if c.first.kind != "detect"], folded, sort_by, False)
-    envs = environment_ids(detectors + generators)
+    envs = environment_ids(detectors + evaluations + generators)
     written: dict[str, Path] = {}
     blocks: list[Any] = []
     if detectors:
         blocks.append(detector_table(detectors, folded, out, envs))
-        rows, columns, values = auc_matrix(detectors, folded)
+    if evaluations:
+        blocks.append(evaluation_table(evaluations, folded, out, envs))
+    if detectors or evaluations:
+        rows, columns, values = auc_matrix(detectors, folded, evaluations)
         if columns:
             heatmap = plots.auc_heatmap(rows, columns, values, out / "auc_heatmap.png")
             written["auc_heatmap"] = heatmap
             blocks.append(("Detector × test set AUC", [Figure("auc_heatmap.png", heatmap)]))
         blocks.extend(cross_dataset_tables(detectors, folded))
-        rocs = _roc_figures(detectors, out)
+        rocs = _roc_figures(detectors + evaluations, out)
         written.update({f"roc_{f.title}": f.path for f in rocs})
         if rocs:
             blocks.append(("ROC curves (first seed of each configuration)", rocs))
     if generators:
         blocks.append(generator_table(generators, folded, out, envs))
-    gallery = plots.copy_gallery(detectors + generators, out)
+    gallery = plots.copy_gallery(detectors + evaluations + generators, out)
     if gallery:
         figures = [Figure(title, path) for title, path in gallery]
         blocks.append(("Run images: sample grids, swap previews, plots", figures))
@@ -104,8 +110,8 @@ def write_leaderboard(
     ]
     written["md"] = atomic_write_text(out / "leaderboard.md", render_markdown(meta, blocks, out))
     written["html"] = atomic_write_text(out / "leaderboard.html", render_html(TITLE, meta, blocks))
-    written["csv"] = write_csv(detectors + generators, folded, out)
-    written["runs_csv"] = write_runs_csv(detectors + generators, out)
+    written["csv"] = write_csv(detectors + evaluations + generators, folded, out)
+    written["runs_csv"] = write_runs_csv(detectors + evaluations + generators, out)
     return written
 
 
@@ -121,6 +127,19 @@ def _ranked(
         if any(key in folded[c.key] for c in confs):
             return sort_configurations(confs, folded, key)
     return sorted(confs, key=lambda c: c.label)
+
+
+def _ranked_evaluations(
+    confs: list[Configuration], folded: dict[str, dict[str, Folded]]
+) -> list[Configuration]:
+    """Evaluations by the set they scored, then best frame AUC first (missing ones last)."""
+
+    def order(conf: Configuration) -> tuple[str, bool, float, str]:
+        test_set = own_test_set(conf.first)
+        auc = folded[conf.key].get(f"test/{test_set}/auc")
+        return (test_set, auc is None, 0.0 if auc is None else -auc.mean, conf.label)
+
+    return sorted(confs, key=order)
 
 
 def _roc_figures(confs: list[Configuration], out: Path) -> list[Figure]:
@@ -140,7 +159,7 @@ def _roc_figures(confs: list[Configuration], out: Path) -> list[Figure]:
 
 
 def _first_with_predictions(conf: Configuration) -> RunRecord | None:
-    for run in sorted(conf.runs, key=lambda r: str(r.record.get("seed"))):
+    for run in sorted(conf.runs, key=lambda r: str(r.seed)):
         if plots.prediction_files(run, own_test_set(run)):
             return run
     return None
@@ -156,11 +175,12 @@ def write_runs_csv(confs: list[Configuration], out: Path) -> Path:
     """`leaderboard_runs.csv`: one row per run (no folding), each metric's value and N."""
     rows = []
     for conf in confs:
-        for run in sorted(conf.runs, key=lambda r: str(r.record.get("seed"))):
+        for run in sorted(conf.runs, key=lambda r: str(r.seed)):
             row: dict[str, Any] = {
                 "name": conf.label,
                 "task": run.record.get("task"),
-                "seed": run.record.get("seed"),
+                "command": run.command,
+                "seed": run.seed,
                 "train_data": run.train_name,
                 "commit": run.commit,
                 "run_dir": str(run.run_dir),

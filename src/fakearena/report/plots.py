@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from fakearena.report.records import Configuration, RunRecord
 from fakearena.utils.io import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+HEATMAP_ROW_CHARS, HEATMAP_COLUMN_CHARS = 40, 24  # heatmap labels wrap beyond these widths
 
 
 def _pyplot():
@@ -51,7 +53,8 @@ def _finish(fig, ax, path: str | os.PathLike[str], title: str, legend_loc: str =
 
 
 def _save(fig, path: str | os.PathLike[str]) -> Path:
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # figures made with a layout engine keep theirs
+        fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     _pyplot().close(fig)
@@ -96,11 +99,25 @@ def auc_heatmap(
     rows: list[str], columns: list[str], values: list[list[Folded | None]], path: Path
 ) -> Path:
     """Detector (rows) x test set (columns) frame AUC, annotated; missing cells grey "-"."""
+    return _save(heatmap_figure(rows, columns, values), path)
+
+
+def heatmap_figure(rows: list[str], columns: list[str], values: list[list[Folded | None]]):
+    """The AUC heatmap as a matplotlib figure, sized so that every label fits whole.
+
+    Long labels wrap at spaces (never cut); the figure grows with the longest line and the
+    number of lines, and matplotlib's constrained layout keeps the tick labels inside it.
+    """
     plt = _pyplot()
+    row_labels = [_wrap(label, HEATMAP_ROW_CHARS) for label in rows]
+    column_labels = [_wrap(label, HEATMAP_COLUMN_CHARS) for label in columns]
+    longest = max(len(line) for label in row_labels for line in label.splitlines())
+    row_lines = sum(label.count("\n") + 1 for label in row_labels)
+    column_lines = max(label.count("\n") + 1 for label in column_labels)
+    width = min(3.5 + 0.075 * longest + 1.3 * len(columns), 30.0)
+    height = min(1.6 + 0.45 * column_lines + max(0.55 * len(rows), 0.22 * row_lines), 30.0)
     grid = np.array([[np.nan if v is None else v.mean for v in row] for row in values], float)
-    width = min(4.0 + 1.3 * len(columns), 30.0)
-    height = min(1.8 + 0.55 * len(rows), 30.0)
-    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110, layout="constrained")
     cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.5, vmax=1.0, aspect="auto")
     for i, row in enumerate(values):
@@ -109,13 +126,18 @@ def auc_heatmap(
             if value is not None and value.count > 1:
                 text += f"\n±{number(value.std or 0.0, like=value.mean)}"
             ax.text(j, i, text, ha="center", va="center", fontsize=9, color="black")
-    ax.set_xticks(range(len(columns)), labels=columns, rotation=30, ha="right")
-    ax.set_yticks(range(len(rows)), labels=rows)
+    ax.set_xticks(range(len(columns)), labels=column_labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), labels=row_labels, fontsize=9)
     ax.set_xlabel("test set")
     ax.set_ylabel("detector")
     ax.set_title("Frame AUC (mean over seeds)")
     fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="AUC")
-    return _save(fig, path)
+    return fig
+
+
+def _wrap(label: str, width: int) -> str:
+    """A label broken into lines of at most `width` characters, at spaces where it can."""
+    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
 
 
 def prediction_files(run: RunRecord, own_test_set: str) -> dict[str, Path]:

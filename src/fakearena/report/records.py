@@ -2,7 +2,10 @@
 
 The leaderboard reads nothing but `results.json` files (and the images their `artifacts`
 point to). Runs that differ only in their seed (and in where they wrote their output, or how
-they logged) are one configuration; their metrics are folded into mean +- std.
+they logged) are one configuration; their metrics are folded into mean +- std. A
+`fakearena evaluate` run is a configuration of its own, tied to the training configuration
+whose checkpoint it scored when that run is on the board too; names come from
+`fakearena.report.naming`.
 """
 
 from __future__ import annotations
@@ -15,23 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from fakearena.errors import FakearenaError
+from fakearena.report.naming import distinguishing, flatten, ignored
 from fakearena.results import RESULTS_FILE, read_results
-
-# Config keys that do not change what a run computes (or that the seed drives).
-IGNORED_CONFIG_PREFIXES = (
-    "seed",
-    "paths",
-    "hydra",
-    "logger",
-    "ckpt_path",
-    "resume",
-    "tags",
-    "data.manifests",  # the data is identified by the manifests' sha256 instead
-    "data.num_workers",
-    "trainer.devices",
-    "trainer.num_nodes",
-    "trainer.enable_progress_bar",
-)
 
 
 @dataclass
@@ -40,11 +28,46 @@ class RunRecord:
 
     record: dict[str, Any]
     run_dir: Path
+    scored_seed: Any = None  # an evaluation's: the seed of the training run it scored
+
+    @property
+    def seed(self) -> Any:
+        """The seed that tells this run from the others of its configuration: the training
+        seed of the checkpoint for an evaluation (when known), else the run's own."""
+        return self.scored_seed if self.scored_seed is not None else self.record.get("seed")
 
     @property
     def kind(self) -> str:
         """ "detect" for detector runs, "generate" for generator runs (gan, faceswap, ...)."""
         return "detect" if self.record.get("task") == "detect" else "generate"
+
+    @property
+    def command(self) -> str:
+        """The command that wrote the record: "train", "evaluate", ... (inferred for records
+        older than the `invocation` field: evaluate's config has `ckpt` and no trainer)."""
+        invocation = self.record.get("invocation") or {}
+        if invocation.get("command"):
+            return str(invocation["command"])
+        config = self.record.get("config") or {}
+        return "evaluate" if "ckpt" in config and "trainer" not in config else "train"
+
+    @property
+    def checkpoint_run(self) -> Path | None:
+        """The training run folder of the checkpoint an evaluate run scored (None otherwise)."""
+        value = (self.record.get("artifacts") or {}).get("checkpoint")
+        if not value or self.command != "evaluate":
+            return None
+        path = Path(value)
+        return path.parent.parent if path.parent.name == "checkpoints" else path.parent
+
+    @property
+    def run_dirs(self) -> set[Path]:
+        """Where the run was read from and where it was written (they differ after a move)."""
+        written = (self.record.get("artifacts") or {}).get("run_dir")
+        dirs = {self.run_dir.resolve()}
+        if written:
+            dirs.add(Path(written).resolve())
+        return dirs
 
     @property
     def model(self) -> str:
@@ -88,11 +111,21 @@ class RunRecord:
 
 @dataclass
 class Configuration:
-    """Runs of one configuration (same everything but the seed)."""
+    """Runs of one configuration (same everything but the seed).
+
+    `evaluates` is, for `fakearena evaluate` runs, the key of the training configuration
+    whose checkpoints they scored (None when that training run is not on the board).
+    """
 
     key: str
     runs: list[RunRecord] = field(default_factory=list)
     label: str = ""
+    evaluates: str | None = None
+
+    @property
+    def evaluation(self) -> bool:
+        """Whether these are `fakearena evaluate` runs (scores of an existing checkpoint)."""
+        return self.first.command == "evaluate"
 
     @property
     def first(self) -> RunRecord:
@@ -100,7 +133,7 @@ class Configuration:
 
     @property
     def seeds(self) -> list[Any]:
-        return sorted((r.record.get("seed") for r in self.runs), key=lambda s: (s is None, s))
+        return sorted((r.seed for r in self.runs), key=lambda s: (s is None, str(s)))
 
 
 def collect_records(
@@ -139,96 +172,124 @@ def collect_records(
     return runs
 
 
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as one dict with dotted keys (lists kept as values)."""
-    if not isinstance(tree, Mapping):
-        return {prefix: tree}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, name))
-        else:
-            flat[name] = value
-    return flat
-
-
-def _ignored(key: str) -> bool:
-    if key.split(".")[-1] == "seed":  # e.g. data.synthetic.seed, interpolated from ${seed}
-        return True
-    return any(key == p or key.startswith(p + ".") for p in IGNORED_CONFIG_PREFIXES)
-
-
-def identity(run: RunRecord) -> dict[str, Any]:
-    """What makes a configuration: task, model, data by sha256, and the config but the seed."""
+def identity(run: RunRecord, evaluates: str | None = None) -> dict[str, Any]:
+    """What makes a configuration: command, task, model, data by sha256, the config but the
+    seed and what does not change the numbers; for an evaluation also what it scored (the
+    training configuration, or the checkpoint when that run is not on the board)."""
     rec = run.record
     run_dirs = {str(run.run_dir), str((rec.get("artifacts") or {}).get("run_dir") or run.run_dir)}
     config = {
         k: v
         for k, v in flatten(rec.get("config") or {}).items()
-        if not _ignored(k) and not _inside_run_dir(v, run_dirs)
+        if not ignored(k) and not _inside_run_dir(v, run_dirs)
     }
-    return {
+    found = {
+        "command": run.command,
         "task": rec.get("task"),
         "model": run.model,
-        "train_data": [ref.get("sha256") or ref.get("name") for ref in rec.get("train_data") or []],
+        "train_data": [_data_identity(ref) for ref in rec.get("train_data") or []],
         "config": config,
     }
+    if run.command == "evaluate":
+        test = [_data_identity(ref) for ref in rec.get("test_data") or []]
+        scored = evaluates or str((rec.get("artifacts") or {}).get("checkpoint"))
+        found.update(test_data=test, split=rec.get("split"), evaluates=scored)
+    return found
 
 
 def group_configurations(runs: list[RunRecord]) -> list[Configuration]:
     """Group runs into configurations and give each a readable, unique label.
 
-    The label is the model name, plus the config values that set it apart from other
-    configurations of the same model and training data (e.g. `small_cnn task.optimizer.lr=0.01`).
+    A label is the model name plus the settings that set the configuration apart from the
+    others of the same model and training data (`meso4 data.image_size=128`); an evaluation
+    takes the label of the training configuration it scored (its table says it is one).
     """
-    groups: dict[str, Configuration] = {}
+    trained = _group([r for r in runs if r.command != "evaluate"], {})
+    _name(trained, lambda conf: conf.first.model)
+    owner = {d: conf.key for conf in trained for run in conf.runs for d in run.run_dirs}
+    seeds = {
+        d: run.record.get("seed") for conf in trained for run in conf.runs for d in run.run_dirs
+    }
     for run in runs:
-        key = json.dumps(identity(run), sort_keys=True, default=str)
-        groups.setdefault(key, Configuration(key)).runs.append(run)
-    configurations = list(groups.values())
-    by_base: dict[tuple[str, str, str], list[Configuration]] = {}
-    for conf in configurations:
-        base = (conf.first.kind, conf.first.model, conf.first.train_name)
-        by_base.setdefault(base, []).append(conf)
-    for (_, model, _), siblings in by_base.items():
-        configs = [identity(c.first)["config"] for c in siblings]
-        keys = sorted(set().union(*configs))
-        differing = [k for k in keys if len({_text(c.get(k)) for c in configs}) > 1]
-        for conf, config in zip(siblings, configs):
-            parts = [f"{k}={_short(config.get(k))}" for k in differing[:3]]
-            if len(differing) > 3:
-                parts.append("...")
-            conf.label = " ".join([model, *parts])
+        if run.checkpoint_run is not None:
+            run.scored_seed = seeds.get(run.checkpoint_run.resolve())
+    evaluated = _group([r for r in runs if r.command == "evaluate"], owner)
+    labels = {conf.key: conf.label for conf in trained}
+    _name(evaluated, lambda conf: _evaluated_name(conf, labels))
+    configurations = trained + evaluated
     _dedupe_labels(configurations)
     return configurations
 
 
+def _group(runs: list[RunRecord], owner: dict[Path, str]) -> list[Configuration]:
+    groups: dict[str, Configuration] = {}
+    for run in runs:
+        scored = run.checkpoint_run
+        evaluates = owner.get(scored.resolve()) if scored is not None else None
+        key = json.dumps(identity(run, evaluates), sort_keys=True, default=str)
+        conf = groups.setdefault(key, Configuration(key, evaluates=evaluates))
+        conf.runs.append(run)
+    return list(groups.values())
+
+
+def _name(configurations: list[Configuration], base) -> None:
+    """Label each configuration: its base name plus what sets it apart from its siblings
+    (same base name, kind and training data)."""
+    siblings: dict[tuple[str, str, str], list[Configuration]] = {}
+    for conf in configurations:
+        siblings.setdefault((conf.first.kind, base(conf), conf.first.train_name), []).append(conf)
+    for (_, name, _), group in siblings.items():
+        parts = distinguishing([conf.first.record for conf in group])
+        for conf, shown in zip(group, parts):
+            conf.label = " ".join([name, *shown])
+
+
+def _evaluated_name(conf: Configuration, labels: dict[str, str]) -> str:
+    """An evaluation's base name: the label of the configuration it scored, or the model and
+    the folder of its checkpoint's run."""
+    if conf.evaluates in labels:
+        return labels[conf.evaluates]
+    scored = conf.first.checkpoint_run
+    return f"{conf.first.model} ({scored.name})" if scored is not None else conf.first.model
+
+
 def _dedupe_labels(configurations: list[Configuration]) -> None:
-    """Distinguish configurations whose labels collide (same model, different train data)."""
-    counts: dict[str, int] = {}
+    """Distinguish configurations whose labels collide (same model, different train data).
+
+    An evaluation may share the label of the configuration it scored (another table), and
+    evaluations of one configuration on different sets share it too (their test set tells
+    them apart).
+    """
+    counts: dict[tuple[Any, ...], int] = {}
     for conf in configurations:
-        counts[conf.label] = counts.get(conf.label, 0) + 1
+        counts[_label_key(conf)] = counts.get(_label_key(conf), 0) + 1
     for conf in configurations:
-        if counts[conf.label] > 1 and conf.first.kind == "detect":
+        if counts[_label_key(conf)] > 1 and conf.first.kind == "detect":
             conf.label = f"{conf.label} @{conf.first.train_name}"
-    seen: dict[str, int] = {}
+    seen: dict[tuple[Any, ...], int] = {}
     for conf in configurations:
-        n = seen.get(conf.label, 0)
-        seen[conf.label] = n + 1
+        n = seen.get(_label_key(conf), 0)
+        seen[_label_key(conf)] = n + 1
         if n:
             conf.label = f"{conf.label} #{n + 1}"
+
+
+def _label_key(conf: Configuration) -> tuple[Any, ...]:
+    """What must be unique: the label, per table (and per test set for evaluations)."""
+    if not conf.evaluation:
+        return (False, conf.label)
+    test = tuple(str(ref.get("name")) for ref in conf.first.record.get("test_data") or [])
+    return (True, conf.label, test)
+
+
+def _data_identity(reference: dict[str, Any]) -> Any:
+    """A manifest by its content hash; data rendered in memory (no file, e.g. the synthetic
+    faces, drawn from the seed) by its name, its config being part of the identity already."""
+    if reference.get("sha256") and (reference.get("path") or "path" not in reference):
+        return reference["sha256"]
+    return reference.get("name")
 
 
 def _inside_run_dir(value: Any, run_dirs: set[str]) -> bool:
     """Whether a config value is a path inside the run's own folder (differs per run)."""
     return isinstance(value, str) and any(value.startswith(d) for d in run_dirs)
-
-
-def _text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    return text if len(text) <= 24 else text[:21] + "..."

@@ -28,6 +28,8 @@ DETECTOR_COLUMNS = (
 # Generator metric names in display order; other metrics follow alphabetically.
 GENERATOR_ORDER = ("fid", "kid_mean", "kid", "kid_std", "mse", "psnr", "ssim")
 ENV_PACKAGES = ("torch", "lightning", "timm", "torchmetrics", "numpy", "fakearena")
+EVALUATIONS_TITLE = "Evaluations (fakearena evaluate of trained checkpoints)"
+WARNING_MARK = "⚠"  # after an AUC computed on a set too small to say much
 
 
 @dataclass
@@ -107,9 +109,9 @@ def package_text(run: RunRecord) -> str:
 def run_links(conf: Configuration, out_dir: Path) -> list[Link]:
     """Links to each run folder of a configuration, named by seed, relative to the report."""
     links = []
-    for run in sorted(conf.runs, key=lambda r: str(r.record.get("seed"))):
+    for run in sorted(conf.runs, key=lambda r: str(r.seed)):
         href = Path(os.path.relpath(run.run_dir, out_dir)).as_posix()
-        links.append(Link(str(run.record.get("seed")), href))
+        links.append(Link(str(run.seed), href))
     return links
 
 
@@ -124,42 +126,92 @@ FACT_HEADERS = ["seeds (runs)", "commit", "env"]
 
 
 def detector_table(
-    confs: list[Configuration], folded: dict[str, dict[str, Folded]], out_dir: Path, envs
+    confs: list[Configuration],
+    folded: dict[str, dict[str, Folded]],
+    out_dir: Path,
+    envs,
+    title: str = "Detectors",
 ) -> Table:
     """One row per (detector configuration, test set), configurations in ranking order.
 
-    Continuation rows of a configuration leave its name and facts blank, so each
-    configuration reads as one block.
+    The metric columns come right after the name and test set (the facts follow them), so
+    they stay in view on a narrow screen. Continuation rows of a configuration leave its name
+    and facts blank, so each configuration reads as one block. An AUC computed on a set too
+    small to say much is marked, and the note says why.
     """
-    headers = ["#", "detector", "train data", "test set"]
-    headers += [h for _, h in DETECTOR_COLUMNS] + ["N", *FACT_HEADERS]
-    table = Table("Detectors", headers)
+    headers = ["#", "detector", "test set", *(h for _, h in DETECTOR_COLUMNS), "N"]
+    headers += ["train data", *FACT_HEADERS]
+    table = Table(title, headers)
+    warnings: list[str] = []
     for rank, conf in enumerate(confs, 1):
         sets = test_sets(conf, folded[conf.key]) or {MISSING: {}}
         for i, (test_set, metrics) in enumerate(sets.items()):
-            n = metrics.get("auc").n if metrics.get("auc") else None
-            name = [conf.label, conf.first.train_name] if i == 0 else ["", ""]
-            row: list[Any] = [str(rank) if i == 0 else "", *name, test_set]
-            row += [metrics[m].text() if m in metrics else MISSING for m, _ in DETECTOR_COLUMNS]
-            row.append(MISSING if n is None else str(n))
+            auc = metrics.get("auc")
+            row: list[Any] = [str(rank) if i == 0 else "", conf.label if i == 0 else "", test_set]
+            for m, _ in DETECTOR_COLUMNS:
+                text = metrics[m].text() if m in metrics else MISSING
+                if m == "auc" and auc is not None and auc.warning:
+                    text += f" {WARNING_MARK}"
+                    warnings.append(f"{WARNING_MARK} {conf.label} on {test_set}: {auc.warning}.")
+                row.append(text)
+            row.append(MISSING if auc is None or auc.n is None else str(auc.n))
+            row.append(conf.first.train_name if i == 0 else "")
             row += _row_facts(conf, envs, out_dir) if i == 0 else ["", "", ""]
             table.rows.append(row)
+    table.note = " ".join(
+        [
+            "Cells: value [95% CI] for one seed; mean ± std over the seeds listed for several "
+            "((k/n) when only k of the n runs have the metric). The AUC's CI resamples whole "
+            "videos when the set has video ids (frames of one video are not independent).",
+            "Seeds link to their run folders.",
+            *warnings,
+        ]
+    )
+    return table
+
+
+def evaluation_table(
+    confs: list[Configuration], folded: dict[str, dict[str, Folded]], out_dir: Path, envs
+) -> Table:
+    """`fakearena evaluate` runs: trained checkpoints scored on other data, one block each.
+
+    A configuration is named after the training configuration it scored when that run is on
+    the board (its own rows are in the Detectors table); seeds link to the evaluate runs.
+    """
+    table = detector_table(confs, folded, out_dir, envs, title=EVALUATIONS_TITLE)
     table.note = (
-        "Cells: value [95% CI] for one seed; mean ± std over the seeds listed for several "
-        "((k/n) when only k of the n runs have the metric). Seeds link to their run folders."
+        "Each row is a trained configuration's checkpoints (one per seed) scored by "
+        "`fakearena evaluate` on another set. " + table.note
     )
     return table
 
 
 def auc_matrix(
-    confs: list[Configuration], folded: dict[str, dict[str, Folded]]
+    confs: list[Configuration],
+    folded: dict[str, dict[str, Folded]],
+    evaluations: list[Configuration] = (),
 ) -> tuple[list[str], list[str], list[list[Folded | None]]]:
-    """Detector configuration x test set frame AUC (rows, columns, values)."""
-    rows = [conf.label for conf in confs]
+    """Detector configuration x test set frame AUC (rows, columns, values).
+
+    An evaluation fills the row of the configuration it scored (a set the training run also
+    tested keeps the training run's value); evaluations whose configuration is not on the
+    board share a row per label (per checkpoint run).
+    """
+    labels = [conf.label for conf in confs]
+    row_of: dict[str, int] = {conf.key: i for i, conf in enumerate(confs)}
     per_row = [{s: m.get("auc") for s, m in test_sets(c, folded[c.key]).items()} for c in confs]
+    for conf in evaluations:
+        found = {s: m.get("auc") for s, m in test_sets(conf, folded[conf.key]).items()}
+        owner = conf.evaluates if conf.evaluates in row_of else f"label:{conf.label}"
+        if owner not in row_of:
+            row_of[owner] = len(labels)
+            labels.append(conf.label)
+            per_row.append({})
+        for test_set, value in found.items():
+            per_row[row_of[owner]].setdefault(test_set, value)
     columns = list(dict.fromkeys(s for sets in per_row for s in sets))
     values = [[sets.get(col) for col in columns] for sets in per_row]
-    return rows, columns, values
+    return labels, columns, values
 
 
 def cross_dataset_tables(
@@ -264,6 +316,7 @@ def csv_rows(
             "rank": rank,
             "name": conf.label,
             "task": run.record.get("task"),
+            "command": run.command,
             "detector": run.record.get("detector") or "",
             "generator": run.record.get("generator") or "",
             "train_data": run.train_name,

@@ -1,17 +1,19 @@
 """`fakearena detect PATH ckpt=...`: fake probabilities for a video, an image or a folder.
 
 Faces are found with MTCNN (`fakearena.faces.detect`), aligned like `fakearena faces extract`
-crops them, resized to the detector's training size and scored. Each input's verdict is the
-mean fake probability of its faces. The run folder gets detections.csv (one row per face:
-input, frame index, box, face probability, fake probability) and detections.json (the
-per-input summary with its frames). When no input holds a face the command says so and exits
-with code 2.
+crops them, resized to the detector's training size and scored; a progress bar counts the
+frames. Each input's verdict is the mean fake probability of its faces (uncertain near the
+threshold; a photo with several faces gets a line per face, see `detect_report`). A file that
+cannot be read is listed and skipped: the others are still scored. The run folder gets
+detections.csv (one row per face: input, frame index, box, face probability, fake
+probability) and detections.json (the per-input summary with its frames and errors).
+
+Exit codes: 0; 1 when some input could not be read; 2 when no input holds a face.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,36 +26,20 @@ from PIL import Image
 from fakearena.data.datasets import to_tensor
 from fakearena.data.media import IMAGE_SUFFIXES, is_video_file, load_image
 from fakearena.errors import ConfigError, DataError
-from fakearena.tasks.checkpoints import restore_task
+from fakearena.runs.detect_report import (
+    CSV_COLUMNS,
+    InputResult,
+    Verdicts,
+    summary,
+    verdict_table,
+)
+from fakearena.tasks.checkpoints import resolve_checkpoint, restore_task
 from fakearena.utils.io import atomic_path, atomic_write_json
 from fakearena.utils.parallel import resolve_device
 from fakearena.utils.quiet import quiet_third_party
 
 NO_FACE_EXIT_CODE = 2
-CSV_COLUMNS = ("input", "frame", "face", "x1", "y1", "x2", "y2", "face_prob", "prob")
-
-
-@dataclass
-class InputResult:
-    """What detect found in one input file."""
-
-    path: Path
-    kind: str  # "video" or "image"
-    frames_scanned: int = 0
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def frames_with_faces(self) -> int:
-        return len({row["frame"] for row in self.rows})
-
-    @property
-    def mean_prob(self) -> float | None:
-        return float(np.mean([r["prob"] for r in self.rows])) if self.rows else None
-
-    def verdict(self, threshold: float) -> str:
-        if not self.rows:
-            return "no face"
-        return "fake" if self.mean_prob >= threshold else "real"  # type: ignore[operator]
+UNREADABLE_EXIT_CODE = 1
 
 
 def list_inputs(path: Path) -> list[tuple[Path, str]]:
@@ -79,15 +65,27 @@ def list_inputs(path: Path) -> list[tuple[Path, str]]:
     raise DataError(f"input {path} does not exist; give a video, an image or a folder")
 
 
-def frames_of(path: Path, kind: str, cfg: DictConfig):
-    """(frame index, RGB uint8 frame) pairs of an input: sampled video frames or the image."""
+def planned_frames(path: Path, kind: str, cfg: DictConfig) -> list[int]:
+    """The frame indices detect will score in an input (an image is frame 0).
+
+    Raises:
+        DataError: a video that cannot be opened or holds no frames.
+    """
+    if kind == "image":
+        return [0]
+    from fakearena.faces.video import probe_video, sample_frame_indices
+
+    info = probe_video(path)
+    return sample_frame_indices(info.frame_count, int(cfg.frames_per_video), int(cfg.every))
+
+
+def frames_of(path: Path, kind: str, wanted: list[int]):
+    """(frame index, RGB uint8 frame) pairs of an input: the wanted video frames or the image."""
     if kind == "image":
         yield 0, load_image(path)
         return
-    from fakearena.faces.video import probe_video, read_frames, sample_frame_indices
+    from fakearena.faces.video import read_frames
 
-    info = probe_video(path)
-    wanted = sample_frame_indices(info.frame_count, int(cfg.frames_per_video), int(cfg.every))
     yield from read_frames(path, wanted)
 
 
@@ -99,11 +97,12 @@ class FaceScorer:
 
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
-        self.task = restore_task(cfg.ckpt, expected_task="detect").to(self.device)
+        self.checkpoint = resolve_checkpoint(cfg.ckpt)
+        self.task = restore_task(self.checkpoint, expected_task="detect").to(self.device)
         spec = self.task.hparams.get("data_spec") or {}
         if not spec:
             raise ConfigError(
-                f"{cfg.ckpt} does not record the image size it was trained at; "
+                f"{self.checkpoint} does not record the image size it was trained at; "
                 "retrain it with this version of fakearena"
             )
         self.image_size, self.channels = int(spec["image_size"]), int(spec["channels"])
@@ -139,11 +138,13 @@ class FaceScorer:
             probs.append(torch.sigmoid(logits.float()).cpu().numpy().astype(np.float64))
         return np.concatenate(probs) if probs else np.empty(0)
 
-    def scan(self, path: Path, kind: str) -> InputResult:
+    def scan(self, path: Path, kind: str, wanted: list[int], bar: Any) -> InputResult:
+        """Find and score the faces of the `wanted` frames of one input, advancing `bar`."""
         result = InputResult(path=path, kind=kind)
         pending: list[tuple[int, int, Any, torch.Tensor]] = []
-        for index, frame in frames_of(path, kind, self.cfg):
+        for index, frame in frames_of(path, kind, wanted):
             result.frames_scanned += 1
+            bar.update(1)
             for k, (face, tensor) in enumerate(self.crops(frame)):
                 pending.append((index, k, face, tensor))
         probs = self.score([p[3] for p in pending])
@@ -165,54 +166,60 @@ class FaceScorer:
         return result
 
 
-def summary(results: list[InputResult], threshold: float) -> list[dict[str, Any]]:
-    """Per-input verdicts, as written to detections.json."""
-    return [
-        {
-            "input": str(r.path),
-            "kind": r.kind,
-            "frames_scanned": r.frames_scanned,
-            "frames_with_faces": r.frames_with_faces,
-            "faces": len(r.rows),
-            "mean_prob": r.mean_prob,
-            "verdict": r.verdict(threshold),
-            "frames": r.rows,
-        }
-        for r in results
-    ]
+def scan_all(
+    scorer: FaceScorer, inputs: list[tuple[Path, str]], cfg: DictConfig
+) -> list[InputResult]:
+    """Scan every input with a progress bar over the frames; a file that cannot be read is
+    kept as an InputResult with its error, and the others are still scanned."""
+    from tqdm import tqdm
 
-
-def verdict_table(items: list[dict[str, Any]], root: Path) -> str:
-    """A short fixed-width table of the verdicts."""
-    names = [_display_name(Path(item["input"]), root) for item in items]
-    width = max(12, *(len(n) for n in names))
-    lines = [f"{'input':<{width}}  {'frames':>6}  {'faces':>5}  {'P(fake)':>7}  verdict"]
-    for name, item in zip(names, items):
-        prob = "-" if item["mean_prob"] is None else f"{item['mean_prob']:.3f}"
-        lines.append(
-            f"{name:<{width}}  {item['frames_scanned']:>6}  {item['faces']:>5}  {prob:>7}  "
-            f"{item['verdict'].upper()}"
-        )
-    return "\n".join(lines)
-
-
-def _display_name(path: Path, root: Path) -> str:
-    return str(path.relative_to(root)) if root.is_dir() and path != root else path.name
+    plans: list[list[int] | DataError] = []
+    for path, kind in inputs:
+        try:
+            plans.append(planned_frames(path, kind, cfg))
+        except DataError as error:
+            plans.append(error)
+    total = sum(len(p) for p in plans if isinstance(p, list))
+    results = []
+    with tqdm(total=total, unit="frame", desc="detect", disable=not cfg.progress) as bar:
+        for (path, kind), plan in zip(inputs, plans):
+            if isinstance(plan, DataError):
+                results.append(InputResult(path=path, kind=kind, error=str(plan)))
+                continue
+            done = bar.n
+            try:
+                results.append(scorer.scan(path, kind, plan, bar))
+            except DataError as error:
+                results.append(InputResult(path=path, kind=kind, error=str(error)))
+            bar.update(done + len(plan) - bar.n)  # frames a short video did not give
+    return results
 
 
 def run(cfg: DictConfig) -> int:
-    """Score the input; returns 0, or exits with code 2 when no face was found anywhere."""
+    """Score the input; returns 0, or exits with code 1 when some input could not be read
+    (after scoring the others) and 2 when no face was found anywhere."""
     quiet_third_party()
     for key in ("input", "ckpt"):
         if OmegaConf.is_missing(cfg, key) or cfg.get(key) in (None, ""):
-            raise ConfigError(f"detect needs {key}=...: fakearena detect PATH ckpt=best.ckpt")
+            raise ConfigError(
+                f"detect needs {key}=...: fakearena detect PATH ckpt=<train run folder or .ckpt>"
+            )
     if not 0.0 <= float(cfg.threshold) <= 1.0:
         raise ConfigError(f"threshold={cfg.threshold}: give a probability in [0, 1]")
+    if not 0.0 <= float(cfg.uncertain) < 0.5:
+        raise ConfigError(f"uncertain={cfg.uncertain}: give a margin in [0, 0.5) (0: never)")
+    verdicts = Verdicts(float(cfg.threshold), float(cfg.uncertain))
     source = Path(str(cfg.input)).expanduser()
     inputs = list_inputs(source)
     scorer = FaceScorer(cfg)
-    results = [scorer.scan(path, kind) for path, kind in inputs]
-    items = summary(results, float(cfg.threshold))
+    results = scan_all(scorer, inputs, cfg)
+    unreadable = [r for r in results if r.error]
+    if len(unreadable) == len(results):
+        raise DataError(
+            f"none of the {len(results)} input(s) under {source} could be read: "
+            f"{unreadable[0].path}: {unreadable[0].error}"
+        )
+    items = summary(results, verdicts)
     run_dir = Path(cfg.paths.output_dir)
     rows = [row for r in results for row in r.rows]
     with atomic_path(run_dir / "detections.csv") as tmp:
@@ -221,14 +228,18 @@ def run(cfg: DictConfig) -> int:
         run_dir / "detections.json",
         {
             "input": str(source),
-            "checkpoint": str(Path(cfg.ckpt).resolve()),
+            "checkpoint": str(scorer.checkpoint.resolve()),
             "detector": scorer.task.hparams.get("net_name"),
             "threshold": float(cfg.threshold),
+            "uncertain": float(cfg.uncertain),
             "results": items,
+            "unreadable": {str(r.path): r.error for r in unreadable},
         },
     )
-    print(verdict_table(items, source))
+    print(verdict_table(results, verdicts, source))
     print(f"written to {run_dir}")
+    for r in unreadable:
+        print(f"fakearena: could not read {r.path}: {r.error}", file=sys.stderr)
     if not rows:
         print(
             f"fakearena: no face found in {source} ({sum(r.frames_scanned for r in results)} "
@@ -237,4 +248,11 @@ def run(cfg: DictConfig) -> int:
             file=sys.stderr,
         )
         raise SystemExit(NO_FACE_EXIT_CODE)
+    if unreadable:
+        print(
+            f"fakearena: {len(unreadable)} of {len(results)} input(s) could not be read "
+            f"(listed above and in {run_dir / 'detections.json'}); the others were scored",
+            file=sys.stderr,
+        )
+        raise SystemExit(UNREADABLE_EXIT_CODE)
     return 0

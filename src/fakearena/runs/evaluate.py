@@ -10,6 +10,7 @@ every metric equals the one-process value, and rank 0 writes the files.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,12 @@ from fakearena.data.datamodule import FaceDataModule
 from fakearena.data.datasets import ManifestDataset
 from fakearena.data.manifest import SPLITS
 from fakearena.data.transforms.perturb import PerturbedDataset, check_levels, perturb_kind
-from fakearena.errors import ConfigError
-from fakearena.metrics.predictions import metric_entries
+from fakearena.errors import ConfigError, DataError
+from fakearena.metrics.predictions import metric_entries, set_warnings
 from fakearena.report.plots import plot_robustness
 from fakearena.results import build_record, metric, now_iso, write_results
 from fakearena.runs.scoring import score_dataset, write_evaluation
-from fakearena.tasks.checkpoints import restore_task
+from fakearena.tasks.checkpoints import resolve_checkpoint, restore_task
 from fakearena.utils.io import atomic_path
 from fakearena.utils.parallel import Shard, launch_shard, resolve_device
 from fakearena.utils.quiet import quiet_third_party
@@ -37,11 +38,33 @@ from fakearena.utils.quiet import quiet_third_party
 ROBUSTNESS_CSV, ROBUSTNESS_PNG = "robustness.csv", "robustness.png"
 
 
-def evaluation_dataset(datamodule: FaceDataModule, split: str) -> ManifestDataset:
-    """The rows to score: one split, or every row with split=all."""
+def evaluation_dataset(
+    datamodule: FaceDataModule, split: str, option: str = "split"
+) -> ManifestDataset:
+    """The rows to score: one split, or every row with split=all.
+
+    Args:
+        datamodule: the data to score.
+        split: train | val | test | all.
+        option: the config key that chose `split`, named in the errors (`split` for
+            `fakearena evaluate`, `test_split` for the `test_data` sets of `fakearena train`).
+
+    Raises:
+        DataError: the data has no rows in `split`; the message names the splits it has and
+            `<option>=all`.
+    """
     if split != "all":
         if split not in SPLITS:
-            raise ConfigError(f"split={split!r}: choose one of {[*SPLITS, 'all']}")
+            raise ConfigError(f"{option}={split!r}: choose one of {[*SPLITS, 'all']}")
+        counts = datamodule.manifest.frame["split"].value_counts()
+        if split not in counts:
+            present = ", ".join(f"{name} {counts.get(name, 0)}" for name in SPLITS)
+            raise DataError(
+                f"data {datamodule.name} ({datamodule.manifest.name}) has no rows in split "
+                f"{split!r} (rows per split: {present}), so there is nothing to score; score "
+                f"every row with {option}=all, or name a split it has (e.g. "
+                f"{option}={counts.index[0]})"
+            )
         return datamodule.dataset(split)
     return datamodule.rows_dataset(datamodule.manifest)
 
@@ -86,7 +109,7 @@ def check_test_data(cfg: DictConfig) -> None:
         datamodule = test_set_module(
             str(entry), seed=int(cfg.seed), image_size=int(cfg.data.image_size)
         )
-        evaluation_dataset(datamodule, cfg.get("test_split", "test"))
+        evaluation_dataset(datamodule, cfg.get("test_split", "test"), option="test_split")
 
 
 def _unique_name(name: str, taken: set[str]) -> str:
@@ -121,7 +144,7 @@ def evaluate_test_data(
     for entry in cfg.test_data:
         datamodule = test_set_module(str(entry), seed=int(cfg.seed), **options)
         name = _unique_name(datamodule.name, taken)
-        dataset = evaluation_dataset(datamodule, split)
+        dataset = evaluation_dataset(datamodule, split, option="test_split")
         frame, result, skipped = score_dataset(
             model,
             dataset,
@@ -192,7 +215,7 @@ def run(cfg: DictConfig) -> float:
     started_at, start = now_iso(), time.perf_counter()
     quiet_third_party()
     if cfg.get("ckpt") is None or OmegaConf.is_missing(cfg, "ckpt"):
-        raise ConfigError("evaluate needs ckpt=<run folder>/checkpoints/best.ckpt")
+        raise ConfigError("evaluate needs ckpt=<train run folder> or ckpt=<a .ckpt file>")
     if OmegaConf.is_missing(cfg.data, "manifests"):
         raise ConfigError(
             "evaluate needs data: data=manifest data.manifests=[test.csv] or a data config"
@@ -201,7 +224,8 @@ def run(cfg: DictConfig) -> float:
         perturb_kind(cfg.perturb)  # fail before the (long) clean pass
         check_levels(perturb_kind(cfg.perturb), cfg.get("perturb_levels"))
     shard = launch_shard(cfg)  # devices=N: N processes, each scoring part of the rows
-    task = restore_task(cfg.ckpt, expected_task="detect")
+    checkpoint = resolve_checkpoint(cfg.ckpt)
+    task = restore_task(checkpoint, expected_task="detect")
     spec = task.hparams.get("data_spec") or {}
     image_size = int(cfg.get("image_size") or spec.get("image_size") or cfg.data.image_size)
     channels = int(spec.get("channels") or cfg.data.channels)
@@ -214,6 +238,8 @@ def run(cfg: DictConfig) -> float:
         train_transform=None,
     )
     dataset = evaluation_dataset(datamodule, cfg.split)
+    for warning in datamodule.warnings:
+        print(f"fakearena: warning: {warning}", file=sys.stderr)
     device = shard.device if shard.world_size > 1 else resolve_device(cfg.device)
     run_dir = Path(cfg.paths.output_dir)
     # the generic `manifest` config names nothing: use the manifest's own name
@@ -247,7 +273,7 @@ def run(cfg: DictConfig) -> float:
                 metrics[key] = metric(row.auc, n=row.n, severity=row.severity)
     reference = datamodule.references(cfg.split if cfg.split != "all" else None)[0]
     reference.update(scored_rows=len(frame))
-    artifacts.update(checkpoint=str(Path(cfg.ckpt).resolve()), run_dir=str(run_dir))
+    artifacts.update(checkpoint=str(checkpoint.resolve()), run_dir=str(run_dir))
     record = build_record(
         task="detect",
         metrics=metrics,
@@ -259,7 +285,11 @@ def run(cfg: DictConfig) -> float:
         train_data=spec.get("train_data") or [],
         test_data=[reference],
         artifacts=artifacts,
-        extra={"skipped_rows": skipped, "split": cfg.split},
+        extra={
+            "skipped_rows": skipped,
+            "split": cfg.split,
+            "warnings": datamodule.warnings + set_warnings(metrics),
+        },
     )
     write_results(run_dir, record)
     _print_summary(name, result, run_dir)
@@ -267,10 +297,18 @@ def run(cfg: DictConfig) -> float:
 
 
 def _print_summary(name: str, result: dict[str, Any], run_dir: Path) -> None:
-    ci = result.get("auc_ci95")
-    ci_text = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
-    line = f"{name}: AUC {result['auc']:.4f}{ci_text}  AP {result['ap']:.4f}  "
-    line += f"EER {result['eer']:.4f}  ACC {result['acc']:.4f}  (n={result['n']})"
+    """The headline numbers with their intervals, then any warning about the set's size."""
+    line = f"{name}: AUC {result['auc']:.4f}{_ci_text(result.get('auc_ci95'))}  "
+    line += f"AP {result['ap']:.4f}  EER {result['eer']:.4f}  ACC {result['acc']:.4f}  "
+    line += f"(n={result['n']}"
+    line += f", CI resamples {result['ci_unit']}s)" if result.get("ci_unit") else ")"
     if "video_auc" in result:
-        line += f"\n  video AUC {result['video_auc']:.4f} (videos={result['n_videos']})"
+        line += f"\n  video AUC {result['video_auc']:.4f}"
+        line += f"{_ci_text(result.get('video_auc_ci95'))} (videos={result['n_videos']})"
     print(f"{line}\n  written to {run_dir}")
+    for warning in result.get("warnings") or []:
+        print(f"fakearena: warning: {name}: {warning}", file=sys.stderr)
+
+
+def _ci_text(ci: list[float] | None) -> str:
+    return f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""

@@ -15,7 +15,12 @@ from omegaconf import DictConfig
 from fakearena.errors import CheckpointError, ConfigError
 from fakearena.generation import GENERATORS
 from fakearena.generation.fakeset import CheckpointInfo
-from fakearena.tasks.checkpoints import checkpoint_task, load_checkpoint, restore_task
+from fakearena.tasks.checkpoints import (
+    checkpoint_task,
+    load_checkpoint,
+    resolve_checkpoint,
+    restore_task,
+)
 from fakearena.utils.io import sha256_file
 from fakearena.utils.parallel import launch_shard
 from fakearena.utils.quiet import quiet_third_party
@@ -36,10 +41,12 @@ def run(cfg: DictConfig) -> str:
     """Generate the fake set; returns the manifest path."""
     quiet_third_party()
     if not cfg.get("ckpt"):
-        raise ConfigError("`fakearena generate` needs ckpt=PATH (a generator's best.ckpt)")
+        raise ConfigError(
+            "`fakearena generate` needs ckpt=PATH (a generator's train run folder or .ckpt)"
+        )
     if not cfg.get("out"):
         raise ConfigError("`fakearena generate` needs out=DIR (where images and manifest go)")
-    path = Path(cfg.ckpt)
+    path = resolve_checkpoint(cfg.ckpt)
     task_name = checkpoint_task(load_checkpoint(path), path)
     generate_fake_set = generator_function(task_name, path)
     shard = launch_shard(cfg)  # devices=N: N processes, each making its share of the images

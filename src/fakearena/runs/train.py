@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fakearena.config import to_container
 from fakearena.errors import ConfigError, TrainingDivergedError
+from fakearena.metrics.predictions import set_warnings
 from fakearena.results import build_record, metric, now_iso, write_results
 from fakearena.tasks.base import Task
 from fakearena.utils.loggers import close_loggers, log_run_config
@@ -126,6 +128,8 @@ def run(cfg: DictConfig) -> float | None:
         )
     datamodule = instantiate(cfg.data)
     datamodule.manifest  # noqa: B018 - read and validate the data before anything is written
+    for warning in datamodule.warnings:
+        print(f"fakearena: warning: {warning}", file=sys.stderr)
     kind.check_data(datamodule, test=bool(cfg.get("test")))
     if cfg.get("test_data"):
         from fakearena.runs.evaluate import check_test_data
@@ -180,6 +184,7 @@ def run(cfg: DictConfig) -> float | None:
         evaluations.update(files)
     metrics.update(task.result_metrics())
     skipped = skipped_row_records(datamodule, task.skipped_rows)
+    warnings = datamodule.warnings + set_warnings(metrics)
     if trainer.is_global_zero:
         record = build_record(
             task=cfg.task.name,
@@ -192,10 +197,12 @@ def run(cfg: DictConfig) -> float | None:
             train_data=datamodule.references(),
             test_data=test_sets,
             artifacts=run_artifacts(run_dir, checkpoints, evaluations),
-            extra={"skipped_rows": skipped},
+            extra={"skipped_rows": skipped, "warnings": warnings},
         )
         path = write_results(run_dir, record)
         print(f"fakearena train: {_headline(metrics)}; results in {path}")
+        for warning in set_warnings(metrics):
+            print(f"fakearena: warning: {warning}", file=sys.stderr)
     close_loggers(trainer)
     value = metrics.get(monitor, {}).get("value")
     return None if value is None else float(value)

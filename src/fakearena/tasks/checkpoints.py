@@ -18,18 +18,49 @@ from hydra.utils import get_class, instantiate
 
 from fakearena.errors import CheckpointError
 
+BEST_CHECKPOINT = Path("checkpoints") / "best.ckpt"
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """A checkpoint file as given, or the best checkpoint of a training run folder.
+
+    `ckpt=outputs/train/<time>` stands for `<that folder>/checkpoints/best.ckpt` (the one
+    chosen on the validation split), so a run folder can be passed as it is.
+
+    Raises:
+        CheckpointError: the path does not exist, or the folder holds no best checkpoint
+            (the message lists the checkpoints and run folders found inside it).
+    """
+    path = Path(path).expanduser()
+    if path.is_file():
+        return path
+    if not path.exists():
+        raise CheckpointError(
+            f"checkpoint {path} does not exist; give a .ckpt file or a training run folder "
+            "(ckpt=outputs/train/<time>: its checkpoints/best.ckpt is used)"
+        )
+    best = path / BEST_CHECKPOINT
+    if best.is_file():
+        return best
+    others = sorted(str(p) for p in (path / "checkpoints").glob("*.ckpt"))
+    runs = sorted(str(p.parent.parent) for p in path.glob(f"*/{BEST_CHECKPOINT}"))
+    if others:
+        hint = f"it holds {', '.join(others[:4])}: give one of them as ckpt=FILE"
+    elif runs:
+        shown = ", ".join(runs[:4]) + (f" (and {len(runs) - 4} more)" if len(runs) > 4 else "")
+        hint = f"it holds run folders, e.g. {shown}: give one of them"
+    else:
+        hint = "give a finished `fakearena train` run folder or its .ckpt file"
+    raise CheckpointError(f"{path} is a folder without {BEST_CHECKPOINT}; {hint}")
+
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a checkpoint file with `weights_only=True`.
+    """Read a checkpoint file (or a run folder's best one) with `weights_only=True`.
 
     Raises:
         CheckpointError: missing file, unsafe content (pickled code) or unreadable file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(
-            f"checkpoint {path} does not exist; pass ckpt=<run folder>/checkpoints/best.ckpt"
-        )
+    path = resolve_checkpoint(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -92,6 +123,7 @@ def restore_task(path: str | os.PathLike[str], expected_task: str | None = None)
     Raises:
         CheckpointError: unsafe file, missing metadata, or a task other than `expected_task`.
     """
+    path = resolve_checkpoint(path)
     checkpoint = load_checkpoint(path)
     task_name = checkpoint_task(checkpoint, path)
     if expected_task is not None and task_name != expected_task:

@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,13 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it is renamed onto `target`.
 
     The rename is atomic on POSIX, so `target` is either the old file or the complete new one.
-    On an exception the temporary file is removed and `target` is left untouched.
+    On an exception the temporary file is removed and `target` is left untouched. The file
+    gets the permissions of any newly created file (0666 less the umask: 0644 under umask
+    022), so a shared dataset folder or a served report stays readable by others.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_temp(target)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -32,6 +32,22 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def _create_temp(target: Path) -> Path:
+    """A new empty file beside `target`, created with mode 0666 so that the umask applies.
+
+    `tempfile.mkstemp` would create it 0600 (private), and the rename would keep that.
+    """
+    for _ in range(100):
+        candidate = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return candidate
+    raise FileExistsError(f"cannot create a temporary file beside {target}")
 
 
 def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:

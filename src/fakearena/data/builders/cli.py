@@ -1,6 +1,7 @@
 """`fakearena data build <dataset> root=... out=... [...]`: a video-level manifest of a dataset.
 
-Writes `<out>/videos.csv` (+ card) with one row per video; `fakearena faces extract
+Writes `<out>/videos.csv` (+ card) with one row per video, and `<out>/videos_report.json` when
+a builder has something to list (the DFDC videos a partial copy lacks); `fakearena faces extract
 input=<out>/videos.csv out=<out>/faces` turns it into the frame-level face manifest
 `<out>/faces/<name>.csv` that `conf/data/<dataset>.yaml` reads.
 """
@@ -8,48 +9,65 @@ input=<out>/videos.csv out=<out>/faces` turns it into the frame-level face manif
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fakearena.data.manifest import Manifest, write_manifest
 from fakearena.errors import ConfigError
 from fakearena.tool_args import Arg, ToolArgs
+from fakearena.utils.io import atomic_write_json
 
 
-def _ffpp(args: Any) -> Manifest:
+@dataclass
+class Built:
+    """A builder's output: the manifest, plus a report to write beside it and its summary."""
+
+    manifest: Manifest
+    report: dict[str, Any] | None = None
+    summary: str = ""
+
+
+def _ffpp(args: Any) -> Built:
     from fakearena.data.builders.ffpp import build_ffpp
 
     methods = list(args.methods) if args.methods else None
-    return build_ffpp(args.root, compression=str(args.compression), methods=methods)
+    return Built(build_ffpp(args.root, compression=str(args.compression), methods=methods))
 
 
-def _celebdf(args: Any) -> Manifest:
+def _celebdf(args: Any) -> Built:
     from fakearena.data.builders.celebdf import build_celebdf
 
-    return build_celebdf(args.root, val_fraction=float(args.val_fraction), seed=int(args.seed))
-
-
-def _dfdc(args: Any) -> Manifest:
-    from fakearena.data.builders.dfdc import build_dfdc
-
-    return build_dfdc(
-        args.root,
-        val_parts=list(args.val_parts) if args.val_parts is not None else None,
-        test_parts=list(args.test_parts) if args.test_parts is not None else None,
+    return Built(
+        build_celebdf(args.root, val_fraction=float(args.val_fraction), seed=int(args.seed))
     )
 
 
-def _folder(args: Any) -> Manifest:
+def _dfdc(args: Any) -> Built:
+    from fakearena.data.builders.dfdc import build_dfdc
+
+    manifest, missing = build_dfdc(
+        args.root,
+        val_parts=list(args.val_parts) if args.val_parts is not None else None,
+        test_parts=list(args.test_parts) if args.test_parts is not None else None,
+        on_missing=str(args.on_missing),
+    )
+    return Built(manifest, missing.report(), missing.summary())
+
+
+def _folder(args: Any) -> Built:
     from fakearena.data.builders.folder import build_folder
 
-    return build_folder(
-        args.root,
-        csv=args.csv,
-        name=args.name,
-        split=str(args.split),
-        seed=int(args.seed),
-        val_fraction=float(args.val_fraction),
-        test_fraction=float(args.test_fraction),
+    return Built(
+        build_folder(
+            args.root,
+            csv=args.csv,
+            name=args.name,
+            split=str(args.split),
+            seed=int(args.seed),
+            val_fraction=float(args.val_fraction),
+            test_fraction=float(args.test_fraction),
+        )
     )
 
 
@@ -62,7 +80,7 @@ def _tool(dataset: str, summary: str, *options: Arg, root_required: bool = True)
     return ToolArgs(f"data build {dataset}", summary, (*common, *options), epilog)
 
 
-BUILDERS: dict[str, tuple[Callable[[Any], Manifest], ToolArgs]] = {
+BUILDERS: dict[str, tuple[Callable[[Any], Built], ToolArgs]] = {
     "ffpp": (
         _ffpp,
         _tool(
@@ -92,6 +110,12 @@ BUILDERS: dict[str, tuple[Callable[[Any], Manifest], ToolArgs]] = {
                 "val_parts", None, "parts for validation, e.g. [40,41] (default 40..44)", kind=None
             ),
             Arg("test_parts", None, "parts for testing (default 45..49)", kind=None),
+            Arg(
+                "on_missing",
+                "skip",
+                "videos a part's metadata.json lists but the copy lacks: skip (build from "
+                "the rest, list them in videos_report.json) | error",
+            ),
         ),
     ),
     "folder": (
@@ -110,6 +134,7 @@ BUILDERS: dict[str, tuple[Callable[[Any], Manifest], ToolArgs]] = {
     ),
 }
 ALIASES = {"celebdf": "celebdf_v2", "ff++": "ffpp"}
+REPORT_FILE = "videos_report.json"
 
 
 def usage() -> str:
@@ -137,7 +162,8 @@ def main(argv: Sequence[str]) -> int:
         print(tool.usage())
         return 0
     args = tool.parse(argv[1:])
-    manifest = build(args)
+    built = build(args)
+    manifest = built.manifest
     manifest.card.provenance["command"] = f"fakearena data build {' '.join(argv)}"
     path = write_manifest(manifest, Path(args.out) / "videos.csv")
     print(f"{len(manifest)} videos -> {path}")
@@ -145,5 +171,32 @@ def main(argv: Sequence[str]) -> int:
     left_out = manifest.card.provenance.get("left_out_not_in_official_splits")
     if left_out:
         print(f"left out {len(left_out)} video(s) not in the official splits (listed in the card)")
+    if built.report is not None:
+        report = atomic_write_json(Path(args.out) / REPORT_FILE, built.report)
+        print(f"{built.summary}; report: {report}")
+    for note in _split_notes(manifest, dataset):
+        print(f"note: {note}")
     print(f"next: fakearena faces extract input={path} out={Path(args.out) / 'faces'}")
     return 0
+
+
+def _split_notes(manifest: Manifest, dataset: str) -> list[str]:
+    """Splits the built manifest lacks, and how to use it anyway."""
+    present = set(manifest.frame["split"])
+    if present == {"test"}:  # a test set: nothing is missing
+        return []
+    parts = dataset == "dfdc"
+    notes = []
+    if "test" not in present:
+        notes.append(
+            "no test rows"
+            + (" (no part is a test part: choose some with test_parts=[...])" if parts else "")
+            + "; to score every row with a trained detector: fakearena evaluate ckpt=... "
+            "data=manifest data.manifests=[<faces manifest>] split=all"
+        )
+    if "val" not in present and "train" in present:
+        notes.append(
+            "no val rows: training chooses its checkpoint on them"
+            + (", choose validation parts with val_parts=[...]" if parts else "")
+        )
+    return notes

@@ -9,6 +9,7 @@ happens only when the user sets it. `input_stream` chooses what the network sees
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any
@@ -170,10 +171,10 @@ class TimmDetector(nn.Module):
     ):
         super().__init__()
         if not timm.is_model(model_name):
-            close = timm.list_models(f"*{model_name.split('_')[0]}*")[:12]
+            close = difflib.get_close_matches(model_name, timm.list_models(), n=6, cutoff=0.6)
             raise ConfigError(
-                f"timm has no model {model_name!r}; set detector.model_name to one of "
-                f"timm.list_models() (similar names: {', '.join(close) or 'none'})"
+                f"timm has no model {model_name!r}; set detector.name to one of "
+                f"timm.list_models() (closest: {', '.join(close) or 'none'})"
             )
         if pretrained and pretrained_file:
             raise ConfigError(
