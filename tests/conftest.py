@@ -63,6 +63,28 @@ def make_toy_manifest(root: Path, n: int = 60, size: int = 32, seed: int = 0) ->
     return write_manifest(manifest, root / "toy.csv")
 
 
+@pytest.fixture(scope="session")
+def ffpp_crops(fixtures_dir: Path, tmp_path_factory) -> Path:
+    """Face crops (64 px, 8 frames per video) of the two-video FF++ fixture, one real and one
+    NeuralTextures fake, split by frame so that every split holds both labels: frames 0-3
+    train, 4-5 val, 6-7 test (a smoke-test layout; real data splits by video)."""
+    from dataclasses import replace
+
+    from fakearena.data.builders.cli import main as build_main
+    from fakearena.data.manifest import read_manifest
+    from fakearena.faces.cli import main as faces_main
+
+    root = tmp_path_factory.mktemp("ffpp_crops")
+    assert build_main(["ffpp", f"root={fixtures_dir / 'ffpp_mini'}", f"out={root}"]) == 0
+    extract = [f"input={root / 'videos.csv'}", f"out={root / 'faces'}", "frames_per_video=8"]
+    assert faces_main(["extract", *extract, "size=64", "progress=false"]) == 0
+    manifest = read_manifest(root / "faces" / "ffpp_c23.csv")
+    frame = manifest.frame.copy()
+    order = frame.groupby("video_id")["frame"].rank(method="first").astype(int) - 1
+    frame["split"] = np.where(order < 4, "train", np.where(order < 6, "val", "test"))
+    return write_manifest(replace(manifest, frame=frame), root / "faces" / "ffpp_crops.csv")
+
+
 @pytest.fixture()
 def toy_manifest(tmp_path: Path) -> Path:
     return make_toy_manifest(tmp_path / "toy")

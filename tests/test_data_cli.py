@@ -187,8 +187,9 @@ def test_synth_writes_a_valid_dataset(tmp_path, capsys):
     assert code == 0
     stdout = capsys.readouterr().out
     assert f"wrote 12 images and the manifest {out / 'mini.csv'}" in stdout
-    assert len(list(out.rglob("*.png"))) == 12
-    assert Image.open(next(out.rglob("*.png"))).size == (32, 32)
+    images = [p for p in out.rglob("*.png") if not p.name.endswith(".mask.png")]
+    assert len(images) == 12 and Image.open(images[0]).size == (32, 32)
+    assert len(list(out.rglob("*.mask.png"))) == 6  # one blend mask beside each fake
     assert cli.main(["verify", str(out / "mini.yaml")]) == 0
 
 

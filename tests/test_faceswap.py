@@ -15,6 +15,7 @@ from torch.utils.data import WeightedRandomSampler
 
 from fakearena.data.identities import IdentityBatchSampler, IdentityDataModule
 from fakearena.data.manifest import Manifest, ManifestCard, read_manifest, write_manifest
+from fakearena.data.masks import read_mask
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.blend import EllipseMask
 from fakearena.generation.faceswap import generate_fake_set
@@ -237,6 +238,9 @@ def test_generate_writes_a_manifest_mapping_back_to_source_rows(
         assert fake.shape == real.shape
         assert np.array_equal(fake[mask == 0], real[mask == 0])
         assert not np.array_equal(fake[mask == 1], real[mask == 1])
+        # the blend mask it was pasted through is written beside it (Face X-ray learns from it)
+        assert row.mask == row.path.removesuffix(".png") + ".mask.png"
+        np.testing.assert_allclose(read_mask(fakes.root / row.mask), mask, atol=0.5 / 255)
     assert frame["video_id"].nunique() == reals["video_id"].nunique()
     with pytest.raises(DataError, match="no real rows of identities"):
         generate_fake_set(task, OmegaConf.merge(cfg, {"split": "val"}), ckpt, tmp_path / "x")

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from fakearena.data.manifest import REQUIRED_COLUMNS, SPLITS, read_manifest, validate_frame
+from fakearena.data.masks import read_mask
 from fakearena.data.synthetic import (
     EXTRA_COLUMNS,
     SOURCE_FAKE,
@@ -227,9 +228,10 @@ def test_written_dataset_matches_the_in_memory_one(tmp_path, renderer):
     assert csv_path == tmp_path / "ds" / "tiny.csv"
     written = read_manifest(csv_path, check_files=True)
     memory = synthetic_manifest(n_identities=3, per_identity=4, name="tiny")
+    written_rows = written.frame.drop(columns=["sha256", "mask"])
     pd.testing.assert_frame_equal(
-        written.frame.drop(columns="sha256"),
-        memory.frame.drop(columns="sha256").astype(written.frame.dtypes.drop("sha256").to_dict()),
+        written_rows,
+        memory.frame.drop(columns="sha256").astype(written_rows.dtypes.to_dict()),
     )
     assert written.root == (tmp_path / "ds").resolve()
     card = written.card
@@ -241,6 +243,13 @@ def test_written_dataset_matches_the_in_memory_one(tmp_path, renderer):
         pixels = np.asarray(Image.open(path).convert("RGB"))
         assert np.array_equal(pixels, renderer.render_row(row)), row["path"]
         assert written.frame["sha256"].iat[i] == hashlib.sha256(path.read_bytes()).hexdigest()
+        mask = written.frame["mask"].iat[i]
+        if row["label"] == 1:  # a blended fake keeps its blend mask beside it
+            assert mask == row["path"].removesuffix(".png") + ".mask.png"
+            expected = renderer.render_mask_row(row)
+            np.testing.assert_allclose(read_mask(written.root / mask), expected, atol=0.5 / 255)
+        else:
+            assert mask == ""
     assert not list((tmp_path / "ds").rglob("*.part"))
 
 

@@ -48,6 +48,11 @@ COMMANDS: dict[str, Command] = {
         "fakearena.runs.arena:run",
         "arena",
     ),
+    "protocol": Command(
+        "Cross-dataset protocol: train detectors on one dataset, score them on others, tabulate.",
+        "fakearena.runs.protocol:run",
+        "protocol",
+    ),
     "detect": Command(
         "Score a video, image or folder for fakes (fakearena detect PATH ckpt=...).",
         "fakearena.runs.detect:run",
@@ -88,8 +93,8 @@ def print_help() -> None:
     print(
         "\nEvery command takes key=value arguments (`fakearena train detector=meso4 seed=1`,\n"
         "`fakearena fid real.csv fakes.csv n=500`); `fakearena <command> --help` lists them.\n"
-        "Job commands (train, evaluate, generate, arena, detect) are Hydra apps: `--cfg job`\n"
-        "prints the composed config, `-m` sweeps."
+        "Job commands (train, evaluate, generate, arena, protocol, detect) are Hydra apps:\n"
+        "`--cfg job` prints the composed config, `-m` sweeps."
     )
 
 

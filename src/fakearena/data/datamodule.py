@@ -13,11 +13,12 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from fakearena.config import data_dir_hint
 from fakearena.data.datasets import ManifestDataset, RowLoader, collate_samples
 from fakearena.data.manifest import SPLITS, Manifest, read_manifest, union_manifests
+from fakearena.data.transforms.sample import SampleTransform
 from fakearena.errors import ConfigError, DataError
 
 
@@ -61,15 +62,16 @@ def upscale_warning(manifests: Sequence[Manifest], image_size: int, data: str) -
 
 def synthetic_source(
     options: Mapping[str, Any], image_size: int, name: str = "synthetic"
-) -> tuple[Manifest, RowLoader]:
-    """The in-memory synthetic manifest and the renderer that draws its rows."""
+) -> tuple[Manifest, RowLoader, RowLoader]:
+    """The in-memory synthetic manifest, the renderer that draws its rows and the one that
+    draws their blend masks."""
     from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
 
     options = dict(options)
     seed = int(options.pop("seed", 0))
     manifest = synthetic_manifest(seed=seed, size=image_size, name=name, **options)
     renderer = SyntheticRenderer(size=image_size, seed=seed)
-    return manifest, renderer.render_row
+    return manifest, renderer.render_row, renderer.render_mask_row
 
 
 class FaceDataModule(L.LightningDataModule):
@@ -86,7 +88,8 @@ class FaceDataModule(L.LightningDataModule):
         balanced_sampling: draw training rows with equal total weight per label.
         sources: keep only rows of these sources (e.g. [real, blend/synthetic]).
         on_bad_sample: "error" or "skip" for unreadable images.
-        train_transform: augmentation applied to training tensors.
+        train_transform: augmentation of training samples (`augment=`): a `SampleTransform`
+            or a callable on the image tensor.
     """
 
     def __init__(
@@ -123,7 +126,9 @@ class FaceDataModule(L.LightningDataModule):
         self.train_transform = train_transform
         self._manifest: Manifest | None = None
         self._row_loader: RowLoader | None = None
-        self._datasets: dict[str, ManifestDataset] = {}
+        self._mask_loader: RowLoader | None = None
+        self._datasets: dict[str, Dataset] = {}
+        self._training_targets: tuple[str, ...] = ()
         self.warnings: list[str] = []  # worth telling the user: said by the runs, recorded
 
     @property
@@ -137,7 +142,7 @@ class FaceDataModule(L.LightningDataModule):
                 self.warnings += [warning] if warning else []
                 manifest = union_of(manifests)  # union named a+b+...
             else:
-                manifest, self._row_loader = synthetic_source(
+                manifest, self._row_loader, self._mask_loader = synthetic_source(
                     self.synthetic_options or {}, self.image_size, name=self.name
                 )
             if self.sources is not None:
@@ -158,8 +163,19 @@ class FaceDataModule(L.LightningDataModule):
             if hint:
                 raise DataError(f"data {self.name}: manifest {csv} not found; {hint}")
 
-    def dataset(self, split: str) -> ManifestDataset:
-        """The dataset of one split; an empty split is an error naming the data and split."""
+    def request_training_targets(self, targets: Sequence[str]) -> None:
+        """Per-row targets (`fakearena.data.datasets.TARGETS`) the training samples must hold
+        besides image and label, e.g. `mask` for a detector that learns blend boundaries."""
+        self._training_targets = tuple(targets)
+        if "train" in self._datasets:
+            self._datasets["train"].request_targets(self._training_targets)
+
+    def dataset(self, split: str) -> Dataset:
+        """The dataset of one split; an empty split is an error naming the data and split.
+
+        A held-out split (val, test) is what the training transform makes of it
+        (`SampleTransform.held_out`): itself, or with self-blended fakes added under SBI.
+        """
         if split not in SPLITS:
             raise ConfigError(f"unknown split {split!r}; splits are {list(SPLITS)}")
         if split not in self._datasets:
@@ -170,14 +186,20 @@ class FaceDataModule(L.LightningDataModule):
                     "every run needs train and val rows (and test rows to test): "
                     "fix the manifest's split column"
                 )
-            self._datasets[split] = ManifestDataset(
+            dataset = ManifestDataset(
                 rows,
                 image_size=self.image_size,
                 channels=self.channels,
                 row_loader=self._row_loader,
+                mask_loader=self._mask_loader,
                 transform=self.train_transform if split == "train" else None,
                 on_bad_sample=self.on_bad_sample,
             )
+            if split == "train":
+                dataset.request_targets(self._training_targets)
+            elif isinstance(self.train_transform, SampleTransform):
+                dataset = self.train_transform.held_out(dataset)
+            self._datasets[split] = dataset
         return self._datasets[split]
 
     def rows_dataset(self, rows: Manifest, *, native_size: bool = False) -> ManifestDataset:
@@ -193,6 +215,7 @@ class FaceDataModule(L.LightningDataModule):
             image_size=None if native_size else self.image_size,
             channels=self.channels,
             row_loader=self._row_loader,
+            mask_loader=self._mask_loader,
             on_bad_sample=self.on_bad_sample,
         )
 

@@ -2,12 +2,15 @@
 
 A sample is `{"image": float (C,H,W) in [0,1], "label": long, "index": long}`; `index` is the
 row's position in the dataset's manifest, so predictions can be traced back to path, video_id
-and source even after a distributed sampler reordered or padded the shards.
+and source even after a distributed sampler reordered or padded the shards. A dataset asked for
+the target `mask` (`request_targets`) adds `mask`, float (1,H,W) in [0,1], the row's blend mask
+(`fakearena.data.masks`; zeros for a real), and `has_mask`, False for a fake whose mask is
+unknown (its `mask` is then zeros and carries no information).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,12 +18,16 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, default_collate
 
-from fakearena.data.manifest import Manifest
+from fakearena.data.manifest import MASK_COLUMN, Manifest
+from fakearena.data.masks import read_mask
 from fakearena.data.media import load_image
+from fakearena.data.transforms.sample import apply_transform
 from fakearena.errors import ConfigError, DataError
 
 RowLoader = Callable[[Mapping[str, Any]], np.ndarray]
 BAD_SAMPLE_POLICIES = ("error", "skip")
+# Per-row targets a dataset can add to its samples on request (besides image and label).
+TARGETS = ("mask",)
 
 
 def to_tensor(image: np.ndarray, size: int | None) -> torch.Tensor:
@@ -41,7 +48,10 @@ class ManifestDataset(Dataset):
         image_size: output side in pixels (None keeps each file's size).
         channels: 3 (RGB) or 1 (grayscale).
         row_loader: renders a row instead of reading a file (in-memory sources).
-        transform: applied to the float tensor (augmentations).
+        mask_loader: renders a row's blend mask (H, W) in [0, 1] (in-memory sources); file
+            manifests name mask files in their `mask` column instead.
+        transform: training augmentation: a `SampleTransform` (sees the whole sample) or a
+            callable on the image tensor.
         on_bad_sample: "error" raises on an unreadable image; "skip" returns None for it
             (the collate function drops it and reports the row in `skipped`).
     """
@@ -53,6 +63,7 @@ class ManifestDataset(Dataset):
         image_size: int | None = 64,
         channels: int = 3,
         row_loader: RowLoader | None = None,
+        mask_loader: RowLoader | None = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         on_bad_sample: str = "error",
     ):
@@ -66,7 +77,9 @@ class ManifestDataset(Dataset):
         self.image_size = image_size
         self.channels = channels
         self.row_loader = row_loader
+        self.mask_loader = mask_loader
         self.transform = transform
+        self.targets: tuple[str, ...] = ()
         self.on_bad_sample = on_bad_sample
         self._labels = manifest.frame["label"].to_numpy(dtype=np.int64)
 
@@ -92,9 +105,32 @@ class ManifestDataset(Dataset):
             return image
         return load_image(self.manifest.abspath(index), channels=self.channels)
 
+    def request_targets(self, targets: Sequence[str]) -> None:
+        """Add these per-row targets (names in `TARGETS`) to every sample from now on."""
+        unknown = sorted(set(targets) - set(TARGETS))
+        if unknown:
+            raise ConfigError(
+                f"no dataset can provide the target(s) {unknown}; known targets: {list(TARGETS)}"
+            )
+        self.targets = tuple(dict.fromkeys(targets))
+
+    def load_mask(self, index: int) -> np.ndarray | None:
+        """The blend mask (H, W) in [0, 1] of row `index`: zeros for a real face, None when
+        the row is a fake whose mask is unknown."""
+        row = self.row(index)
+        if self.mask_loader is not None:
+            return self.mask_loader(row)
+        if self._labels[index] == 0:
+            return np.zeros((1, 1), np.float32)
+        relative = row.get(MASK_COLUMN)
+        if not isinstance(relative, str) or not relative or self.manifest.root is None:
+            return None
+        return read_mask(self.manifest.root / relative)
+
     def __getitem__(self, index: int) -> dict[str, Any] | None:
         try:
             image = self.load(index)
+            mask = self.load_mask(index) if "mask" in self.targets else None
         except DataError as error:
             if self.on_bad_sample == "skip":
                 return {"skipped": index}
@@ -107,14 +143,29 @@ class ManifestDataset(Dataset):
                 f"row {index + 1} of manifest {self.manifest.name} has an image of shape "
                 f"{image.shape}; expected {self.channels} channel(s)"
             )
-        tensor = to_tensor(image, self.image_size)
-        if self.transform is not None:
-            tensor = self.transform(tensor)
-        return {
-            "image": tensor,
+        sample: dict[str, Any] = {
+            "image": to_tensor(image, self.image_size),
             "label": torch.tensor(self._labels[index]),
             "index": torch.tensor(index),
         }
+        if "mask" in self.targets:
+            sample["mask"] = mask_tensor(mask, tuple(sample["image"].shape[-2:]))
+            sample["has_mask"] = torch.tensor(mask is not None)
+        if self.transform is not None:
+            sample = apply_transform(self.transform, sample)
+        return sample
+
+
+def mask_tensor(mask: np.ndarray | None, size: tuple[int, int]) -> torch.Tensor:
+    """A blend mask as float (1, H, W) of `size` (bilinear, antialiased); None gives zeros."""
+    if mask is None:
+        return torch.zeros(1, *size)
+    tensor = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None]
+    if tuple(tensor.shape[-2:]) != tuple(size):
+        tensor = F.interpolate(
+            tensor[None], size=size, mode="bilinear", align_corners=False, antialias=True
+        )[0]
+    return tensor.clamp(0.0, 1.0)
 
 
 def collate_samples(samples: list[dict[str, Any]]) -> dict[str, Any]:

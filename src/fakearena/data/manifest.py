@@ -1,7 +1,9 @@
 """Manifests: every set of images in fakearena is a CSV of rows plus a YAML card beside it.
 
 Schema (DESIGN.md): `path, label, split, video_id, frame, identity, source` are required,
-`sha256` is optional, extra columns (boxes, landmarks, detection probability) are kept.
+`sha256` is optional, extra columns (boxes, landmarks, detection probability) are kept. The
+optional `mask` column names the blend mask of a blended fake (`fakearena.data.masks`), a path
+relative to the root like `path`; empty when unknown.
 A manifest's identity is the SHA-256 of its canonical CSV text; a manifest written by
 `write_manifest` has exactly those bytes on disk, so `sha256sum name.csv` gives the same hash.
 """
@@ -32,6 +34,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "source",
 )
 OPTIONAL_COLUMNS: tuple[str, ...] = ("sha256",)
+MASK_COLUMN = "mask"
+# Columns holding file paths relative to the manifest root (moved together by a union).
+ROOT_RELATIVE_COLUMNS: tuple[str, ...] = ("path", MASK_COLUMN)
 COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 LABELS = {0: "real", 1: "fake"}
@@ -151,7 +156,7 @@ def _normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         frame["label"] = frame["label"].astype(int)
     if "frame" in frame.columns:
         frame["frame"] = frame["frame"].astype(int)
-    for column in ("path", "split", "video_id", "identity", "source", "sha256"):
+    for column in ("path", "split", "video_id", "identity", "source", "sha256", MASK_COLUMN):
         if column in frame.columns:
             frame[column] = frame[column].fillna("").astype(str)
     ordered = [c for c in COLUMNS if c in frame.columns]
@@ -218,6 +223,12 @@ def validate_frame(
     )
     report(frame["video_id"].fillna("").astype(str) == "", "video_id is empty; use the file's id")
     report(frame["source"].fillna("").astype(str) == "", "source is empty (e.g. real, gan/dcgan)")
+    if MASK_COLUMN in frame.columns:
+        masks = frame[MASK_COLUMN].fillna("").astype(str)
+        report(
+            (masks != "") & ~masks.map(is_safe_relative_path),
+            "mask must be empty or a path relative to the manifest root, like path",
+        )
     duplicated = paths.duplicated(keep="first") & (paths != "")
     report(duplicated, "duplicate path (each image appears once; remove the repeated rows)")
     if not problems:
@@ -347,7 +358,12 @@ def union_manifests(manifests: Iterable[Manifest], name: str | None = None) -> M
             prefix = os.path.relpath(m.root, common)
             frame = m.frame.copy()
             if prefix != ".":
-                frame["path"] = [posixpath.join(Path(prefix).as_posix(), p) for p in frame["path"]]
+                for column in ROOT_RELATIVE_COLUMNS:
+                    if column in frame.columns:
+                        frame[column] = [
+                            posixpath.join(Path(prefix).as_posix(), p) if p else p
+                            for p in frame[column].fillna("").astype(str)
+                        ]
             frames.append(frame)
     frame = pd.concat(frames, ignore_index=True)
     card = ManifestCard(

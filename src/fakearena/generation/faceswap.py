@@ -13,6 +13,8 @@ When the source faces are the built-in synthetic ones (rows with `synth_*` colum
 source's `synth_seed, synth_identity, synth_index` and names the donor's synthetic identity in
 `synth_donor`: its true swap is known, and the set's truth metrics
 (`fakearena.generation.truth`) go into the card's provenance and `<out>/results.json`.
+Each fake's blend mask (the feathered ellipse it was pasted through) is written beside it,
+column `mask`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,15 @@ from PIL import Image
 from tqdm import tqdm
 
 from fakearena.data.datasets import ManifestDataset
-from fakearena.data.manifest import SPLITS, Manifest, ManifestCard, read_manifest, write_manifest
+from fakearena.data.manifest import (
+    MASK_COLUMN,
+    SPLITS,
+    Manifest,
+    ManifestCard,
+    read_manifest,
+    write_manifest,
+)
+from fakearena.data.masks import mask_path_for, mask_png
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.fakeset import CheckpointInfo
 from fakearena.generation.swapper import (
@@ -153,9 +163,12 @@ def generate_fake_set(
         for code in np.unique(codes[chunk]):
             members = [int(i) for i in chunk if codes[i] == code]
             target = names[targets[int(code)]]
-            fakes = swapper([dataset.load(i) for i in members], targets[int(code)])
-            for i, fake in zip(members, fakes):
+            images = [dataset.load(i) for i in members]
+            fakes = swapper(images, targets[int(code)])
+            for i, image, fake in zip(members, images, fakes):
                 record = _record(frame.iloc[i], fake, target, generator, set_name, out_dir)
+                mask = swapper.mask(*image.shape[:2])
+                record[MASK_COLUMN] = _write_mask(out_dir, record["path"], mask)
                 if donors is not None:
                     record["synth_donor"] = donors[target]
                 records.append((start, len(records), record))
@@ -257,6 +270,13 @@ def _command(cfg: Any, checkpoint: CheckpointInfo, set_name: str, out_dir: Path)
     else:
         parts.append(f"data={data.get('name', 'synthetic')} seed={cfg.get('seed', 0)}")
     return " ".join(parts)
+
+
+def _write_mask(out_dir: Path, image_path: str, mask: np.ndarray) -> str:
+    """Write the blend mask beside a fake (`<image>.mask.png`); returns its manifest path."""
+    path = mask_path_for(image_path)
+    _write(out_dir / path, mask_png(mask))
+    return path
 
 
 def _record(

@@ -83,7 +83,8 @@ class Swapper:
         }.get(self.colour, "")
         return f"feathered ellipse mask{colour}"
 
-    def _mask(self, height: int, width: int) -> np.ndarray:
+    def mask(self, height: int, width: int) -> np.ndarray:
+        """The float (H, W) blend mask a fake of that size is pasted through."""
         if (height, width) not in self._masks:
             self._masks[height, width] = self.ellipse.render(height, width)
         return self._masks[height, width]
@@ -92,7 +93,7 @@ class Swapper:
         """uint8 (H,W,3) fakes: `images` swapped to identity `target` and blended back."""
         faces = swap_images(self.task, images, target)
         return [
-            blend_back(image, face, self._mask(*image.shape[:2]), colour=self.colour)
+            blend_back(image, face, self.mask(*image.shape[:2]), colour=self.colour)
             for image, face in zip(images, faces)
         ]
 

@@ -136,6 +136,9 @@ def run(cfg: DictConfig) -> float | None:
 
         check_test_data(cfg)
     task = build_task(cfg)
+    targets = task.training_targets()
+    if targets:  # e.g. Face X-ray's blend masks
+        datamodule.request_training_targets(targets)
     trainer = build_trainer(cfg, **ddp_overrides(cfg, task))
     log_run_config(trainer, to_container(cfg))
     try:

@@ -10,7 +10,10 @@ What a task gets from its data: batches from `fakearena.data` loaders, dicts wit
 `image` (B,C,H,W float in [0,1]), `label` (B,) 0 real / 1 fake, `index` (B,) the row's
 position in its split's manifest, `skipped` (row indices dropped under
 `data.on_bad_sample=skip`), plus task-specific keys (`identity` for the face swap). A batch
-whose rows were all skipped has no `image`.
+whose rows were all skipped has no `image`. Training batches also hold the per-row targets the
+task asks for with `training_targets()` (`fakearena.runs.train` requests them from the data
+before fitting): `mask` (B,1,H,W) float in [0,1], each row's blend mask (zeros for reals), with
+`has_mask` (B,) bool, False for fakes whose mask is unknown.
 
 What a task reports:
 - `test_metrics`: result-record entries (`fakearena.results.metric`) set by the test stage;
@@ -68,6 +71,11 @@ class Task(L.LightningModule):
         For measures beyond the test step's own (default: none).
         """
         return {}
+
+    def training_targets(self) -> tuple[str, ...]:
+        """Per-row targets beyond `image` and `label` its training batches need (default:
+        none), among `fakearena.data.datasets.TARGETS`."""
+        return ()
 
     def result_metrics(self) -> dict[str, dict[str, Any]]:
         """Result-record entries beyond the test stage's (default: none)."""

@@ -1,7 +1,9 @@
 """Real/fake detection: a detector network injected by config, trained with BCE on logits.
 
-The checkpoint is chosen on `val/auc`, computed on the validation split of the training data;
-the test split is only read by `trainer.test` after fitting.
+A network with auxiliary targets (`fakearena.models.detectors.auxiliary.AuxiliaryDetector`,
+e.g. Face X-ray's blend boundary) gets its targets in the training batches and its losses added
+to the BCE. The checkpoint is chosen on `val/auc`, computed on the validation split of the
+training data; the test split is only read by `trainer.test` after fitting.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch import nn
 
 from fakearena.metrics.detection import auc_score, require_both_classes
 from fakearena.metrics.predictions import metric_entries, predictions_frame, score_predictions
+from fakearena.models.detectors.auxiliary import AuxiliaryDetector
 from fakearena.tasks.base import Task
 from fakearena.tasks.buffers import RowBuffer
 from fakearena.tasks.stability import ensure_finite_loss
@@ -98,20 +101,29 @@ class DetectTask(Task):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images)
 
+    def training_targets(self) -> tuple[str, ...]:
+        """The network's auxiliary targets (none for a plain one-logit detector)."""
+        if isinstance(self.net, AuxiliaryDetector):
+            return tuple(self.net.training_targets)
+        return ()
+
     def _logits(self, batch: dict[str, Any]) -> torch.Tensor:
-        logits = self(batch["image"])
-        if logits.ndim != 1 or logits.shape[0] != batch["image"].shape[0]:
-            raise RuntimeError(
-                f"detector returned shape {tuple(logits.shape)}; a detector must map "
-                f"(B,C,H,W) to (B,) logits"
-            )
-        return logits
+        return _checked(self(batch["image"]), batch)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int):
         if not self.note_skipped("train", batch):
             return None
-        logits = self._logits(batch)
+        extra: dict[str, torch.Tensor] = {}
+        if isinstance(self.net, AuxiliaryDetector):
+            logits, outputs = self.net.forward_train(batch["image"])
+            logits = _checked(logits, batch)
+            extra = self.net.training_losses(outputs, batch)
+        else:
+            logits = self._logits(batch)
         loss = F.binary_cross_entropy_with_logits(logits, batch["label"].float())
+        for name, value in extra.items():
+            self.log(f"train/{name}", value, batch_size=len(logits))
+            loss = loss + value
         ensure_finite_loss(
             self,
             loss,
@@ -188,6 +200,16 @@ class DetectTask(Task):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def _checked(logits: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+    """`logits` if they are one per image, else an error naming the contract."""
+    if logits.ndim != 1 or logits.shape[0] != batch["image"].shape[0]:
+        raise RuntimeError(
+            f"detector returned shape {tuple(logits.shape)}; a detector must map "
+            f"(B,C,H,W) to (B,) logits"
+        )
+    return logits
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:

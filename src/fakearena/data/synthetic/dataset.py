@@ -19,12 +19,14 @@ import numpy as np
 import pandas as pd
 
 from fakearena.data.manifest import (
+    MASK_COLUMN,
     SPLITS,
     Manifest,
     ManifestCard,
     card_path_for,
     write_manifest,
 )
+from fakearena.data.masks import mask_path_for, mask_png
 from fakearena.data.synthetic.renderer import (
     SOURCE_FAKE,
     SOURCE_REAL,
@@ -191,7 +193,8 @@ def write_synthetic_dataset(
 ) -> Path:
     """Render `synthetic_manifest(...)` to PNGs under `out` and write `out/<name>.csv` + `.yaml`.
 
-    The written manifest has the in-memory manifest's rows with `sha256` filled in. Images are
+    The written manifest has the in-memory manifest's rows with `sha256` filled in and, for
+    every blended fake, its blend mask beside it (`<image>.mask.png`, column `mask`). Images are
     written first and the manifest last (atomically), so an interrupted run leaves no manifest
     pointing at missing files.
 
@@ -211,20 +214,30 @@ def write_synthetic_dataset(
     for stale in (csv_path, card_path_for(csv_path)):
         stale.unlink(missing_ok=True)
     renderer = SyntheticRenderer(size, seed)
-    hashes = []
+    hashes, masks = [], []
     rows = manifest.frame.to_dict("records")
     bar = tqdm(rows, desc=f"synth {name}", unit="img", disable=None if progress else True)
     for row in bar:
         buffer = io.BytesIO()
         Image.fromarray(renderer.render_row(row)).save(buffer, format="PNG")
         data = buffer.getvalue()
-        target = out / row["path"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.part")
-        partial.write_bytes(data)
-        os.replace(partial, target)
+        _write(out / row["path"], data)
         hashes.append(sha256_bytes(data))
+        # a blended fake keeps its blend mask beside it (Face X-ray learns its boundary)
+        mask = mask_path_for(row["path"]) if int(row["label"]) == 1 else ""
+        if mask:
+            _write(out / mask, mask_png(renderer.render_mask_row(row)))
+        masks.append(mask)
     frame = manifest.frame.copy()
     frame["sha256"] = hashes
+    frame[MASK_COLUMN] = masks
     written = Manifest(frame=frame, card=manifest.card, root=out.resolve())
     return write_manifest(written, csv_path)
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Write a file whole or not at all (a temporary name, then a rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.part")
+    partial.write_bytes(data)
+    os.replace(partial, target)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from fakearena.data.synthetic import paint
-from fakearena.data.synthetic.blend import blend_into, swapped_identity
+from fakearena.data.synthetic.blend import blend_into, blend_mask, swapped_identity
 from fakearena.data.synthetic.params import Identity, Shot, sample_identity, sample_shot
 from fakearena.errors import ConfigError, DataError
 
@@ -102,6 +102,20 @@ class SyntheticRenderer:
         blend_into(img, self.canvas, target, self.identity(donor, seed), shot, blend)
         return paint.finish(img, shot, rng)
 
+    def render_blend_mask(
+        self, identity: int, index: int, donor: int, seed: int | None = None
+    ) -> np.ndarray:
+        """The blend mask of `render_blended_fake(identity, index, donor)`: float32 (H, W) in
+        [0, 1], the weight with which the donor's face replaced each target pixel (the same
+        draws as the fake, so it is that fake's mask exactly, before the camera's blur)."""
+        seed = self._seed(seed)
+        shot, _ = self._scene(identity, index, seed)
+        blend = rng_stream(seed, _BLEND, identity, index, donor)
+        window, mask = blend_mask(self.canvas, self.identity(identity, seed), shot, blend)
+        full = np.zeros((self.size, self.size), np.float32)
+        full[window[1:]] = mask
+        return full
+
     def render_swap(
         self, identity: int, index: int, donor: int, seed: int | None = None
     ) -> np.ndarray:
@@ -126,6 +140,13 @@ class SyntheticRenderer:
         if donor < 0:
             return self.render_face(identity, index, seed)
         return self.render_blended_fake(identity, index, donor, seed)
+
+    def render_mask_row(self, row: Mapping[str, Any]) -> np.ndarray:
+        """The blend mask of a synthetic manifest row (all zeros for a real face)."""
+        identity, index, donor, seed = synth_key(row)
+        if donor < 0:
+            return np.zeros((self.size, self.size), np.float32)
+        return self.render_blend_mask(identity, index, donor, seed)
 
     def render_source(self, row: Mapping[str, Any]) -> np.ndarray:
         """The real image a fake row was made from (`render_face` of its identity and index)."""

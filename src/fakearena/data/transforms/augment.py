@@ -3,7 +3,8 @@
 The pipeline mimics what happens to faces in the wild: a random resized crop (framing), a
 horizontal flip, colour jitter (camera and light), Gaussian blur (focus, resampling) and JPEG
 re-compression (upload pipelines), in that order, each with its own probability. Draws come
-from torch's global generator, which Lightning seeds per worker from the run's seed.
+from torch's global generator, which Lightning seeds per worker from the run's seed. A blend
+mask in the sample (`mask`) is cropped and flipped with the image.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 import torch
 from torchvision.transforms.v2 import functional as TF
 
+from fakearena.data.transforms.sample import Sample, SampleTransform
 from fakearena.errors import ConfigError
 
 
@@ -34,7 +36,7 @@ def _chance(p: float) -> bool:
     return p > 0 and float(torch.rand(())) < p
 
 
-class DetectorAugment:
+class DetectorAugment(SampleTransform):
     """Random augmentation of a training image; the output has the input's shape and range.
 
     Args:
@@ -46,7 +48,7 @@ class DetectorAugment:
         brightness, contrast, saturation: jitter strength (factor drawn in [1-s, 1+s]).
         hue: hue shift drawn in [-hue, hue] (fraction of the colour circle, <= 0.5).
         blur_p: probability of a Gaussian blur.
-        blur_sigma: [min, max] blur sigma in pixels.
+        blur_sigma: [min, max] blur sigma in pixels (a draw below 0.01 leaves the image sharp).
         jpeg_p: probability of JPEG re-compression.
         jpeg_quality: [min, max] JPEG quality (1-100).
     """
@@ -85,26 +87,34 @@ class DetectorAugment:
         self.saturation, self.hue = float(saturation), float(hue)
         if not 0.0 <= self.hue <= 0.5:
             raise ConfigError(f"augment.hue={hue}: give a value in [0, 0.5]")
-        self.blur_sigma = _range("blur_sigma", blur_sigma, 1e-3, 50.0)
+        self.blur_sigma = _range("blur_sigma", blur_sigma, 0.0, 50.0)
         self.jpeg_quality = _range("jpeg_quality", jpeg_quality, 1, 100)
 
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+    def transform_sample(self, sample: Sample) -> Sample:
+        image, mask = sample["image"], sample.get("mask")
         if image.ndim != 3:
             raise ValueError(f"augment expects one (C,H,W) image, got shape {tuple(image.shape)}")
         if _chance(self.crop_p):
-            image = self._crop(image)
+            box = self._crop_box(*image.shape[-2:])
+            if box is not None:
+                image, mask = _resized_crop(image, box), _resized_crop(mask, box)
         if _chance(self.flip_p):
             image = image.flip(-1)
+            mask = None if mask is None else mask.flip(-1)
         if _chance(self.jitter_p):
             image = self._jitter(image)
         if _chance(self.blur_p):
-            image = blur(image, _uniform(*self.blur_sigma))
+            sigma = _uniform(*self.blur_sigma)
+            image = blur(image, sigma) if sigma >= 0.01 else image
         if _chance(self.jpeg_p):
             image = jpeg(image, round(_uniform(*self.jpeg_quality)))
-        return image.clamp(0.0, 1.0)
+        out = {**sample, "image": image.clamp(0.0, 1.0)}
+        if mask is not None:
+            out["mask"] = mask.clamp(0.0, 1.0)
+        return out
 
-    def _crop(self, image: torch.Tensor) -> torch.Tensor:
-        height, width = image.shape[-2:]
+    def _crop_box(self, height: int, width: int) -> tuple[int, int, int, int] | None:
+        """(top, left, h, w) of a random crop, or None when no draw fits."""
         area = height * width
         log_ratio = (math.log(self.crop_ratio[0]), math.log(self.crop_ratio[1]))
         for _ in range(10):
@@ -115,8 +125,8 @@ class DetectorAugment:
             if 0 < w <= width and 0 < h <= height:
                 top = int(torch.randint(0, height - h + 1, ()))
                 left = int(torch.randint(0, width - w + 1, ()))
-                return TF.resized_crop(image, top, left, h, w, [height, width], antialias=True)
-        return image
+                return top, left, h, w
+        return None
 
     def _jitter(self, image: torch.Tensor) -> torch.Tensor:
         ops = torch.randperm(4).tolist()  # torchvision's ColorJitter also shuffles the order
@@ -130,6 +140,15 @@ class DetectorAugment:
             elif op == 3 and self.hue > 0 and image.shape[0] == 3:
                 image = TF.adjust_hue(image, _uniform(-self.hue, self.hue))
         return image
+
+
+def _resized_crop(image: torch.Tensor | None, box: tuple[int, int, int, int]):
+    """`image` cropped to `box` and resized back to its own size (None stays None)."""
+    if image is None:
+        return None
+    top, left, h, w = box
+    size = list(image.shape[-2:])
+    return TF.resized_crop(image, top, left, h, w, size, antialias=True)
 
 
 def _factor(strength: float) -> tuple[float, float]:

@@ -3,7 +3,8 @@
 Weights: random by default (`pretrained=False`); `pretrained_file` loads a local state dict
 (safetensors or a torch file read with `weights_only=True`, optionally checked by SHA-256);
 `pretrained=True` asks timm to download the hub weights, which needs a network connection and
-happens only when the user sets it.
+happens only when the user sets it. `input_stream` chooses what the network sees: the image
+(`rgb`), its SRM noise residuals (`srm`, `fakearena.models.detectors.srm`) or both stacked.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from fakearena.errors import CheckpointError, ConfigError
+from fakearena.models.detectors.srm import InputStream
 from fakearena.utils.io import sha256_file
 
 
@@ -67,6 +69,74 @@ def read_state_dict(
     return state
 
 
+def head_keys(model: nn.Module, state: dict[str, torch.Tensor]) -> set[str]:
+    """Keys of `state` (without a `module.` prefix) under the timm model's classifier
+    (`pretrained_cfg["classifier"]`)."""
+    names = (getattr(model, "pretrained_cfg", None) or {}).get("classifier") or ()
+    prefixes = (names,) if isinstance(names, str) else tuple(names)
+    keys = {k.removeprefix("module.") for k in state}
+    return {k for k in keys if any(k.startswith(f"{prefix}.") for prefix in prefixes)}
+
+
+def fit_backbone_state(
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    *,
+    source: str,
+    model_name: str,
+    skip: set[str] = frozenset(),  # type: ignore[assignment]
+    allow_unexpected: bool = False,
+) -> dict[str, torch.Tensor]:
+    """The part of `state` that `model` takes, checked against it.
+
+    `skip` keys (the classification head) are dropped, like any head key whose shape differs;
+    an input conv whose channel count differs from the file's (`in_chans`, SRM or frequency
+    input streams) gets the file's filters adapted by `timm.models.adapt_input_conv`;
+    `allow_unexpected` accepts keys the model lacks (a whole classifier's file for a feature
+    backbone).
+
+    Raises:
+        CheckpointError: wrong shapes, missing keys (or unexpected ones) name the file and fix.
+    """
+    from timm.models import adapt_input_conv
+
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    own = model.state_dict()
+    fitted = {}
+    for key, value in state.items():
+        if key in skip or (key in own and own[key].shape != value.shape and _is_head(key)):
+            continue
+        target = own.get(key)
+        if (
+            target is not None
+            and value.ndim == 4
+            and target.ndim == 4
+            and target.shape[0] == value.shape[0]
+            and target.shape[2:] == value.shape[2:]
+            and target.shape[1] != value.shape[1]
+        ):
+            value = adapt_input_conv(int(target.shape[1]), value)
+        fitted[key] = value
+    wrong = [k for k, v in fitted.items() if k in own and own[k].shape != v.shape]
+    missing = sorted(set(own) - set(fitted) - set(skip))
+    unexpected = [] if allow_unexpected else sorted(set(fitted) - set(own))
+    if wrong or missing or unexpected:
+        detail = "; ".join(
+            f"{label}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
+            for label, keys in (
+                ("wrong shape", wrong),
+                ("missing", missing),
+                ("unexpected", unexpected),
+            )
+            if keys
+        )
+        raise CheckpointError(
+            f"pretrained_file {source} does not fit timm model {model_name!r} ({detail}); "
+            "give weights of this exact architecture"
+        )
+    return {k: v for k, v in fitted.items() if k in own}
+
+
 class TimmDetector(nn.Module):
     """A timm model with a one-logit head.
 
@@ -81,6 +151,8 @@ class TimmDetector(nn.Module):
         in_chans: input channels.
         img_size: input side for models built for one size (ViT, Swin); None: timm's default.
         drop_rate: dropout before the classifier.
+        input_stream: `rgb` (the image), `srm` (its SRM noise residuals) or `rgb+srm` (both,
+            stacked as channels).
         model_kwargs: further keyword arguments of `timm.create_model`.
     """
 
@@ -94,6 +166,7 @@ class TimmDetector(nn.Module):
         in_chans: int = 3,
         img_size: int | None = None,
         drop_rate: float = 0.0,
+        input_stream: str = "rgb",
         model_kwargs: dict[str, Any] | None = None,
     ):
         super().__init__()
@@ -111,12 +184,13 @@ class TimmDetector(nn.Module):
         kwargs = dict(model_kwargs or {})
         if img_size is not None:
             kwargs["img_size"] = int(img_size)
+        stream = InputStream(input_stream, int(in_chans))
         try:
             self.model = timm.create_model(
                 model_name,
                 pretrained=bool(pretrained),
                 num_classes=1,
-                in_chans=int(in_chans),
+                in_chans=stream.out_channels,
                 drop_rate=float(drop_rate),
                 **kwargs,
             )
@@ -128,12 +202,8 @@ class TimmDetector(nn.Module):
         if pretrained_file:
             self.load_backbone(pretrained_file, pretrained_sha256)
         cfg = getattr(self.model, "pretrained_cfg", None) or {}
-        mean = torch.tensor(cfg.get("mean", (0.5, 0.5, 0.5)), dtype=torch.float32)
-        std = torch.tensor(cfg.get("std", (0.5, 0.5, 0.5)), dtype=torch.float32)
-        if mean.numel() != in_chans:
-            mean, std = mean.mean().repeat(in_chans), std.mean().repeat(in_chans)
-        self.register_buffer("mean", mean.view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", std.view(1, -1, 1, 1), persistent=False)
+        stream.set_normalisation(cfg.get("mean", (0.5, 0.5, 0.5)), cfg.get("std", (0.5, 0.5, 0.5)))
+        self.stream = stream
 
     def classifier_keys(self) -> set[str]:
         """State-dict keys of the classification head (re-initialised for one logit)."""
@@ -151,37 +221,17 @@ class TimmDetector(nn.Module):
         Raises:
             CheckpointError: the file's weights do not fit this architecture.
         """
-        state = read_state_dict(path, sha256)
-        state = {k.removeprefix("module."): v for k, v in state.items()}
-        head = self.classifier_keys()
-        own = self.model.state_dict()
-        state = {
-            k: v
-            for k, v in state.items()
-            if k not in head and not (k in own and own[k].shape != v.shape and _is_head(k))
-        }
-        wrong = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
-        missing = sorted(set(own) - set(state) - head)
-        unexpected = sorted(set(state) - set(own))
-        if wrong or missing or unexpected:
-            detail = "; ".join(
-                f"{label}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
-                for label, keys in (
-                    ("wrong shape", wrong),
-                    ("missing", missing),
-                    ("unexpected", unexpected),
-                )
-                if keys
-            )
-            raise CheckpointError(
-                f"pretrained_file {path} does not fit timm model {self.model_name!r} "
-                f"({detail}); give weights of this exact architecture"
-            )
+        state = fit_backbone_state(
+            self.model,
+            read_state_dict(path, sha256),
+            source=str(path),
+            model_name=self.model_name,
+            skip=self.classifier_keys(),
+        )
         self.model.load_state_dict(state, strict=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
-        return self.model(x).squeeze(1)
+        return self.model(self.stream(images)).squeeze(1)
 
 
 def _is_head(key: str) -> bool:

@@ -1,0 +1,142 @@
+"""`fakearena protocol`: the cross-dataset protocol of DeepfakeBench in one command.
+
+Each configured detector is trained on one dataset (FF++ c23, all four manipulations, by
+default) and its best checkpoint is scored on that dataset's test split and on every further
+test set (Celeb-DF v2, DFDC); the table has a row per detector and, per test set, frame-level
+AUC with its bootstrap CI and video-level AUC (`fakearena.report.protocol`). With `faces` set
+(`--config-name protocol_smoke`) the same command runs on the built-in synthetic faces: the
+arena's generators make the fake sets, detectors train on real + blended faces and are scored
+on the dcgan and face-swap fakes.
+
+Folder of a protocol run:
+
+    detectors/<d>/   `fakearena train task=detect` run of each detector
+    data/ generators/ fakes/ testsets/   the synthetic world (smoke version only)
+    protocol.md protocol.csv             the table
+    protocol.json                        stages with wall time and peak memory
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from fakearena.errors import ConfigError
+from fakearena.report.protocol import protocol_frame, write_protocol
+from fakearena.results import now_iso, read_results
+from fakearena.runs.arena import BLEND, build_test_sets, generator_stages, prepare_faces
+from fakearena.runs.stages import Stage, StageReport, run_stages
+from fakearena.utils.io import atomic_write_json
+from fakearena.utils.quiet import quiet_third_party
+
+
+def data_set_name(entry: str) -> str:
+    """The name a `test_data` entry gets in metric keys: a data config's name, a file's stem."""
+    path = Path(entry)
+    return path.stem if path.suffix == ".csv" else entry
+
+
+def synthetic_world(cfg: DictConfig, run_dir: Path) -> tuple[list[str], dict[str, str], list]:
+    """The arena's synthetic faces, generators and fake sets for the smoke version.
+
+    Returns:
+        (training overrides, test set name -> manifest path, stage reports).
+    """
+    faces = prepare_faces(cfg, run_dir / "data")
+    train_stages, generate_stages = generator_stages(cfg, run_dir, faces["real"])
+    reports = run_stages(train_stages + generate_stages)
+    fake_sets = {BLEND: faces[BLEND], **{s.done_file.stem: s.done_file for s in generate_stages}}
+    unknown = [name for name in cfg.train.fakes if name not in fake_sets]
+    if unknown:
+        raise ConfigError(
+            f"train.fakes {unknown} are not fake sets of this run; choose from {list(fake_sets)}"
+        )
+    manifests = [faces["real"], *(fake_sets[name] for name in cfg.train.fakes)]
+    tests = build_test_sets(faces["real"], fake_sets, run_dir / "testsets")
+    overrides = [
+        "data=manifest",
+        f"data.manifests=[{','.join(str(p) for p in manifests)}]",
+        f"data.image_size={int(cfg.faces.size)}",
+        "data.balanced_sampling=true",
+    ]
+    return overrides, {name: str(path) for name, path in tests.items()}, reports
+
+
+def public_plan(cfg: DictConfig) -> tuple[list[str], list[str]]:
+    """(training overrides, test set entries) of the protocol on public datasets."""
+    train = [f"data={cfg.train.data}", *list(cfg.train.get("overrides") or [])]
+    return train, [str(entry) for entry in cfg.test_sets]
+
+
+def detector_stages(
+    cfg: DictConfig, run_dir: Path, train: list[str], test_entries: list[str]
+) -> list[Stage]:
+    """One `fakearena train task=detect` stage per detector: fit on the training data, test its
+    own test split, score every further test set."""
+    stages = []
+    for name, overrides in (cfg.detectors or {}).items():
+        if overrides is None:  # dropped: detectors.<name>=null
+            continue
+        stage_dir = run_dir / "detectors" / str(name)
+        tests = [f"test_data=[{','.join(test_entries)}]"] if test_entries else []
+        args = [
+            "train",
+            "task=detect",
+            *train,
+            "test=true",
+            *tests,
+            f"seed={int(cfg.seed)}",
+            *list(overrides),
+            *list(cfg.get("common") or []),
+            f"hydra.run.dir={stage_dir}",
+        ]
+        stages.append(Stage(f"train detector {name}", args, stage_dir, stage_dir / "results.json"))
+    if not stages:
+        raise ConfigError("no detectors to run; add detectors.<name>=[detector=...]")
+    return stages
+
+
+def run(cfg: DictConfig) -> None:
+    """Run (or continue) the protocol in the run folder and print the table."""
+    quiet_third_party()
+    run_dir = Path(cfg.paths.output_dir)
+    started_at, start = now_iso(), time.perf_counter()
+    print(f"fakearena protocol: run folder {run_dir}", flush=True)
+    reports: list[StageReport] = []
+    if cfg.get("faces") is not None:
+        train, sets, reports = synthetic_world(cfg, run_dir)
+        missing = [name for name in cfg.test_sets if name not in sets]
+        if missing:
+            raise ConfigError(
+                f"test_sets {missing} are not fake sets of this run; choose from {list(sets)}"
+            )
+        entries = [sets[name] for name in cfg.test_sets]
+    else:
+        train, entries = public_plan(cfg)
+    own = str(cfg.train.name)
+    columns = {own: "test", **{data_set_name(e): f"test/{data_set_name(e)}" for e in entries}}
+    if len(columns) != len(entries) + 1:
+        raise ConfigError(
+            f"test set names {list(map(data_set_name, entries))} repeat each other or the "
+            f"training data's name {own!r} (train.name); give each column its own name"
+        )
+    stages = detector_stages(cfg, run_dir, train, entries)
+    reports += run_stages(stages)
+    records = {stage.run_dir.name: read_results(stage.run_dir) for stage in stages}
+    frame = protocol_frame(records, columns)
+    title = f"Cross-dataset protocol: trained on {own}, tested on {', '.join(columns)}"
+    written = write_protocol(frame, list(columns), run_dir, title)
+    summary: dict[str, Any] = {
+        "started_at": started_at,
+        "ended_at": now_iso(),
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "stages": [r.to_dict() for r in reports],
+        "table": {k: str(v) for k, v in written.items()},
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+    atomic_write_json(run_dir / "protocol.json", summary)
+    print(written["md"].read_text(encoding="utf-8"), flush=True)
+    print(f"fakearena protocol: table in {written['md']} and {written['csv']}", flush=True)

@@ -1,0 +1,311 @@
+"""Detectors from the literature: parameter counts match the papers' backbones, each trains a
+step through the detect task, Face X-ray learns B = 4M(1-M) from blend masks, the frequency
+and residual streams do what they say, and every one starts from local weights (checked)."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import timm
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from safetensors.torch import save_file
+
+from fakearena.config import compose
+from fakearena.errors import CheckpointError, ConfigError
+from fakearena.models.detectors.auxiliary import AuxiliaryDetector
+from fakearena.models.detectors.f3net import (
+    BANDS,
+    F3Net,
+    FrequencyAwareDecomposition,
+    dct_matrix,
+)
+from fakearena.models.detectors.face_xray import FaceXray, boundary_map, soften_hard_masks
+from fakearena.models.detectors.srm import InputStream, SRMResidual, srm_kernels
+from fakearena.models.detectors.timm_backbone import TimmDetector
+from fakearena.tasks.detect import DetectTask
+
+XCEPTION = 20_806_952  # Xception without its ImageNet head (Chollet 2017: 22.9M with it)
+RESNET50 = 23_508_032  # ResNet-50 without its ImageNet head (He et al. 2016: 25.6M with it)
+HRNETV2_W48 = 65.9e6  # HRNetV2-W48 with its 1x1 head (Wang et al., TPAMI 2020)
+# CPU-sized variants of the new detectors, for the training and weight-loading tests
+SMALL = {
+    "xray": ["detector.backbone=test_resnet", "detector.backbone_kwargs=null"],
+    "f3net": ["detector.model_name=test_resnet"],
+    "srm": ["detector.model_name=test_resnet"],
+    "cnndetection": ["detector.model_name=test_resnet"],
+}
+
+
+def build(name: str, size: int, *extra: str) -> torch.nn.Module:
+    cfg = compose("train", [f"detector={name}", f"data.image_size={size}", *extra])
+    node = OmegaConf.to_container(cfg.detector, resolve=True)
+    node.pop("name")
+    return instantiate(node)
+
+
+def _count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_parameter_counts_match_the_papers_backbones():
+    srm = build("srm", 64)
+    # six input channels (image + residuals): 3 x 32 x 3 x 3 more weights in the first conv
+    assert _count(srm.model) - _count(srm.model.fc) == XCEPTION + 3 * 32 * 9
+    cnn = build("cnndetection", 64)
+    assert _count(cnn.model) - _count(cnn.model.fc) == RESNET50
+    f3 = build("f3net", 64)
+    assert _count(f3.rgb) == XCEPTION
+    assert _count(f3.frequency) == XCEPTION + 9 * 32 * 9  # 12 band channels in
+    xray = build("xray", 64)
+    assert _count(xray.backbone) == 65_325_120  # HRNetV2-W48's four branches
+    assert abs(_count(xray) - HRNETV2_W48) / HRNETV2_W48 < 0.01
+
+
+def _batch(size: int = 32, n: int = 4) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    mask = torch.zeros(n, 1, size, size)
+    mask[1::2, :, size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1.0
+    return {
+        "image": torch.rand(n, 3, size, size, generator=g),
+        "label": torch.tensor([0, 1] * (n // 2)),
+        "index": torch.arange(n),
+        "skipped": torch.zeros(0, dtype=torch.long),
+        "mask": mask,
+        "has_mask": torch.tensor([True, True, True, False][:n]),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_each_new_detector_trains_a_step(name: str):
+    torch.manual_seed(0)
+    net = build(name, 32, *SMALL[name])
+    task = DetectTask(net=net, optimizer=functools.partial(torch.optim.AdamW, lr=1e-3))
+    optimizer = task.optimizer_factory(params=task.parameters())
+    before = {k: v.clone() for k, v in task.state_dict().items()}
+    batch = _batch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # self.log outside a Trainer
+        loss = task.training_step(batch, 0)
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    optimizer.step()
+    changed = [k for k, v in task.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed
+    assert task.training_targets() == (("mask",) if name == "xray" else ())
+    with torch.no_grad():
+        assert task.eval()(batch["image"]).shape == (4,)
+
+
+def test_boundary_map_is_four_m_one_minus_m():
+    mask = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    expected = 4.0 * mask * (1.0 - mask)
+    np.testing.assert_allclose(boundary_map(torch.from_numpy(mask)).numpy(), expected, rtol=1e-6)
+    assert boundary_map(torch.tensor([0.0, 0.5, 1.0])).tolist() == [0.0, 1.0, 0.0]
+
+
+def test_hard_masks_are_softened_and_soft_ones_kept():
+    hard = torch.zeros(2, 1, 6, 6)
+    hard[:, :, 2:4, 2:4] = 1.0
+    soft = hard.clone()
+    soft[1] *= 0.5
+    out = soften_hard_masks(soft)
+    torch.testing.assert_close(out[1], soft[1])  # soft: unchanged
+    assert boundary_map(out[0]).max() > 0  # hard: now has a boundary of some width
+    assert out[0, 0, 2, 2] == pytest.approx(9 / 16)  # [1,2,1]/4 x [1,2,1]/4 at a corner
+    assert out[0, 0, 0, 0] == 0
+
+
+def test_face_xray_learns_the_boundary_only_where_the_mask_is_known():
+    torch.manual_seed(0)
+    net = FaceXray(backbone="test_resnet")
+    assert isinstance(net, AuxiliaryDetector) and net.training_targets == ("mask",)
+    batch = _batch()
+    logits, outputs = net.forward_train(batch["image"])
+    assert logits.shape == (4,) and outputs["boundary"].shape == (4, 1, 32, 32)
+    loss = net.training_losses(outputs, batch)["boundary_loss"]
+    known = batch["has_mask"]
+    target = boundary_map(soften_hard_masks(batch["mask"][known]))
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        outputs["boundary"][known], target
+    )
+    torch.testing.assert_close(loss, 100.0 * expected)
+    # rows of unknown mask get no boundary gradient
+    outputs["boundary"].retain_grad()
+    loss.backward()
+    grad = outputs["boundary"].grad
+    assert grad[~known].abs().sum() == 0 and grad[known].abs().sum() > 0
+    none = {**batch, "has_mask": torch.zeros(4, dtype=torch.bool)}
+    logits, outputs = net.forward_train(batch["image"])
+    assert net.training_losses(outputs, none)["boundary_loss"] == 0
+    assert net.xray(batch["image"]).shape == (4, 1, 32, 32)
+
+
+def test_face_xray_draws_the_boundary_after_training_on_it():
+    torch.manual_seed(0)
+    net = FaceXray(backbone="test_resnet", boundary_weight=1.0)
+    batch = _batch(n=4)
+    batch["has_mask"] = torch.ones(4, dtype=torch.bool)
+    batch["mask"] = torch.nn.functional.avg_pool2d(batch["mask"], 5, 1, 2)  # a soft edge
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(25):
+        _, outputs = net.forward_train(batch["image"])
+        loss = net.training_losses(outputs, batch)["boundary_loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    net.eval()
+    xray = net.xray(batch["image"])
+    ring = boundary_map(batch["mask"]) > 0.5
+    assert xray[ring].mean() > 3 * xray[~ring].mean()
+
+
+def test_srm_residuals_vanish_on_flat_images_and_stay_truncated():
+    kernels = srm_kernels()
+    assert kernels.shape == (3, 5, 5)
+    torch.testing.assert_close(kernels.sum(dim=(1, 2)), torch.zeros(3))
+    srm = SRMResidual()
+    flat = torch.full((1, 3, 16, 16), 0.4)
+    assert srm(flat)[:, :, 2:-2, 2:-2].abs().max() < 1e-5
+    noise = torch.rand(2, 3, 16, 16)
+    out = srm(noise)
+    assert out.shape == (2, 3, 16, 16) and out.abs().max() <= 1.0
+    # one grey level of difference is a third of the truncation (T = 3)
+    step = torch.zeros(1, 1, 9, 9)
+    step[..., 4] = 1.0 / 255.0
+    assert srm(step)[0, 2, 4, 4] == pytest.approx(-2.0 / 2.0 / 3.0)
+    with pytest.raises(ConfigError, match="input_stream"):
+        InputStream("dct", 3)
+    assert InputStream("rgb+srm", 3).out_channels == 6
+
+
+def test_any_timm_backbone_takes_the_srm_stream():
+    torch.manual_seed(0)
+    net = TimmDetector(model_name="test_resnet", input_stream="srm").eval()
+    images = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = net.model(SRMResidual()(images)).squeeze(1)
+        torch.testing.assert_close(net(images), expected)
+    assert net.stream.out_channels == 3
+
+
+def test_dct_bands_split_the_spectrum_and_invert_to_the_image():
+    dct = dct_matrix(16)
+    torch.testing.assert_close(dct @ dct.T, torch.eye(16), atol=1e-5, rtol=0)
+    fad = FrequencyAwareDecomposition(16, learnable=False)
+    images = torch.rand(2, 3, 16, 16)
+    bands = fad(images).view(2, len(BANDS), 3, 16, 16)
+    low, middle, high, whole = bands.unbind(1)
+    torch.testing.assert_close(whole, images, atol=1e-5, rtol=0)  # "all" is the identity
+    torch.testing.assert_close(low + middle + high, images, atol=1e-5, rtol=0)
+    smooth = torch.ones(1, 1, 16, 16) * 0.3
+    parts = FrequencyAwareDecomposition(16, learnable=False)(smooth).view(4, 16, 16)
+    assert parts[2].abs().max() < 1e-5  # a flat image has no high frequencies
+    learnable = FrequencyAwareDecomposition(16)
+    assert learnable.learnable.requires_grad and learnable.filters().shape == (4, 16, 16)
+    with pytest.raises(ValueError, match="built for 16x16"):
+        fad(torch.rand(1, 3, 32, 32))
+
+
+def _timm_file(tmp_path: Path, name: str = "test_resnet", **kwargs) -> tuple[Path, dict]:
+    torch.manual_seed(1)
+    weights = timm.create_model(name, **kwargs).state_dict()
+    path = tmp_path / f"{name}.safetensors"
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(path))
+    return path, weights
+
+
+def test_every_new_detector_starts_from_local_weights_checked_by_hash(tmp_path: Path):
+    path, weights = _timm_file(tmp_path)
+    f3 = F3Net(model_name="test_resnet", image_size=32, pretrained_file=str(path))
+    for key, value in f3.rgb.state_dict().items():
+        torch.testing.assert_close(value, weights[key])
+    conv1 = f3.frequency.state_dict()["conv1.0.weight"]
+    assert conv1.shape[1] == 12  # the RGB filters adapted to the 12 band channels
+    torch.testing.assert_close(conv1[:, :3] * 4, weights["conv1.0.weight"])
+
+    xray = FaceXray(backbone="test_resnet", pretrained_file=str(path))  # a whole classifier file
+    for key, value in xray.backbone.state_dict().items():
+        torch.testing.assert_close(value, weights[key])
+
+    srm = TimmDetector(model_name="test_resnet", input_stream="rgb+srm", pretrained_file=str(path))
+    assert srm.model.state_dict()["conv1.0.weight"].shape[1] == 6
+
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        FaceXray(backbone="test_resnet", pretrained_file=str(path), pretrained_sha256="0" * 64)
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        F3Net(
+            model_name="test_resnet",
+            image_size=32,
+            pretrained_file=str(path),
+            pretrained_sha256="0" * 64,
+        )
+    other, _ = _timm_file(tmp_path, "test_efficientnet")
+    with pytest.raises(CheckpointError, match="does not fit"):
+        FaceXray(backbone="test_resnet", pretrained_file=str(other))
+    with pytest.raises(CheckpointError, match="does not fit"):
+        F3Net(model_name="test_resnet", image_size=32, pretrained_file=str(other))
+
+
+def test_bad_backbone_options_are_config_errors():
+    with pytest.raises(ConfigError, match="backbone_kwargs=null"):
+        FaceXray(backbone="test_resnet", backbone_kwargs={"feature_location": ""})
+    with pytest.raises(ConfigError, match="no model"):
+        FaceXray(backbone="no_such_net")
+    with pytest.raises(ConfigError, match="no model"):
+        F3Net(model_name="no_such_net")
+
+
+# The new detectors as configured (paper backbones), with their augmentations.
+PAPER_SETUPS = {
+    "xray": ["detector=xray"],
+    "f3net": ["detector=f3net"],
+    "srm": ["detector=srm"],
+    "cnndetection": ["detector=cnndetection", "augment=cnndetection"],
+    "sbi": ["detector=efficientnet_b4", "augment=sbi"],
+}
+
+
+def _train(tmp_path: Path, setup: list[str], data: list[str]) -> dict:
+    from fakearena.results import read_results
+    from fakearena.runs.train import run
+
+    cfg = compose(
+        "train",
+        [
+            *setup,
+            *data,
+            "data.image_size=64",
+            "data.batch_size=4",
+            "trainer.max_epochs=1",
+            "logger=csv",
+            f"paths.output_dir={tmp_path}",
+        ],
+    )
+    run(cfg)
+    return read_results(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PAPER_SETUPS))
+def test_each_new_detector_trains_on_the_synthetic_faces(name: str, tmp_path: Path):
+    data = ["data=synthetic", "trainer.limit_train_batches=3", "trainer.limit_val_batches=3"]
+    record = _train(tmp_path, PAPER_SETUPS[name], [*data, "trainer.limit_test_batches=3"])
+    assert 0.0 <= record["metrics"]["test/auc"]["value"] <= 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+@pytest.mark.parametrize("name", sorted(PAPER_SETUPS))
+def test_each_new_detector_trains_on_ffpp_fixture_crops(
+    name: str, ffpp_crops: Path, tmp_path: Path
+):
+    data = ["data=manifest", f"data.manifests=[{ffpp_crops}]"]
+    record = _train(tmp_path, PAPER_SETUPS[name], data)
+    assert 0.0 <= record["metrics"]["test/auc"]["value"] <= 1.0
+    assert record["metrics"]["test/video_auc"]["n"] == 2
