@@ -32,7 +32,7 @@ from fakearena.errors import ConfigError, DataError
 from fakearena.generation.blend import EllipseMask, blend_back
 from fakearena.generation.fakeset import CheckpointInfo
 from fakearena.utils.io import sha256_bytes
-from fakearena.utils.parallel import Shard
+from fakearena.utils.parallel import Shard, resolve_device
 
 
 def swap_targets(n_identities: int) -> dict[int, int]:
@@ -155,7 +155,7 @@ def generate_fake_set(
     _claim(out_dir / f"{set_name}.csv", checkpoint, bool(cfg.get("overwrite", False)))
     manifest, dataset = source_rows(task, cfg)
     ellipse, colour_match = blend_options(cfg.get("blend"))
-    shard = shard or Shard(device=torch.device(str(cfg.get("device") or "cpu")))
+    shard = shard or Shard(device=resolve_device(str(cfg.get("device") or "auto")))
     task.to(shard.device).eval()
     targets = swap_targets(len(names))
     frame = dataset.manifest.frame

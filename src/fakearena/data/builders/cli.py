@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fakearena.data.manifest import Manifest, write_manifest
 from fakearena.errors import ConfigError
 from fakearena.tool_args import Arg, ToolArgs
+
+if TYPE_CHECKING:  # pandas loads with the manifest module: only when a build runs
+    from fakearena.data.manifest import Manifest
 
 
 def _ffpp(args: Any) -> Manifest:
@@ -137,6 +139,8 @@ def main(argv: Sequence[str]) -> int:
         print(tool.usage())
         return 0
     args = tool.parse(argv[1:])
+    from fakearena.data.manifest import write_manifest
+
     manifest = build(args)
     manifest.card.provenance["command"] = f"fakearena data build {' '.join(argv)}"
     path = write_manifest(manifest, Path(args.out) / "videos.csv")
