@@ -1,8 +1,12 @@
 """Manifest-backed datasets: rows of a manifest -> dict samples for the Lightning tasks.
 
-A sample is `{"image": float (C,H,W) in [0,1], "label": long, "index": long}`; `index` is the
-row's position in the dataset's manifest, so predictions can be traced back to path, video_id
-and source even after a distributed sampler reordered or padded the shards.
+A sample is `{"image": (C,H,W), "label": long, "index": long}`; `index` is the row's position
+in the dataset's manifest, so predictions can be traced back to path, video_id and source even
+after a distributed sampler reordered or padded the shards. The image is uint8 (0..255, a
+quarter of the bytes through worker queues, pinned memory and the host-to-GPU copy) unless a
+training augmentation ran, which works on and returns float [0, 1]. Consumers call
+`float_images` where the tensor is used (the tasks on the device, after the transfer), which
+gives float [0, 1] either way.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from torch.utils.data import Dataset, default_collate
 
 from fakearena.data.manifest import Manifest
 from fakearena.data.media import load_image
+from fakearena.data.row_cache import RowCache
 from fakearena.errors import ConfigError, DataError
 
 RowLoader = Callable[[Mapping[str, Any]], np.ndarray]
@@ -33,6 +38,22 @@ def to_tensor(image: np.ndarray, size: int | None) -> torch.Tensor:
     return tensor
 
 
+def to_uint8_tensor(image: np.ndarray, size: int | None) -> torch.Tensor:
+    """uint8 (H,W,C) -> uint8 (C,size,size): as stored, or `to_tensor`'s resize rounded to
+    the nearest 8-bit level (what saving the resized image would keep)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    if size is None or tuple(tensor.shape[1:]) == (size, size):
+        return tensor
+    return to_tensor(image, size).mul_(255.0).round_().to(torch.uint8)
+
+
+def float_images(images: torch.Tensor) -> torch.Tensor:
+    """Images as float [0, 1]: uint8 levels are divided by 255, float images pass unchanged."""
+    if images.dtype == torch.uint8:
+        return images.float().div_(255.0)
+    return images
+
+
 class ManifestDataset(Dataset):
     """Images of a manifest, resized to `image_size`, with labels and row indices.
 
@@ -41,7 +62,8 @@ class ManifestDataset(Dataset):
         image_size: output side in pixels (None keeps each file's size).
         channels: 3 (RGB) or 1 (grayscale).
         row_loader: renders a row instead of reading a file (in-memory sources).
-        transform: applied to the float tensor (augmentations).
+        transform: applied to the float tensor (augmentations); samples are then float.
+        cache: keeps rendered rows (`row_loader` sources), so each is drawn once per run.
         on_bad_sample: "error" raises on an unreadable image; "skip" returns None for it
             (the collate function drops it and reports the row in `skipped`).
     """
@@ -55,6 +77,7 @@ class ManifestDataset(Dataset):
         row_loader: RowLoader | None = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         on_bad_sample: str = "error",
+        cache: RowCache | None = None,
     ):
         if on_bad_sample not in BAD_SAMPLE_POLICIES:
             raise ConfigError(
@@ -68,6 +91,9 @@ class ManifestDataset(Dataset):
         self.row_loader = row_loader
         self.transform = transform
         self.on_bad_sample = on_bad_sample
+        self.cache = cache if row_loader is not None else None
+        if self.cache is not None and len(self.cache) != len(manifest):
+            raise ValueError(f"a cache of {len(self.cache)} rows for {len(manifest)} rows")
         self._labels = manifest.frame["label"].to_numpy(dtype=np.int64)
 
     def __len__(self) -> int:
@@ -84,13 +110,17 @@ class ManifestDataset(Dataset):
     def load(self, index: int) -> np.ndarray:
         """uint8 (H,W,C) pixels of row `index`."""
         if self.row_loader is not None:
-            image = self.row_loader(self.row(index))
-            if self.channels == 1 and image.shape[2] == 3:
-                image = (
-                    (image @ np.array([0.299, 0.587, 0.114])).round().astype(np.uint8)[..., None]
-                )
-            return image
+            if self.cache is not None:
+                return self.cache.get(index, lambda: self.render(index))
+            return self.render(index)
         return load_image(self.manifest.abspath(index), channels=self.channels)
+
+    def render(self, index: int) -> np.ndarray:
+        """uint8 (H,W,C) pixels of row `index` drawn by the row loader."""
+        image = self.row_loader(self.row(index))  # type: ignore[misc]
+        if self.channels == 1 and image.shape[2] == 3:
+            image = (image @ np.array([0.299, 0.587, 0.114])).round().astype(np.uint8)[..., None]
+        return image
 
     def __getitem__(self, index: int) -> dict[str, Any] | None:
         try:
@@ -107,9 +137,10 @@ class ManifestDataset(Dataset):
                 f"row {index + 1} of manifest {self.manifest.name} has an image of shape "
                 f"{image.shape}; expected {self.channels} channel(s)"
             )
-        tensor = to_tensor(image, self.image_size)
         if self.transform is not None:
-            tensor = self.transform(tensor)
+            tensor = self.transform(to_tensor(image, self.image_size))
+        else:
+            tensor = to_uint8_tensor(image, self.image_size)
         return {
             "image": tensor,
             "label": torch.tensor(self._labels[index]),

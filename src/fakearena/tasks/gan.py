@@ -18,13 +18,15 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from fakearena.errors import FakearenaError
 from fakearena.errors import TrainingDivergedError as TrainingDivergedError  # re-exported
 from fakearena.models.generators.gan_pair import GANPair
 from fakearena.results import metric
 from fakearena.tasks import gan_eval
-from fakearena.tasks.base import Task
+from fakearena.tasks.base import Task, called_parts
 from fakearena.tasks.gan_losses import check_loss, discriminator_loss, generator_loss
 from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_png
@@ -46,6 +48,9 @@ class GANTask(Task):
         grid_size: images in the per-epoch sample grid (0 disables it).
         eval_seed: seed of the fixed z used for grids and FID (independent of `seed`).
         generator_name: the generator config's name (the fake sets' `source: gan/<name>`).
+        fid: the FID extractor (`conf/metrics`: `metrics.fid`): `weights` and `weights_sha256`
+            of another Inception file, `batch_size` of its forward (None: 32 on CPU, 256 on
+            a GPU). Features are computed on the task's device.
         monitor: metric key that selects the checkpoint; monitor_mode: "min" or "max".
         name: task name recorded in results.json and checkpoints.
     """
@@ -69,11 +74,14 @@ class GANTask(Task):
         grid_size: int = 64,
         eval_seed: int = 1234,
         generator_name: str | None = None,
+        fid: dict[str, Any] | None = None,
         monitor: str = "val/fid",
         monitor_mode: str = "min",
         name: str = "gan",
     ):
         super().__init__()
+        if isinstance(fid, DictConfig):  # checkpoint hyper-parameters load weights-only
+            fid = OmegaConf.to_container(fid, resolve=True)  # type: ignore[assignment]
         self.save_hyperparameters(ignore=["net", "optimizer", "d_optimizer"])
         for attribute in ("generator", "discriminator", "latent_dim", "sample", "augment"):
             if not hasattr(net, attribute):
@@ -92,6 +100,10 @@ class GANTask(Task):
         self._reals: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._real_features: dict[str, np.ndarray] = {}
         self._d_step_count = 0
+
+    def compiled_modules(self) -> list[nn.Module]:
+        """The parts a step calls one by one (`compile=true`)."""
+        return called_parts(self.net)
 
     # ---- training -------------------------------------------------------------------------
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -231,11 +243,11 @@ class GANTask(Task):
         """FID/KID of `fid_n` fixed-z images against the stage's real images."""
         _, reals = self._gathered_reals()
         reals = reals[: int(self.hparams.fid_n)]
-        batch_size = int(self.hparams.eval_batch_size)
+        fid = {"device": self.device, **(self.hparams.get("fid") or {})}
         if stage not in self._real_features or len(self._real_features[stage]) != len(reals):
-            self._real_features[stage] = gan_eval.inception_features(reals, batch_size)
+            self._real_features[stage] = gan_eval.inception_features(reals, **fid)
         fakes = self.generate(int(self.hparams.fid_n), int(self.hparams.eval_seed) + 1)
-        fake_features = gan_eval.inception_features(fakes, batch_size)
+        fake_features = gan_eval.inception_features(fakes, **fid)
         return gan_eval.fid_kid(
             self._real_features[stage],
             fake_features,
@@ -262,7 +274,7 @@ class GANTask(Task):
 
     def _metric_entries(self, stage: str, scores: dict[str, Any]) -> dict[str, dict[str, Any]]:
         protocol = {
-            **gan_eval.inception_protocol(),
+            **gan_eval.inception_protocol(**(self.hparams.get("fid") or {})),
             "n_real": scores["n_real"],
             "n_fake": scores["n_fake"],
             "fake_seed": int(self.hparams.eval_seed) + 1,
