@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 
 from benchmarks._common import machine_info
 from fakearena.config import compose
+from fakearena.data.datasets import float_images
 from fakearena.runs.train import build_task
 
 
@@ -90,7 +91,8 @@ class Milestones(L.Callback):
 
 def rendered(dataset) -> torch.Tensor:
     """The real (label 0) images of a dataset, rendered once, as one tensor in [0, 1]."""
-    return torch.stack([dataset[i]["image"] for i in range(len(dataset)) if dataset.labels[i] == 0])
+    images = [dataset[i]["image"] for i in range(len(dataset)) if dataset.labels[i] == 0]
+    return float_images(torch.stack(images))
 
 
 def main() -> None:

@@ -123,8 +123,10 @@ def test_images_of_mixed_sizes_are_resized_to_data_image_size(tmp_path: Path):
     dataset = ManifestDataset(manifest, image_size=SIZE)
     shapes = {tuple(dataset[i]["image"].shape) for i in range(len(dataset))}
     assert shapes == {(3, SIZE, SIZE)}
-    # a uniform image stays uniform through the antialiased resize
-    torch.testing.assert_close(dataset[0]["image"], torch.full((3, SIZE, SIZE), 200 / 255))
+    # a uniform image stays uniform through the antialiased resize (uint8 levels)
+    torch.testing.assert_close(
+        dataset[0]["image"], torch.full((3, SIZE, SIZE), 200, dtype=torch.uint8)
+    )
 
 
 # ---- manifests --------------------------------------------------------------------------------

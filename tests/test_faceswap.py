@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 from torch.utils.data import WeightedRandomSampler
 
+from fakearena.data.datasets import float_images
 from fakearena.data.identities import IdentityBatchSampler, IdentityDataModule
 from fakearena.data.manifest import Manifest, ManifestCard, read_manifest, write_manifest
 from fakearena.data.masks import read_mask
@@ -152,7 +153,7 @@ def test_reconstruction_mse_falls_over_a_few_dozen_steps(faces: Path):
     before = {k: v for k, (v, _) in task.init_summary.items() if k.startswith("init/mse/")}
     assert set(before) == {"init/mse/p0", "init/mse/p1"}
     val = dm.dataset("val")
-    images = torch.stack([val[i]["image"] for i in range(len(val))])
+    images = float_images(torch.stack([val[i]["image"] for i in range(len(val))]))
     codes = torch.as_tensor(val.codes)
     with torch.no_grad():
         recon = task.reconstruct(images, codes)

@@ -1,7 +1,10 @@
 """`fakearena <command> [key=value ...]`: thin dispatch to the run functions, no logic.
 
 Job commands are Hydra apps (overrides, `--cfg job`, `-m` multirun work after the command);
-the small tools parse the same `key=value` style with `fakearena.tool_args`.
+the small tools parse the same `key=value` style with `fakearena.tool_args`. Nothing heavy is
+imported before it is needed: `--help` reads the config files only, and a job's run function
+(torch, Lightning) is imported after its config composed and passed `fakearena.runs.preflight`,
+so a bad key or a missing file fails in about a second.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ import importlib
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fakearena.errors import FakearenaError
+
+HELP_FLAGS = ("-h", "--help")
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ def _load(target: str) -> Callable[..., Any]:
 
 def print_help() -> None:
     from fakearena import __version__
+    from fakearena.config import DEVICE_HELP
 
     print(f"fakearena {__version__}: deepfake generators and detectors, trained and crossed.\n")
     print("usage: fakearena <command> [key=value ...] [hydra options]\n\ncommands:")
@@ -94,8 +101,16 @@ def print_help() -> None:
         "\nEvery command takes key=value arguments (`fakearena train detector=meso4 seed=1`,\n"
         "`fakearena fid real.csv fakes.csv n=500`); `fakearena <command> --help` lists them.\n"
         "Job commands (train, evaluate, generate, arena, protocol, detect) are Hydra apps:\n"
-        "`--cfg job` prints the composed config, `-m` sweeps."
+        "`--cfg job` prints the composed config, `-m` sweeps.\n"
     )
+    print(textwrap.fill(DEVICE_HELP, width=92))
+
+
+def print_job_help(name: str, command: Command) -> None:
+    """`fakearena <job> --help`, from the config files alone (Hydra's own help takes seconds)."""
+    from fakearena.config import job_help
+
+    print(job_help(name, str(command.config_name), command.help))
 
 
 def report_user_error(error: FakearenaError) -> None:
@@ -129,8 +144,7 @@ def run_hydra_command(name: str, command: Command, argv: Sequence[str]) -> None:
     from hydra.errors import HydraException
 
     from fakearena.config import composition_error, config_dir, instantiation_error
-
-    run_function = _load(command.target)
+    from fakearena.runs.preflight import check
 
     script = sys.argv[0]
     full_error = os.environ.get("HYDRA_FULL_ERROR")
@@ -142,7 +156,8 @@ def run_hydra_command(name: str, command: Command, argv: Sequence[str]) -> None:
         # `fakearena <command> <overrides>` command line again.
         sys.argv = [script, name, *argv]
         try:
-            return run_function(cfg)
+            check(name, cfg)  # missing files fail here, before torch and Lightning load
+            return _load(command.target)(cfg)
         except (FakearenaError, HydraException) as error:
             user_error = instantiation_error(error)  # a user error, maybe wrapped by Hydra
             if user_error is None or _full_errors():
@@ -195,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         rest[0] = f"input={_quote_override(rest[0])}"
     try:
         if command.config_name is not None:
+            if any(arg in HELP_FLAGS for arg in rest):
+                print_job_help(name, command)
+                return
             run_hydra_command(name, command, rest)
         else:
             code = _load(command.target)(rest)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from fakearena.data.manifest import LABELS, SPLITS, Manifest, read_manifest
 from fakearena.errors import ConfigError, ManifestError
 from fakearena.tool_args import Arg, ToolArgs
+
+if TYPE_CHECKING:  # pandas loads with the manifest module: only when a subcommand runs
+    from fakearena.data.manifest import Manifest
 
 SYNTH = ToolArgs(
     command="data synth",
@@ -92,6 +95,7 @@ def synth(argv: Sequence[str]) -> int:
         print(SYNTH.usage())
         return 0
     options = SYNTH.parse(argv)
+    from fakearena.data.manifest import read_manifest
     from fakearena.data.synthetic import write_synthetic_dataset
 
     csv_path = write_synthetic_dataset(**{key: options[key] for key in SYNTH.names})
@@ -107,6 +111,8 @@ def validate(argv: Sequence[str]) -> int:
         print(VALIDATE.usage())
         return 0
     args = VALIDATE.parse(argv)
+    from fakearena.data.manifest import read_manifest
+
     try:
         manifest = read_manifest(args.path, check_files=args.check_files)
     except ManifestError as error:
@@ -124,6 +130,7 @@ def verify(argv: Sequence[str]) -> int:
     args = VERIFY.parse(argv)
     from tqdm import tqdm
 
+    from fakearena.data.manifest import read_manifest
     from fakearena.utils.io import sha256_file
 
     try:
@@ -205,6 +212,8 @@ def build(argv: Sequence[str]) -> int:
 
 def _print_summary(manifest: Manifest, *, checked_files: bool) -> None:
     """Name, identity and rows per split x label x source, plus notes on unusable splits."""
+    from fakearena.data.manifest import LABELS, SPLITS
+
     print(f"manifest  {manifest.name} ({manifest.csv_path})")
     print(f"root      {manifest.root}")
     print(f"sha256    {manifest.sha256}")
@@ -231,6 +240,8 @@ def _print_summary(manifest: Manifest, *, checked_files: bool) -> None:
 
 def _notes(manifest: Manifest) -> list[str]:
     """Valid but worth knowing: a missing split, or a split with one label only."""
+    from fakearena.data.manifest import LABELS, SPLITS
+
     notes = []
     labels = manifest.frame.groupby("split")["label"].unique()
     for split in SPLITS:

@@ -2,6 +2,11 @@
 
 `data=manifest data.manifests=[real.csv,fakes.csv]` points any command at any data; the rows'
 `split` column decides train/val/test. Samples are dicts (see `fakearena.data.datasets`).
+
+Feeding an accelerator: rendered synthetic rows are kept in a shared `RowCache` (drawn once per
+run, not once per epoch); images travel as uint8 and become float on the device
+(`fakearena.tasks.base.Task.on_after_batch_transfer`); batches are pinned when the trainer runs
+on CUDA; workers persist between epochs; `num_workers: auto` sizes them from the CPU cores.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from fakearena.config import data_dir_hint
 from fakearena.data.datasets import ManifestDataset, RowLoader, collate_samples
 from fakearena.data.manifest import SPLITS, Manifest, read_manifest, union_manifests
+from fakearena.data.row_cache import RowCache
 from fakearena.data.transforms.sample import SampleTransform
 from fakearena.errors import ConfigError, DataError
+from fakearena.utils.parallel import num_workers_value
 
 
 def load_manifests(paths: Sequence[str | Path], name: str | None = None) -> Manifest:
@@ -84,12 +91,17 @@ class FaceDataModule(L.LightningDataModule):
         image_size: side length images are resized to.
         channels: 3 (RGB) or 1 (grayscale).
         batch_size: per-device batch size.
-        num_workers: DataLoader worker processes.
+        num_workers: DataLoader worker processes per training process, or "auto" (from the
+            CPU cores: `fakearena.utils.parallel.default_num_workers`).
         balanced_sampling: draw training rows with equal total weight per label.
         sources: keep only rows of these sources (e.g. [real, blend/synthetic]).
         on_bad_sample: "error" or "skip" for unreadable images.
         train_transform: augmentation of training samples (`augment=`): a `SampleTransform`
             or a callable on the image tensor.
+        cache_rendered: keep rendered (synthetic) rows in a shared uint8 cache; costs
+            rows x image_size^2 x channels bytes (6,000 faces at 128 px: 295 MB).
+        pin_memory: "auto" (when the trainer runs on CUDA), true or false.
+        prefetch_factor: batches each worker prepares ahead (with workers only).
     """
 
     def __init__(
@@ -101,11 +113,14 @@ class FaceDataModule(L.LightningDataModule):
         image_size: int = 64,
         channels: int = 3,
         batch_size: int = 32,
-        num_workers: int = 0,
+        num_workers: int | str = 0,
         balanced_sampling: bool = False,
         sources: Sequence[str] | None = None,
         on_bad_sample: str = "error",
         train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        cache_rendered: bool = True,
+        pin_memory: bool | str = "auto",
+        prefetch_factor: int = 2,
     ):
         super().__init__()
         if not manifests and synthetic is None:
@@ -119,7 +134,13 @@ class FaceDataModule(L.LightningDataModule):
         self.image_size = int(image_size)
         self.channels = int(channels)
         self.batch_size = int(batch_size)
-        self.num_workers = int(num_workers)
+        self.num_workers_setting = num_workers
+        num_workers_value(num_workers)  # a bad value fails here, not at the first loader
+        if str(pin_memory) not in ("auto", "True", "False", "true", "false"):
+            raise ConfigError(f"data.pin_memory={pin_memory!r}: give auto, true or false")
+        self.pin_memory_setting = str(pin_memory).lower()
+        self.prefetch_factor = int(prefetch_factor)
+        self.cache_rendered = bool(cache_rendered)
         self.balanced_sampling = bool(balanced_sampling)
         self.sources = list(sources) if sources else None
         self.on_bad_sample = on_bad_sample
@@ -130,6 +151,31 @@ class FaceDataModule(L.LightningDataModule):
         self._datasets: dict[str, Dataset] = {}
         self._training_targets: tuple[str, ...] = ()
         self.warnings: list[str] = []  # worth telling the user: said by the runs, recorded
+
+    @property
+    def num_workers(self) -> int:
+        """DataLoader workers per process (`auto`: from the CPU cores and the trainer's devices)."""
+        devices = getattr(self.trainer, "num_devices", 1) if self.trainer is not None else 1
+        return num_workers_value(self.num_workers_setting, processes=int(devices or 1))
+
+    @property
+    def pin_memory(self) -> bool:
+        """Whether loaders pin their batches (`auto`: the trainer's device is a GPU)."""
+        if self.pin_memory_setting != "auto":
+            return self.pin_memory_setting == "true"
+        if self.trainer is None:
+            return False
+        return self.trainer.strategy.root_device.type == "cuda"
+
+    def loader_options(self) -> dict[str, Any]:
+        """Worker, pinning and prefetch options of every loader of this module."""
+        workers = self.num_workers
+        return {
+            "num_workers": workers,
+            "pin_memory": self.pin_memory,
+            "persistent_workers": workers > 0,
+            "prefetch_factor": self.prefetch_factor if workers > 0 else None,
+        }
 
     @property
     def manifest(self) -> Manifest:
@@ -194,6 +240,7 @@ class FaceDataModule(L.LightningDataModule):
                 mask_loader=self._mask_loader,
                 transform=self.train_transform if split == "train" else None,
                 on_bad_sample=self.on_bad_sample,
+                cache=self._cache(len(rows)),
             )
             if split == "train":
                 dataset.request_targets(self._training_targets)
@@ -201,6 +248,12 @@ class FaceDataModule(L.LightningDataModule):
                 dataset = self.train_transform.held_out(dataset)
             self._datasets[split] = dataset
         return self._datasets[split]
+
+    def _cache(self, n: int) -> RowCache | None:
+        """A cache for `n` rendered rows (synthetic data with cache_rendered), else None."""
+        if self._row_loader is None or not self.cache_rendered:
+            return None
+        return RowCache(n, (self.image_size, self.image_size, self.channels))
 
     def rows_dataset(self, rows: Manifest, *, native_size: bool = False) -> ManifestDataset:
         """A dataset over any rows of this data (a selection, or every split at once).
@@ -217,6 +270,7 @@ class FaceDataModule(L.LightningDataModule):
             row_loader=self._row_loader,
             mask_loader=self._mask_loader,
             on_bad_sample=self.on_bad_sample,
+            cache=None if native_size else self._cache(len(rows)),
         )
 
     def setup(self, stage: str | None = None) -> None:
@@ -234,10 +288,9 @@ class FaceDataModule(L.LightningDataModule):
             batch_size=self.batch_size,
             shuffle=shuffle if sampler is None else False,
             sampler=sampler,
-            num_workers=self.num_workers,
             collate_fn=collate_samples,
-            persistent_workers=self.num_workers > 0,
             drop_last=False,
+            **self.loader_options(),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -1,11 +1,15 @@
 """Manifest-backed datasets: rows of a manifest -> dict samples for the Lightning tasks.
 
-A sample is `{"image": float (C,H,W) in [0,1], "label": long, "index": long}`; `index` is the
-row's position in the dataset's manifest, so predictions can be traced back to path, video_id
-and source even after a distributed sampler reordered or padded the shards. A dataset asked for
-the target `mask` (`request_targets`) adds `mask`, float (1,H,W) in [0,1], the row's blend mask
-(`fakearena.data.masks`; zeros for a real), and `has_mask`, False for a fake whose mask is
-unknown (its `mask` is then zeros and carries no information).
+A sample is `{"image": (C,H,W), "label": long, "index": long}`; `index` is the row's position
+in the dataset's manifest, so predictions can be traced back to path, video_id and source even
+after a distributed sampler reordered or padded the shards. The image is uint8 (0..255, a
+quarter of the bytes through worker queues, pinned memory and the host-to-GPU copy) unless a
+training augmentation ran, which works on and returns float [0, 1]. Consumers call
+`float_images` where the tensor is used (the tasks on the device, after the transfer), which
+gives float [0, 1] either way. A dataset asked for the target `mask` (`request_targets`) adds
+`mask`, float (1,H,W) in [0,1], the row's blend mask (`fakearena.data.masks`; zeros for a
+real), and `has_mask`, False for a fake whose mask is unknown (its `mask` is then zeros and
+carries no information).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from torch.utils.data import Dataset, default_collate
 from fakearena.data.manifest import MASK_COLUMN, Manifest
 from fakearena.data.masks import read_mask
 from fakearena.data.media import load_image
+from fakearena.data.row_cache import RowCache
 from fakearena.data.transforms.sample import apply_transform
 from fakearena.errors import ConfigError, DataError
 
@@ -40,6 +45,22 @@ def to_tensor(image: np.ndarray, size: int | None) -> torch.Tensor:
     return tensor
 
 
+def to_uint8_tensor(image: np.ndarray, size: int | None) -> torch.Tensor:
+    """uint8 (H,W,C) -> uint8 (C,size,size): as stored, or `to_tensor`'s resize rounded to
+    the nearest 8-bit level (what saving the resized image would keep)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    if size is None or tuple(tensor.shape[1:]) == (size, size):
+        return tensor
+    return to_tensor(image, size).mul_(255.0).round_().to(torch.uint8)
+
+
+def float_images(images: torch.Tensor) -> torch.Tensor:
+    """Images as float [0, 1]: uint8 levels are divided by 255, float images pass unchanged."""
+    if images.dtype == torch.uint8:
+        return images.float().div_(255.0)
+    return images
+
+
 class ManifestDataset(Dataset):
     """Images of a manifest, resized to `image_size`, with labels and row indices.
 
@@ -52,6 +73,7 @@ class ManifestDataset(Dataset):
             manifests name mask files in their `mask` column instead.
         transform: training augmentation: a `SampleTransform` (sees the whole sample) or a
             callable on the image tensor.
+        cache: keeps rendered rows (`row_loader` sources), so each is drawn once per run.
         on_bad_sample: "error" raises on an unreadable image; "skip" returns None for it
             (the collate function drops it and reports the row in `skipped`).
     """
@@ -66,6 +88,7 @@ class ManifestDataset(Dataset):
         mask_loader: RowLoader | None = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         on_bad_sample: str = "error",
+        cache: RowCache | None = None,
     ):
         if on_bad_sample not in BAD_SAMPLE_POLICIES:
             raise ConfigError(
@@ -81,6 +104,9 @@ class ManifestDataset(Dataset):
         self.transform = transform
         self.targets: tuple[str, ...] = ()
         self.on_bad_sample = on_bad_sample
+        self.cache = cache if row_loader is not None else None
+        if self.cache is not None and len(self.cache) != len(manifest):
+            raise ValueError(f"a cache of {len(self.cache)} rows for {len(manifest)} rows")
         self._labels = manifest.frame["label"].to_numpy(dtype=np.int64)
 
     def __len__(self) -> int:
@@ -97,12 +123,9 @@ class ManifestDataset(Dataset):
     def load(self, index: int) -> np.ndarray:
         """uint8 (H,W,C) pixels of row `index`."""
         if self.row_loader is not None:
-            image = self.row_loader(self.row(index))
-            if self.channels == 1 and image.shape[2] == 3:
-                image = (
-                    (image @ np.array([0.299, 0.587, 0.114])).round().astype(np.uint8)[..., None]
-                )
-            return image
+            if self.cache is not None:
+                return self.cache.get(index, lambda: self.render(index))
+            return self.render(index)
         return load_image(self.manifest.abspath(index), channels=self.channels)
 
     def request_targets(self, targets: Sequence[str]) -> None:
@@ -127,6 +150,13 @@ class ManifestDataset(Dataset):
             return None
         return read_mask(self.manifest.root / relative)
 
+    def render(self, index: int) -> np.ndarray:
+        """uint8 (H,W,C) pixels of row `index` drawn by the row loader."""
+        image = self.row_loader(self.row(index))  # type: ignore[misc]
+        if self.channels == 1 and image.shape[2] == 3:
+            image = (image @ np.array([0.299, 0.587, 0.114])).round().astype(np.uint8)[..., None]
+        return image
+
     def __getitem__(self, index: int) -> dict[str, Any] | None:
         try:
             image = self.load(index)
@@ -143,8 +173,12 @@ class ManifestDataset(Dataset):
                 f"row {index + 1} of manifest {self.manifest.name} has an image of shape "
                 f"{image.shape}; expected {self.channels} channel(s)"
             )
+        if self.transform is not None:  # augmentations work on float images
+            tensor = to_tensor(image, self.image_size)
+        else:
+            tensor = to_uint8_tensor(image, self.image_size)
         sample: dict[str, Any] = {
-            "image": to_tensor(image, self.image_size),
+            "image": tensor,
             "label": torch.tensor(self._labels[index]),
             "index": torch.tensor(index),
         }

@@ -278,9 +278,8 @@ class IdentityDataModule(FaceDataModule):
         return DataLoader(
             dataset,
             batch_sampler=IdentityBatchSampler(sampler, self.batch_size, False, dataset.codes),
-            num_workers=self.num_workers,
             collate_fn=collate_samples,
-            persistent_workers=self.num_workers > 0,
+            **self.loader_options(),
         )
 
     def references(self, split: str | None = None) -> list[dict[str, Any]]:

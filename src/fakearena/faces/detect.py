@@ -24,13 +24,11 @@ import torch
 from PIL import Image
 
 from fakearena.errors import ConfigError, DataError
+from fakearena.faces.options import ALIGN_MODES, DEFAULT_DETECT_SIZE, DEFAULT_MARGIN, SELECT_MODES
 from fakearena.utils.io import sha256_file
+from fakearena.utils.parallel import resolve_device
 
 # Pixel long side of the image MTCNN sees (see benchmarks/faces.py for the measurement).
-DEFAULT_DETECT_SIZE = 640
-DEFAULT_MARGIN = 0.15
-ALIGN_MODES = ("similarity", "box")
-SELECT_MODES = ("largest", "confident")
 
 # facenet-pytorch 2.5.3 data/{pnet,rnet,onet}.pt
 MTCNN_WEIGHTS_SHA256 = {
@@ -100,7 +98,7 @@ class FaceDetector:
     """MTCNN on a downscaled copy of each frame, with results mapped back to full resolution.
 
     Args:
-        device: "cpu", "cuda", "cuda:1", ...
+        device: "auto" (CUDA when present, else the CPU), "cpu", "cuda", "cuda:1", ...
         detect_size: long side in pixels of the image MTCNN sees; larger frames are
             downscaled (antialiased), smaller ones are used as they are. 0: full resolution.
         min_face_size: smallest face MTCNN looks for, in pixels of that detection image.
@@ -111,7 +109,7 @@ class FaceDetector:
     def __init__(
         self,
         *,
-        device: str = "cpu",
+        device: str = "auto",
         detect_size: int = DEFAULT_DETECT_SIZE,
         min_face_size: int = 20,
         min_prob: float = 0.9,
@@ -123,12 +121,7 @@ class FaceDetector:
             raise ConfigError(f"detect_size={detect_size} is too small for MTCNN; use >= 48")
         if min_face_size < 12:
             raise ConfigError(f"min_face_size={min_face_size}: MTCNN needs >= 12 pixels")
-        try:
-            self.device = torch.device(device)
-        except RuntimeError as exc:
-            raise ConfigError(f"device={device!r} is not a torch device (cpu, cuda:0)") from exc
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise ConfigError(f"device={device!r} but CUDA is not available; use device=cpu")
+        self.device = resolve_device(str(device))
         verify_mtcnn_weights()
         from facenet_pytorch import MTCNN
 
@@ -244,7 +237,7 @@ _DEFAULT_DETECTORS: dict[tuple, FaceDetector] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
-def default_detector(device: str = "cpu", detect_size: int = DEFAULT_DETECT_SIZE) -> FaceDetector:
+def default_detector(device: str = "auto", detect_size: int = DEFAULT_DETECT_SIZE) -> FaceDetector:
     """A FaceDetector shared per (device, detect_size) within the process."""
     key = (str(device), int(detect_size))
     with _DEFAULT_LOCK:
@@ -257,7 +250,7 @@ def detect_faces(
     image: np.ndarray,
     *,
     detector: FaceDetector | None = None,
-    device: str = "cpu",
+    device: str = "auto",
     detect_size: int = DEFAULT_DETECT_SIZE,
 ) -> list[Face]:
     """Every face in an RGB uint8 HxWx3 image, most probable first."""

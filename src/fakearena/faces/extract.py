@@ -2,7 +2,8 @@
 
 Layout of the output folder `out`:
 
-- `<video_id>/<frame:06d>.png` (`_<k>` appended per face with `multi_face`): the crops;
+- `<video_id>/<frame:06d>.jpg` (`.png`/`.webp` with `format=`; `_<k>` appended per face with
+  `multi_face`): the crops;
 - `.shards/<hash>.json`: one per finished video, written atomically after its crops; a rerun
   skips every video whose shard exists for the same options (resume);
 - `<name>.csv` + `<name>.yaml`: the manifest, assembled from the shards at the end, so it only
@@ -22,7 +23,7 @@ import multiprocessing
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,78 +32,15 @@ import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fakearena.data.manifest import Manifest, ManifestCard, write_manifest
-from fakearena.errors import ConfigError, DataError
-from fakearena.faces.detect import (
-    ALIGN_MODES,
-    DEFAULT_DETECT_SIZE,
-    DEFAULT_MARGIN,
-    SELECT_MODES,
-    FaceDetector,
-    align_face,
-    select_faces,
-)
-from fakearena.faces.video import check_sampling, probe_video, read_frames, sample_frame_indices
+from fakearena.errors import DataError
+from fakearena.faces.detect import FaceDetector, align_face, select_faces
+from fakearena.faces.inputs import SourceItem
+from fakearena.faces.options import ExtractOptions
+from fakearena.faces.video import probe_video, read_frames, sample_frame_indices
 from fakearena.utils.io import atomic_path, atomic_write_json
 
 SHARD_DIR = ".shards"
 SHARD_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ExtractOptions:
-    """How frames are sampled, faces detected and crops written (see `fakearena faces`)."""
-
-    frames_per_video: int = 32
-    every: int = 0
-    size: int = 256
-    align: str = "similarity"
-    margin: float = DEFAULT_MARGIN
-    detect_size: int = DEFAULT_DETECT_SIZE
-    min_face_size: int = 20
-    min_prob: float = 0.9
-    multi_face: bool = False
-    select: str = "largest"
-    format: str = "png"
-    jpeg_quality: int = 95
-    device: str = "cpu"
-
-    def check(self) -> None:
-        """Raise ConfigError for options that cannot work."""
-        check_sampling(self.frames_per_video, self.every)
-        if self.align not in ALIGN_MODES:
-            raise ConfigError(f"align={self.align!r}: choose one of {list(ALIGN_MODES)}")
-        if self.select not in SELECT_MODES:
-            raise ConfigError(f"select={self.select!r}: choose one of {list(SELECT_MODES)}")
-        if self.format not in ("png", "jpg"):
-            raise ConfigError(f"format={self.format!r}: choose png or jpg")
-        if self.size < 8:
-            raise ConfigError(f"size={self.size}: give a crop side of at least 8 pixels")
-        if self.margin < 0:
-            raise ConfigError(f"margin={self.margin}: give a fraction >= 0 (e.g. 0.15)")
-
-    def signature(self) -> dict[str, Any]:
-        """The options that change the crops (a shard made with others is redone)."""
-        data = asdict(self)
-        data.pop("device")
-        return data
-
-
-@dataclass(frozen=True)
-class SourceItem:
-    """One video or image to extract faces from, with the manifest fields its rows get."""
-
-    path: Path
-    kind: str  # "video" or "image"
-    video_id: str
-    label: int
-    split: str
-    identity: str = ""
-    source: str = "real"
-    frame: int = 0  # frame index of a still image taken from a frame-level manifest
-
-    @property
-    def key(self) -> str:
-        return self.video_id if self.kind == "video" else f"{self.video_id}#{self.frame}"
 
 
 @dataclass
@@ -181,6 +119,8 @@ def _encode(crop: np.ndarray, options: ExtractOptions) -> bytes:
     buffer = io.BytesIO()
     if options.format == "png":
         Image.fromarray(crop).save(buffer, format="PNG", compress_level=1)
+    elif options.format == "webp":
+        Image.fromarray(crop).save(buffer, format="WEBP", quality=options.jpeg_quality)
     else:
         Image.fromarray(crop).save(buffer, format="JPEG", quality=options.jpeg_quality)
     return buffer.getvalue()

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fakearena.data.manifest import SPLITS, parse_label, read_manifest
 from fakearena.data.media import IMAGE_SUFFIXES, is_image_file, is_video_file
 from fakearena.errors import ConfigError, DataError
-from fakearena.faces.extract import SourceItem
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One video or image to extract faces from, with the manifest fields its rows get."""
+
+    path: Path
+    kind: str  # "video" or "image"
+    video_id: str
+    label: int
+    split: str
+    identity: str = ""
+    source: str = "real"
+    frame: int = 0  # frame index of a still image taken from a frame-level manifest
+
+    @property
+    def key(self) -> str:
+        return self.video_id if self.kind == "video" else f"{self.video_id}#{self.frame}"
 
 
 def _kind(path: Path, where: str) -> str:

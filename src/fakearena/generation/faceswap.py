@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 import yaml
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
@@ -57,7 +56,7 @@ from fakearena.generation.swapper import (
 from fakearena.generation.truth import FAKES_STAGE, score_manifest, truth_metrics
 from fakearena.generation.truth import write_truth_record as write_truth_record
 from fakearena.utils.io import sha256_bytes
-from fakearena.utils.parallel import Shard
+from fakearena.utils.parallel import Shard, resolve_device
 
 
 def generator_name(task: Any) -> str:
@@ -144,7 +143,7 @@ def generate_fake_set(
     out_dir = Path(out_dir)
     _claim(out_dir / f"{set_name}.csv", checkpoint, bool(cfg.get("overwrite", False)))
     manifest, dataset = source_rows(task, cfg)
-    shard = shard or Shard(device=torch.device(str(cfg.get("device") or "cpu")))
+    shard = shard or Shard(device=resolve_device(str(cfg.get("device") or "auto")))
     task.to(shard.device).eval()
     swapper = Swapper(task, blend_recipe(task, cfg.get("blend")))
     targets = swap_targets(len(names))

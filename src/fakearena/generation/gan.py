@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from fakearena import __version__
 from fakearena.errors import ConfigError
 from fakearena.generation.fakeset import CheckpointInfo, FakeSetWriter, split_assignment
-from fakearena.utils.parallel import Shard
+from fakearena.utils.parallel import Shard, resolve_device
 
 Z_PROTOCOL = "z_i ~ N(0, I) from numpy default_rng(SeedSequence([seed, i]))"
 
@@ -87,7 +87,7 @@ def generate_fake_set(
         overwrite=bool(cfg.get("overwrite", False)),
         shard=shard,
     )
-    device = shard.device if shard is not None else (cfg.get("device") or "cpu")
+    device = shard.device if shard is not None else resolve_device(str(cfg.get("device") or "auto"))
     net = task.net.to(device).eval()
     device = next(net.parameters()).device
     todo = writer.todo()

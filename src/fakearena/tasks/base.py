@@ -7,7 +7,8 @@ task through this interface; adding a kind of model means adding a task class, i
 (for generators) a fake-set writer in `fakearena.generation`, nothing in `runs/`.
 
 What a task gets from its data: batches from `fakearena.data` loaders, dicts with
-`image` (B,C,H,W float in [0,1]), `label` (B,) 0 real / 1 fake, `index` (B,) the row's
+`image` (B,C,H,W float in [0,1]: the loaders send uint8, made float on the device by
+`on_after_batch_transfer`), `label` (B,) 0 real / 1 fake, `index` (B,) the row's
 position in its split's manifest, `skipped` (row indices dropped under
 `data.on_bad_sample=skip`), plus task-specific keys (`identity` for the face swap). A batch
 whose rows were all skipped has no `image`. Training batches also hold the per-row targets the
@@ -22,6 +23,12 @@ What a task reports:
   metric computed from it, for tasks that score rows (written as predictions.csv,
   metrics.json and roc.png), else None and {};
 - `skipped_rows`: `(split, row index)` of every row skipped while training or evaluating.
+
+Speed (`fakearena train memory_format=... compile=...`, set with `set_speed`): the networks
+and the images run channels_last (`auto`: on CUDA, where tensor-core convolutions want it),
+and `compile=true` wraps the modules of `compiled_modules()` with `torch.compile` in place
+(parameter names, hence checkpoints, do not change). Mixed precision is the trainer's
+(`trainer.precision=bf16-mixed`, the default of trainer=auto on CUDA).
 """
 
 from __future__ import annotations
@@ -30,6 +37,25 @@ from typing import Any, ClassVar
 
 import lightning as L
 import pandas as pd
+import torch
+from torch import nn
+
+from fakearena.data.datasets import float_images
+from fakearena.errors import ConfigError
+
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+
+
+def called_parts(net: nn.Module) -> list[nn.Module]:
+    """A network's direct parts, lists of modules opened: what a task calls one by one (a
+    GAN's generator and discriminator, a face swap's encoder and decoders)."""
+    parts: list[nn.Module] = []
+    for child in net.children():
+        if isinstance(child, (nn.ModuleList, nn.ModuleDict)):
+            parts.extend(child.children())
+        elif any(True for _ in child.parameters()):
+            parts.append(child)
+    return parts
 
 
 class Task(L.LightningModule):
@@ -52,6 +78,46 @@ class Task(L.LightningModule):
         self.test_predictions: pd.DataFrame | None = None
         self.test_result: dict[str, Any] = {}
         self.skipped_rows: set[tuple[str, int]] = set()
+        self.memory_format_setting = "auto"
+        self.compile_setting = False
+        self._channels_last = False
+        self._compiled = False
+
+    def set_speed(self, *, memory_format: str = "auto", compile: bool = False) -> None:
+        """How the network runs: memory layout (auto | channels_last | contiguous) and whether
+        `torch.compile` wraps it; applied when the trainer sets the model up."""
+        if memory_format not in MEMORY_FORMATS:
+            raise ConfigError(
+                f"memory_format={memory_format!r}: choose one of {', '.join(MEMORY_FORMATS)}"
+            )
+        self.memory_format_setting, self.compile_setting = memory_format, bool(compile)
+
+    def compiled_modules(self) -> list[nn.Module]:
+        """The modules `compile=true` compiles: the ones a step calls (default: the network)."""
+        return [self.net]
+
+    def configure_model(self) -> None:
+        """Apply `set_speed` once, on the trainer's device type (Lightning calls this per stage)."""
+        device = self.trainer.strategy.root_device if self._trainer is not None else self.device
+        setting = self.memory_format_setting
+        self._channels_last = setting == "channels_last" or (
+            setting == "auto" and device.type == "cuda"
+        )
+        if self._channels_last:
+            self.to(memory_format=torch.channels_last)
+        if self.compile_setting and not self._compiled:
+            for module in self.compiled_modules():
+                module.compile()
+            self._compiled = True
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """uint8 images become float [0, 1] here, on the device (channels_last if the net is)."""
+        if isinstance(batch, dict) and isinstance(batch.get("image"), torch.Tensor):
+            images = float_images(batch["image"])
+            if self._channels_last and images.ndim == 4:
+                images = images.contiguous(memory_format=torch.channels_last)
+            batch["image"] = images
+        return batch
 
     @classmethod
     def check_data(cls, datamodule: Any, *, test: bool) -> None:

@@ -38,7 +38,7 @@ from fakearena.errors import ConfigError
 from fakearena.generation.blend import blend_options
 from fakearena.metrics.reconstruction import METRICS, image_metrics, summarise
 from fakearena.results import metric
-from fakearena.tasks.base import Task
+from fakearena.tasks.base import Task, called_parts
 from fakearena.tasks.buffers import RowBuffer
 from fakearena.tasks.faceswap_loss_weights import LossWeights
 from fakearena.tasks.faceswap_losses import reconstruction_loss
@@ -170,6 +170,10 @@ class FaceSwapTask(Task):
         self.best_val: dict[str, tuple[float, int]] = {}
         self.preview_paths: list[Path] = []
         self._preview: dict[int, list[torch.Tensor]] = {}
+
+    def compiled_modules(self) -> list[nn.Module]:
+        """The parts a step calls one by one (`compile=true`)."""
+        return called_parts(self.net)
 
     @property
     def identity_names(self) -> list[str]:
@@ -338,7 +342,8 @@ class FaceSwapTask(Task):
         with torch.no_grad():
             for batch in datamodule.val_dataloader():
                 if "image" in batch:
-                    self._evaluate(self.transfer_batch_to_device(batch, self.device, 0), buffer)
+                    batch = self.transfer_batch_to_device(batch, self.device, 0)
+                    self._evaluate(self.on_after_batch_transfer(batch, 0), buffer)
         self.init_summary = summarise_identities(buffer, self.identity_names, "init")
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:

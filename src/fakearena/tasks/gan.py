@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from fakearena.errors import FakearenaError
 from fakearena.errors import TrainingDivergedError as TrainingDivergedError  # re-exported
@@ -30,7 +32,7 @@ from fakearena.metrics.reference import subset
 from fakearena.models.generators.gan_pair import GANPair
 from fakearena.results import metric
 from fakearena.tasks import gan_eval
-from fakearena.tasks.base import Task
+from fakearena.tasks.base import Task, called_parts
 from fakearena.tasks.gan_losses import check_loss, discriminator_loss, generator_loss
 from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_png
@@ -58,6 +60,9 @@ class GANTask(Task):
         grid_size: images in the per-epoch sample grid (0 disables it).
         eval_seed: seed of the fixed z used for grids and FID (independent of `seed`).
         generator_name: the generator config's name (the fake sets' `source: gan/<name>`).
+        fid: the FID extractor (`conf/metrics`: `metrics.fid`): `weights` and `weights_sha256`
+            of another Inception file, `batch_size` of its forward (None: 32 on CPU, 256 on
+            a GPU). Features are computed on the task's device.
         monitor: metric key that selects the checkpoint; monitor_mode: "min" or "max".
         name: task name recorded in results.json and checkpoints.
     """
@@ -83,11 +88,14 @@ class GANTask(Task):
         grid_size: int = 64,
         eval_seed: int = 1234,
         generator_name: str | None = None,
+        fid: dict[str, Any] | None = None,
         monitor: str = "val/fid",
         monitor_mode: str = "min",
         name: str = "gan",
     ):
         super().__init__()
+        if isinstance(fid, DictConfig):  # checkpoint hyper-parameters load weights-only
+            fid = OmegaConf.to_container(fid, resolve=True)  # type: ignore[assignment]
         self.save_hyperparameters(ignore=["net", "optimizer", "d_optimizer"])
         for attribute in ("generator", "discriminator", "latent_dim", "sample", "augment"):
             if not hasattr(net, attribute):
@@ -107,6 +115,10 @@ class GANTask(Task):
         self._real_features: dict[str, np.ndarray] = {}
         self._floors: dict[str, dict[str, Any]] = {}
         self._d_step_count = 0
+
+    def compiled_modules(self) -> list[nn.Module]:
+        """The parts a step calls one by one (`compile=true`)."""
+        return called_parts(self.net)
 
     # ---- training -------------------------------------------------------------------------
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -252,7 +264,6 @@ class GANTask(Task):
         n_fake, k = int(self.hparams.fid_n), int(self.hparams.prdc_k)
         reference = subset(len(reals), min(n_fake, len(reals)), int(self.hparams.eval_seed))
         gan_eval.check_sizes(len(reference), n_fake, k)
-        batch_size = int(self.hparams.eval_batch_size)
         options = dict(
             k=k,
             kid_subsets=int(self.hparams.kid_subsets),
@@ -260,13 +271,20 @@ class GANTask(Task):
             seed=int(self.hparams.eval_seed),
         )
         if stage not in self._real_features or len(self._real_features[stage]) != len(reference):
-            real = gan_eval.inception_features(reals[reference], batch_size)
+            real = self._features(reals[reference])
             self._real_features[stage] = real
             self._floors[stage] = self._floor(reals, reference, real, options)
         fakes = self.generate(n_fake, int(self.hparams.eval_seed) + 1)
-        fake_features = gan_eval.inception_features(fakes, batch_size)
+        fake_features = self._features(fakes)
         scores = sample_quality(self._real_features[stage], fake_features, **options)
         return {**scores, "floor": self._floors[stage]}
+
+    def _features(self, images: torch.Tensor) -> np.ndarray:
+        """Inception pool3 features on the task's device, with `task.fid` (`metrics.fid`)'s
+        weights and batch size."""
+        return gan_eval.inception_features(
+            images, **{"device": self.device, **(self.hparams.get("fid") or {})}
+        )
 
     def _floor(
         self,
@@ -283,7 +301,7 @@ class GANTask(Task):
         )
         if isinstance(rows, str):
             return {"reason": f"{rows}: set task.fid_n <= {len(reals) // 2} for a floor"}
-        others = gan_eval.inception_features(reals[rows], int(self.hparams.eval_batch_size))
+        others = self._features(reals[rows])
         return sample_quality(reference_features, others, **options)
 
     def on_validation_epoch_end(self) -> None:
@@ -305,7 +323,7 @@ class GANTask(Task):
 
     def _metric_entries(self, stage: str, scores: dict[str, Any]) -> dict[str, dict[str, Any]]:
         protocol = {
-            **gan_eval.inception_protocol(),
+            **gan_eval.inception_protocol(**(self.hparams.get("fid") or {})),
             "n_real": scores["n_real"],
             "n_fake": scores["n_fake"],
             "fake_seed": int(self.hparams.eval_seed) + 1,

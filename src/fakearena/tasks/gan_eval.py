@@ -19,19 +19,32 @@ def to_rgb(images: torch.Tensor) -> torch.Tensor:
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
 
-def inception_features(images: torch.Tensor, batch_size: int = 32) -> np.ndarray:
-    """(N, 2048) float64 pool3 features of images in [0, 1]."""
+def inception_features(
+    images: torch.Tensor,
+    batch_size: int | None = None,
+    *,
+    device: torch.device | str = "cpu",
+    weights: str | None = None,
+    weights_sha256: str | None = None,
+) -> np.ndarray:
+    """(N, 2048) float64 pool3 features of images in [0, 1], computed on `device`.
+
+    `weights`/`weights_sha256`: another Inception file (`metrics.fid.*`); `batch_size` None:
+    the extractor's default for the device.
+    """
     from fakearena.metrics.inception import cached_extractor
 
-    extractor = cached_extractor(batch_size=int(batch_size))
-    return extractor(to_rgb(images.detach().cpu().clamp(0.0, 1.0))).cpu().numpy()
+    extractor = cached_extractor(weights, weights_sha256, batch_size, str(torch.device(device)))
+    return extractor(to_rgb(images.detach().clamp(0.0, 1.0))).cpu().numpy()
 
 
-def inception_protocol() -> dict[str, Any]:
+def inception_protocol(
+    weights: str | None = None, weights_sha256: str | None = None, **_: Any
+) -> dict[str, Any]:
     """What a result records about the feature extractor (weights hash, resize)."""
-    from fakearena.metrics.inception import default_weights
+    from fakearena.metrics.inception import resolve_weights
 
-    return dict(default_weights().protocol())
+    return dict(resolve_weights(weights, weights_sha256).protocol())
 
 
 def check_sizes(n_real: int, n_fake: int, k: int) -> None:

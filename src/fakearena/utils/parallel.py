@@ -1,6 +1,7 @@
-"""Devices and process sharding for the commands that run outside a Lightning Trainer.
+"""Devices, CPU workers and process sharding for the commands outside a Lightning Trainer.
 
-`resolve_device` turns a `device=` value into a torch device (`auto`: CUDA when present).
+`resolve_device` turns a `device=` value into a torch device (`auto`: CUDA when present, the
+same answer as `trainer=auto`); `default_num_workers` sizes DataLoader workers from the CPUs.
 `devices=N` (and `num_nodes=M`) of `fakearena generate` and `fakearena evaluate` start N x M
 processes through `lightning.Fabric` with the DDP strategy: launched by Lightning itself on one
 machine, or under `torchrun` / SLURM when their environment is present (Fabric detects it).
@@ -11,6 +12,7 @@ barrier.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +56,40 @@ class Shard:
         parts: list[Any] = [None] * self.world_size
         dist.all_gather_object(parts, obj)
         return parts
+
+
+def available_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask, e.g. a SLURM or container limit)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_num_workers(processes: int = 1, limit: int | None = 8) -> int:
+    """DataLoader workers per process when a config says `num_workers: auto`.
+
+    Each of the `processes` training processes keeps one core; the rest are its workers, at
+    most `limit`. With fewer than 2 spare cores per process loading stays in the process
+    (0): a worker would only compete with the model for the same core.
+    """
+    spare = available_cpus() // max(int(processes), 1) - 1
+    if spare < 2:
+        return 0
+    return spare if limit is None else min(spare, int(limit))
+
+
+def num_workers_value(value: int | str | None, processes: int = 1) -> int:
+    """A `num_workers` config value as a count: `auto` (or None) -> `default_num_workers`."""
+    if value is None or str(value) == "auto":
+        return default_num_workers(processes)
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = -1
+    if count < 0:
+        raise ConfigError(f"num_workers={value!r}: give auto or a count >= 0")
+    return count
 
 
 def resolve_device(name: str = "auto") -> torch.device:

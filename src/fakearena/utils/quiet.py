@@ -23,5 +23,7 @@ def quiet_third_party() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=r".*is smaller than the logging interval.*")
+    # the tasks own the batch hooks (uint8 -> float on the device); the DataModule has none
+    warnings.filterwarnings("ignore", message=r".*overridden `on_after_batch_transfer`.*")
     # our epoch-level metrics are computed on predictions gathered from every rank already
     warnings.filterwarnings("ignore", message=r".*when logging on epoch level in distributed.*")

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fakearena.data.manifest import Manifest, write_manifest
 from fakearena.errors import ConfigError
 from fakearena.tool_args import Arg, ToolArgs
 from fakearena.utils.io import atomic_write_json
+
+if TYPE_CHECKING:  # pandas loads with the manifest module: only when a build runs
+    from fakearena.data.manifest import Manifest
 
 
 @dataclass
@@ -162,6 +164,8 @@ def main(argv: Sequence[str]) -> int:
         print(tool.usage())
         return 0
     args = tool.parse(argv[1:])
+    from fakearena.data.manifest import write_manifest
+
     built = build(args)
     manifest = built.manifest
     manifest.card.provenance["command"] = f"fakearena data build {' '.join(argv)}"

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from fakearena.data.datasets import float_images
 from fakearena.data.transforms.augment import blur, jpeg
 from fakearena.errors import ConfigError
 
@@ -96,5 +97,6 @@ class PerturbedDataset(Dataset):
         if sample is not None and "image" in sample:
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + int(index))
             sample = dict(sample)
-            sample["image"] = apply_perturbation(sample["image"], self.kind, self.level, generator)
+            image = float_images(sample["image"])
+            sample["image"] = apply_perturbation(image, self.kind, self.level, generator)
         return sample

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from fakearena.data.datasets import float_images
 from fakearena.data.transforms.augment import DetectorAugment, blur
 from fakearena.data.transforms.sample import Sample, SampleTransform
 from fakearena.data.transforms.warp import WarpParams, random_warp_offsets
@@ -231,15 +232,23 @@ class SelfBlendedRows(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any] | None:
         n_base = len(self.base)  # type: ignore[arg-type]
         if index < n_base:
-            return self.base[index]
+            return _float_sample(self.base[index])
         row = int(self.reals[index - n_base])
-        sample = self.base[row]
+        sample = _float_sample(self.base[row])
         if sample is None or "image" not in sample:
             return {"skipped": index}
         generator = torch.Generator().manual_seed(self.blender.seed * 1_000_003 + row)
         sample = self.blender.blend_sample(sample, generator)
         sample["index"] = torch.tensor(index)
         return sample
+
+
+def _float_sample(sample: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A base row's sample with a float [0, 1] image (the blend works on floats, and every
+    sample of one batch must share a dtype)."""
+    if sample is None or "image" not in sample:
+        return sample
+    return {**sample, "image": float_images(sample["image"])}
 
 
 def _alter(image: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

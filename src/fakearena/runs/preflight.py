@@ -1,0 +1,94 @@
+"""Checks of a composed job config that need no model: run before torch and Lightning load.
+
+A missing checkpoint, manifest or input file is a user error that should cost a second, not
+the several seconds (and the GPU start) of importing the run function's dependencies. Each
+check raises the same error, with the same message, that the run function would raise later.
+This module imports nothing heavier than `pathlib` and OmegaConf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from fakearena.errors import CheckpointError, ConfigError, DataError, ManifestError
+
+
+def _checkpoint(cfg: DictConfig, key: str, command: str) -> None:
+    """`cfg[key]` names an existing checkpoint file."""
+    value = cfg.get(key) if not OmegaConf.is_missing(cfg, key) else None
+    if not value:
+        raise ConfigError(f"`fakearena {command}` needs {key}=PATH (a checkpoint, e.g. best.ckpt)")
+    if not Path(str(value)).is_file():
+        raise CheckpointError(
+            f"checkpoint {value} does not exist; pass {key}=<run folder>/checkpoints/best.ckpt"
+        )
+
+
+def _manifests(cfg: DictConfig) -> None:
+    """Every `data.manifests` entry is an existing manifest file."""
+    data = cfg.get("data")
+    if data is None or "manifests" not in data or OmegaConf.is_missing(data, "manifests"):
+        return
+    entries = data.manifests
+    for entry in [entries] if isinstance(entries, str) else list(entries or []):
+        path = Path(str(entry))
+        csv_path = path.with_suffix(".csv") if path.suffix in (".yaml", ".yml") else path
+        if not csv_path.is_file():
+            raise ManifestError(
+                csv_path,
+                [
+                    "file not found; give the path of an existing <name>.csv (or its .yaml "
+                    "card), e.g. one written by `fakearena data synth out=DIR`"
+                ],
+            )
+
+
+def train(cfg: DictConfig) -> None:
+    """`fakearena train`: the resume checkpoint and the manifests exist."""
+    if cfg.get("ckpt_path") and not Path(str(cfg.ckpt_path)).is_file():
+        raise ConfigError(f"ckpt_path={cfg.ckpt_path} does not exist; give an existing .ckpt file")
+    _manifests(cfg)
+
+
+def evaluate(cfg: DictConfig) -> None:
+    """`fakearena evaluate`: the checkpoint and the manifests exist."""
+    _checkpoint(cfg, "ckpt", "evaluate")
+    _manifests(cfg)
+
+
+def generate(cfg: DictConfig) -> None:
+    """`fakearena generate`: ckpt and out are given, the checkpoint (and source data) exist."""
+    if not cfg.get("ckpt"):
+        raise ConfigError("`fakearena generate` needs ckpt=PATH (a generator's best.ckpt)")
+    if not cfg.get("out"):
+        raise ConfigError("`fakearena generate` needs out=DIR (where images and manifest go)")
+    _checkpoint(cfg, "ckpt", "generate")
+    _manifests(cfg)
+
+
+def detect(cfg: DictConfig) -> None:
+    """`fakearena detect`: the input and the checkpoint exist."""
+    value = cfg.get("input") if not OmegaConf.is_missing(cfg, "input") else None
+    if not value:
+        raise ConfigError("`fakearena detect` needs an input: fakearena detect PATH ckpt=...")
+    if not Path(str(value)).exists():
+        raise DataError(f"input {value} does not exist; give a video, an image or a folder")
+    _checkpoint(cfg, "ckpt", "detect")
+
+
+CHECKS: dict[str, Callable[[DictConfig], None]] = {
+    "train": train,
+    "evaluate": evaluate,
+    "generate": generate,
+    "detect": detect,
+}
+
+
+def check(command: str, cfg: DictConfig) -> None:
+    """Run the checks of `command` (none for commands without input files)."""
+    function = CHECKS.get(command)
+    if function is not None:
+        function(cfg)
