@@ -35,7 +35,9 @@ def render_calls(monkeypatch):
 
 
 def _module(**options) -> FaceDataModule:
-    return FaceDataModule(name="synthetic", synthetic=SYNTHETIC, image_size=32, batch_size=4, **options)
+    return FaceDataModule(
+        name="synthetic", synthetic=SYNTHETIC, image_size=32, batch_size=4, **options
+    )
 
 
 @pytest.mark.parametrize("workers", [0, 2])
