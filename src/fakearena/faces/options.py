@@ -15,7 +15,7 @@ DEFAULT_DETECT_SIZE = 640
 DEFAULT_MARGIN = 0.15
 ALIGN_MODES = ("similarity", "box")
 SELECT_MODES = ("largest", "confident")
-# Crop files. JPEG q95 is the default: at 256 px it decodes 4.6x faster than PNG per core at
+# Crop files. JPEG q95 is the default: at 256 px it decodes 4.3x faster than PNG per core at
 # 45 dB PSNR against the lossless crop (benchmarks/results/crop_formats.json); png keeps the
 # crop exactly, webp is the smallest file.
 CROP_FORMATS = ("jpg", "png", "webp")
