@@ -14,7 +14,7 @@ from PIL import Image
 from scipy import ndimage
 
 from fakearena.data.datamodule import FaceDataModule
-from fakearena.data.datasets import ManifestDataset, collate_samples
+from fakearena.data.datasets import ManifestDataset, collate_samples, float_images
 from fakearena.data.manifest import (
     Manifest,
     ManifestCard,
@@ -115,7 +115,7 @@ def test_datasets_serve_masks_on_request_zeros_for_reals_unknown_for_others(tmp_
     assert batch["mask"].shape == (8, 1, 32, 32)
     assert batch["has_mask"].tolist() == [True, True, True, True, True, False, True, False]
     assert not batch["mask"][[0, 2, 4, 5, 6, 7]].any()  # reals, and fakes of unknown mask
-    fake = batch["image"][1].mean(0)
+    fake = float_images(batch["image"][1]).mean(0)  # samples travel as uint8
     inside = batch["mask"][1, 0] > 0.99
     assert (fake[inside] > 0.7).all() and inside.float().mean() > 0.2  # mask on the ellipse
     with pytest.raises(ConfigError, match="known targets"):

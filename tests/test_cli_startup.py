@@ -73,7 +73,10 @@ def test_job_help_lists_groups_with_defaults_and_the_keys():
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["train", "detector=does_not_exist"], "Could not find 'detector/does_not_exist'"),
+        (
+            ["train", "detector=does_not_exist"],
+            "detector=does_not_exist is not an option of detector",
+        ),
         (["train", "no_such_key=1"], "no_such_key"),
         (["evaluate", "ckpt=missing.ckpt"], "checkpoint missing.ckpt does not exist"),
         (

@@ -30,7 +30,11 @@ from fakearena.report.cli import ARGS as LEADERBOARD_ARGS
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 # Documented on purpose as input that fails (docs/bad_inputs.md lists what it prints).
-BAD_INPUT_EXAMPLES = {"fakearena train nonexistent_key=1"}
+BAD_INPUT_EXAMPLES = {
+    "fakearena train nonexistent_key=1",
+    "fakearena train trainer.max_epoch=3",
+    "fakearena train +trainer.max_epoch=3",
+}
 _COMMAND = re.compile(r"(?:^|[\s/])(?:-m fakearena\.cli|fakearena)\s+(?P<rest>[^\s#].*)$")
 _SPAN_COMMAND = re.compile(r"^(?:\S*/)?(?:srun\s+)?fakearena\s+(?P<rest>\S.*)$")
 PLUGINS = {
@@ -186,7 +190,7 @@ def test_documented_command_composes(doc: str, command: str, capsys):
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         for overrides in variants:
             if failing:
-                with pytest.raises(Exception, match="nonexistent_key"):
+                with pytest.raises(Exception, match=r"nonexistent_key|max_epoch"):
                     compose(config_name, overrides=overrides, return_hydra_config=True)
                 continue
             cfg = compose(config_name, overrides=overrides, return_hydra_config=True)

@@ -18,9 +18,9 @@ from fakearena.data.identities import IdentityBatchSampler, IdentityDataModule
 from fakearena.data.manifest import Manifest, ManifestCard, read_manifest, write_manifest
 from fakearena.data.masks import read_mask
 from fakearena.errors import ConfigError, DataError
-from fakearena.generation.blend import EllipseMask
 from fakearena.generation.faceswap import generate_fake_set
 from fakearena.generation.fakeset import CheckpointInfo
+from fakearena.generation.swapper import Swapper, blend_recipe
 from fakearena.models.generators.faceswap_ae import FaceSwapAE
 from fakearena.results import read_results
 from fakearena.tasks.checkpoints import restore_task
@@ -228,7 +228,7 @@ def test_generate_writes_a_manifest_mapping_back_to_source_rows(
     assert fakes.name == "faceswap_ae_p0-p1"
     assert fakes.card.provenance["checkpoint_sha256"] == ckpt.sha256
     by_path = source.frame.set_index("path")
-    mask = EllipseMask().render(SIZE, SIZE)
+    mask = Swapper(task, blend_recipe(task)).mask(SIZE, SIZE)  # the run's blend recipe
     for row in frame.itertuples():
         origin = by_path.loc[row.source_path]
         assert row.video_id == f"faceswap/faceswap_ae_p0-p1/{origin.video_id}"

@@ -44,7 +44,7 @@ def test_manifests_crops_results_and_report_are_0644_under_umask_022(tmp_path: P
     )
     options = ExtractOptions(size=32, detect_size=320)
     summary = extract_faces([item], tmp_path / "faces", options, name="faces", progress=False)
-    crops = sorted((tmp_path / "faces" / "astro").glob("*.png"))
+    crops = sorted((tmp_path / "faces" / "astro").glob("*.jpg"))  # JPEG q95 by default
     assert crops, "the astronaut's face was not extracted"
     for path in [*crops, summary.manifest_path, summary.report_path]:
         assert mode(path) == 0o644, f"{path} is {oct(mode(path))}"

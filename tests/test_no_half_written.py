@@ -28,8 +28,13 @@ from types import SimpleNamespace
 class FakeExtractor:
     spec = SimpleNamespace(sha256="f" * 64)
 
+    device = __import__("torch").device("cpu")
+
     def __init__(self, delay=0.0):
         self.delay, self.calls = delay, 0
+
+    def __call__(self, batch):  # uint8 batches from the decoding loader
+        return self.embed(batch.float() / 255.0)
 
     def embed(self, batch):
         self.calls += 1

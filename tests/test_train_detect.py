@@ -45,7 +45,8 @@ def test_train_fast_dev_run_writes_a_valid_result_record(tmp_path: Path, toy_man
     assert record["warnings"] == [f"test split: {record['metrics']['test/auc']['warning']}"]
     assert "only 9 videos (3 real, 6 fake)" in record["warnings"][0]
     assert "fakearena: warning: test split: only 9 videos" in result.stderr
-    assert not list(run_dir.glob("*.log"))  # nothing was logged: no empty train.log
+    # a log file exists only when something was logged (Lightning's device lines): none empty
+    assert all(log.stat().st_size > 0 for log in run_dir.glob("*.log"))
 
 
 def test_train_on_a_missing_manifest_is_one_clear_error_and_writes_nothing(tmp_path: Path):

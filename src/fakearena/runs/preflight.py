@@ -13,18 +13,16 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from fakearena.errors import CheckpointError, ConfigError, DataError, ManifestError
+from fakearena.errors import ConfigError, DataError, ManifestError
+from fakearena.utils.checkpoint_paths import resolve_checkpoint
 
 
 def _checkpoint(cfg: DictConfig, key: str, command: str) -> None:
-    """`cfg[key]` names an existing checkpoint file."""
+    """`cfg[key]` names an existing checkpoint file or a run folder holding its best one."""
     value = cfg.get(key) if not OmegaConf.is_missing(cfg, key) else None
     if not value:
         raise ConfigError(f"`fakearena {command}` needs {key}=PATH (a checkpoint, e.g. best.ckpt)")
-    if not Path(str(value)).is_file():
-        raise CheckpointError(
-            f"checkpoint {value} does not exist; pass {key}=<run folder>/checkpoints/best.ckpt"
-        )
+    resolve_checkpoint(str(value))
 
 
 def _manifests(cfg: DictConfig) -> None:
