@@ -11,9 +11,11 @@ Manifests of synthetic faces are in memory (`root=None`): the extra integer colu
 
 from fakearena.data.synthetic.dataset import (
     EXTRA_COLUMNS,
+    holdout_shots_manifest,
     identity_splits,
     synthetic_card,
     synthetic_manifest,
+    write_rendered,
     write_synthetic_dataset,
 )
 from fakearena.data.synthetic.renderer import SOURCE_FAKE, SOURCE_REAL, SyntheticRenderer
@@ -23,8 +25,10 @@ __all__ = [
     "SOURCE_FAKE",
     "SOURCE_REAL",
     "SyntheticRenderer",
+    "holdout_shots_manifest",
     "identity_splits",
     "synthetic_card",
     "synthetic_manifest",
+    "write_rendered",
     "write_synthetic_dataset",
 ]
