@@ -284,22 +284,40 @@ def _pooled_cell(values: list[dict[str, Folded]], keys: list[str]) -> str:
 def generator_keys(confs: list[Configuration], folded: dict[str, dict[str, Folded]]) -> list[str]:
     """Generator quality keys to show, in display order: each configuration's test metrics
     (its val metrics when it has no test metrics) and its fake set's (`fakes/...`), floors
-    folded into their metric's cell."""
+    folded into their metric's cell.
+
+    A GAN's headline reference (`test/<metric>`) comes first, then its further references
+    (`test/unseen_people/<metric>`: the people it never saw), each in metric order.
+    """
     keys: set[str] = set()
     for conf in confs:
-        # stage/metric only: per-identity breakdowns (val/mse/<person>) stay in the CSV
-        mine = [k for k in folded[conf.key] if k.count("/") == 1]
+        mine = [k for k in folded[conf.key] if _quality_key(k)]
         tested = [k for k in mine if k.startswith("test/")]
         keys.update(tested or [k for k in mine if k.startswith("val/")])
         keys.update(k for k in mine if k.startswith(FAKES_STAGE + "/"))
     keys = {k for k in keys if not (k.endswith(FLOOR_SUFFIX) and k[: -len(FLOOR_SUFFIX)] in keys)}
 
-    def order(key: str) -> tuple[int, str, str]:
-        name = key.rsplit("/", 1)[-1]
+    def order(key: str) -> tuple[str, int, str, str]:
+        parts = key.split("/")
+        reference = parts[1] if len(parts) == 3 else ""
+        name = parts[-1]
         rank = GENERATOR_ORDER.index(name) if name in GENERATOR_ORDER else len(GENERATOR_ORDER)
-        return (rank, name, key)
+        return (reference, rank, name, key)
 
     return sorted(keys, key=order)
+
+
+def _quality_key(key: str) -> bool:
+    """`stage/metric`, or `stage/<reference>/<metric>` of a further reference; per-identity
+    breakdowns (`val/mse/<person>`) stay in the CSV."""
+    parts = key.split("/")
+    if len(parts) == 2:
+        return True
+    return (
+        len(parts) == 3
+        and parts[0] != FAKES_STAGE  # a fake set's per-split numbers stay in the CSV
+        and parts[2].removesuffix(FLOOR_SUFFIX) in GENERATOR_ORDER
+    )
 
 
 def _quality_cell(values: dict[str, Folded], key: str) -> str:

@@ -2,7 +2,8 @@
 
 Folder of an arena run:
 
-    data/            real faces (real.csv) and their blended fakes (blend.csv)
+    data/            real faces (real.csv), their blended fakes (blend.csv) and further shots
+                     of the training people (people_holdout.csv: the GANs' references)
     generators/<g>/  `fakearena train` run of each generator (results.json, checkpoints)
     fakes/<g>/       its fake set (`fakearena generate`): PNGs + <g>.csv (+ results.json: a
                      face swap's truth metrics); fakes/blend/results.json: the blended fakes'
@@ -30,6 +31,7 @@ from fakearena.utils.io import atomic_write_json
 from fakearena.utils.quiet import quiet_third_party
 
 BLEND = "blend"
+HOLDOUT = "people_holdout"  # further shots of the training people, never in real.csv
 
 
 def _peak_self_mib() -> float:
@@ -37,28 +39,56 @@ def _peak_self_mib() -> float:
 
 
 def prepare_faces(cfg: DictConfig, data_dir: Path) -> dict[str, Path]:
-    """Write the synthetic faces once; split them into real.csv and blend.csv."""
-    real_csv, blend_csv = data_dir / "real.csv", data_dir / "blend.csv"
-    if real_csv.is_file() and blend_csv.is_file():
-        return {"real": real_csv, BLEND: blend_csv}
-    from fakearena.data.synthetic import write_synthetic_dataset
+    """Write the synthetic faces once: real.csv, blend.csv and people_holdout.csv.
+
+    people_holdout.csv holds `faces.holdout_shots` further real shots of each training person
+    (half val, half test), images real.csv never shows: what a GAN entry with
+    `holdout: people` is judged against (`fakearena.data.gan_people`).
+    """
+    paths = {
+        "real": data_dir / "real.csv",
+        BLEND: data_dir / "blend.csv",
+        HOLDOUT: data_dir / f"{HOLDOUT}.csv",
+    }
+    if all(path.is_file() for path in paths.values()):
+        return paths
+    from fakearena.data.synthetic import (
+        holdout_shots_manifest,
+        write_rendered,
+        write_synthetic_dataset,
+    )
 
     faces = cfg.faces
-    all_csv = write_synthetic_dataset(
-        data_dir,
-        name="faces",
+    common = dict(
         n_identities=int(faces.n_identities),
         per_identity=int(faces.per_identity),
         size=int(faces.size),
-        fake_fraction=float(faces.fake_fraction),
         seed=int(cfg.seed),
     )
+    all_csv = write_synthetic_dataset(
+        data_dir, name="faces", fake_fraction=float(faces.fake_fraction), **common
+    )
     everything = read_manifest(all_csv)
-    for label, path, name in ((0, real_csv, "real"), (1, blend_csv, BLEND)):
+    for label, name in ((0, "real"), (1, BLEND)):
         part = everything.select(label=label)
         part.card.name = name
-        write_manifest(part, path)
-    return {"real": real_csv, BLEND: blend_csv}
+        write_manifest(part, paths[name])
+    holdout = holdout_shots_manifest(shots=int(faces.holdout_shots), name=HOLDOUT, **common)
+    write_rendered(holdout, data_dir, size=common["size"], seed=common["seed"])
+    return paths
+
+
+def _holdout_overrides(spec: DictConfig, name: str, holdout_csv: Path) -> list[str]:
+    """`holdout: people` judges a GAN against further shots of its training people."""
+    choice = spec.get("holdout")
+    if choice is None:
+        return []
+    if choice != "people":
+        raise ConfigError(
+            f"generators.{name}.holdout={choice!r}; use `people` (judged against further "
+            "shots of the training people, data/people_holdout.csv) or null"
+        )
+    return [f"data.holdout_manifests=[{holdout_csv}]"]
 
 
 def score_blend_truth(blend_csv: Path, out_dir: Path) -> Path:
@@ -134,8 +164,15 @@ def detector_spec(name: str, spec: Any) -> tuple[list[str], Any]:
     return list(spec), None
 
 
-def generator_stages(cfg: DictConfig, run_dir: Path, real_csv: Path) -> tuple[list, list]:
-    """Training stages and generation stages of the configured generators."""
+def generator_stages(
+    cfg: DictConfig, run_dir: Path, real_csv: Path, holdout_csv: Path | None = None
+) -> tuple[list, list]:
+    """Training stages and generation stages of the configured generators.
+
+    `holdout_csv`: the further shots of the training people (default: people_holdout.csv
+    beside real.csv).
+    """
+    holdout_csv = holdout_csv or real_csv.with_name(f"{HOLDOUT}.csv")
     common = list(cfg.get("common") or [])
     train_stages, generate_stages = [], []
     for name, spec in (cfg.generators or {}).items():
@@ -145,6 +182,7 @@ def generator_stages(cfg: DictConfig, run_dir: Path, real_csv: Path) -> tuple[li
             raise ConfigError(f"generator name {BLEND!r} is reserved for the blended fakes")
         train_dir = run_dir / "generators" / name
         identities = _identity_overrides(spec, real_csv)
+        holdout = _holdout_overrides(spec, name, holdout_csv)
         budget = spec.get("budget_minutes")
         train_stages.append(
             Stage(
@@ -159,6 +197,7 @@ def generator_stages(cfg: DictConfig, run_dir: Path, real_csv: Path) -> tuple[li
                     # the report finds a generator's test set by its name: keep them equal
                     f"generator.name={name}",
                     *identities,
+                    *holdout,
                     *budget_overrides(budget, f"generators.{name}"),
                     *common,
                     f"hydra.run.dir={train_dir}",
@@ -283,7 +322,7 @@ def run(cfg: DictConfig) -> None:
         StageReport("score blend truth", "ran", time.perf_counter() - step, _peak_self_mib())
     )
 
-    train_stages, generate_stages = generator_stages(cfg, run_dir, faces["real"])
+    train_stages, generate_stages = generator_stages(cfg, run_dir, faces["real"], faces[HOLDOUT])
     reports += run_stages(train_stages + generate_stages)
 
     fake_sets = {BLEND: faces[BLEND]}

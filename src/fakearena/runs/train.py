@@ -150,6 +150,9 @@ def run(cfg: DictConfig) -> float | None:
         )
     except TrainingDivergedError as error:
         raise TrainingDivergedError(f"{error}. {_kept_checkpoints(output_dir(cfg))}") from error
+    # before testing: trainer.test(ckpt_path=best) restores the Timer's elapsed time (and the
+    # epoch) of that checkpoint on top of the run's, so later they would count twice
+    facts = training_facts(trainer)
     checkpoints = checkpoint_paths(trainer)
     metrics: dict[str, dict[str, Any]] = {}
     monitor = cfg.task.monitor
@@ -205,7 +208,7 @@ def run(cfg: DictConfig) -> float | None:
             extra={
                 "skipped_rows": skipped,
                 "warnings": warnings,
-                "training": training_facts(trainer),
+                "training": facts,
             },
         )
         path = write_results(run_dir, record)

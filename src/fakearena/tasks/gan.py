@@ -2,14 +2,22 @@
 
 Each training step takes a batch of real images (label 0 rows only; fakes in the data are
 ignored), makes one discriminator step, and every `d_steps` steps one generator step (then the
-EMA update). Losses come from `fakearena.tasks.gan_losses` (`loss=null`: the network's
-default). Validation computes FID, KID and precision/recall/density/coverage (k=`prdc_k`) of
-`fid_n` images generated from a fixed z against a seeded sample of up to `fid_n` real
-validation images, and once per split the real-vs-real floor (the same scores of `fid_n` other
-real rows of the split, see `fakearena.metrics.quality`); the checkpoint is chosen on
-`val/fid`. Validation runs every `trainer.check_val_every_n_epoch` epochs and always after the
-last epoch (also when `trainer.max_time` ends the run); a sample grid from a fixed z is saved
-as `<run>/samples/epoch_<NNNN>.png` after every training epoch (and logged to TensorBoard/W&B).
+EMA update). With `pretrain_steps` > 0 (networks with an encoder) the first that many steps
+train the generator as a VAE decoder instead (`fakearena.tasks.gan_pretrain`, with its own
+optimizer; D waits), then adversarial training takes over with fresh G and D optimizers.
+Losses come from `fakearena.tasks.gan_losses` (`loss=null`: the network's default).
+
+Validation computes FID, KID and precision/recall/density/coverage (k=`prdc_k`) of `fid_n`
+images generated from a fixed z against each reference of the split: a seeded sample of up to
+`fid_n` of its real images, and once per split the real-vs-real floor (the same scores of
+`fid_n` other real rows, see `fakearena.metrics.quality`). The data names the references
+(`evaluation_sets(split)`, one loader each; task=gan's data holds out faces of the training
+people as the headline reference and adds the unseen people, `fakearena.data.gan_people`);
+the headline's keys are `<stage>/<metric>`, the others' `<stage>/<name>/<metric>`. The
+checkpoint is chosen on `val/fid`. Validation runs every `trainer.check_val_every_n_epoch`
+epochs and always after the last epoch (also when `trainer.max_time` ends the run); a sample
+grid from a fixed z is saved as `<run>/samples/epoch_<NNNN>.png` after every training epoch
+(and logged to TensorBoard/W&B).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from fakearena.results import metric
 from fakearena.tasks import gan_eval
 from fakearena.tasks.base import Task, called_parts
 from fakearena.tasks.gan_losses import check_loss, discriminator_loss, generator_loss
+from fakearena.tasks.gan_pretrain import vae_loss
 from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_png
 from fakearena.utils.log_images import log_image
@@ -51,6 +60,11 @@ class GANTask(Task):
         d_optimizer: partial optimizer factory for D (None: the same as `optimizer`).
         loss: `nonsaturating`, `minimax`, `hinge`, or None for `net.default_loss`.
         d_steps: discriminator steps per generator step (each on a new real batch).
+        pretrain_steps: first steps that train G as a VAE decoder with the network's encoder
+            (0: adversarial from the start).
+        pretrain_kl_weight: weight of the KL term of the VAE loss (see `gan_pretrain`).
+        pretrain_optimizer: partial optimizer factory for encoder + G during the warm start
+            (None: the same as `optimizer`).
         fid_n: generated images (and at most this many real ones) per FID/KID/PRDC
             evaluation; the floor needs `fid_n` more real rows in the split.
         kid_subsets: KID subsets; kid_subset_size: rows per subset (capped at N).
@@ -79,6 +93,9 @@ class GANTask(Task):
         d_optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         loss: str | None = None,
         d_steps: int = 1,
+        pretrain_steps: int = 0,
+        pretrain_kl_weight: float = 0.02,
+        pretrain_optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         fid_n: int = 256,
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
@@ -96,7 +113,7 @@ class GANTask(Task):
         super().__init__()
         if isinstance(fid, DictConfig):  # checkpoint hyper-parameters load weights-only
             fid = OmegaConf.to_container(fid, resolve=True)  # type: ignore[assignment]
-        self.save_hyperparameters(ignore=["net", "optimizer", "d_optimizer"])
+        self.save_hyperparameters(ignore=["net", "optimizer", "d_optimizer", "pretrain_optimizer"])
         for attribute in ("generator", "discriminator", "latent_dim", "sample", "augment"):
             if not hasattr(net, attribute):
                 raise FakearenaError(
@@ -105,16 +122,29 @@ class GANTask(Task):
                 )
         if int(d_steps) < 1:
             raise FakearenaError(f"task.d_steps={d_steps}; it must be >= 1")
+        if int(pretrain_steps) < 0 or float(pretrain_kl_weight) < 0:
+            raise FakearenaError(
+                f"task.pretrain_steps={pretrain_steps}, task.pretrain_kl_weight="
+                f"{pretrain_kl_weight}: both must be >= 0"
+            )
+        if int(pretrain_steps) > 0 and getattr(net, "encoder", None) is None:
+            raise FakearenaError(
+                f"task.pretrain_steps={pretrain_steps} trains the generator as a VAE decoder, "
+                "which needs an encoder: use generator=dcgan with generator.encoder_width=32 "
+                "(or a config that has one), or set task.pretrain_steps=0"
+            )
         self.net = net
         self.loss_name = check_loss(loss or net.default_loss)
         self.optimizer_factory = optimizer
         self.d_optimizer_factory = d_optimizer
+        self.pretrain_optimizer_factory = pretrain_optimizer
         self.automatic_optimization = False
         self.best_eval: dict[str, Any] | None = None
-        self._reals: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._reals: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         self._real_features: dict[str, np.ndarray] = {}
         self._floors: dict[str, dict[str, Any]] = {}
         self._d_step_count = 0
+        self._pretrain_step_count = 0
 
     def compiled_modules(self) -> list[nn.Module]:
         """The parts a step calls one by one (`compile=true`)."""
@@ -131,7 +161,16 @@ class GANTask(Task):
         d_factory = self.d_optimizer_factory or self.optimizer_factory
         g_opt = self.optimizer_factory(params=self.net.generator.parameters())
         d_opt = d_factory(params=self.net.discriminator.parameters())
-        return [g_opt, d_opt]
+        if int(self.hparams.pretrain_steps) == 0:
+            return [g_opt, d_opt]
+        p_factory = self.pretrain_optimizer_factory or self.optimizer_factory
+        warm = [*self.net.encoder.parameters(), *self.net.generator.parameters()]
+        return [g_opt, d_opt, p_factory(params=warm)]
+
+    @property
+    def pretraining(self) -> bool:
+        """Whether the next training step is a VAE warm-start step."""
+        return self._pretrain_step_count < int(self.hparams.pretrain_steps)
 
     def _real_batch(self, batch: dict[str, Any]) -> torch.Tensor | None:
         """Real images of a batch in [-1, 1], or None when it holds none."""
@@ -162,7 +201,10 @@ class GANTask(Task):
                 f"makes {self.net.image_shape}; set data.image_size/data.channels to match "
                 "the generator config (or the generator's image_size/channels to the data)"
             )
-        g_opt, d_opt = self.optimizers()
+        if self.pretraining:
+            self._pretrain_step(real)
+            return None
+        g_opt, d_opt = self.optimizers()[:2]
         net, n = self.net, real.shape[0]
 
         self.toggle_optimizer(d_opt)
@@ -193,6 +235,22 @@ class GANTask(Task):
             net.update_ema()
             self.log("train/g_loss", g_loss.detach(), prog_bar=True, batch_size=n)
         return None
+
+    def _pretrain_step(self, real: torch.Tensor) -> None:
+        """One VAE step of encoder + generator (the warm start), then the EMA update."""
+        opt = self.optimizers()[2]
+        self.toggle_optimizer(opt)
+        loss, parts = vae_loss(self.net, real, float(self.hparams.pretrain_kl_weight))
+        self._check_finite("warm-start (VAE)", loss)
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        opt.step()
+        self.untoggle_optimizer(opt)
+        self.net.update_ema()
+        self._pretrain_step_count += 1
+        n = real.shape[0]
+        self.log("train/recon_mse", parts["recon_mse"], prog_bar=True, batch_size=n)
+        self.log("train/kl", parts["kl"], batch_size=n)
 
     # ---- fixed-z sampling -----------------------------------------------------------------
     @torch.no_grad()
@@ -226,58 +284,83 @@ class GANTask(Task):
         return path
 
     # ---- evaluation -----------------------------------------------------------------------
-    def _collect_reals(self, split: str, batch: dict[str, Any]) -> None:
+    def _collect_reals(self, split: str, batch: dict[str, Any], loader: int) -> None:
         if not self.note_skipped(split, batch):
             return
         keep = batch["label"] == 0
         if keep.any():
-            self._reals.append((batch["index"][keep].cpu(), batch["image"][keep].cpu()))
+            piece = (batch["index"][keep].cpu(), batch["image"][keep].cpu())
+            self._reals.setdefault(int(loader), []).append(piece)
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._collect_reals("val", batch)
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0):
+        self._collect_reals("val", batch, dataloader_idx)
 
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._collect_reals("test", batch)
+    def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0):
+        self._collect_reals("test", batch, dataloader_idx)
 
-    def _gathered_reals(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Real images seen this epoch on every rank, once each, in row order."""
+    def evaluation_sets(self, stage: str) -> list[tuple[str, str]]:
+        """(name, description) of each reference of `stage`, in the order of its loaders.
+
+        The data's `evaluation_sets(split)` names them when it has one (task=gan's
+        `fakearena.data.gan_people.GANDataModule`); else the split itself is the reference.
+        """
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer else None
+        named = getattr(datamodule, "evaluation_sets", None)
+        if named is None:
+            return [("", f"{stage} split, label 0")]
+        return [(s.name, s.description) for s in named(stage)]
+
+    def _gathered_reals(self) -> dict[int, torch.Tensor]:
+        """Real images seen this epoch per loader on every rank, once each, in row order."""
         pieces = self._reals
-        self._reals = []
+        self._reals = {}
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             everything: list[Any] = [None] * dist.get_world_size()
             dist.all_gather_object(everything, pieces)
-            pieces = [piece for rank in everything for piece in rank]
-        if not pieces:
-            return torch.zeros(0, dtype=torch.long), torch.zeros(0, *self.net.image_shape)
-        indices = torch.cat([p[0] for p in pieces])
-        images = torch.cat([p[1] for p in pieces])
-        order = np.unique(indices.numpy(), return_index=True)[1]
-        return indices[order], images[order]
+            merged: dict[int, list] = {}
+            for rank in everything:
+                for loader, rank_pieces in rank.items():
+                    merged.setdefault(loader, []).extend(rank_pieces)
+            pieces = merged
+        gathered = {}
+        for loader, loader_pieces in pieces.items():
+            indices = torch.cat([p[0] for p in loader_pieces])
+            images = torch.cat([p[1] for p in loader_pieces])
+            gathered[loader] = images[np.unique(indices.numpy(), return_index=True)[1]]
+        return gathered
 
-    def _evaluate(self, stage: str) -> dict[str, Any]:
-        """FID/KID/PRDC of `fid_n` fixed-z images against the stage's reals, and the floor.
+    def _evaluate(self, stage: str) -> dict[str, dict[str, Any]]:
+        """FID/KID/PRDC of `fid_n` fixed-z images against each reference, with its floor.
 
-        The reference is a seeded sample (`eval_seed`) of up to `fid_n` of the split's real
-        rows; the floor compares it with `fid_n` other real rows, disjoint from it.
+        Each reference is a seeded sample (`eval_seed`) of up to `fid_n` of its real rows;
+        its floor compares it with `fid_n` other real rows, disjoint from it. Returns the
+        scores by reference name ("" for the headline).
         """
-        _, reals = self._gathered_reals()
+        gathered = self._gathered_reals()
         n_fake, k = int(self.hparams.fid_n), int(self.hparams.prdc_k)
-        reference = subset(len(reals), min(n_fake, len(reals)), int(self.hparams.eval_seed))
-        gan_eval.check_sizes(len(reference), n_fake, k)
         options = dict(
             k=k,
             kid_subsets=int(self.hparams.kid_subsets),
             kid_subset_size=int(self.hparams.kid_subset_size),
             seed=int(self.hparams.eval_seed),
         )
-        if stage not in self._real_features or len(self._real_features[stage]) != len(reference):
-            real = self._features(reals[reference])
-            self._real_features[stage] = real
-            self._floors[stage] = self._floor(reals, reference, real, options)
-        fakes = self.generate(n_fake, int(self.hparams.eval_seed) + 1)
-        fake_features = self._features(fakes)
-        scores = sample_quality(self._real_features[stage], fake_features, **options)
-        return {**scores, "floor": self._floors[stage]}
+        fake_features: np.ndarray | None = None
+        results = {}
+        for loader, (name, description) in enumerate(self.evaluation_sets(stage)):
+            reals = gathered.get(loader, torch.zeros(0, *self.net.image_shape))
+            reference = subset(len(reals), min(n_fake, len(reals)), int(self.hparams.eval_seed))
+            gan_eval.check_sizes(len(reference), n_fake, k)
+            key = f"{stage}/{name}"
+            if key not in self._real_features or len(self._real_features[key]) != len(reference):
+                real = self._features(reals[reference])
+                self._real_features[key] = real
+                self._floors[key] = self._floor(reals, reference, real, options)
+            if fake_features is None:
+                fakes = self.generate(n_fake, int(self.hparams.eval_seed) + 1)
+                fake_features = self._features(fakes)
+            scores = sample_quality(self._real_features[key], fake_features, **options)
+            results[name] = {**scores, "floor": self._floors[key], "reals": description}
+        return results
 
     def _features(self, images: torch.Tensor) -> np.ndarray:
         """Inception pool3 features on the task's device, with `task.fid` (`metrics.fid`)'s
@@ -306,41 +389,51 @@ class GANTask(Task):
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
-            self._reals = []
+            self._reals = {}
             return
-        scores = self._evaluate("val")
-        self.log("val/fid", scores["fid"], prog_bar=True, sync_dist=False)
-        for name in ("kid", *QUALITY_NAMES):
-            self.log(f"val/{name}", scores[name], sync_dist=False)
-        if self.best_eval is None or scores["fid"] < self.best_eval["fid"]:
-            self.best_eval = {**scores, "epoch": int(self.current_epoch)}
+        results = self._evaluate("val")
+        self.log("val/fid", results[""]["fid"], prog_bar=True, sync_dist=False)
+        for name, scores in results.items():
+            prefix = f"val/{name}/" if name else "val/"
+            for metric_name in ("fid", "kid", *QUALITY_NAMES):
+                if name or metric_name != "fid":
+                    self.log(prefix + metric_name, scores[metric_name], sync_dist=False)
+        if self.best_eval is None or results[""]["fid"] < self.best_eval["sets"][""]["fid"]:
+            self.best_eval = {"sets": results, "epoch": int(self.current_epoch)}
 
     def on_test_epoch_end(self) -> None:
-        scores = self._evaluate("test")
-        self.test_metrics = self._metric_entries("test", scores)
+        self.test_metrics = {}
+        for name, scores in self._evaluate("test").items():
+            self.test_metrics.update(self._metric_entries("test", name, scores))
         for key, entry in self.test_metrics.items():
             self.log(key, entry["value"], sync_dist=False)
 
-    def _metric_entries(self, stage: str, scores: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    def _metric_entries(
+        self, stage: str, name: str, scores: dict[str, Any], epoch: int | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Result entries of one reference: `<stage>/<metric>` for the headline ("" name),
+        `<stage>/<name>/<metric>` for the others, floors as `..._floor`."""
+        prefix = f"{stage}/{name}/" if name else f"{stage}/"
         protocol = {
             **gan_eval.inception_protocol(**(self.hparams.get("fid") or {})),
             "n_real": scores["n_real"],
             "n_fake": scores["n_fake"],
             "fake_seed": int(self.hparams.eval_seed) + 1,
             "sampler": "ema" if self.net.generator_ema is not None else "generator",
-            "reals": f"{stage} split, label 0, a sample of n_real rows (seed eval_seed)",
+            "reals": f"{scores.get('reals', f'{stage} split, label 0')}: a sample of n_real "
+            "rows (seed eval_seed)",
         }
         floor = scores.get("floor") or {}
         if "reason" in floor:
             protocol["floor"] = f"none: {floor['reason']}"
         entries = {
-            f"{stage}/fid": metric(
+            f"{prefix}fid": metric(
                 scores["fid"],
                 n=scores["n_fake"],
                 rank_deficient=scores["rank_deficient"],
                 protocol=protocol,
             ),
-            f"{stage}/kid": metric(
+            f"{prefix}kid": metric(
                 scores["kid"],
                 n=scores["n_fake"],
                 std=scores["kid_std"],
@@ -349,34 +442,45 @@ class GANTask(Task):
                 protocol=protocol,
             ),
         }
-        for name in QUALITY_NAMES:
-            entries[f"{stage}/{name}"] = metric(
-                scores[name], n=scores["n_fake"], k=scores["k"], protocol=protocol
+        for metric_name in QUALITY_NAMES:
+            entries[prefix + metric_name] = metric(
+                scores[metric_name], n=scores["n_fake"], k=scores["k"], protocol=protocol
             )
         if "fid" in floor:
             floor_protocol = {**protocol, "floor": FLOOR_PROTOCOL}
-            for name in ("fid", "kid", *QUALITY_NAMES):
-                entries[f"{stage}/{name}_floor"] = metric(
-                    floor[name], n=floor["n_fake"], k=floor["k"], protocol=floor_protocol
+            for metric_name in ("fid", "kid", *QUALITY_NAMES):
+                entries[f"{prefix}{metric_name}_floor"] = metric(
+                    floor[metric_name], n=floor["n_fake"], k=floor["k"], protocol=floor_protocol
                 )
-        if "epoch" in scores:
+        if epoch is not None:
             for entry in entries.values():
-                entry["epoch"] = scores["epoch"]
+                entry["epoch"] = epoch
         return entries
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["gan_state"] = {"best_eval": self.best_eval, "d_steps": self._d_step_count}
+        checkpoint["gan_state"] = {
+            "best_eval": self.best_eval,
+            "d_steps": self._d_step_count,
+            "pretrain_steps": self._pretrain_step_count,
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("gan_state") or {}
-        self.best_eval = state.get("best_eval")
+        best = state.get("best_eval")
+        if best is not None and "sets" not in best:  # written before references had names
+            best = {"sets": {"": best}, "epoch": best.get("epoch")}
+        self.best_eval = best
         self._d_step_count = int(state.get("d_steps", 0))
+        self._pretrain_step_count = int(state.get("pretrain_steps", 0))
 
     def result_metrics(self) -> dict[str, dict[str, Any]]:
         """Validation FID/KID of the best epoch, with N and protocol, for results.json."""
         if self.best_eval is None:
             return {}
-        return self._metric_entries("val", self.best_eval)
+        entries: dict[str, dict[str, Any]] = {}
+        for name, scores in self.best_eval["sets"].items():
+            entries.update(self._metric_entries("val", name, scores, self.best_eval["epoch"]))
+        return entries
 
 
 def image_grid(images: torch.Tensor, columns: int | None = None, pad: int = 2) -> np.ndarray:

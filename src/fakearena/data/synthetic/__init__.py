@@ -12,9 +12,11 @@ Manifests of synthetic faces are in memory (`root=None`): the extra integer colu
 
 from fakearena.data.synthetic.dataset import (
     EXTRA_COLUMNS,
+    holdout_shots_manifest,
     identity_splits,
     synthetic_card,
     synthetic_manifest,
+    write_rendered,
     write_synthetic_dataset,
 )
 from fakearena.data.synthetic.renderer import (
@@ -30,10 +32,12 @@ __all__ = [
     "SOURCE_FAKE",
     "SOURCE_REAL",
     "SyntheticRenderer",
+    "holdout_shots_manifest",
     "identity_splits",
     "is_synthetic_row",
     "synth_key",
     "synthetic_card",
     "synthetic_manifest",
+    "write_rendered",
     "write_synthetic_dataset",
 ]

@@ -180,6 +180,67 @@ def _check_args(per_identity: int, size: int, seed: int, name: str) -> None:
         raise ConfigError(f"name must be a plain file stem like 'synthetic', got {name!r}")
 
 
+def holdout_shots_manifest(
+    n_identities: int = 8,
+    per_identity: int = 60,
+    seed: int = 0,
+    size: int = 64,
+    shots: int = 40,
+    name: str = "people_holdout",
+) -> Manifest:
+    """Further real shots of the train-split people: the held-out faces a GAN is judged on.
+
+    Each training person of `synthetic_manifest(n_identities, per_identity, seed=seed)` gets
+    `shots` more real images, indices `per_identity` on (shots that manifest never draws, so
+    no row repeats a training image), the first half in split `val`, the rest in `test`.
+    """
+    _check_args(per_identity, size, seed, name)
+    if int(shots) < 2:
+        raise ConfigError(f"shots must be at least 2 per person (val and test), got {shots}")
+    splits = identity_splits(n_identities, seed)
+    width = max(3, len(str(n_identities - 1)))
+    iwidth = max(5, len(str(per_identity + shots - 1)))
+    rows = []
+    for k in range(int(shots)):
+        index = int(per_identity) + k
+        for identity in sorted(i for i, split in splits.items() if split == "train"):
+            person = f"synth{identity:0{width}d}"
+            stem = f"real_{index:0{iwidth}d}"
+            rows.append(
+                {
+                    "path": f"{person}/{stem}.png",
+                    "label": 0,
+                    "split": "val" if k < int(shots) // 2 else "test",
+                    "video_id": f"{name}/{person}/{stem}",
+                    "frame": 0,
+                    "identity": person,
+                    "source": SOURCE_REAL,
+                    "sha256": "",
+                    "synth_seed": seed,
+                    "synth_identity": identity,
+                    "synth_index": index,
+                    "synth_donor": -1,
+                }
+            )
+    card = synthetic_card(
+        dict(
+            n_identities=n_identities,
+            per_identity=per_identity,
+            fake_fraction=0.0,
+            seed=seed,
+            size=size,
+            name=name,
+        )
+    )
+    card.description = (
+        f"Held-out real faces of the train-split people of the built-in synthetic faces "
+        f"({n_identities} identities, seed {seed}): shots {per_identity} to "
+        f"{per_identity + shots - 1} of each, half val, half test (the GAN's references)."
+    )
+    card.provenance["holdout_shots"] = int(shots)
+    return Manifest(frame=pd.DataFrame(rows), card=card, root=None)
+
+
 def write_synthetic_dataset(
     out: str | os.PathLike[str],
     name: str = "synthetic",
@@ -201,10 +262,26 @@ def write_synthetic_dataset(
     Returns:
         The path of the manifest CSV.
     """
+    manifest = synthetic_manifest(n_identities, per_identity, fake_fraction, seed, size, name)
+    return write_rendered(manifest, out, size=size, seed=seed, progress=progress)
+
+
+def write_rendered(
+    manifest: Manifest,
+    out: str | os.PathLike[str],
+    *,
+    size: int,
+    seed: int,
+    progress: bool = True,
+) -> Path:
+    """Render an in-memory synthetic manifest to PNGs under `out`; write `out/<name>.csv`.
+
+    Images first, the manifest last (atomically), with `sha256` filled in.
+    """
     from PIL import Image
     from tqdm import tqdm
 
-    manifest = synthetic_manifest(n_identities, per_identity, fake_fraction, seed, size, name)
+    name = manifest.name
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"out={out} is a file; give a folder for the synthetic dataset")

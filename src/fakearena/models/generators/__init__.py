@@ -13,8 +13,12 @@ one `nn.Module`, a `fakearena.models.generators.gan_pair.GANPair`, holding
   discriminator (identity unless the network uses DiffAugment);
 - `sample(z)`: the generator used for validation, sample grids and `fakearena generate` (the
   exponential moving average copy when the network keeps one), returning images in [-1, 1];
-- `update_ema()`: called by the task after every generator step (no-op without EMA).
+- `update_ema()`: called by the task after every generator step (no-op without EMA);
+- `encoder`: None, or a module mapping images in [-1, 1] to the mean and log-variance of
+  q(z | x), each (B, latent_dim): with one, `task.pretrain_steps` first trains the generator
+  as the decoder of a VAE (`fakearena.tasks.gan_pretrain`), then adversarially.
 
-The pair is one module so that one checkpoint state dict holds G, D and the EMA copy, and
-`fakearena.tasks.checkpoints.restore_task` rebuilds it from the stored network config.
+The pair is one module so that one checkpoint state dict holds G, D, the EMA copy and the
+encoder, and `fakearena.tasks.checkpoints.restore_task` rebuilds it from the stored network
+config.
 """

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from fakearena.errors import ConfigError
+from fakearena.models.generators.diffaugment import DiffAugment
+from fakearena.models.generators.encoder import ConvEncoder
 from fakearena.models.generators.gan_pair import GANPair, check_image_size
 from fakearena.models.generators.resolution import Downsampled, Upsampled
 
@@ -91,11 +94,15 @@ def dcgan(
     default_loss: str = "nonsaturating",
     ema_decay: float = 0.0,
     work_size: int | None = None,
+    encoder_width: int | None = None,
+    diffaugment: Sequence[str] | None = None,
 ) -> GANPair:
     """DCGAN for `channels` x `image_size`^2 images (image_size a power of two >= 16).
 
     `work_size` (a power of two < image_size) makes both networks work at that size, the
     images upsampled to image_size (see `fakearena.models.generators.resolution`).
+    `encoder_width` adds a `ConvEncoder` of that width (at the work size), so the task can
+    pre-train G as a VAE decoder; `diffaugment` names DiffAugment policies for D's inputs.
     """
     size = check_image_size(image_size, 16, "dcgan")
     work = size if work_size is None else check_image_size(work_size, 16, "dcgan work_size")
@@ -108,8 +115,13 @@ def dcgan(
     discriminator: nn.Module = DCGANDiscriminator(int(channels), work, int(d_width))
     generator.apply(init_dcgan_weights)
     discriminator.apply(init_dcgan_weights)
+    encoder: nn.Module | None = None
+    if encoder_width is not None:
+        encoder = ConvEncoder(int(channels), work, int(latent_dim), int(encoder_width))
+        encoder.features.apply(init_dcgan_weights)
     if work < size:
         generator, discriminator = Upsampled(generator, size), Downsampled(discriminator, work)
+        encoder = None if encoder is None else Downsampled(encoder, work)
     return GANPair(
         generator=generator,
         discriminator=discriminator,
@@ -118,4 +130,6 @@ def dcgan(
         image_size=size,
         default_loss=default_loss,
         ema_decay=ema_decay,
+        augment=DiffAugment(list(diffaugment)) if diffaugment else None,
+        encoder=encoder,
     )

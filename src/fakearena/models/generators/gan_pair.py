@@ -29,6 +29,8 @@ class GANPair(nn.Module):
         ema_decay: keep an exponential moving average of the generator with this decay
             (0 disables it); `sample` then uses the average.
         augment: differentiable augmentation of D's inputs (None: identity).
+        encoder: images in [-1, 1] -> (mean, log-variance) of q(z | x), each
+            (B, latent_dim), for pre-training the generator as a VAE decoder (None: none).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class GANPair(nn.Module):
         default_loss: str = "nonsaturating",
         ema_decay: float = 0.0,
         augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        encoder: nn.Module | None = None,
     ):
         super().__init__()
         if default_loss not in GAN_LOSSES:
@@ -56,6 +59,7 @@ class GANPair(nn.Module):
         self.default_loss = default_loss
         self.ema_decay = float(ema_decay)
         self._augment = augment
+        self.encoder = encoder
         self.generator_ema: nn.Module | None = None
         if self.ema_decay > 0:
             self.generator_ema = copy.deepcopy(generator).eval().requires_grad_(False)

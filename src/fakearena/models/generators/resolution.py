@@ -28,7 +28,8 @@ class Upsampled(nn.Module):
 
 
 class Downsampled(nn.Module):
-    """A discriminator judging images after an antialiased bilinear resize to `size`."""
+    """A network that sees images after an antialiased bilinear resize to `size` (the
+    discriminator, or the encoder of a pre-trained generator)."""
 
     def __init__(self, discriminator: nn.Module, size: int):
         super().__init__()
