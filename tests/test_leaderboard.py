@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -282,15 +283,27 @@ def test_fake_set_records_show_their_truth_metrics_in_the_generator_table(tmp_pa
             "fakes/truth_psnr": metric(22.3, n=120),
             "fakes/closer_to_truth": metric(0.85, n=120),
             "fakes/test/truth_psnr": metric(22.0, n=24),  # per split: the CSV only
+            "fakes/source_psnr": metric(23.0, n=120),  # context of the gain: the CSV only
         },
     )
-    record = (fakes / "results.json").read_text().replace('"task": "gan"', '"task": "fakeset"')
-    (fakes / "results.json").write_text(record)
+    record = json.loads((fakes / "results.json").read_text())
+    record.update(task="fakeset", seed=None, test_set="swaps")  # the arena names its test set
+    (fakes / "results.json").write_text(json.dumps(record))
+    make_record(
+        tmp_path / "runs" / "detector",
+        seed=0,
+        detector="meso4",
+        metrics={"test/auc": metric(0.9, n=100), "test/swaps/auc": metric(0.8, n=100)},
+    )
     written = write_leaderboard([tmp_path / "runs"], tmp_path / "report")
     table = read_md_table(Path(written["md"]).read_text(), "Generators")
     header = table[0]
     assert "fakes/truth_psnr" in header and "fakes/closer_to_truth" in header
-    assert "fakes/test/truth_psnr" not in header
+    assert "fakes/test/truth_psnr" not in header and "fakes/source_psnr" not in header
+    assert "fakes/source_psnr" in pd.read_csv(written["csv"]).columns
     rows = {row[1]: dict(zip(header, row)) for row in table[1:]}
     assert rows["faceswap/faceswap_ae"]["fakes/truth_psnr"].startswith("22.3")
     assert rows["faceswap_ae"]["test/truth_psnr"].startswith("21.5")
+    # the fake set joins its detectors' AUCs through the test set it names
+    assert rows["faceswap/faceswap_ae"]["evasion: best AUC (detector)"] == "0.800 (meso4)"
+    assert rows["faceswap/faceswap_ae"]["seeds (runs)"].startswith("[record]")

@@ -198,6 +198,7 @@ def generate_fake_set(
             config=OmegaConf.to_container(OmegaConf.create(cfg), resolve=True),
             seed=int(cfg.get("seed") or 0),
             wall_seconds=time.perf_counter() - start_time,
+            test_set=cfg.get("name"),  # the arena names fake set and test set alike
         )
     shard.barrier()
     return path

@@ -131,11 +131,13 @@ def write_truth_record(
     seed: int | None,
     started_at: str | None = None,
     wall_seconds: float = 0.0,
+    test_set: str | None = None,
 ) -> Path:
     """Write `out_dir/results.json`: a fake set's truth metrics (task `fakeset`).
 
     `generator` names the set in reports (its `source`, e.g. `faceswap/faceswap_ae`);
-    `source_data` are the references of the real faces it was made from.
+    `source_data` are the references of the real faces it was made from; `test_set` names
+    the detectors' test set holding these fakes (the report's evasion join), when known.
     """
     record = build_record(
         task=FAKESET_TASK,
@@ -149,10 +151,17 @@ def write_truth_record(
         test_data=[manifest.reference()],
         artifacts={"run_dir": str(Path(out_dir)), "manifest": manifest.reference()["path"]},
     )
+    if test_set:
+        record["test_set"] = str(test_set)
     return write_results(out_dir, record)
 
 
-def fake_set_truth(manifest: Manifest, out_dir: str | Path, generator: str | None = None) -> Path:
+def fake_set_truth(
+    manifest: Manifest,
+    out_dir: str | Path,
+    generator: str | None = None,
+    test_set: str | None = None,
+) -> Path:
     """Score a fake set already on disk and write its record (`out_dir/results.json`).
 
     `generator` defaults to the set's `source` (one value, e.g. `blend/synthetic`).
@@ -172,4 +181,5 @@ def fake_set_truth(manifest: Manifest, out_dir: str | Path, generator: str | Non
         seed=None,
         started_at=started_at,
         wall_seconds=time.perf_counter() - start,
+        test_set=test_set,
     )

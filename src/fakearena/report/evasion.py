@@ -4,7 +4,9 @@ Join rule: a generator's test fakes are the detector test set **named like the g
 the generator record's `generator` name equals the test-set name in the detectors' metric
 keys `test/<name>/auc`. The arena keeps the names aligned: it names each generator run
 (`generator.name=<entry>`), its fake set (`fakes/<entry>/<entry>.csv`) and its test set
-(`testsets/<entry>.csv`) after the generator's entry in `generators:`.
+(`testsets/<entry>.csv`) after the generator's entry in `generators:`. A fake set's own
+record (task `fakeset`: the truth metrics of swaps and blends) names its test set in
+`test_set` when it has one.
 
 For each generator: the frame AUC of every detector configuration on that test set, and the
 best of them, its **evasion** score (lower is a better generator: even the best detector
@@ -41,8 +43,10 @@ class Evasion:
 
 
 def generator_name(conf: Configuration) -> str:
-    """The name a generator's test set has (see the join rule above)."""
-    return str(conf.first.record.get("generator") or conf.first.model)
+    """The name a generator's test set has (see the join rule above); a fake set's own
+    record names it in `test_set` (the arena's fake sets)."""
+    record = conf.first.record
+    return str(record.get("test_set") or record.get("generator") or conf.first.model)
 
 
 def evasion_by_generator(

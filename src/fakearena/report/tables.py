@@ -45,6 +45,9 @@ GENERATOR_ORDER = (
     "psnr",
     "ssim",
 )
+# metrics kept in leaderboard.csv but not shown as generator columns (context of the shown
+# ones: doing nothing's scores behind truth_gain_db, and the SSIM twin of truth_psnr)
+GENERATOR_CSV_ONLY = ("source_psnr", "source_ssim", "truth_ssim")
 FLOOR_SUFFIX = "_floor"  # `<stage>/<metric>_floor`: the metric between two real samples
 FAKES_STAGE = "fakes"  # a fake set's own record (truth metrics of swaps and blends)
 ENV_PACKAGES = ("torch", "lightning", "timm", "torchmetrics", "numpy", "fakearena")
@@ -131,7 +134,8 @@ def run_links(conf: Configuration, out_dir: Path) -> list[Link]:
     links = []
     for run in sorted(conf.runs, key=lambda r: str(r.seed)):
         href = Path(os.path.relpath(run.run_dir, out_dir)).as_posix()
-        links.append(Link(str(run.seed), href))
+        # a record without a seed (a fake set's own record) links as "record"
+        links.append(Link("record" if run.seed is None else str(run.seed), href))
     return links
 
 
@@ -296,6 +300,7 @@ def generator_keys(confs: list[Configuration], folded: dict[str, dict[str, Folde
         keys.update(tested or [k for k in mine if k.startswith("val/")])
         keys.update(k for k in mine if k.startswith(FAKES_STAGE + "/"))
     keys = {k for k in keys if not (k.endswith(FLOOR_SUFFIX) and k[: -len(FLOOR_SUFFIX)] in keys)}
+    keys = {k for k in keys if k.rsplit("/", 1)[-1] not in GENERATOR_CSV_ONLY}
 
     def order(key: str) -> tuple[str, int, str, str]:
         parts = key.split("/")

@@ -97,7 +97,8 @@ def score_blend_truth(blend_csv: Path, out_dir: Path) -> Path:
     if not record.is_file():
         from fakearena.generation.truth import fake_set_truth
 
-        fake_set_truth(read_manifest(blend_csv), out_dir)
+        # its test set is named `blend`: the report joins its detectors' AUCs (evasion)
+        fake_set_truth(read_manifest(blend_csv), out_dir, test_set=BLEND)
     return record
 
 
