@@ -26,6 +26,7 @@ from fakearena.errors import ConfigError
 from fakearena.models.detectors.timm_backbone import (
     fit_backbone_state,
     head_keys,
+    input_normalisation,
     read_state_dict,
 )
 
@@ -138,13 +139,9 @@ class F3Net(nn.Module):
         self.head = nn.Sequential(nn.Dropout(float(drop_rate)), nn.Linear(width, 1))
         if pretrained_file:
             self.load_backbone(pretrained_file, pretrained_sha256)
-        cfg = getattr(self.rgb, "pretrained_cfg", None) or {}
-        mean = torch.tensor(cfg.get("mean", (0.5, 0.5, 0.5)), dtype=torch.float32)
-        std = torch.tensor(cfg.get("std", (0.5, 0.5, 0.5)), dtype=torch.float32)
-        if mean.numel() != in_chans:
-            mean, std = mean.mean().repeat(in_chans), std.mean().repeat(in_chans)
-        self.register_buffer("mean", mean.view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", std.view(1, -1, 1, 1), persistent=False)
+        mean, std = input_normalisation(self.rgb, in_chans)
+        self.register_buffer("mean", mean, persistent=False)
+        self.register_buffer("std", std, persistent=False)
 
     def load_backbone(self, path: str | os.PathLike[str], sha256: str | None = None) -> None:
         """Both streams start from one local backbone file (its classifier is dropped).

@@ -29,7 +29,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from fakearena.errors import ConfigError
-from fakearena.models.detectors.timm_backbone import fit_backbone_state, read_state_dict
+from fakearena.models.detectors.timm_backbone import (
+    fit_backbone_state,
+    input_normalisation,
+    read_state_dict,
+)
 
 
 def boundary_map(mask: torch.Tensor) -> torch.Tensor:
@@ -113,13 +117,9 @@ class FaceXray(nn.Module):
         self.classifier = nn.Sequential(nn.Dropout(float(drop_rate)), nn.Linear(width + 2, 1))
         if pretrained_file:
             self.load_backbone(pretrained_file, pretrained_sha256)
-        cfg = getattr(self.backbone, "pretrained_cfg", None) or {}
-        mean = torch.tensor(cfg.get("mean", (0.5, 0.5, 0.5)), dtype=torch.float32)
-        std = torch.tensor(cfg.get("std", (0.5, 0.5, 0.5)), dtype=torch.float32)
-        if mean.numel() != in_chans:
-            mean, std = mean.mean().repeat(in_chans), std.mean().repeat(in_chans)
-        self.register_buffer("mean", mean.view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", std.view(1, -1, 1, 1), persistent=False)
+        mean, std = input_normalisation(self.backbone, in_chans)
+        self.register_buffer("mean", mean, persistent=False)
+        self.register_buffer("std", std, persistent=False)
 
     def load_backbone(self, path: str | os.PathLike[str], sha256: str | None = None) -> None:
         """Start the backbone from a local file; the heads stay freshly initialised.

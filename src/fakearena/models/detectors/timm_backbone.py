@@ -69,6 +69,17 @@ def read_state_dict(
     return state
 
 
+def input_normalisation(backbone: nn.Module, in_chans: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(1, C, 1, 1) mean and std a timm backbone expects (its `pretrained_cfg`, else 0.5),
+    averaged over the channels when its input has another channel count."""
+    cfg = getattr(backbone, "pretrained_cfg", None) or {}
+    mean = torch.tensor(cfg.get("mean", (0.5, 0.5, 0.5)), dtype=torch.float32)
+    std = torch.tensor(cfg.get("std", (0.5, 0.5, 0.5)), dtype=torch.float32)
+    if mean.numel() != in_chans:
+        mean, std = mean.mean().repeat(in_chans), std.mean().repeat(in_chans)
+    return mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
+
+
 def head_keys(model: nn.Module, state: dict[str, torch.Tensor]) -> set[str]:
     """Keys of `state` (without a `module.` prefix) under the timm model's classifier
     (`pretrained_cfg["classifier"]`)."""
