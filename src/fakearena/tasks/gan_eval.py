@@ -55,5 +55,7 @@ def check_sizes(n_real: int, n_fake: int, k: int) -> None:
             f"FID/KID/PRDC (k={k}) need at least {need} real and {need} generated images, got "
             f"{n_real} real and {n_fake} generated; the evaluation split needs real rows "
             "(label 0): raise limit_val_batches, check the manifest's val/test rows, or raise "
-            "task.fid_n"
+            "task.fid_n; with data.reference=people (the default) the held-out shots are "
+            "data.val_fraction/test_fraction of each training person's rows: raise them, or "
+            "judge against the split column with data.reference=split"
         )
