@@ -73,8 +73,10 @@ def prepare_faces(cfg: DictConfig, data_dir: Path) -> dict[str, Path]:
         part = everything.select(label=label)
         part.card.name = name
         write_manifest(part, paths[name])
-    holdout = holdout_shots_manifest(shots=int(faces.holdout_shots), name=HOLDOUT, **common)
-    write_rendered(holdout, data_dir, size=common["size"], seed=common["seed"])
+    shots = int(faces.get("holdout_shots") or 0)
+    if shots > 0:  # a config without them has no `holdout: people` entries to serve
+        holdout = holdout_shots_manifest(shots=shots, name=HOLDOUT, **common)
+        write_rendered(holdout, data_dir, size=common["size"], seed=common["seed"])
     return paths
 
 
@@ -87,6 +89,11 @@ def _holdout_overrides(spec: DictConfig, name: str, holdout_csv: Path) -> list[s
         raise ConfigError(
             f"generators.{name}.holdout={choice!r}; use `people` (judged against further "
             "shots of the training people, data/people_holdout.csv) or null"
+        )
+    if not holdout_csv.is_file():
+        raise ConfigError(
+            f"generators.{name}.holdout=people needs further shots of the training people: "
+            "set faces.holdout_shots (e.g. 40) so the arena writes data/people_holdout.csv"
         )
     return [f"data.holdout_manifests=[{holdout_csv}]"]
 
