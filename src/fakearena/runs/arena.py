@@ -90,11 +90,6 @@ def _holdout_overrides(spec: DictConfig, name: str, holdout_csv: Path) -> list[s
             f"generators.{name}.holdout={choice!r}; use `people` (judged against further "
             "shots of the training people, data/people_holdout.csv) or null"
         )
-    if not holdout_csv.is_file():
-        raise ConfigError(
-            f"generators.{name}.holdout=people needs further shots of the training people: "
-            "set faces.holdout_shots (e.g. 40) so the arena writes data/people_holdout.csv"
-        )
     return [f"data.holdout_manifests=[{holdout_csv}]"]
 
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from fakearena.errors import ConfigError
+from fakearena.models.generators.blocks import downsampling_layers
 from fakearena.models.generators.diffaugment import DiffAugment
 from fakearena.models.generators.encoder import ConvEncoder
 from fakearena.models.generators.gan_pair import GANPair, check_image_size
@@ -58,16 +59,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, channels: int, image_size: int, width: int = 64):
         super().__init__()
         widths = _stage_widths(width, image_size)[::-1]  # w, 2w, 4w, 8w at 64
-        layers: list[nn.Module] = [
-            nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False),
-            nn.LeakyReLU(0.2, True),
-        ]
-        for width_in, width_out in itertools.pairwise(widths):
-            layers += [
-                nn.Conv2d(width_in, width_out, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width_out),
-                nn.LeakyReLU(0.2, True),
-            ]
+        layers = downsampling_layers(channels, widths)
         layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
 

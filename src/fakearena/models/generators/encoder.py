@@ -10,11 +10,12 @@ cheap reconstruction steps to turn prior samples into faces: the warm start of t
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import torch
 from torch import nn
+
+from fakearena.models.generators.blocks import downsampling_layers
 
 
 class ConvEncoder(nn.Module):
@@ -24,17 +25,7 @@ class ConvEncoder(nn.Module):
         super().__init__()
         stages = int(math.log2(image_size)) - 2  # image_size -> 4x4 in `stages` halvings
         widths = [int(width) * 2**i for i in range(stages)]  # w, 2w, 4w, 8w at 64
-        layers: list[nn.Module] = [
-            nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False),
-            nn.LeakyReLU(0.2, True),
-        ]
-        for width_in, width_out in itertools.pairwise(widths):
-            layers += [
-                nn.Conv2d(width_in, width_out, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width_out),
-                nn.LeakyReLU(0.2, True),
-            ]
-        self.features = nn.Sequential(*layers)
+        self.features = nn.Sequential(*downsampling_layers(channels, widths))
         self.head = nn.Conv2d(widths[-1], 2 * int(latent_dim), 4, 1, 0)
         self.latent_dim = int(latent_dim)
         nn.init.zeros_(self.head.bias)
