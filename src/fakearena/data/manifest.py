@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from fakearena.data.manifest_file import manifest_csv
 from fakearena.errors import ConfigError, ManifestError
 from fakearena.utils.io import atomic_write_text, sha256_bytes
 
@@ -279,15 +280,7 @@ def read_manifest(path: str | os.PathLike[str], *, check_files: bool = False) ->
         ManifestError: listing every schema problem, naming file, rows and fix.
     """
     path = Path(path)
-    csv_path = path.with_suffix(".csv") if path.suffix in (".yaml", ".yml") else path
-    if not csv_path.is_file():
-        raise ManifestError(
-            csv_path,
-            [
-                "file not found; give the path of an existing <name>.csv (or its .yaml card), "
-                "e.g. one written by `fakearena data synth out=DIR`"
-            ],
-        )
+    csv_path = manifest_csv(path)
     card_file = card_path_for(csv_path)
     if card_file.is_file():
         try:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from fakearena.errors import ConfigError, DataError, ManifestError
+from fakearena.data.manifest_file import manifest_csv
+from fakearena.errors import ConfigError, DataError
 from fakearena.utils.checkpoint_paths import resolve_checkpoint
 
 
@@ -32,16 +33,7 @@ def _manifests(cfg: DictConfig) -> None:
         return
     entries = data.manifests
     for entry in [entries] if isinstance(entries, str) else list(entries or []):
-        path = Path(str(entry))
-        csv_path = path.with_suffix(".csv") if path.suffix in (".yaml", ".yml") else path
-        if not csv_path.is_file():
-            raise ManifestError(
-                csv_path,
-                [
-                    "file not found; give the path of an existing <name>.csv (or its .yaml "
-                    "card), e.g. one written by `fakearena data synth out=DIR`"
-                ],
-            )
+        manifest_csv(str(entry))
 
 
 def train(cfg: DictConfig) -> None:

@@ -9,6 +9,7 @@ colour, blur and compression change the image only.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -20,12 +21,12 @@ from fakearena.errors import ConfigError
 Sample = dict[str, Any]
 
 
-class SampleTransform:
+class SampleTransform(ABC):
     """Base class of sample transforms; `transform(image)` alone still works on a bare image."""
 
+    @abstractmethod
     def transform_sample(self, sample: Sample) -> Sample:
         """A transformed copy of `sample` (same keys; `label` may change)."""
-        raise NotImplementedError
 
     def held_out(self, dataset: Dataset) -> Dataset:
         """What a held-out split (val, test) serves when this transform trains the model: the
