@@ -1,11 +1,13 @@
-"""Bootstrap replicates of detection metrics: by frame, by video (clustered), at video level.
+"""Bootstrap replicates of detection metrics: by frame, by cluster (video or person), per video.
 
 Frames of one video are not independent samples: they share a face, a background and a
 compression, and a detector scores them alike. Resampling frames as if they were independent
 makes the AUC's interval far too narrow (16 frames of 2 videos look like 16 samples). When
 video ids exist, `clustered_bootstrap_auc` resamples whole videos instead (the cluster
 bootstrap): each replicate draws, per class, as many videos as the class has, with
-replacement, and keeps every frame of each drawn video. Every bootstrap here is stratified
+replacement, and keeps every frame of each drawn video. The clusters may be people instead
+(`fakearena.metrics.units` chooses); `ClusterResampler` draws the same replicates as row
+weights, for any metric of `weighted_metrics`. Every bootstrap here is stratified
 (each class resampled to its own size), so every replicate holds both classes.
 
 All functions are seeded and return one value per replicate; percentiles make the interval.
@@ -118,18 +120,21 @@ class ClusteredAUC:
 
     Args:
         probs: fake probability per frame.
-        labels: 0/1 per frame; every frame of a video has the video's label.
-        clusters: video id per frame.
+        labels: 0/1 per frame.
+        clusters: video (or person) id per frame; a cluster with rows of both classes is
+            one cluster per class (ordered, within a class, as `np.unique` orders the ids).
         blocks: runs of sorted scores (see `_Runs`).
     """
 
     def __init__(self, probs: np.ndarray, labels: np.ndarray, clusters: Any, blocks: int = BLOCKS):
         from scipy import sparse
 
-        ids, inverse = np.unique(np.asarray(clusters).ravel(), return_inverse=True)
+        _, inverse = np.unique(np.asarray(clusters).ravel(), return_inverse=True)
+        # a cluster holding both classes (a person shown real and fake) is one per class
+        ids, inverse = np.unique(inverse.ravel() * 2 + labels, return_inverse=True)
+        inverse = inverse.ravel()
         self.runs = _Runs(probs, labels, blocks)
-        video_label = np.zeros(ids.size, dtype=np.int64)
-        video_label[inverse[labels == 1]] = 1
+        video_label = (ids % 2).astype(np.int64)
         self.videos = {1: np.flatnonzero(video_label == 1), 0: np.flatnonzero(video_label == 0)}
         sorted_video = inverse[self.runs.order]
         sorted_label = labels[self.runs.order]
@@ -188,6 +193,60 @@ def clustered_bootstrap_auc(
         fake = _uniform_counts(rng, n_fake, size)
         out.append(clustered.auc(real, fake))
     return np.concatenate(out) if out else np.empty(0)
+
+
+class ClusterResampler:
+    """Stratified cluster-bootstrap replicates as row weights.
+
+    A replicate draws, per class, as many clusters as the class has, uniformly with
+    replacement (reals first, then fakes, as `clustered_bootstrap_auc` draws them); a row
+    weighs as often as its cluster was drawn.
+
+    Args:
+        labels: 0/1 per row.
+        clusters: cluster index per row (`fakearena.metrics.units.Units.clusters`); a cluster
+            with rows of both classes is one cluster per class.
+    """
+
+    def __init__(self, labels: np.ndarray, clusters: Any):
+        labels = np.asarray(labels).astype(np.int64).ravel()
+        _, inverse = np.unique(np.asarray(clusters).ravel(), return_inverse=True)
+        ids, inverse = np.unique(inverse.ravel() * 2 + labels, return_inverse=True)
+        inverse = inverse.ravel()
+        self.n_rows = labels.size
+        self.rows: dict[int, np.ndarray] = {}
+        self.local: dict[int, np.ndarray] = {}
+        self.n_clusters: dict[int, int] = {}
+        for label in (0, 1):
+            members = np.flatnonzero(ids % 2 == label)
+            position = np.full(ids.size, -1, dtype=np.int64)
+            position[members] = np.arange(members.size)
+            self.rows[label] = np.flatnonzero(labels == label)
+            self.local[label] = position[inverse[self.rows[label]]]
+            self.n_clusters[label] = int(members.size)
+
+    def draw(self, rng: np.random.Generator, replicates: int) -> np.ndarray:
+        """(replicates, rows) weights of `replicates` stratified cluster resamples."""
+        weights = np.zeros((replicates, self.n_rows))
+        for label in (0, 1):
+            counts = _uniform_counts(rng, self.n_clusters[label], replicates)
+            weights[:, self.rows[label]] = counts[:, self.local[label]]
+        return weights
+
+
+def cluster_bootstrap_metrics(
+    probs: np.ndarray, labels: np.ndarray, clusters: Any, n_bootstrap: int = 1000, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """AUC, AP, EER and ACC of `n_bootstrap` stratified bootstrap samples of clusters
+    (e.g. per-video scores clustered by person), one value per replicate."""
+    resampler = ClusterResampler(labels, clusters)
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in range(0, n_bootstrap, CHUNK):
+        weights = resampler.draw(rng, min(CHUNK, n_bootstrap - start))
+        for name, values in weighted_metrics(probs, labels, weights).items():
+            parts.setdefault(name, []).append(values)
+    return {name: np.concatenate(values) for name, values in parts.items()}
 
 
 class _WeightedCurve:
