@@ -18,10 +18,10 @@ from fakearena.errors import DataError
 from fakearena.metrics.bootstrap import (
     bootstrap_auc,
     bootstrap_metrics,
-    cluster_bootstrap_metrics,
     clustered_bootstrap_auc,
     percentile_ci,
 )
+from fakearena.metrics.cluster_weights import cluster_bootstrap_metrics
 from fakearena.metrics.ranking import RankedScores, equal_error_rate, tpr_at_fpr
 from fakearena.metrics.units import Units, assess, choose_units
 

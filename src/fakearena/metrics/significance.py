@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from fakearena.metrics.bootstrap import CHUNK, ClusterResampler, percentile_ci, weighted_metrics
+from fakearena.metrics.bootstrap import CHUNK, percentile_ci, weighted_metrics
+from fakearena.metrics.cluster_weights import ClusterResampler
 from fakearena.metrics.detection import auc_score
 from fakearena.metrics.units import choose_units
 
