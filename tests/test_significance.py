@@ -81,3 +81,16 @@ def test_a_clear_difference_is_significant_and_equal_detectors_tie():
 def test_mismatched_rows_are_refused():
     with pytest.raises(ValueError, match="paired scores need equal shapes"):
         paired_bootstrap_auc(np.zeros((2, 4)), np.zeros((1, 4)), [0, 1, 0, 1])
+
+
+def test_one_unit_of_a_class_is_untested_not_significant():
+    # two people, one shown real and one fake: seeds alone would make any gap "significant"
+    labels = np.r_[np.zeros(12, int), np.ones(12, int)]
+    identity = np.r_[["p0"] * 12, ["p1"] * 12]
+    a = np.stack([labels * 0.4 + 0.3 + 0.01 * k for k in range(3)])
+    b = np.stack([np.full(24, 0.5) + 0.001 * np.arange(24) for _ in range(3)])
+    result, replicates = paired_bootstrap_auc(a, b, labels, None, identity, n_bootstrap=200)
+    assert result.verdict == "untested" and not result.significant and replicates.size == 0
+    assert result.ci95 is None and result.p_value is None
+    assert result.flags == ("small_n", "no_ci") and result.n_units == 2
+    assert result.delta == pytest.approx(1.0 - 1.0)  # both rank the fakes above the reals

@@ -14,7 +14,8 @@ over seeds instead would test an ensemble of the seeds, a detector nobody traine
 hide the seed spread. With one seed per detector this is the plain paired bootstrap.
 
 The difference is significant when its 95% percentile interval excludes 0; otherwise the two
-are a tie ("no significant difference").
+are a tie ("no significant difference"). With fewer than 2 units of a class there is nothing
+to resample: the pair is "untested" (resampling seeds alone would claim far too much).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ import numpy as np
 from fakearena.metrics.bootstrap import CHUNK, percentile_ci, weighted_metrics
 from fakearena.metrics.cluster_weights import ClusterResampler
 from fakearena.metrics.detection import auc_score
-from fakearena.metrics.units import choose_units
+from fakearena.metrics.units import NO_CI, SMALL_N, choose_units, is_small
 
-TIE = "tie"
+TIE, UNTESTED = "tie", "untested"
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,23 @@ class PairedComparison:
     """AUC(A) - AUC(B) on the same rows: mean over seed pairs, its CI and what it means."""
 
     delta: float
-    ci95: tuple[float, float]
-    p_value: float
+    ci95: tuple[float, float] | None  # None: too few units to resample
+    p_value: float | None
     seeds: int
     unit: str
     n_units: int
+    flags: tuple[str, ...] = ()  # `small_n`, `no_ci` as in `fakearena.metrics.units`
 
     @property
     def significant(self) -> bool:
-        return self.ci95[0] > 0 or self.ci95[1] < 0
+        return self.ci95 is not None and (self.ci95[0] > 0 or self.ci95[1] < 0)
 
     @property
     def verdict(self) -> str:
-        """"A", "B" (the better one, significantly) or "tie"."""
+        """The better detector, significantly ("A" or "B"), "tie", or "untested" (a class
+        with fewer than 2 units: nothing to resample, so nothing can be claimed)."""
+        if self.ci95 is None:
+            return UNTESTED
         if not self.significant:
             return TIE
         return "A" if self.delta > 0 else "B"
@@ -79,7 +84,7 @@ def paired_bootstrap_auc(
             units (`ClusterResampler.draw`), then the seed pairs (`integers(0, K, (size, K))`).
 
     Returns:
-        The comparison and the replicate differences.
+        The comparison and the replicate differences (none when untested).
     """
     a = np.atleast_2d(np.asarray(probs_a, dtype=np.float64))
     b = np.atleast_2d(np.asarray(probs_b, dtype=np.float64))
@@ -92,6 +97,12 @@ def paired_bootstrap_auc(
     units = choose_units(labels, video_ids, identities, unit)
     seeds = a.shape[0]
     observed = np.mean([auc_score(a[k], labels) - auc_score(b[k], labels) for k in range(seeds)])
+    flags = (SMALL_N,) if is_small(units) else ()
+    if min(units.n_real, units.n_fake) < 2 or not n_bootstrap:
+        untested = PairedComparison(
+            float(observed), None, None, seeds, units.name, units.n, (*flags, NO_CI)
+        )
+        return untested, np.empty(0)
     resampler = ClusterResampler(labels, units.clusters)
     rng = np.random.default_rng(seed)
     parts = []
@@ -117,5 +128,6 @@ def paired_bootstrap_auc(
         seeds=seeds,
         unit=units.name,
         n_units=units.n,
+        flags=flags,
     )
     return comparison, replicates

@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from fakearena.metrics.predictions import read_predictions
-from fakearena.metrics.significance import TIE, paired_bootstrap_auc
+from fakearena.metrics.significance import (
+    TIE,
+    UNTESTED,
+    PairedComparison,
+    paired_bootstrap_auc,
+)
 from fakearena.metrics.units import PLURAL
 from fakearena.report.fold import number
 from fakearena.report.plots import prediction_files
@@ -89,6 +94,28 @@ def compare(
     return {"result": result, "rows": len(rows)}
 
 
+def _cells(result: PairedComparison) -> list[str]:
+    """Difference [CI], p, seed pairs, units (with flags) and a verdict placeholder."""
+    delta = number(result.delta)
+    if result.ci95 is not None:
+        low, high = (number(v, like=result.delta) for v in result.ci95)
+        delta += f" [{low}, {high}]"
+    units = f"{result.n_units} {PLURAL[result.unit]}"
+    if result.flags:
+        units += f" ({', '.join(result.flags)})"
+    p_value = "-" if result.p_value is None else f"{result.p_value:.3f}"
+    return [delta, p_value, str(result.seeds), units, ""]
+
+
+def _verdict(result: PairedComparison, first: str, second: str) -> str:
+    return {
+        "A": f"{first} better",
+        "B": f"{second} better",
+        TIE: "tie (no significant difference)",
+        UNTESTED: f"untested: fewer than 2 {PLURAL[result.unit]} of a class",
+    }[result.verdict]
+
+
 def significance_table(
     detectors: list[Configuration], n_bootstrap: int = 1000, seed: int = 0
 ) -> Table | None:
@@ -104,25 +131,8 @@ def significance_table(
             )
             if found is None:
                 continue
-            result = found["result"]
-            low, high = (number(v, like=result.delta) for v in result.ci95)
-            verdict = {
-                "A": f"{first.label} better",
-                "B": f"{second.label} better",
-                TIE: "tie (no significant difference)",
-            }[result.verdict]
-            table.rows.append(
-                [
-                    test_set,
-                    first.label,
-                    second.label,
-                    f"{number(result.delta)} [{low}, {high}]",
-                    f"{result.p_value:.3f}",
-                    str(result.seeds),
-                    f"{result.n_units} {PLURAL[result.unit]}",
-                    verdict,
-                ]
-            )
+            table.rows.append([test_set, first.label, second.label, *_cells(found["result"])])
+            table.rows[-1][-1] = _verdict(found["result"], first.label, second.label)
     if not table.rows:
         return None
     table.note = (
@@ -130,6 +140,7 @@ def significance_table(
         "people, else images; resampled per class): each replicate scores A and B on the same "
         "resampled rows and averages AUC(A) − AUC(B) over seed pairs (seed k of A with seed k "
         "of B), which it also resamples. A difference whose 95% interval excludes 0 is "
-        f"significant; any other is a tie. {n_bootstrap} replicates, seed {seed}."
+        f"significant; any other is a tie; with a single unit of a class nothing is tested. "
+        f"{n_bootstrap} replicates, seed {seed}."
     )
     return table
