@@ -84,7 +84,7 @@ def _within_run_auc(
     return np.divide(pairs, pos * neg, out=np.full(pos.size, 0.5), where=both)
 
 
-def _uniform_counts(rng: np.random.Generator, n: int, replicates: int) -> np.ndarray:
+def uniform_counts(rng: np.random.Generator, n: int, replicates: int) -> np.ndarray:
     """(replicates, n) multiplicities of n items drawn n times with replacement, uniformly."""
     draws = rng.integers(0, n, size=(replicates, n)) + n * np.arange(replicates)[:, None]
     counts = np.bincount(draws.ravel(), minlength=replicates * n)
@@ -189,8 +189,8 @@ def clustered_bootstrap_auc(
     out = []
     for start in range(0, n_bootstrap, CHUNK):
         size = min(CHUNK, n_bootstrap - start)
-        real = _uniform_counts(rng, n_real, size)
-        fake = _uniform_counts(rng, n_fake, size)
+        real = uniform_counts(rng, n_real, size)
+        fake = uniform_counts(rng, n_fake, size)
         out.append(clustered.auc(real, fake))
     return np.concatenate(out) if out else np.empty(0)
 
@@ -279,8 +279,8 @@ def bootstrap_metrics(
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, n_bootstrap, CHUNK):
         size = min(CHUNK, n_bootstrap - start)
-        real = _uniform_counts(rng, n_real, size)
-        fake = _uniform_counts(rng, n_fake, size)
+        real = uniform_counts(rng, n_real, size)
+        fake = uniform_counts(rng, n_fake, size)
         for name, values in curve.metrics(real, fake).items():
             parts.setdefault(name, []).append(values)
     return {name: np.concatenate(values) for name, values in parts.items()}

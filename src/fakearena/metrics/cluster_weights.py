@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from fakearena.metrics.bootstrap import CHUNK, _uniform_counts, weighted_metrics
+from fakearena.metrics.bootstrap import CHUNK, uniform_counts, weighted_metrics
 
 
 class ClusterResampler:
@@ -49,7 +49,7 @@ class ClusterResampler:
         """(replicates, rows) weights of `replicates` stratified cluster resamples."""
         weights = np.zeros((replicates, self.n_rows))
         for label in (0, 1):
-            counts = _uniform_counts(rng, self.n_clusters[label], replicates)
+            counts = uniform_counts(rng, self.n_clusters[label], replicates)
             weights[:, self.rows[label]] = counts[:, self.local[label]]
         return weights
 
