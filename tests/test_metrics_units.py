@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from omegaconf import OmegaConf
 from sklearn.metrics import roc_auc_score
 
 from fakearena.errors import ConfigError
@@ -109,3 +111,15 @@ def test_checkpoint_selection_on_a_small_val_split_warns():
     )
     big = np.array([0, 1] * 30)
     assert selection_warning(big, [f"v{i}" for i in range(60)], None, "val/auc") is None
+
+
+def test_an_unknown_unit_fails_before_training_and_before_scoring():
+    from fakearena.runs.evaluate import run as evaluate
+    from fakearena.tasks.detect import DetectTask
+
+    with pytest.raises(ConfigError, match=r"task.ci_unit='videos'; choose one of auto, video"):
+        DetectTask(net=torch.nn.Linear(1, 1), ci_unit="videos")
+    cfg = OmegaConf.create({"ckpt": "absent.ckpt", "data": {"manifests": ["x.csv"]}})
+    cfg.ci_unit = "frame"
+    with pytest.raises(ConfigError, match=r"ci_unit='frame'; choose one of auto, video"):
+        evaluate(cfg)

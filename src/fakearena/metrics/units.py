@@ -76,6 +76,13 @@ class Units:
         }
 
 
+def check_unit(unit: str, key: str = "ci_unit") -> str:
+    """`unit` if it is one of `UNIT_CHOICES`, else a ConfigError naming `key`."""
+    if unit not in UNIT_CHOICES:
+        raise ConfigError(f"{key}={unit!r}; choose one of {', '.join(UNIT_CHOICES)}")
+    return unit
+
+
 def _codes(values: Any, size: int, what: str) -> np.ndarray:
     values = np.asarray(values).astype(str).ravel()
     if values.size != size:
@@ -105,8 +112,7 @@ def choose_units(
     """
     labels = np.asarray(labels).astype(np.int64).ravel()
     n = labels.size
-    if unit not in UNIT_CHOICES:
-        raise ConfigError(f"ci_unit={unit!r}; choose one of {', '.join(UNIT_CHOICES)}")
+    check_unit(unit)
     videos = None if video_ids is None else _codes(video_ids, n, "video_ids")
     people = None
     if identities is not None:

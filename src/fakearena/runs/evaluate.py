@@ -27,7 +27,7 @@ from fakearena.data.manifest import SPLITS
 from fakearena.data.transforms.perturb import PerturbedDataset, check_levels, perturb_kind
 from fakearena.errors import ConfigError, DataError
 from fakearena.metrics.predictions import metric_entries, set_warnings
-from fakearena.metrics.units import PLURAL, describe
+from fakearena.metrics.units import PLURAL, check_unit, describe
 from fakearena.report.plots import plot_robustness
 from fakearena.results import build_record, metric, now_iso, write_results
 from fakearena.runs.scoring import score_dataset, write_evaluation
@@ -226,6 +226,7 @@ def run(cfg: DictConfig) -> float:
     if cfg.get("perturb"):
         perturb_kind(cfg.perturb)  # fail before the (long) clean pass
         check_levels(perturb_kind(cfg.perturb), cfg.get("perturb_levels"))
+    check_unit(str(cfg.get("ci_unit", "auto")))
     shard = launch_shard(cfg)  # devices=N: N processes, each scoring part of the rows
     checkpoint = resolve_checkpoint(cfg.ckpt)
     task = restore_task(checkpoint, expected_task="detect")

@@ -19,7 +19,7 @@ from torch import nn
 
 from fakearena.metrics.detection import auc_score, require_both_classes
 from fakearena.metrics.predictions import metric_entries, predictions_frame, score_predictions
-from fakearena.metrics.units import selection_warning
+from fakearena.metrics.units import check_unit, selection_warning
 from fakearena.models.detectors.auxiliary import AuxiliaryDetector
 from fakearena.tasks.base import Task
 from fakearena.tasks.buffers import RowBuffer
@@ -69,6 +69,7 @@ class DetectTask(Task):
         ci_unit: str = "auto",
     ):
         super().__init__()
+        check_unit(ci_unit, "task.ci_unit")  # before training, not after it
         self.save_hyperparameters(ignore=["net", "optimizer"])
         self.net = net
         self.optimizer_factory = optimizer
