@@ -72,7 +72,7 @@ def test_predictions_are_the_test_rows_scored_by_the_checkpoint(evaluated):
     predictions = read_predictions(run_dir / "predictions.csv")
     manifest = read_manifest(manifest_path)
     test_rows = manifest.frame[manifest.frame.split == "test"].reset_index(drop=True)
-    assert list(predictions.columns) == ["path", "video_id", "source", "label", "prob"]
+    assert list(predictions.columns) == ["path", "video_id", "identity", "source", "label", "prob"]
     assert predictions["path"].tolist() == test_rows["path"].tolist()
     assert predictions["label"].tolist() == test_rows["label"].tolist()
     assert predictions["video_id"].tolist() == test_rows["video_id"].tolist()
@@ -229,15 +229,18 @@ def test_video_metrics_get_intervals_that_resample_videos(tmp_path: Path):
     from fakearena.metrics.bootstrap import bootstrap_metrics
 
     metrics = read_results(tmp_path / "run")["metrics"]
-    assert metrics["test/toy/auc"]["ci_unit"] == "video"
-    assert "warning" not in metrics["test/toy/auc"]
+    auc = metrics["test/toy/auc"]
+    assert auc["ci_unit"] == "video"
+    assert (auc["n_units"], auc["n_units_real"], auc["n_units_fake"]) == (150, 50, 100)
+    # an untrained detector scores every image alike: large enough, but collapsed
+    assert auc["flags"] == ["collapsed"] and auc["warning"].startswith("collapsed scores:")
     videos = read_predictions(tmp_path / "run" / "predictions.csv").groupby("video_id")
     replicates = bootstrap_metrics(
         videos["prob"].mean().to_numpy(), videos["label"].first().to_numpy(), 200, seed=0
     )
     for key in ("auc", "ap", "eer", "acc"):
         entry = metrics[f"test/toy/video_{key}"]
-        assert entry["n"] == entry["n_videos"] == 150
+        assert entry["n"] == entry["n_videos"] == entry["n_units"] == 150
         assert entry["ci95"] == pytest.approx(np.percentile(replicates[key], [2.5, 97.5]))
 
 

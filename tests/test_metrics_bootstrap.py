@@ -134,19 +134,21 @@ def test_video_metric_bootstrap_matches_brute_force_resampling():
 def test_detection_metrics_resample_videos_and_warn_on_small_sets():
     probs, labels, ids = videos(1, 1, frames=8, seed=5)
     two = detection_metrics(probs, labels, video_ids=ids, n_bootstrap=500)
-    assert two["auc_ci95"] is None and two["video_auc_ci95"] is None and two["ci_unit"] is None
+    assert two["auc_ci95"] is None and two["video_auc_ci95"] is None
+    assert two["ci_unit"] == "video" and two["flags"] == ["small_n", "no_ci"]
     assert (two["n_videos"], two["n_videos_real"], two["n_videos_fake"]) == (2, 1, 1)
+    assert (two["n_units"], two["n_units_real"], two["n_units_fake"]) == (2, 1, 1)
     assert len(two["warnings"]) == 1
     assert two["warnings"][0].startswith("only 2 videos (1 real, 1 fake), fewer than 30 videos")
     assert "no confidence interval" in two["warnings"][0]
     # the same frames scored as independent samples get the narrow interval of old
     as_frames = detection_metrics(probs, labels, n_bootstrap=500)
-    assert as_frames["ci_unit"] == "frame" and as_frames["auc_ci95"] is not None
-    assert as_frames["warnings"][0].startswith("only 16 samples (8 real, 8 fake)")
+    assert as_frames["ci_unit"] == "image" and as_frames["auc_ci95"] is not None
+    assert as_frames["warnings"][0].startswith("only 16 images (8 real, 8 fake)")
 
     probs, labels, ids = videos(20, 20, frames=4, seed=6)
     full = detection_metrics(probs, labels, video_ids=ids, n_bootstrap=500, seed=1)
-    assert full["ci_unit"] == "video" and full["warnings"] == []
+    assert full["ci_unit"] == "video" and full["warnings"] == [] and full["flags"] == []
     assert full["auc_ci95"] == pytest.approx(
         np.percentile(clustered_bootstrap_auc(probs, labels, ids, 500, seed=1), [2.5, 97.5])
     )

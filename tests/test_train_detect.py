@@ -42,9 +42,20 @@ def test_train_fast_dev_run_writes_a_valid_result_record(tmp_path: Path, toy_man
     # results.json is plain JSON with no NaN
     json.loads((run_dir / "results.json").read_text())
     # the toy test split is 12 images of 9 videos: said in results.json and on the console
-    assert record["warnings"] == [f"test split: {record['metrics']['test/auc']['warning']}"]
-    assert "only 9 videos (3 real, 6 fake)" in record["warnings"][0]
+    # and the checkpoint was picked on a val split as small (counted the same way)
+    auc = record["metrics"]["test/auc"]
+    selection = (
+        "the checkpoint was chosen on val/auc of a val split of only 9 videos (3 real, 6 fake)"
+    )
+    assert record["warnings"][0].startswith(selection)
+    assert record["warnings"][1:] == [f"test split: {auc['warning']}"]
+    assert "only 9 videos (3 real, 6 fake)" in record["warnings"][1]
+    assert auc["flags"][0] == "small_n" and auc["ci_unit"] == "video"
+    assert (auc["n_units"], auc["n_units_real"], auc["n_units_fake"]) == (9, 3, 6)
     assert "fakearena: warning: test split: only 9 videos" in result.stderr
+    assert f"fakearena: warning: {selection}" in result.stderr
+    # the summary line prints N units and the flags beside the CI
+    assert "(N=9 videos: 3 real, 6 fake; small_n" in result.stdout
     # a log file exists only when something was logged (Lightning's device lines): none empty
     assert all(log.stat().st_size > 0 for log in run_dir.glob("*.log"))
 

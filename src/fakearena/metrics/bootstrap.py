@@ -1,11 +1,13 @@
-"""Bootstrap replicates of detection metrics: by frame, by video (clustered), at video level.
+"""Bootstrap replicates of detection metrics: by frame, by cluster (video or person), per video.
 
 Frames of one video are not independent samples: they share a face, a background and a
 compression, and a detector scores them alike. Resampling frames as if they were independent
 makes the AUC's interval far too narrow (16 frames of 2 videos look like 16 samples). When
 video ids exist, `clustered_bootstrap_auc` resamples whole videos instead (the cluster
 bootstrap): each replicate draws, per class, as many videos as the class has, with
-replacement, and keeps every frame of each drawn video. Every bootstrap here is stratified
+replacement, and keeps every frame of each drawn video. The clusters may be people instead
+(`fakearena.metrics.units` chooses); `fakearena.metrics.cluster_weights` draws the same
+replicates as row weights, for any metric of `weighted_metrics`. Every bootstrap here is stratified
 (each class resampled to its own size), so every replicate holds both classes.
 
 All functions are seeded and return one value per replicate; percentiles make the interval.
@@ -82,7 +84,7 @@ def _within_run_auc(
     return np.divide(pairs, pos * neg, out=np.full(pos.size, 0.5), where=both)
 
 
-def _uniform_counts(rng: np.random.Generator, n: int, replicates: int) -> np.ndarray:
+def uniform_counts(rng: np.random.Generator, n: int, replicates: int) -> np.ndarray:
     """(replicates, n) multiplicities of n items drawn n times with replacement, uniformly."""
     draws = rng.integers(0, n, size=(replicates, n)) + n * np.arange(replicates)[:, None]
     counts = np.bincount(draws.ravel(), minlength=replicates * n)
@@ -118,18 +120,21 @@ class ClusteredAUC:
 
     Args:
         probs: fake probability per frame.
-        labels: 0/1 per frame; every frame of a video has the video's label.
-        clusters: video id per frame.
+        labels: 0/1 per frame.
+        clusters: video (or person) id per frame; a cluster with rows of both classes is
+            one cluster per class (ordered, within a class, as `np.unique` orders the ids).
         blocks: runs of sorted scores (see `_Runs`).
     """
 
     def __init__(self, probs: np.ndarray, labels: np.ndarray, clusters: Any, blocks: int = BLOCKS):
         from scipy import sparse
 
-        ids, inverse = np.unique(np.asarray(clusters).ravel(), return_inverse=True)
+        _, inverse = np.unique(np.asarray(clusters).ravel(), return_inverse=True)
+        # a cluster holding both classes (a person shown real and fake) is one per class
+        ids, inverse = np.unique(inverse.ravel() * 2 + labels, return_inverse=True)
+        inverse = inverse.ravel()
         self.runs = _Runs(probs, labels, blocks)
-        video_label = np.zeros(ids.size, dtype=np.int64)
-        video_label[inverse[labels == 1]] = 1
+        video_label = (ids % 2).astype(np.int64)
         self.videos = {1: np.flatnonzero(video_label == 1), 0: np.flatnonzero(video_label == 0)}
         sorted_video = inverse[self.runs.order]
         sorted_label = labels[self.runs.order]
@@ -184,8 +189,8 @@ def clustered_bootstrap_auc(
     out = []
     for start in range(0, n_bootstrap, CHUNK):
         size = min(CHUNK, n_bootstrap - start)
-        real = _uniform_counts(rng, n_real, size)
-        fake = _uniform_counts(rng, n_fake, size)
+        real = uniform_counts(rng, n_real, size)
+        fake = uniform_counts(rng, n_fake, size)
         out.append(clustered.auc(real, fake))
     return np.concatenate(out) if out else np.empty(0)
 
@@ -274,8 +279,8 @@ def bootstrap_metrics(
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, n_bootstrap, CHUNK):
         size = min(CHUNK, n_bootstrap - start)
-        real = _uniform_counts(rng, n_real, size)
-        fake = _uniform_counts(rng, n_fake, size)
+        real = uniform_counts(rng, n_real, size)
+        fake = uniform_counts(rng, n_fake, size)
         for name, values in curve.metrics(real, fake).items():
             parts.setdefault(name, []).append(values)
     return {name: np.concatenate(values) for name, values in parts.items()}

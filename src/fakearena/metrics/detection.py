@@ -2,8 +2,9 @@
 
 Scores are fake probabilities (higher = more likely fake), labels 0 = real, 1 = fake. Every
 metric is computed from one sort of the scores (`fakearena.metrics.ranking`); tied scores are
-handled as sklearn does. Confidence intervals resample videos whenever video ids are given
-(`fakearena.metrics.bootstrap`), and a set too small to say much carries a warning.
+handled as sklearn does. Confidence intervals resample the repeating unit (video, person or
+image: `fakearena.metrics.units`), and a set too small to say much, or whose scores collapsed,
+carries flags and warnings.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from fakearena.metrics.bootstrap import (
     clustered_bootstrap_auc,
     percentile_ci,
 )
+from fakearena.metrics.cluster_weights import cluster_bootstrap_metrics
 from fakearena.metrics.ranking import RankedScores, equal_error_rate, tpr_at_fpr
+from fakearena.metrics.units import Units, assess, choose_units
 
 FPR_TARGETS = (1e-2, 1e-3)
-# A test set below these sizes gets a warning: its AUC and CI say little.
-MIN_VIDEOS, MIN_VIDEOS_PER_CLASS = 30, 10
 VIDEO_METRICS = ("auc", "ap", "eer", "acc")
 
 
@@ -131,23 +132,6 @@ def video_scores(
     return ids, means, (fake_frames > 0).astype(np.int64), inverse
 
 
-def small_set_warning(n: int, n_real: int, n_fake: int, unit: str = "videos") -> str | None:
-    """A sentence when a test set is too small for its metrics to say much, else None.
-
-    Small means fewer than `MIN_VIDEOS` units (videos, or samples without video ids) or
-    fewer than `MIN_VIDEOS_PER_CLASS` of either class.
-    """
-    if n >= MIN_VIDEOS and min(n_real, n_fake) >= MIN_VIDEOS_PER_CLASS:
-        return None
-    text = (
-        f"only {n} {unit} ({n_real} real, {n_fake} fake), fewer than {MIN_VIDEOS} {unit} or "
-        f"{MIN_VIDEOS_PER_CLASS} of a class: these metrics and their intervals say little"
-    )
-    if min(n_real, n_fake) < 2:
-        text += "; no confidence interval (it resamples " + unit + " and needs 2 of each class)"
-    return text + "; test on more " + unit
-
-
 def detection_metrics(
     probs: Any,
     labels: Any,
@@ -155,60 +139,90 @@ def detection_metrics(
     sources: Sequence[Any] | None = None,
     n_bootstrap: int = 1000,
     seed: int = 0,
+    identities: Sequence[Any] | None = None,
+    unit: str = "auto",
 ) -> dict[str, Any]:
     """Frame-level detection metrics, plus video-level and per-source ones when asked.
 
     Returns `auc, ap, eer, acc, tpr_at_fpr_1e-2, tpr_at_fpr_1e-3, n, n_pos, n_neg, auc_ci95,
-    ci_unit, warnings`. EER is where FPR = FNR, linearly interpolated between the two ROC
-    points around the crossing. ACC is at threshold 0.5 (score >= 0.5 is fake). TPR@FPR is
-    the highest TPR at FPR <= the target.
+    ci_unit, n_units, n_units_real, n_units_fake, flags, warnings`. EER is where FPR = FNR,
+    linearly interpolated between the two ROC points around the crossing. ACC is at threshold
+    0.5 (score >= 0.5 is fake). TPR@FPR is the highest TPR at FPR <= the target.
 
-    `auc_ci95` is a 95% percentile bootstrap interval [lo, hi] (stratified, seeded): with
-    `video_ids` it resamples whole videos (`ci_unit` "video"; frames of a video are not
-    independent), else frames (`ci_unit` "frame"). It is None when `n_bootstrap` is 0 or a
-    class has fewer than 2 videos to resample.
+    `auc_ci95` is a 95% percentile bootstrap interval [lo, hi] (stratified, seeded) that
+    resamples the repeating unit (`fakearena.metrics.units.choose_units`: `unit` "auto"
+    takes videos when videos group frames, else people from `identities`, else images);
+    `ci_unit` names it and `n_units*` count it per class. The CI is None when `n_bootstrap`
+    is 0 or a class has fewer than 2 units.
 
     With `video_ids` also: `video_auc, video_ap, video_eer, video_acc` from the mean frame
-    probability of each video, each with its `<name>_ci95` (videos resampled), and
+    probability of each video, each with its `<name>_ci95` (the same units resampled), and
     `n_videos, n_videos_real, n_videos_fake`. With `sources`: `per_source`, the AUC of all
     reals against the fakes of each source alone (with their counts).
 
-    `warnings` lists sentences about the set (too few videos, see `small_set_warning`).
+    `flags` are short marks (`small_n`, `collapsed`, `no_ci`) and `warnings` the sentences
+    that explain them (`fakearena.metrics.units.assess`).
 
     Raises:
         DetectionInputError (a ValueError): one class only, a video with mixed labels,
             mismatched lengths, non-finite scores.
+        ConfigError: an unknown `unit`, or one the rows have no ids for.
     """
     probs, labels = _check(probs, labels)
     result: dict[str, Any] = _frame_metrics(probs, labels)
     n_pos = int(labels.sum())
     result.update(n=int(labels.size), n_pos=n_pos, n_neg=int(labels.size - n_pos))
-    result["auc_ci95"], result["ci_unit"], result["warnings"] = None, None, []
-    if video_ids is None:
-        warning = small_set_warning(result["n"], result["n_neg"], n_pos, unit="samples")
-        if n_bootstrap:
-            result["auc_ci95"] = percentile_ci(bootstrap_auc(probs, labels, n_bootstrap, seed))
-            result["ci_unit"] = "frame"
-    else:
-        _, video_probs, video_labels, video_index = video_scores(probs, labels, video_ids)
-        video = _frame_metrics(*_check(video_probs, video_labels))
-        result.update({f"video_{k}": video[k] for k in VIDEO_METRICS})
-        n_fake = int(video_labels.sum())
-        n_real = int(video_labels.size) - n_fake
-        result.update(n_videos=int(video_labels.size), n_videos_real=n_real, n_videos_fake=n_fake)
-        warning = small_set_warning(result["n_videos"], n_real, n_fake)
-        resample = bool(n_bootstrap) and min(n_real, n_fake) >= 2
-        if resample:
-            frames = clustered_bootstrap_auc(probs, labels, video_index, n_bootstrap, seed)
-            result["auc_ci95"], result["ci_unit"] = percentile_ci(frames), "video"
-            videos = bootstrap_metrics(video_probs, video_labels, n_bootstrap, seed)
-        for key in VIDEO_METRICS:
-            result[f"video_{key}_ci95"] = percentile_ci(videos[key]) if resample else None
-    if warning:
-        result["warnings"].append(warning)
+    try:
+        units = choose_units(labels, video_ids, identities, unit)
+    except ValueError as exc:  # ids of the wrong length
+        raise DetectionInputError(str(exc)) from exc
+    resample = bool(n_bootstrap) and min(units.n_real, units.n_fake) >= 2
+    result["auc_ci95"] = None
+    if resample and units.name == "image":
+        result["auc_ci95"] = percentile_ci(bootstrap_auc(probs, labels, n_bootstrap, seed))
+    elif resample:
+        replicates = clustered_bootstrap_auc(probs, labels, units.clusters, n_bootstrap, seed)
+        result["auc_ci95"] = percentile_ci(replicates)
+    result.update(units.counts())
+    result["flags"], result["warnings"] = assess(probs, units, result["auc_ci95"] is not None)
+    if video_ids is not None:
+        result.update(_video_metrics(probs, labels, video_ids, units, n_bootstrap, seed))
     if sources is not None:
         result["per_source"] = per_source_auc(probs, labels, sources)
     return result
+
+
+def _video_metrics(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    video_ids: Sequence[Any],
+    units: Units,
+    n_bootstrap: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Metrics of the mean score per video, with CIs that resample the same units."""
+    _, video_probs, video_labels, video_index = video_scores(probs, labels, video_ids)
+    video = _frame_metrics(*_check(video_probs, video_labels))
+    out: dict[str, Any] = {f"video_{k}": video[k] for k in VIDEO_METRICS}
+    n_fake = int(video_labels.sum())
+    out.update(
+        n_videos=int(video_labels.size),
+        n_videos_real=int(video_labels.size) - n_fake,
+        n_videos_fake=n_fake,
+    )
+    replicates = None
+    if n_bootstrap and min(units.n_real, units.n_fake) >= 2:
+        if units.name == "identity":  # the person of each video (its first row's)
+            _, first_row = np.unique(video_index, return_index=True)
+            clusters = units.clusters[first_row]
+            replicates = cluster_bootstrap_metrics(
+                video_probs, video_labels, clusters, n_bootstrap, seed
+            )
+        else:  # videos, or images that are their own videos
+            replicates = bootstrap_metrics(video_probs, video_labels, n_bootstrap, seed)
+    for key in VIDEO_METRICS:
+        out[f"video_{key}_ci95"] = None if replicates is None else percentile_ci(replicates[key])
+    return out
 
 
 def per_source_auc(

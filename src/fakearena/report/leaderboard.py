@@ -6,7 +6,9 @@ mean +- std, ranks configurations by a chosen metric, and writes:
 - `leaderboard.md` and `leaderboard.html` (self-contained: PNGs embedded as base64),
 - `leaderboard.csv`: one row per configuration, every metric's mean/std/seeds/CI/N,
 - `leaderboard_runs.csv`: one row per run, every metric's value and N,
-- `auc_heatmap.png` (detector x test set frame AUC), `roc_<set>.png`, `images/` (run images).
+- `auc_heatmap.png` (detector x test set frame AUC), `roc_<set>.png`, `images/` (run images),
+- in the md/html report, which detector differences on a test set are significant (a paired
+  bootstrap over units and seeds, `fakearena.report.significance`) and which are ties.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from fakearena.report.records import (
     collect_records,
     group_configurations,
 )
+from fakearena.report.significance import significance_table
 from fakearena.report.tables import (
     Link,
     Table,
@@ -93,6 +96,9 @@ def write_leaderboard(
     blocks: list[Any] = []
     if detectors:
         blocks.append(detector_table(detectors, folded, out, envs))
+        significance = significance_table(detectors)
+        if significance is not None:
+            blocks.append(significance)
     if evaluations:
         blocks.append(evaluation_table(evaluations, folded, out, envs))
     if detectors or evaluations:

@@ -185,8 +185,9 @@ def detector_table(
     table.note = " ".join(
         [
             "Cells: value [95% CI] for one seed; mean ± std over the seeds listed for several "
-            "((k/n) when only k of the n runs have the metric). The AUC's CI resamples whole "
-            "videos when the set has video ids (frames of one video are not independent).",
+            "((k/n) when only k of the n runs have the metric). The AUC's CI resamples the "
+            "repeating unit: videos when they group frames, else people, else images (rows of "
+            "one video or person are not independent; results.json says which, `ci_unit`).",
             "Seeds link to their run folders.",
             *warnings,
         ]

@@ -10,6 +10,7 @@ Folder of an arena run:
                      truth metrics, the reference a learned swap should reach
     testsets/<g>.csv real test faces + generator g's test fakes (one test set per generator)
     detectors/<d>/   `fakearena train task=detect` run of each detector, scored on every test set
+                     (with `seeds=[0,1,2]`: detectors/<d>/seed<k>/, one run per seed)
     report/          leaderboard.{md,csv,html}, auc_heatmap.png, ...
     arena.json       the stages with wall time and peak memory
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import resource
 import time
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +251,24 @@ def build_test_sets(real_csv: Path, fake_sets: dict[str, Path], out_dir: Path) -
     return test_sets
 
 
+def detector_seeds(cfg: DictConfig) -> list[int] | None:
+    """The training seeds of every detector: `seeds` (a list, or a count n for 0..n-1), or
+    None for the one run of `seed` (stage folders without a seed level)."""
+    value = cfg.get("seeds")
+    if value is None:
+        return None
+    try:
+        seeds = list(range(int(value))) if isinstance(value, int) else [int(s) for s in value]
+    except (TypeError, ValueError):
+        seeds = []
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(
+            f"seeds={value!r}: give distinct integer seeds (e.g. seeds=[0,1,2]), a count "
+            "(seeds=3 for 0,1,2), or null for one run with `seed`"
+        )
+    return seeds
+
+
 def detector_stages(
     cfg: DictConfig,
     run_dir: Path,
@@ -269,19 +289,26 @@ def detector_stages(
             rest = [name for name in fake_sets if name != held_out]
             variants.append((f"-without-{held_out}", rest))
     tests = "[" + ",".join(str(p) for p in test_sets.values()) + "]"
+    seeds = detector_seeds(cfg)
+    # one run of `seed` in detectors/<name>/, or one per seed in detectors/<name>/seed<k>/
+    runs = (
+        [(int(cfg.seed), "", "")]
+        if seeds is None
+        else [(k, f"seed{k}", f" seed {k}") for k in seeds]
+    )
     stages = []
     for name, spec in (cfg.detectors or {}).items():
         if spec is None:  # dropped: detectors.<name>=null
             continue
         overrides, budget = detector_spec(name, spec)
-        for suffix, fakes in variants:
+        for (suffix, fakes), (seed, folder, label) in product(variants, runs):
             if not fakes:
                 continue
             manifests = "[" + ",".join(str(p) for p in [real_csv, *(fake_sets[f] for f in fakes)])
-            stage_dir = run_dir / "detectors" / f"{name}{suffix}"
+            stage_dir = run_dir / "detectors" / f"{name}{suffix}" / folder
             stages.append(
                 Stage(
-                    name=f"train detector {name}{suffix}",
+                    name=f"train detector {name}{suffix}{label}",
                     args=[
                         "train",
                         "task=detect",
@@ -292,7 +319,7 @@ def detector_stages(
                         # the own test split (real + blend test rows) is the blend test set
                         "test=false",
                         f"test_data={tests}",
-                        f"seed={int(cfg.seed)}",
+                        f"seed={seed}",
                         *overrides,
                         *budget_overrides(budget, f"detectors.{name}"),
                         *list(cfg.get("common") or []),

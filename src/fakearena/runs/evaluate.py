@@ -27,6 +27,7 @@ from fakearena.data.manifest import SPLITS
 from fakearena.data.transforms.perturb import PerturbedDataset, check_levels, perturb_kind
 from fakearena.errors import ConfigError, DataError
 from fakearena.metrics.predictions import metric_entries, set_warnings
+from fakearena.metrics.units import PLURAL, check_unit, describe
 from fakearena.report.plots import plot_robustness
 from fakearena.results import build_record, metric, now_iso, write_results
 from fakearena.runs.scoring import score_dataset, write_evaluation
@@ -153,6 +154,7 @@ def evaluate_test_data(
             device=device,
             n_bootstrap=int(cfg.task.get("n_bootstrap", 1000)),
             seed=int(cfg.seed),
+            unit=str(cfg.task.get("ci_unit", "auto")),
         )
         files[name] = write_evaluation(
             run_dir / "test_data" / name, frame, result, f"{name} ({split})"
@@ -188,6 +190,7 @@ def robustness_table(
             n_bootstrap=int(cfg.n_bootstrap),
             seed=int(cfg.seed),
             shard=shard,
+            unit=str(cfg.get("ci_unit", "auto")),
         )
         rows.append(_robustness_row(kind, severity, level, result))
     return pd.DataFrame(rows)
@@ -223,6 +226,7 @@ def run(cfg: DictConfig) -> float:
     if cfg.get("perturb"):
         perturb_kind(cfg.perturb)  # fail before the (long) clean pass
         check_levels(perturb_kind(cfg.perturb), cfg.get("perturb_levels"))
+    check_unit(str(cfg.get("ci_unit", "auto")))
     shard = launch_shard(cfg)  # devices=N: N processes, each scoring part of the rows
     checkpoint = resolve_checkpoint(cfg.ckpt)
     task = restore_task(checkpoint, expected_task="detect")
@@ -253,6 +257,7 @@ def run(cfg: DictConfig) -> float:
         n_bootstrap=int(cfg.n_bootstrap),
         seed=int(cfg.seed),
         shard=shard,
+        unit=str(cfg.get("ci_unit", "auto")),
     )
     table = None
     if cfg.get("perturb"):
@@ -297,11 +302,12 @@ def run(cfg: DictConfig) -> float:
 
 
 def _print_summary(name: str, result: dict[str, Any], run_dir: Path) -> None:
-    """The headline numbers with their intervals, then any warning about the set's size."""
+    """The headline numbers with their intervals and units, then the set's warnings."""
     line = f"{name}: AUC {result['auc']:.4f}{_ci_text(result.get('auc_ci95'))}  "
     line += f"AP {result['ap']:.4f}  EER {result['eer']:.4f}  ACC {result['acc']:.4f}  "
     line += f"(n={result['n']}"
-    line += f", CI resamples {result['ci_unit']}s)" if result.get("ci_unit") else ")"
+    line += f", CI resamples {PLURAL[result['ci_unit']]})" if result.get("auc_ci95") else ")"
+    line += describe(result)
     if "video_auc" in result:
         line += f"\n  video AUC {result['video_auc']:.4f}"
         line += f"{_ci_text(result.get('video_auc_ci95'))} (videos={result['n_videos']})"

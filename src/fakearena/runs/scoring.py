@@ -109,10 +109,12 @@ def score_dataset(
     n_bootstrap: int = 1000,
     seed: int = 0,
     shard: Shard | None = None,
+    unit: str = "auto",
 ) -> tuple[pd.DataFrame, dict[str, Any], list[int]]:
-    """Predictions table, metrics and skipped rows of `net` on a ManifestDataset-like set."""
+    """Predictions table, metrics and skipped rows of `net` on a ManifestDataset-like set;
+    CIs resample `unit` (`fakearena.metrics.units`)."""
     indices, probs, skipped = predict_probs(
         net, dataset, batch_size=batch_size, num_workers=num_workers, device=device, shard=shard
     )
     frame = predictions_frame(dataset.manifest.frame, indices, probs)  # type: ignore[attr-defined]
-    return frame, score_predictions(frame, n_bootstrap, seed), skipped
+    return frame, score_predictions(frame, n_bootstrap, seed, unit), skipped

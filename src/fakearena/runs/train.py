@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fakearena.config import to_container
 from fakearena.errors import ConfigError, TrainingDivergedError
-from fakearena.metrics.predictions import set_warnings
+from fakearena.metrics.predictions import entry_text, set_warnings
 from fakearena.results import build_record, metric, now_iso, write_results
 from fakearena.tasks.base import Task
 from fakearena.utils.loggers import close_loggers, log_run_config
@@ -192,7 +192,8 @@ def run(cfg: DictConfig) -> float | None:
         evaluations.update(files)
     metrics.update(task.result_metrics())
     skipped = skipped_row_records(datamodule, task.skipped_rows)
-    warnings = datamodule.warnings + set_warnings(metrics)
+    selection = task.selection_warnings(datamodule) if callback is not None else []
+    warnings = datamodule.warnings + selection + set_warnings(metrics)
     if trainer.is_global_zero:
         record = build_record(
             task=cfg.task.name,
@@ -213,7 +214,7 @@ def run(cfg: DictConfig) -> float | None:
         )
         path = write_results(run_dir, record)
         print(f"fakearena train: {_headline(metrics)}; results in {path}")
-        for warning in set_warnings(metrics):
+        for warning in selection + set_warnings(metrics):
             print(f"fakearena: warning: {warning}", file=sys.stderr)
     close_loggers(trainer)
     value = metrics.get(monitor, {}).get("value")
@@ -276,7 +277,7 @@ def _kept_checkpoints(run_dir: Path) -> str:
 
 def _headline(metrics: dict[str, dict[str, Any]]) -> str:
     """The first few metrics as `key=value` text for the end-of-run line."""
-    shown = [f"{key}={entry['value']:.4f}" for key, entry in list(metrics.items())[:4]]
+    shown = [entry_text(key, entry) for key, entry in list(metrics.items())[:4]]
     return ", ".join(shown) if shown else "no metrics"
 
 

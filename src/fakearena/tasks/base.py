@@ -143,6 +143,10 @@ class Task(L.LightningModule):
         none), among `fakearena.data.datasets.TARGETS`."""
         return ()
 
+    def selection_warnings(self, datamodule: Any) -> list[str]:
+        """Warnings about how the checkpoint was chosen (default: none)."""
+        return []
+
     def result_metrics(self) -> dict[str, dict[str, Any]]:
         """Result-record entries beyond the test stage's (default: none)."""
         return {}

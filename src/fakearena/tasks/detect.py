@@ -19,6 +19,7 @@ from torch import nn
 
 from fakearena.metrics.detection import auc_score, require_both_classes
 from fakearena.metrics.predictions import metric_entries, predictions_frame, score_predictions
+from fakearena.metrics.units import check_unit, selection_warning
 from fakearena.models.detectors.auxiliary import AuxiliaryDetector
 from fakearena.tasks.base import Task
 from fakearena.tasks.buffers import RowBuffer
@@ -47,6 +48,8 @@ class DetectTask(Task):
         data_spec: image size, channels and training data of the fit, stored in checkpoints so
             evaluation feeds the network what it was trained on (set during `fit`).
         n_bootstrap: bootstrap replicates for the test AUC's 95% CI (0: none).
+        ci_unit: what the CIs resample: auto (video, else identity, else image), video,
+            identity or image (`fakearena.metrics.units`).
     """
 
     model_group = "detector"
@@ -63,8 +66,10 @@ class DetectTask(Task):
         name: str = "detect",
         data_spec: dict[str, Any] | None = None,
         n_bootstrap: int = 1000,
+        ci_unit: str = "auto",
     ):
         super().__init__()
+        check_unit(ci_unit, "task.ci_unit")  # before training, not after it
         self.save_hyperparameters(ignore=["net", "optimizer"])
         self.net = net
         self.optimizer_factory = optimizer
@@ -165,11 +170,27 @@ class DetectTask(Task):
             self._test_rows(indices, labels), np.arange(len(indices)), values["prob"]
         )
         n_bootstrap = int(self.hparams.get("n_bootstrap", 1000))
-        self.test_result = score_predictions(self.test_predictions, n_bootstrap=n_bootstrap)
+        unit = str(self.hparams.get("ci_unit", "auto"))
+        self.test_result = score_predictions(self.test_predictions, n_bootstrap, unit=unit)
         self.test_metrics = metric_entries("test", self.test_result)
         for key in ("test/auc", "test/acc", "test/ap", "test/eer", "test/video_auc"):
             if key in self.test_metrics:
                 self.log(key, self.test_metrics[key]["value"], sync_dist=False)
+
+    def selection_warnings(self, datamodule: Any) -> list[str]:
+        """A warning when the checkpoint is chosen on a val split below the small-N mark."""
+        monitor = str(self.hparams.get("monitor", "val/auc"))
+        if datamodule is None or not monitor.startswith("val/"):
+            return []
+        frame = datamodule.dataset("val").manifest.frame
+        warning = selection_warning(
+            frame["label"].to_numpy(),
+            frame["video_id"].astype(str).to_numpy(),
+            frame["identity"].fillna("").astype(str).to_numpy() if "identity" in frame else None,
+            monitor,
+            str(self.hparams.get("ci_unit", "auto")),
+        )
+        return [warning] if warning else []
 
     def _test_rows(self, indices: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
         """Manifest rows of the scored test samples (label-only rows without a datamodule)."""
@@ -182,6 +203,7 @@ class DetectTask(Task):
                 "path": [str(i) for i in indices],
                 "label": labels,
                 "video_id": [str(i) for i in indices],
+                "identity": "",
                 "source": "unknown",
             }
         )
