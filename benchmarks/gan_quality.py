@@ -1,6 +1,7 @@
-"""GAN quality per CPU time on the arena's faces: FID (beside its floor), KID and PRDC.
+"""GAN (or diffusion) quality per CPU time on the arena's faces: FID (beside its floor), KID
+and PRDC.
 
-Trains `fakearena`'s GAN task (its real training step, in a Lightning trainer) on the real
+Trains `fakearena`'s GAN task (`--task diffusion`: its diffusion task, same protocol) (its real training step, in a Lightning trainer) on the real
 faces of the arena's default data (`conf/arena.yaml` faces: 10 people x 120 images at 64 px,
 half of them blended fakes: the 360 real faces of the 6 training people) and, each time the
 training clock passes a milestone, pauses it and judges N fixed-z samples against two real
@@ -20,6 +21,8 @@ or `--clock wall` (training wall time on an otherwise idle machine). Evaluation 
 
     python -m benchmarks.gan_quality --generator dcgan --minutes 2 4 6 --n 500 \
         --name dcgan32 generator.image_size=32
+    python -m benchmarks.gan_quality --task diffusion --minutes 1 2 5 --n 500 \
+        --out benchmarks/results/diffusion_quality --name ddim25 task.sample_steps=25
 
 Writes OUT/<name>.json and OUT/samples/<name>_<minutes>min.png (OUT defaults to
 benchmarks/results/gan_quality) and prints the table.
@@ -144,6 +147,14 @@ def load_references(args, n: int, record: dict) -> tuple[dict[str, np.ndarray], 
     return references, floors
 
 
+def task_sampler(args, cfg) -> str:
+    """What draws the judged samples."""
+    if args.task == "gan":
+        return "EMA generator when kept"
+    task = cfg.task
+    return f"{task.objective} {task.sampler}, {task.sample_steps} steps, EMA weights"
+
+
 def real_train_faces(cfg) -> torch.Tensor:
     """The real (label 0) training faces of the data config, rendered once, in [0, 1]."""
     datamodule = instantiate(cfg.data)
@@ -153,7 +164,8 @@ def real_train_faces(cfg) -> torch.Tensor:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--generator", default="dcgan")
+    parser.add_argument("--task", choices=["gan", "diffusion"], default="gan")
+    parser.add_argument("--generator", default=None, help="dcgan (gan) / diffusion_unet")
     parser.add_argument("--name", default=None, help="name of the JSON and grids")
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 4, 6])
     parser.add_argument("--n", type=int, default=500, help="generated and real faces judged")
@@ -167,6 +179,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("overrides", nargs="*", help="config overrides (generator.g_width=...)")
     args = parser.parse_args(argv)
+    args.generator = args.generator or {"gan": "dcgan", "diffusion": "diffusion_unet"}[args.task]
     args.name = args.name or args.generator
     return args
 
@@ -178,7 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = compose(
         "train",
         [
-            "task=gan",
+            f"task={args.task}",
             f"generator={args.generator}",
             "data=synthetic",
             # the arena's default faces (conf/arena.yaml), the same rows as its real.csv
@@ -196,6 +209,7 @@ def main(argv: list[str] | None = None) -> dict:
     L.seed_everything(args.seed, verbose=False)
     train = real_train_faces(cfg)
     record = {
+        "task": args.task,
         "generator": args.generator,
         "overrides": args.overrides,
         "clock": {"wall": "training wall time", "cpu": "process CPU time"}[args.clock],
@@ -204,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
         "train_images": len(train),
         "seed": args.seed,
         "protocol": (
-            f"N={args.n} fixed-z samples (EMA generator when kept) vs N real faces of each "
+            f"N={args.n} fixed-noise samples ({task_sampler(args, cfg)}) vs N real faces of each "
             "reference (a seeded sample of 2N renders of its people); floor: those N faces vs "
             "the N other renders; TF-Inception pool3, PRDC k=3"
         ),

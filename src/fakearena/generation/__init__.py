@@ -26,4 +26,5 @@ from __future__ import annotations
 GENERATORS: dict[str, str] = {
     "gan": "fakearena.generation.gan:generate_fake_set",
     "faceswap": "fakearena.generation.faceswap:generate_fake_set",
+    "diffusion": "fakearena.generation.diffusion:generate_fake_set",
 }

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from fakearena.errors import ConfigError
+from fakearena.models.generators.ema import update_average
 
 GAN_LOSSES = ("nonsaturating", "minimax", "hinge")  # see fakearena.tasks.gan_losses
 
@@ -82,24 +83,11 @@ class GANPair(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.sample(z)
 
-    @torch.no_grad()
     def update_ema(self) -> None:
-        """Move the EMA generator towards the trained one (buffers are copied).
-
-        The decay warms up as min(ema_decay, (1 + k) / (10 + k)) after k updates, so that a
-        short run's average is not dominated by the random initialisation (0.999^100 = 0.9).
-        """
-        if self.generator_ema is None:
-            return
-        k = int(self.ema_updates)
-        decay = min(self.ema_decay, (1.0 + k) / (10.0 + k))
-        self.ema_updates += 1
-        ema = dict(self.generator_ema.named_parameters())
-        for name, parameter in self.generator.named_parameters():
-            ema[name].lerp_(parameter.detach(), 1.0 - decay)
-        ema_buffers = dict(self.generator_ema.named_buffers())
-        for name, buffer in self.generator.named_buffers():
-            ema_buffers[name].copy_(buffer)
+        """Move the EMA generator towards the trained one (`ema.update_average`: buffers are
+        copied, the decay warms up over the first updates)."""
+        if self.generator_ema is not None:
+            update_average(self.generator_ema, self.generator, self.ema_decay, self.ema_updates)
 
     def train(self, mode: bool = True) -> GANPair:
         super().train(mode)
