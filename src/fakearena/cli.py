@@ -54,6 +54,11 @@ COMMANDS: dict[str, Command] = {
         "fakearena.runs.generate:run",
         "generate",
     ),
+    "convert": Command(
+        "Swap one person's face in every frame of a video (ckpt=... video=... donor=... out=...).",
+        "fakearena.runs.convert:run",
+        "convert",
+    ),
     "arena": Command(
         "Train generators and detectors, cross-evaluate them, write the leaderboard.",
         "fakearena.runs.arena:run",
@@ -104,8 +109,8 @@ def print_help() -> None:
     print(
         "\nEvery command takes key=value arguments (`fakearena train detector=meso4 seed=1`,\n"
         "`fakearena fid real.csv fakes.csv n=500`); `fakearena <command> --help` lists them.\n"
-        "Job commands (train, evaluate, generate, arena, protocol, detect) are Hydra apps:\n"
-        "`--cfg job` prints the composed config, `-m` sweeps.\n"
+        "Job commands (train, evaluate, generate, convert, arena, protocol, detect) are Hydra\n"
+        "apps: `--cfg job` prints the composed config, `-m` sweeps.\n"
     )
     print(textwrap.fill(DEVICE_HELP, width=92))
 
