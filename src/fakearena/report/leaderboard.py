@@ -160,8 +160,12 @@ def _roc_figures(confs: list[Configuration], out: Path) -> list[Figure]:
         run = _first_with_predictions(conf)
         if run is None:
             continue
-        for test_set, path in plots.prediction_files(run, own_test_set(run)).items():
-            by_set.setdefault(test_set, []).append(plots.Curve(conf.label, path))
+        own = own_test_set(run)
+        metrics = run.record.get("metrics") or {}
+        for test_set, path in plots.prediction_files(run, own).items():
+            entry = metrics.get("test/auc" if test_set == own else f"test/{test_set}/auc")
+            curve = plots.Curve(conf.label, path, plots.roc_note(entry))
+            by_set.setdefault(test_set, []).append(curve)
     figures = []
     for test_set, curves in by_set.items():
         path = plots.roc_curves(test_set, curves, out / f"roc_{plots.safe_name(test_set)}.png")

@@ -17,7 +17,7 @@ import re
 import shutil
 import textwrap
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,32 @@ from fakearena.metrics.detection import auc_score, roc_curve_points
 from fakearena.metrics.predictions import read_predictions
 from fakearena.report.fold import Folded, number
 from fakearena.report.records import Configuration, RunRecord
+from fakearena.report.units import (
+    COLLAPSED,
+    FLAG_MARK,
+    SMALL_N,
+    Units,
+    entry_flags,
+    entry_units,
+    entry_warnings,
+    flag_text,
+    grouped_warnings,
+)
 from fakearena.utils.io import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 HEATMAP_ROW_CHARS, HEATMAP_COLUMN_CHARS = 40, 24  # heatmap labels wrap beyond these widths
+COLLAPSED_RANGE = 1e-3  # scores spanning less than this are flagged as collapsed (VALIDITY.md)
+HEATMAP_CMAP = "RdBu"  # diverging: red below chance, white at 0.5, blue above
+
+
+@dataclass(frozen=True)
+class RocNote:
+    """What a ROC curve stands on: its N in units, its flags and warnings."""
+
+    units: Units | None = None
+    flags: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def _pyplot():
@@ -62,21 +84,56 @@ def _save(fig, path: str | os.PathLike[str]) -> Path:
 
 
 def plot_roc(
-    curves: Mapping[str, tuple[Any, Any]], path: str | os.PathLike[str], title: str = "ROC"
+    curves: Mapping[str, tuple[Any, Any]],
+    path: str | os.PathLike[str],
+    title: str = "ROC",
+    notes: Mapping[str, RocNote] | None = None,
 ) -> Path:
     """The one ROC plotter: `{name: (probs, labels)}` curves, each with its AUC in the legend,
-    FPR (reals called fake) on x, TPR (fakes caught) on y, and the chance diagonal."""
+    FPR (reals called fake) on x, TPR (fakes caught) on y, and the chance diagonal.
+
+    Each legend entry also says its N (`notes[name].units`, else the number of samples) and
+    flags: small N, and collapsed scores (probabilities within `COLLAPSED_RANGE` of each
+    other: their ROC is noise); the warnings of `notes` are printed under the axes.
+    """
     plt = _pyplot()
+    notes = notes or {}
+    warnings: list[tuple[str, str]] = []
     fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=110)
     for name, (probs, labels) in curves.items():
         points = roc_curve_points(probs, labels)
         auc = auc_score(probs, labels)
-        ax.plot(points["fpr"], points["tpr"], lw=1.6, label=f"{name} (AUC {auc:.3f})")
+        note = notes.get(name, RocNote())
+        units = note.units or Units(int(np.size(labels)), "samples")
+        flags = list(note.flags)
+        if np.ptp(np.asarray(probs, dtype=np.float64)) < COLLAPSED_RANGE:
+            flags.append(COLLAPSED)
+        mark = flag_text(dict.fromkeys(flags))
+        label = f"{name} (AUC {auc:.3f}, {units.short()}{', ' + mark if mark else ''})"
+        ax.plot(points["fpr"], points["tpr"], lw=1.6, label=label)
+        warnings += [(name, w) for w in note.warnings]
+        if COLLAPSED in flags and COLLAPSED not in note.flags:
+            span = float(np.ptp(np.asarray(probs, dtype=np.float64)))
+            warnings.append((name, f"scores collapsed (range {span:.2g} < {COLLAPSED_RANGE})"))
     ax.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey")
     ax.set(xlim=(0, 1), ylim=(0, 1.01))
     ax.set_xlabel("false positive rate (reals called fake)")
     ax.set_ylabel("true positive rate (fakes caught)")
+    _footer(fig, [f"{FLAG_MARK} {line}" for line in grouped_warnings(warnings)])
     return _finish(fig, ax, path, title, legend_loc="lower right")
+
+
+def _footer(fig, lines: list[str], width: int = 72, fontsize: float = 6.5) -> None:
+    """Wrapped lines of text under the axes; the figure grows to hold them."""
+    if not lines:
+        return
+    text = "\n".join(textwrap.fill(line, width) for line in lines)
+    rows = text.count("\n") + 1
+    extra = rows * fontsize * 1.35 / 72 + 0.1  # inches: points per line at 72 pt per inch
+    width_in, height_in = fig.get_size_inches()
+    fig.set_size_inches(width_in, height_in + extra)
+    fig.text(0.02, 0.01, text, fontsize=fontsize, va="bottom", ha="left")
+    fig.set_layout_engine("tight", rect=(0, extra / (height_in + extra), 1, 1))
 
 
 def plot_robustness(table: pd.DataFrame, path: str | os.PathLike[str], title: str) -> Path:
@@ -102,36 +159,72 @@ def auc_heatmap(
     return _save(heatmap_figure(rows, columns, values), path)
 
 
+def heatmap_norm():
+    """AUC to colour: a diverging scale centred at chance (0.5), so an AUC of 0.04 (a
+    detector that inverts its labels) is as far from white as 0.96, on the other side."""
+    from matplotlib.colors import TwoSlopeNorm
+
+    return TwoSlopeNorm(vmin=0.0, vcenter=0.5, vmax=1.0)
+
+
+def heatmap_cell_text(value: Folded | None) -> str:
+    """`0.042` / `±0.010` over seeds / `N=6 videos` / `⚠ small N` (only the lines it has)."""
+    if value is None:
+        return "-"
+    lines = [number(value.mean)]
+    if value.count > 1:
+        lines[0] += f" ±{number(value.std or 0.0, like=value.mean)}"
+    if value.units is not None:
+        lines.append(value.units.short())
+    elif value.n is not None:
+        lines.append(f"N={value.n}")
+    if value.flags:
+        lines.append(flag_text(value.flags))
+    return "\n".join(lines)
+
+
 def heatmap_figure(rows: list[str], columns: list[str], values: list[list[Folded | None]]):
     """The AUC heatmap as a matplotlib figure, sized so that every label fits whole.
 
-    Long labels wrap at spaces (never cut); the figure grows with the longest line and the
-    number of lines, and matplotlib's constrained layout keeps the tick labels inside it.
+    Colours diverge from white at chance (`heatmap_norm`); each cell says its N, and cells
+    on too few units or on collapsed scores are hatched and marked. Long labels wrap at
+    spaces (never cut); the figure grows with the longest line and the number of lines, and
+    matplotlib's constrained layout keeps the tick labels inside it.
     """
     plt = _pyplot()
+    from matplotlib.patches import Rectangle
+
     row_labels = [_wrap(label, HEATMAP_ROW_CHARS) for label in rows]
     column_labels = [_wrap(label, HEATMAP_COLUMN_CHARS) for label in columns]
     longest = max(len(line) for label in row_labels for line in label.splitlines())
     row_lines = sum(label.count("\n") + 1 for label in row_labels)
     column_lines = max(label.count("\n") + 1 for label in column_labels)
-    width = min(3.5 + 0.075 * longest + 1.3 * len(columns), 30.0)
-    height = min(1.6 + 0.45 * column_lines + max(0.55 * len(rows), 0.22 * row_lines), 30.0)
+    width = min(3.5 + 0.075 * longest + 1.5 * len(columns), 30.0)
+    height = min(1.6 + 0.45 * column_lines + max(0.8 * len(rows), 0.22 * row_lines), 30.0)
     grid = np.array([[np.nan if v is None else v.mean for v in row] for row in values], float)
     fig, ax = plt.subplots(figsize=(width, height), dpi=110, layout="constrained")
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
-    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.5, vmax=1.0, aspect="auto")
+    cmap = plt.get_cmap(HEATMAP_CMAP).with_extremes(bad="#d9d9d9")
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=heatmap_norm(), aspect="auto")
     for i, row in enumerate(values):
         for j, value in enumerate(row):
-            text = "-" if value is None else number(value.mean)
-            if value is not None and value.count > 1:
-                text += f"\n±{number(value.std or 0.0, like=value.mean)}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="black")
+            strong = value is not None and abs(value.mean - 0.5) > 0.35  # dark cell: white text
+            color = "white" if strong else "black"
+            text = heatmap_cell_text(value)
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=color)
+            if value is not None and value.flags:
+                ax.add_patch(
+                    Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", lw=0, alpha=0.5)
+                )
     ax.set_xticks(range(len(columns)), labels=column_labels, rotation=30, ha="right")
     ax.set_yticks(range(len(rows)), labels=row_labels, fontsize=9)
     ax.set_xlabel("test set")
     ax.set_ylabel("detector")
-    ax.set_title("Frame AUC (mean over seeds)")
-    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="AUC")
+    ax.set_title(
+        "Frame AUC (mean over seeds)\nwhite = chance (0.5); hatched ⚠: small N or collapsed scores",
+        fontsize=9,
+    )
+    bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="AUC")
+    bar.set_ticks([0.0, 0.25, 0.5, 0.75, 1.0])
     return fig
 
 
@@ -157,22 +250,46 @@ def prediction_files(run: RunRecord, own_test_set: str) -> dict[str, Path]:
 
 @dataclass
 class Curve:
-    """One ROC curve: the configuration it belongs to and its predictions file."""
+    """One ROC curve: the configuration it belongs to, its predictions file and what its
+    metric entry says about it (N, flags, warnings)."""
 
     label: str
     path: Path
+    note: RocNote = field(default_factory=RocNote)
+
+
+def roc_note(entry: Mapping[str, Any] | None) -> RocNote:
+    """A curve's note from its AUC entry in a result record."""
+    return RocNote(entry_units(entry), entry_flags(entry), tuple(entry_warnings(entry)))
+
+
+def prediction_units(frame: pd.DataFrame) -> Units:
+    """N of a predictions table: its videos per class when it has video ids, else rows."""
+    labels = frame["label"].astype(int)
+    if "video_id" in frame:
+        videos = frame.groupby(frame["video_id"].astype(str))["label"].max()
+        fake = int((videos == 1).sum())
+        return Units(len(videos), "videos", len(videos) - fake, fake)
+    fake = int(labels.sum())
+    return Units(len(labels), "samples", len(labels) - fake, fake)
 
 
 def roc_curves(test_set: str, curves: list[Curve], path: Path) -> Path | None:
     """ROC curves of every configuration on one test set (None when none has two classes)."""
-    drawn = {}
+    drawn, notes = {}, {}
     for curve in curves:
         frame = read_predictions(curve.path)
         if frame["label"].nunique() == 2:
             drawn[curve.label] = (frame["prob"].to_numpy(), frame["label"].to_numpy())
+            note = curve.note
+            if note.units is None:
+                units = prediction_units(frame)
+                flags = (*note.flags, *((SMALL_N,) if units.small else ()))
+                note = RocNote(units, tuple(dict.fromkeys(flags)), note.warnings)
+            notes[curve.label] = note
     if not drawn:
         return None
-    return plot_roc(drawn, path, f"ROC on {test_set}")
+    return plot_roc(drawn, path, f"ROC on {test_set}", notes)
 
 
 def artifact_images(run: RunRecord) -> Iterator[tuple[str, Path]]:

@@ -215,7 +215,8 @@ def auc_matrix(
     folded: dict[str, dict[str, Folded]],
     evaluations: list[Configuration] = (),
 ) -> tuple[list[str], list[str], list[list[Folded | None]]]:
-    """Detector configuration x test set frame AUC (rows, columns, values).
+    """Detector configuration x test set frame AUC (rows, columns, values); per-source slices
+    of a set are not columns (they stay in the detector table).
 
     An evaluation fills the row of the configuration it scored (a set the training run also
     tested keeps the training run's value); evaluations whose configuration is not on the
@@ -223,9 +224,9 @@ def auc_matrix(
     """
     labels = [conf.label for conf in confs]
     row_of: dict[str, int] = {conf.key: i for i, conf in enumerate(confs)}
-    per_row = [{s: m.get("auc") for s, m in test_sets(c, folded[c.key]).items()} for c in confs]
+    per_row = [_whole_set_aucs(c, folded) for c in confs]
     for conf in evaluations:
-        found = {s: m.get("auc") for s, m in test_sets(conf, folded[conf.key]).items()}
+        found = _whole_set_aucs(conf, folded)
         owner = conf.evaluates if conf.evaluates in row_of else f"label:{conf.label}"
         if owner not in row_of:
             row_of[owner] = len(labels)
@@ -236,6 +237,13 @@ def auc_matrix(
     columns = list(dict.fromkeys(s for sets in per_row for s in sets))
     values = [[sets.get(col) for col in columns] for sets in per_row]
     return labels, columns, values
+
+
+def _whole_set_aucs(conf: Configuration, folded: dict[str, dict[str, Folded]]) -> dict:
+    """Test set -> frame AUC, per-source slices (`<set>/source=<s>`) left out: a slice is
+    part of a test set, not a test set of its own."""
+    sets = test_sets(conf, folded[conf.key])
+    return {s: m.get("auc") for s, m in sets.items() if "source=" not in s}
 
 
 def cross_dataset_tables(
