@@ -23,6 +23,7 @@ from fakearena.report import plots
 from fakearena.report.evasion import EVASION, evasion_by_generator, sort_by_evasion
 from fakearena.report.fold import Folded, fold_all, sort_configurations
 from fakearena.report.html import Figure, render_html
+from fakearena.report.naming import overrides_text
 from fakearena.report.records import (
     Configuration,
     RunRecord,
@@ -200,6 +201,7 @@ def write_runs_csv(confs: list[Configuration], out: Path) -> Path:
                 "train_data": run.train_name,
                 "commit": run.commit,
                 "run_dir": str(run.run_dir),
+                "overrides": overrides_text(run.record),
             }
             for key, entry in sorted((run.record.get("metrics") or {}).items()):
                 if isinstance(entry, dict) and "value" in entry:

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from fakearena.report.fold import MISSING, Folded, cell
+from fakearena.report.naming import overrides_text
 from fakearena.report.records import Configuration, RunRecord
+from fakearena.report.units import grouped_warnings
 
 # Detector columns per test set: (metric name, header).
 DETECTOR_COLUMNS = (
@@ -166,7 +168,7 @@ def detector_table(
     headers = ["#", "detector", "test set", *(h for _, h in DETECTOR_COLUMNS), "N"]
     headers += ["train data", *FACT_HEADERS]
     table = Table(title, headers)
-    warnings: list[str] = []
+    warnings: list[tuple[str, str]] = []
     for rank, conf in enumerate(confs, 1):
         sets = test_sets(conf, folded[conf.key]) or {MISSING: {}}
         for i, (test_set, metrics) in enumerate(sets.items()):
@@ -176,7 +178,7 @@ def detector_table(
                 text = metrics[m].text() if m in metrics else MISSING
                 if m == "auc" and auc is not None and auc.warning:
                     text += f" {WARNING_MARK}"
-                    warnings.append(f"{WARNING_MARK} {conf.label} on {test_set}: {auc.warning}.")
+                    warnings.append((f"{conf.label} on {test_set}", auc.warning))
                 row.append(text)
             row.append(MISSING if auc is None or auc.n is None else str(auc.n))
             row.append(conf.first.train_name if i == 0 else "")
@@ -188,7 +190,7 @@ def detector_table(
             "((k/n) when only k of the n runs have the metric). The AUC's CI resamples whole "
             "videos when the set has video ids (frames of one video are not independent).",
             "Seeds link to their run folders.",
-            *warnings,
+            *(f"{WARNING_MARK} {line}." for line in grouped_warnings(warnings)),
         ]
     )
     return table
@@ -410,6 +412,7 @@ def csv_rows(
             "commit": " ".join(sorted({r.commit for r in conf.runs})),
             "packages": json.dumps((run.record.get("environment") or {}).get("packages") or {}),
             "run_dirs": " ".join(str(r.run_dir) for r in conf.runs),
+            "overrides": overrides_text(run.record),  # whole: the name shortens them
         }
         for key, value in folded[conf.key].items():
             row[key] = value.mean
