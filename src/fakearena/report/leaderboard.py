@@ -22,6 +22,7 @@ from fakearena.errors import FakearenaError
 from fakearena.report import plots
 from fakearena.report.evasion import EVASION, evasion_by_generator, sort_by_evasion
 from fakearena.report.fold import Folded, fold_all, sort_configurations
+from fakearena.report.generators import generator_tables
 from fakearena.report.html import Figure, render_html
 from fakearena.report.naming import overrides_text
 from fakearena.report.records import (
@@ -40,7 +41,6 @@ from fakearena.report.tables import (
     environment_ids,
     environment_table,
     evaluation_table,
-    generator_table,
     own_test_set,
 )
 from fakearena.results import now_iso
@@ -108,7 +108,7 @@ def write_leaderboard(
         if rocs:
             blocks.append(("ROC curves (first seed of each configuration)", rocs))
     if generators:
-        blocks.append(generator_table(generators, folded, out, envs, evasion))
+        blocks.extend(generator_tables(generators, folded, out, envs, evasion))
     gallery = plots.copy_gallery(detectors + evaluations + generators, out)
     if gallery:
         figures = [Figure(title, path) for title, path in gallery]
