@@ -26,6 +26,7 @@ import pandas as pd
 
 from fakearena.metrics.detection import auc_score, roc_curve_points
 from fakearena.metrics.predictions import read_predictions
+from fakearena.report import previews
 from fakearena.report.fold import Folded, number
 from fakearena.report.records import Configuration, RunRecord
 from fakearena.report.units import (
@@ -313,14 +314,17 @@ def _walk(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def copy_gallery(confs: list[Configuration], out_dir: Path) -> list[tuple[str, Path]]:
-    """Copy each configuration's artifact images (first seed) into `out_dir/images`."""
+    """Copy each configuration's artifact images (first seed) into `out_dir/images`; a face
+    swap's preview grid is written enlarged, with column titles (`report.previews`)."""
     gallery = []
     for conf in confs:
         for name, source in artifact_images(conf.first):
             slug = safe_name(f"{conf.label}_{name}") + source.suffix.lower()
             target = out_dir / "images" / slug
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            # a face swap's preview grid is shown enlarged with column titles
+            if name != "swap_preview" or previews.swap_preview(source, target) is None:
+                shutil.copyfile(source, target)
             gallery.append((f"{conf.label}: {name}", target))
     return gallery
 
