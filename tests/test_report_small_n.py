@@ -3,6 +3,7 @@ its cells, per-source slices kept out of its columns; N and warnings on ROC figu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +144,23 @@ def test_per_source_slices_are_not_heatmap_columns(tmp_path: Path):
     assert columns == ["ffpp", "dfdc"]
     md = write_leaderboard([tmp_path / "r"], tmp_path / "out")["md"].read_text()
     assert "dfdc/source=a" in md and "dfdc/source=b" in md  # rows of the detector table
+
+
+def test_the_detector_table_marks_flags_gives_n_in_units_and_record_warnings(tmp_path: Path):
+    from fakearena.report.leaderboard import write_leaderboard
+    from fakearena.results import metric
+    from test_leaderboard import make_record, read_md_table
+
+    entry = metric(0.93, n=1400, n_units=140, ci_unit="video", n_units_real=70)
+    entry.update(n_units_fake=70, flags=["collapsed"])
+    run = make_record(tmp_path / "r", seed=0, metrics={"test/auc": entry})
+    record = json.loads((run / "results.json").read_text())
+    record["warnings"] = ["val split: 2 videos, checkpoint chosen on noise", "x"]
+    (run / "results.json").write_text(json.dumps(record))
+    md = write_leaderboard([run], tmp_path / "out")["md"].read_text()
+    table = read_md_table(md, "Detectors")
+    row = dict(zip(table[0], table[1]))
+    assert row["AUC [95% CI]"] == "0.930 ⚠" and row["N"] == "1400 (140 videos)"
+    note = md.split("## Detectors\n", 1)[1].split("\n|", 1)[0]
+    assert "meso4 on ffpp: flagged collapsed" in note
+    assert "meso4: val split: 2 videos, checkpoint chosen on noise" in note

@@ -176,14 +176,19 @@ def detector_table(
             row: list[Any] = [str(rank) if i == 0 else "", conf.label if i == 0 else "", test_set]
             for m, _ in DETECTOR_COLUMNS:
                 text = metrics[m].text() if m in metrics else MISSING
-                if m == "auc" and auc is not None and auc.warning:
+                if m == "auc" and auc is not None and (auc.warning or auc.flags):
                     text += f" {WARNING_MARK}"
-                    warnings.append((f"{conf.label} on {test_set}", auc.warning))
+                    said = auc.warning or "flagged " + ", ".join(auc.flags)
+                    warnings.append((f"{conf.label} on {test_set}", said))
                 row.append(text)
-            row.append(MISSING if auc is None or auc.n is None else str(auc.n))
+            row.append(_n_text(auc))
             row.append(conf.first.train_name if i == 0 else "")
             row += _row_facts(conf, envs, out_dir) if i == 0 else ["", "", ""]
             table.rows.append(row)
+        said = [w for _, w in warnings]
+        for sentence in record_warnings(conf):
+            if not any(w in sentence for w in said):  # a cell's warning is said there
+                warnings.append((conf.label, sentence))
     table.note = " ".join(
         [
             "Cells: value [95% CI] for one seed; mean ± std over the seeds listed for several "
@@ -194,6 +199,22 @@ def detector_table(
         ]
     )
     return table
+
+
+def _n_text(auc: Folded | None) -> str:
+    """N of an AUC: its samples, and the units its CI resampled when those are not samples
+    (`1400 (140 videos)`)."""
+    if auc is None or auc.n is None:
+        return MISSING
+    if auc.units is None or auc.units.unit == "samples" or auc.units.n == auc.n:
+        return str(auc.n)
+    return f"{auc.n} ({auc.units.n} {auc.units.unit})"
+
+
+def record_warnings(conf: Configuration) -> list[str]:
+    """The record-level `warnings` of a configuration's runs, each sentence once."""
+    found = [str(w) for run in conf.runs for w in run.record.get("warnings") or []]
+    return list(dict.fromkeys(found))
 
 
 def evaluation_table(
