@@ -212,3 +212,24 @@ def test_the_public_protocol_runs_on_ffpp_fixture_crops(
     for column in ("ffpp_c23", "celebdf_v2", "dfdc"):
         assert 0.0 <= table.loc[0, f"{column}/auc"] <= 1.0
         assert 0.0 <= table.loc[0, f"{column}/video_auc"] <= 1.0
+
+
+def test_data_frames_per_video_reaches_the_training_data_and_every_test_set(toy_manifest: Path):
+    """`++data.frames_per_video=1` (as the protocol passes it) keeps one row per video in the
+    data a `train` run composes and in a `test_data` set scored with the same data options."""
+    from hydra.utils import instantiate
+
+    from fakearena.runs.evaluate import test_set_module
+
+    cfg = compose(
+        "train",
+        ["data=manifest", f"data.manifests=[{toy_manifest}]", "++data.frames_per_video=1"],
+    )
+    rows = instantiate(cfg.data).manifest.frame
+    everything = pd.read_csv(toy_manifest)
+    assert len(everything) == 60 and everything["video_id"].nunique() == 45
+    assert len(rows) == 45 and rows["video_id"].is_unique
+    tested = test_set_module(str(toy_manifest), seed=0, frames_per_video=1).manifest.frame
+    assert len(tested) == 45
+    with pytest.raises(ConfigError, match=r"data.frames_per_video=0: give a positive count"):
+        test_set_module(str(toy_manifest), seed=0, frames_per_video=0)
