@@ -96,7 +96,7 @@ def test_a_missing_ci_gives_its_reason_and_flags_from_new_records_are_shown():
     frame = protocol_frame({"meso": record}, {"ffpp_c23": "test", "dfdc": "test/dfdc"})
     text = protocol_markdown(frame, ["ffpp_c23", "dfdc"], "t")
     assert "0.0417 (no CI) N=6 identities ⚠ small N, collapsed scores" in text
-    assert "meso on dfdc (auc): no CI: 1 identities in a class; the bootstrap resamples" in text
+    assert "meso on dfdc (auc): no CI: 1 identity in a class; the bootstrap resamples" in text
     assert "- meso: the val split has 2 videos: checkpoint selection is noise" in text
 
 

@@ -35,6 +35,7 @@ from fakearena.utils.io import atomic_path, atomic_write_text
 
 LEVELS = (("auc", "Frame-level AUC [95% CI]"), ("video_auc", "Video-level AUC [95% CI]"))
 CROSS_MEAN = "cross-domain mean"
+SEPARATOR = "\n"  # between the sentences of one CSV cell (a sentence may hold "; ")
 
 
 def protocol_frame(
@@ -48,10 +49,10 @@ def protocol_frame(
     for the training data's own test split, `test/<set>` for a further set); `in_domain` names
     the training data's column (default: the first). Per set and level (`auc`, `video_auc`)
     the row holds `<set>/<level>`, `..._ci_low`, `..._ci_high`, `..._n_units`, `..._unit`,
-    `..._n_real`, `..._n_fake`, `..._flags` (`;`-joined), `..._warning` and `..._ci_reason`;
-    the record's own `warnings` (`; `-joined); then `cross_mean/<level>` over the
-    cross-domain sets that have the value and `cross_sets/<level>` (how many of them). NaN
-    where a set was not scored.
+    `..._n_real`, `..._n_fake`, `..._flags` (`;`-joined), `..._warning` (sentences, one a
+    line) and `..._ci_reason`; the record's own `warnings` (one a line); then
+    `cross_mean/<level>` over the cross-domain sets that have the value and
+    `cross_sets/<level>` (how many of them). NaN where a set was not scored.
     """
     own = in_domain if in_domain is not None else next(iter(columns), None)
     cross = [c for c in columns if c != own]
@@ -59,7 +60,7 @@ def protocol_frame(
     for name, record in records.items():
         metrics = record.get("metrics") or {}
         row: dict[str, Any] = {"detector": name, "config": record.get("detector") or ""}
-        row["warnings"] = "; ".join(str(w) for w in record.get("warnings") or [])
+        row["warnings"] = SEPARATOR.join(str(w) for w in record.get("warnings") or [])
         for column, prefix in columns.items():
             for level, _ in LEVELS:
                 row.update(_cell_columns(f"{column}/{level}", metrics.get(f"{prefix}/{level}")))
@@ -84,7 +85,7 @@ def _cell_columns(key: str, entry: Mapping[str, Any] | None) -> dict[str, Any]:
         f"{key}_n_real": units.real if units else None,
         f"{key}_n_fake": units.fake if units else None,
         f"{key}_flags": ";".join(entry_flags(entry)),
-        f"{key}_warning": "; ".join(entry_warnings(entry)),
+        f"{key}_warning": SEPARATOR.join(entry_warnings(entry)),
         f"{key}_ci_reason": missing_ci_reason(entry) or "",
     }
 
@@ -125,19 +126,27 @@ def table_notes(frame: pd.DataFrame, test_sets: Sequence[str]) -> list[str]:
     """The warnings and missing-CI reasons of every cell, one line per kind with a count."""
     items: list[tuple[str, str]] = []
     for row in frame.to_dict("records"):
-        for warning in str(row.get("warnings") or "").split("; "):
-            if warning:
-                items.append((str(row["detector"]), warning))
+        cell_warnings: list[str] = []
         for test_set in test_sets:
             for level, _ in LEVELS:
                 key = f"{test_set}/{level}"
                 where = f"{row['detector']} on {test_set} ({level.replace('_', ' ')})"
-                for warning in str(row.get(f"{key}_warning") or "").split("; "):
-                    if warning:
-                        items.append((where, warning))
-                if row.get(f"{key}_ci_reason") and _present(row.get(key)):
-                    items.append((where, row[f"{key}_ci_reason"]))
+                said = [w for w in str(row.get(f"{key}_warning") or "").split(SEPARATOR) if w]
+                items += [(where, w) for w in said]
+                cell_warnings += said
+                reason = row.get(f"{key}_ci_reason")
+                if reason and _present(row.get(key)) and not _explains_ci(said):
+                    items.append((where, reason))
+        for warning in str(row.get("warnings") or "").split(SEPARATOR):
+            # a record repeats its sets' warnings (`test/<set>: ...`): each is said once
+            if warning and not any(w in warning for w in cell_warnings):
+                items.append((str(row["detector"]), warning))
     return grouped_warnings(items)
+
+
+def _explains_ci(warnings: Sequence[str]) -> bool:
+    """Whether a cell's warnings already say why it has no confidence interval."""
+    return any("confidence interval" in w or "no CI" in w for w in warnings)
 
 
 def protocol_markdown(

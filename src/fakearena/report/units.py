@@ -21,7 +21,13 @@ SMALL_N, COLLAPSED = "small_n", "collapsed"
 FLAG_MARK = "⚠"  # after a number whose entry has a flag
 FLAG_WORDS = {SMALL_N: "small N", COLLAPSED: "collapsed scores"}
 # `ci_unit` (singular, as results.json writes it) -> the plural a table shows
-UNIT_NAMES = {"video": "videos", "identity": "identities", "image": "images", "frame": "frames"}
+UNIT_NAMES = {
+    "video": "videos",
+    "identity": "identities",
+    "image": "images",
+    "frame": "frames",
+    "sample": "samples",
+}
 
 
 @dataclass(frozen=True)
@@ -103,9 +109,11 @@ def missing_ci_reason(entry: Mapping[str, Any] | None) -> str | None:
     units = entry_units(entry)
     if units is not None and units.real is not None and min(units.real, units.fake or 0) < 2:
         fewest = min(units.real, units.fake or 0)
+        singular = {plural: one for one, plural in UNIT_NAMES.items()}.get(units.unit, "unit")
+        counted = f"{fewest} {singular if fewest == 1 else units.unit}"
         return (
-            f"no CI: {fewest} {units.unit} in a class; the bootstrap resamples {units.unit} "
-            "and needs 2 of each class"
+            f"no CI: {counted} in a class; the bootstrap resamples {units.unit} and needs 2 "
+            "of each class"
         )
     if COLLAPSED in entry_flags(entry):
         return "no CI: the scores collapsed (all nearly equal)"
