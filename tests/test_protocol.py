@@ -4,6 +4,7 @@ public-data version on the FF++ fixture crops."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -212,6 +213,13 @@ def test_the_public_protocol_runs_on_ffpp_fixture_crops(
     for column in ("ffpp_c23", "celebdf_v2", "dfdc"):
         assert 0.0 <= table.loc[0, f"{column}/auc"] <= 1.0
         assert 0.0 <= table.loc[0, f"{column}/video_auc"] <= 1.0
+        assert table.loc[0, f"{column}/auc_n_units"] == 2  # one real and one fake video
+        assert table.loc[0, f"{column}/auc_flags"] == "small_n"
+    text = (run_dir / "protocol.md").read_text()
+    assert "- frames per video: 32 (fixed by the protocol" in text
+    assert text.count("(no CI) N=2 videos ⚠ small N") == 6 and "## Warnings" in text
+    record = json.loads((run_dir / "detectors" / "meso4" / "results.json").read_text())
+    assert record["config"]["data"]["frames_per_video"] == 32
 
 
 def test_data_frames_per_video_reaches_the_training_data_and_every_test_set(toy_manifest: Path):
