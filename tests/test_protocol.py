@@ -144,6 +144,17 @@ def test_the_protocol_fixes_frames_per_video_for_training_and_every_test_set(tmp
         detector_stages(compose("protocol", ["frames_per_video=0"]), tmp_path, train, [])
 
 
+def test_a_bad_frames_per_video_stops_the_protocol_before_any_stage(tmp_path: Path):
+    run_dir = tmp_path / "protocol"
+    result = run_cli("protocol", "frames_per_video=0", f"hydra.run.dir={run_dir}")
+    assert result.returncode == 1
+    assert (
+        "fakearena: error: frames_per_video=0: give a positive number of frames per video "
+        "(DeepfakeBench's protocol uses 32), or null for every face crop"
+    ) in result.stderr
+    assert not (run_dir / "detectors").exists()
+
+
 def test_the_ffpp_protocol_trains_on_four_manipulations_and_tests_on_every_set(tmp_path: Path):
     cfg = compose("protocol")
     train, entries = public_plan(cfg)

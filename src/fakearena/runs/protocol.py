@@ -120,6 +120,7 @@ def run(cfg: DictConfig) -> None:
     quiet_third_party()
     run_dir = Path(cfg.paths.output_dir)
     started_at, start = now_iso(), time.perf_counter()
+    frames_per_video = fixed_frames_per_video(cfg)  # a bad value fails before any stage
     print(f"fakearena protocol: run folder {run_dir}", flush=True)
     reports: list[StageReport] = []
     if cfg.get("faces") is not None:
@@ -139,7 +140,6 @@ def run(cfg: DictConfig) -> None:
             f"test set names {list(map(data_set_name, entries))} repeat each other or the "
             f"training data's name {own!r} (train.name); give each column its own name"
         )
-    frames_per_video = fixed_frames_per_video(cfg)
     stages = detector_stages(cfg, run_dir, train, entries)
     reports += run_stages(stages)
     records = {stage.run_dir.name: read_results(stage.run_dir) for stage in stages}
