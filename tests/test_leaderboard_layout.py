@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from fakearena.report.fold import Folded
+from fakearena.report.heatmap import heatmap_figure
 from fakearena.report.leaderboard import write_leaderboard
-from fakearena.report.plots import heatmap_figure
 from fakearena.report.records import collect_records, group_configurations
 from fakearena.results import SCHEMA_VERSION, metric, write_results
 

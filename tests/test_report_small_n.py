@@ -10,13 +10,8 @@ import numpy as np
 from PIL import Image
 
 from fakearena.report.fold import Folded
-from fakearena.report.plots import (
-    RocNote,
-    heatmap_cell_text,
-    heatmap_figure,
-    plot_roc,
-    roc_note,
-)
+from fakearena.report.heatmap import heatmap_cell_text, heatmap_figure
+from fakearena.report.plots import RocNote, plot_roc, roc_note
 from fakearena.report.units import Units, entry_flags, entry_units, grouped_warnings
 
 

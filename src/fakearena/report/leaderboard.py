@@ -23,6 +23,7 @@ from fakearena.report import plots
 from fakearena.report.evasion import EVASION, evasion_by_generator, sort_by_evasion
 from fakearena.report.fold import Folded, fold_all, sort_configurations
 from fakearena.report.generators import generator_tables
+from fakearena.report.heatmap import auc_heatmap
 from fakearena.report.html import Figure, render_html
 from fakearena.report.naming import overrides_text
 from fakearena.report.records import (
@@ -99,7 +100,7 @@ def write_leaderboard(
     if detectors or evaluations:
         rows, columns, values = auc_matrix(detectors, folded, evaluations)
         if columns:
-            heatmap = plots.auc_heatmap(rows, columns, values, out / "auc_heatmap.png")
+            heatmap = auc_heatmap(rows, columns, values, out / "auc_heatmap.png")
             written["auc_heatmap"] = heatmap
             blocks.append(("Detector × test set AUC", [Figure("auc_heatmap.png", heatmap)]))
         blocks.extend(cross_dataset_tables(detectors, folded))

@@ -1,4 +1,4 @@
-"""Pictures: the detector x test set AUC heatmap, ROC and robustness curves, run images.
+"""Pictures: ROC and robustness curves, run images (the AUC heatmap: `report.heatmap`).
 
 `plot_roc` is the one ROC plotter (evaluate's roc.png and the leaderboard's roc_<set>.png).
 
@@ -27,7 +27,6 @@ import pandas as pd
 from fakearena.metrics.detection import auc_score, roc_curve_points
 from fakearena.metrics.predictions import read_predictions
 from fakearena.report import previews
-from fakearena.report.fold import Folded, number
 from fakearena.report.records import Configuration, RunRecord
 from fakearena.report.units import (
     COLLAPSED,
@@ -43,9 +42,7 @@ from fakearena.report.units import (
 from fakearena.utils.io import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
-HEATMAP_ROW_CHARS, HEATMAP_COLUMN_CHARS = 40, 24  # heatmap labels wrap beyond these widths
 COLLAPSED_RANGE = 1e-3  # scores spanning less than this are flagged as collapsed (VALIDITY.md)
-HEATMAP_CMAP = "RdBu"  # diverging: red below chance, white at 0.5, blue above
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class RocNote:
     warnings: tuple[str, ...] = ()
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,15 +69,15 @@ def _finish(fig, ax, path: str | os.PathLike[str], title: str, legend_loc: str =
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc=legend_loc, fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig, path: str | os.PathLike[str]) -> Path:
+def save_figure(fig, path: str | os.PathLike[str]) -> Path:
     if fig.get_layout_engine() is None:  # figures made with a layout engine keep theirs
         fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return Path(path)
 
 
@@ -97,7 +94,7 @@ def plot_roc(
     flags: small N, and collapsed scores (probabilities within `COLLAPSED_RANGE` of each
     other: their ROC is noise); the warnings of `notes` are printed under the axes.
     """
-    plt = _pyplot()
+    plt = pyplot()
     notes = notes or {}
     warnings: list[tuple[str, str]] = []
     fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=110)
@@ -139,7 +136,7 @@ def _footer(fig, lines: list[str], width: int = 72, fontsize: float = 6.5) -> No
 
 def plot_robustness(table: pd.DataFrame, path: str | os.PathLike[str], title: str) -> Path:
     """AUC (and video AUC when present) against perturbation severity, levels as ticks."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=120)
     ax.plot(table["severity"], table["auc"], marker="o", label="frame AUC")
     if "video_auc" in table and table["video_auc"].notna().any():
@@ -151,87 +148,6 @@ def plot_robustness(table: pd.DataFrame, path: str | os.PathLike[str], title: st
     ax.set_ylim(min(0.4, float(table["auc"].min()) - 0.05), 1.01)
     ax.axhline(0.5, ls=":", color="grey", lw=0.8)
     return _finish(fig, ax, path, title)
-
-
-def auc_heatmap(
-    rows: list[str], columns: list[str], values: list[list[Folded | None]], path: Path
-) -> Path:
-    """Detector (rows) x test set (columns) frame AUC, annotated; missing cells grey "-"."""
-    return _save(heatmap_figure(rows, columns, values), path)
-
-
-def heatmap_norm():
-    """AUC to colour: a diverging scale centred at chance (0.5), so an AUC of 0.04 (a
-    detector that inverts its labels) is as far from white as 0.96, on the other side."""
-    from matplotlib.colors import TwoSlopeNorm
-
-    return TwoSlopeNorm(vmin=0.0, vcenter=0.5, vmax=1.0)
-
-
-def heatmap_cell_text(value: Folded | None) -> str:
-    """`0.042` / `±0.010` over seeds / `N=6 videos` / `⚠ small N` (only the lines it has)."""
-    if value is None:
-        return "-"
-    lines = [number(value.mean)]
-    if value.count > 1:
-        lines[0] += f" ±{number(value.std or 0.0, like=value.mean)}"
-    if value.units is not None:
-        lines.append(value.units.short())
-    elif value.n is not None:
-        lines.append(f"N={value.n}")
-    if value.flags:
-        lines.append(flag_text(value.flags))
-    return "\n".join(lines)
-
-
-def heatmap_figure(rows: list[str], columns: list[str], values: list[list[Folded | None]]):
-    """The AUC heatmap as a matplotlib figure, sized so that every label fits whole.
-
-    Colours diverge from white at chance (`heatmap_norm`); each cell says its N, and cells
-    on too few units or on collapsed scores are hatched and marked. Long labels wrap at
-    spaces (never cut); the figure grows with the longest line and the number of lines, and
-    matplotlib's constrained layout keeps the tick labels inside it.
-    """
-    plt = _pyplot()
-    from matplotlib.patches import Rectangle
-
-    row_labels = [_wrap(label, HEATMAP_ROW_CHARS) for label in rows]
-    column_labels = [_wrap(label, HEATMAP_COLUMN_CHARS) for label in columns]
-    longest = max(len(line) for label in row_labels for line in label.splitlines())
-    row_lines = sum(label.count("\n") + 1 for label in row_labels)
-    column_lines = max(label.count("\n") + 1 for label in column_labels)
-    width = min(3.5 + 0.075 * longest + 1.5 * len(columns), 30.0)
-    height = min(1.6 + 0.45 * column_lines + max(0.8 * len(rows), 0.22 * row_lines), 30.0)
-    grid = np.array([[np.nan if v is None else v.mean for v in row] for row in values], float)
-    fig, ax = plt.subplots(figsize=(width, height), dpi=110, layout="constrained")
-    cmap = plt.get_cmap(HEATMAP_CMAP).with_extremes(bad="#d9d9d9")
-    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=heatmap_norm(), aspect="auto")
-    for i, row in enumerate(values):
-        for j, value in enumerate(row):
-            strong = value is not None and abs(value.mean - 0.5) > 0.35  # dark cell: white text
-            color = "white" if strong else "black"
-            text = heatmap_cell_text(value)
-            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=color)
-            if value is not None and value.flags:
-                ax.add_patch(
-                    Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", lw=0, alpha=0.5)
-                )
-    ax.set_xticks(range(len(columns)), labels=column_labels, rotation=30, ha="right")
-    ax.set_yticks(range(len(rows)), labels=row_labels, fontsize=9)
-    ax.set_xlabel("test set")
-    ax.set_ylabel("detector")
-    ax.set_title(
-        "Frame AUC (mean over seeds)\nwhite = chance (0.5); hatched ⚠: small N or collapsed scores",
-        fontsize=9,
-    )
-    bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="AUC")
-    bar.set_ticks([0.0, 0.25, 0.5, 0.75, 1.0])
-    return fig
-
-
-def _wrap(label: str, width: int) -> str:
-    """A label broken into lines of at most `width` characters, at spaces where it can."""
-    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
 
 
 def prediction_files(run: RunRecord, own_test_set: str) -> dict[str, Path]:
