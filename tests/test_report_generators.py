@@ -73,7 +73,7 @@ def test_one_row_per_generator_and_a_headline_a_reader_takes_in_at_a_glance(tmp_
     assert rows["dcgan"]["N"] == "500"
     # the face swap's row joins its fake set's truth metrics (what the detectors saw)
     assert rows["faceswap"]["quality"] == (
-        "PSNR to the true swap 22.300 dB (1.250 dB over the unswapped source)"
+        "PSNR to the true swap 22.300 dB (gain over the unswapped source +1.250 dB)"
     )
     assert rows["faceswap"]["evasion: best AUC (detector)"] == "0.850 (resnet)"
     details = read_md_table(md, "Generator details")
@@ -83,3 +83,14 @@ def test_one_row_per_generator_and_a_headline_a_reader_takes_in_at_a_glance(tmp_
     assert swap["test/truth_psnr"] == "21.500" and swap["fakes/truth_psnr"] == "22.300"
     assert swap["AUC meso4"] == "0.600" and swap["seeds (runs)"].startswith("[0]")
     assert "[record]" in swap["seeds (runs)"]  # both records linked
+
+
+def test_an_evasion_score_on_a_small_set_is_marked(tmp_path: Path):
+    make_record(
+        tmp_path / "g", seed=0, detector=None, generator="dcgan", metrics={"test/fid": metric(9.0)}
+    )
+    auc = metric(0.8, n=200, n_videos=20, n_videos_real=10, n_videos_fake=10)
+    make_record(tmp_path / "d", seed=0, metrics={"test/auc": auc, "test/dcgan/auc": auc})
+    md = write_leaderboard([tmp_path], tmp_path / "out")["md"].read_text()
+    row = dict(zip(*read_md_table(md, "Generators")[:2]))
+    assert row["evasion: best AUC (detector)"] == "0.800 ⚠ (meso4)"  # 20 videos < 30

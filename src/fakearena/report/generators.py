@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fakearena.report.evasion import Evasion, generator_name
-from fakearena.report.fold import MISSING, Folded, number
+from fakearena.report.fold import MISSING, Folded
 from fakearena.report.records import Configuration
 from fakearena.report.tables import FLOOR_SUFFIX, Table, generator_table
 
@@ -75,7 +75,7 @@ def headline_quality(values: dict[str, Folded]) -> tuple[str, str]:
                 text += f" (floor {floor.text()})"
             gain = values.get(f"{stage}/truth_gain_db")
             if metric == "truth_psnr" and gain is not None:
-                text += f" ({number(gain.mean)} dB over the unswapped source)"
+                text += f" (gain over the unswapped source {gain.mean:+.3f} dB)"
             kid = values.get(f"{stage}/kid_mean")
             if metric == "fid" and kid is not None:
                 text += f"; KID {kid.text()}"
