@@ -159,3 +159,22 @@ def test_the_detector_table_marks_flags_gives_n_in_units_and_record_warnings(tmp
     note = md.split("## Detectors\n", 1)[1].split("\n|", 1)[0]
     assert "meso4 on ffpp: flagged collapsed" in note
     assert "meso4: val split: 2 videos, checkpoint chosen on noise" in note
+
+
+def test_evaluate_roc_figure_gets_the_sets_n_and_warning(tmp_path: Path, monkeypatch):
+    import pandas as pd
+
+    from fakearena.metrics.detection import detection_metrics
+    from fakearena.runs import scoring
+
+    rng = np.random.default_rng(0)
+    labels, probs = np.repeat([0, 1], 20), rng.uniform(size=40)
+    videos = [f"v{i // 10}" for i in range(40)]
+    result = detection_metrics(probs, labels, video_ids=videos, n_bootstrap=20)
+    frame = pd.DataFrame({"video_id": videos, "label": labels, "prob": probs})
+    seen = {}
+    monkeypatch.setattr(scoring, "plot_roc", lambda *args: seen.update(notes=args[3]))
+    scoring.write_evaluation(tmp_path, frame, result, "t")
+    note = seen["notes"]["detector"]
+    assert note.units == Units(4, "videos", 2, 2) and note.flags == ("small_n",)
+    assert note.warnings[0].startswith("only 4 videos (2 real, 2 fake)")
