@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from fakearena.report.fold import Folded
@@ -159,11 +160,12 @@ def test_the_detector_table_marks_flags_gives_n_in_units_and_record_warnings(tmp
     note = md.split("## Detectors\n", 1)[1].split("\n|", 1)[0]
     assert "meso4 on ffpp: flagged collapsed" in note
     assert "meso4: val split: 2 videos, checkpoint chosen on noise" in note
+    csv = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    assert csv.loc[0, "test/auc:units"] == "140 videos (70 real, 70 fake)"
+    assert csv.loc[0, "test/auc:flags"] == "collapsed"
 
 
 def test_evaluate_roc_figure_gets_the_sets_n_and_warning(tmp_path: Path, monkeypatch):
-    import pandas as pd
-
     from fakearena.metrics.detection import detection_metrics
     from fakearena.runs import scoring
 

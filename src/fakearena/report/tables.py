@@ -416,7 +416,8 @@ def environment_table(envs: dict[str, str]) -> Table:
 def csv_rows(
     confs: list[Configuration], folded: dict[str, dict[str, Folded]], out_dir: Path
 ) -> list[dict[str, Any]]:
-    """One machine-readable row per configuration: every metric's mean, std, seeds, CI, N."""
+    """One machine-readable row per configuration: every metric's mean, std, seeds, CI, N,
+    and where known the units its CI resampled and its flags (small_n, collapsed)."""
     rows = []
     for rank, conf in enumerate(confs, 1):
         run = conf.first
@@ -442,5 +443,9 @@ def csv_rows(
             row[f"{key}:ci95_low"] = value.ci95[0] if value.ci95 else None
             row[f"{key}:ci95_high"] = value.ci95[1] if value.ci95 else None
             row[f"{key}:n"] = value.n
+            if value.units is not None and value.units.unit != "samples":
+                row[f"{key}:units"] = value.units.text()  # e.g. 6 videos (3 real, 3 fake)
+            if value.flags:
+                row[f"{key}:flags"] = ";".join(value.flags)
         rows.append(row)
     return rows
