@@ -45,6 +45,16 @@ def test_smoke_arena_reports_every_generator_detector_cell_and_resumes(tmp_path:
         for test_set in test_sets:
             assert row[f"test/{test_set}/auc"] not in ("", "-")
     assert "meso4" in html and "faceswap" in html
+    md = (report / "leaderboard.md").read_text()
+    headline = md.split("## Generators\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line.split(" | ") for line in headline.splitlines() if line.startswith("| ")]
+    names = [line[1] for line in lines[1:]]
+    assert len(lines[0]) <= 6 and len(names) == len(set(names)) == 3  # one row per generator
+    assert "faceswap" in names and "## Generator details" in md
+    from PIL import Image
+
+    with Image.open(report / "images" / "faceswap_swap_preview.png") as preview:
+        assert preview.width >= 6 * 96  # faces at >= 96 px under column titles
 
     again = run_cli("arena", "--config-name", "arena_smoke", f"hydra.run.dir={run_dir}")
     assert again.returncode == 0, again.stderr[-3000:]

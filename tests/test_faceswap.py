@@ -197,6 +197,10 @@ def test_train_writes_results_preview_and_a_restorable_checkpoint(trained_run: P
         # 6 columns (A, A->A, A->B, B, B->B, B->A) of 32-pixel tiles with 2-pixel padding
         assert grid.size[0] == 6 * (SIZE + 2) + 2
         assert (grid.size[1] - 2) % (SIZE + 2) == 0
+    from fakearena.report.previews import MIN_FACE_PX, swap_preview
+
+    titled = swap_preview(preview, trained_run / "titled_preview.png")  # the report reads it
+    assert titled is not None and Image.open(titled).width >= 6 * MIN_FACE_PX
     task = restore_task(trained_run / "checkpoints" / "best.ckpt", "faceswap")
     assert task.identity_names == ["p0", "p1"] and task.net.n_decoders == 2
 

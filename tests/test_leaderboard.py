@@ -174,7 +174,7 @@ def test_generator_table_and_gallery(tmp_path: Path):
             artifacts={"sample_grid": "samples.png"} if seed == 0 else {},
         )
     written = write_leaderboard([tmp_path], tmp_path / "out")
-    rows = read_md_table(written["md"].read_text(), "Generators")
+    rows = read_md_table(written["md"].read_text(), "Generator details")
     header, row = rows[0], rows[1]
     assert row[header.index("val/fid")] == f"42.000 ± {np.std([40.0, 44.0], ddof=1):.3f}"
     assert row[header.index("N (FID)")] == "256"
@@ -208,7 +208,7 @@ def test_generator_table_shows_quality_floors_and_evasion_ranked_by_it(tmp_path:
             },
         )
     written = write_leaderboard([tmp_path], tmp_path / "out", generator_sort_by="evasion")
-    rows = read_md_table(written["md"].read_text(), "Generators")
+    rows = read_md_table(written["md"].read_text(), "Generator details")
     header, first, second = rows[0], rows[1], rows[2]
     assert [first[1], second[1]] == ["faceswap", "dcgan"]  # best AUC 0.70 < 0.99: evades more
     assert first[header.index("evasion: best AUC (detector)")] == "0.700 (meso4)"
@@ -223,7 +223,7 @@ def test_generator_table_shows_quality_floors_and_evasion_ranked_by_it(tmp_path:
         write_leaderboard([tmp_path], tmp_path / "fid", generator_sort_by="test/fid")[
             "md"
         ].read_text(),
-        "Generators",
+        "Generator details",
     )
     assert by_fid[1][1] == "dcgan"  # has the metric: ranked first
 
@@ -296,7 +296,7 @@ def test_fake_set_records_show_their_truth_metrics_in_the_generator_table(tmp_pa
         metrics={"test/auc": metric(0.9, n=100), "test/swaps/auc": metric(0.8, n=100)},
     )
     written = write_leaderboard([tmp_path / "runs"], tmp_path / "report")
-    table = read_md_table(Path(written["md"]).read_text(), "Generators")
+    table = read_md_table(Path(written["md"]).read_text(), "Generator details")
     header = table[0]
     assert "fakes/truth_psnr" in header and "fakes/closer_to_truth" in header
     assert "fakes/test/truth_psnr" not in header and "fakes/source_psnr" not in header

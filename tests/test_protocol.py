@@ -4,6 +4,7 @@ public-data version on the FF++ fixture crops."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from fakearena.config import compose
+from fakearena.errors import ConfigError
 from fakearena.report.protocol import protocol_frame, protocol_markdown, write_protocol
 from fakearena.runs.protocol import data_set_name, detector_stages, public_plan
 
@@ -19,12 +21,29 @@ from conftest import run_cli
 
 def _record(detector: str, own: float, other: float | None) -> dict:
     metrics = {
-        "test/auc": {"value": own, "ci95": [own - 0.05, own + 0.01], "n": 10},
-        "test/video_auc": {"value": own + 0.01, "n": 4},
+        "test/auc": {
+            "value": own,
+            "ci95": [own - 0.05, own + 0.01],
+            "n": 4000,
+            "ci_unit": "video",
+            "n_videos": 140,
+            "n_videos_real": 70,
+            "n_videos_fake": 70,
+        },
+        "test/video_auc": {"value": own + 0.01, "n": 140, "n_videos": 140},
     }
-    if other is not None:
-        metrics["test/celebdf_v2/auc"] = {"value": other, "ci95": [0.5, 0.7], "n": 12}
-        metrics["test/celebdf_v2/video_auc"] = {"value": other, "n": 3}
+    if other is not None:  # as today's records write a set of 3 + 3 videos
+        metrics["test/celebdf_v2/auc"] = {
+            "value": other,
+            "ci95": [0.5, 0.7],
+            "n": 12,
+            "ci_unit": "video",
+            "n_videos": 6,
+            "n_videos_real": 3,
+            "n_videos_fake": 3,
+            "warning": "only 6 videos (3 real, 3 fake), fewer than 30 videos",
+        }
+        metrics["test/celebdf_v2/video_auc"] = {"value": other, "n": 6, "n_videos": 6}
     return {"detector": detector, "metrics": metrics}
 
 
@@ -35,17 +54,105 @@ def test_the_table_has_a_row_per_detector_and_both_levels_per_test_set(tmp_path:
     assert frame["detector"].tolist() == ["xray", "sbi"]
     assert frame.loc[0, "ffpp_c23/auc"] == 0.9 and frame.loc[0, "celebdf_v2/auc_ci_low"] == 0.5
     assert frame.loc[0, "ffpp_c23/video_auc"] == pytest.approx(0.91)
-    assert frame.loc[0, "mean/auc"] == pytest.approx(0.75)
+    # in-domain and cross-domain never averaged together: the cross mean is celebdf's alone
+    assert frame.loc[0, "cross_mean/auc"] == pytest.approx(0.6)
+    assert frame.loc[0, "cross_sets/auc"] == 1
     assert math.isnan(frame.loc[1, "celebdf_v2/auc"])  # not scored: shown as such
-    assert frame.loc[1, "mean/auc"] == pytest.approx(0.8)
-    text = protocol_markdown(frame, list(columns), "FF++ protocol")
-    assert "| detector | ffpp_c23 | celebdf_v2 | mean |" in text
-    assert "| xray | 0.9000 [0.850, 0.910] | 0.6000 [0.500, 0.700] | 0.7500 |" in text
-    assert "| sbi (efficientnet_b4) | 0.8000 [0.750, 0.810] | - | 0.8000 |" in text
-    assert "## Video-level AUC" in text
-    written = write_protocol(frame, list(columns), tmp_path, "FF++ protocol")
+    assert math.isnan(frame.loc[1, "cross_mean/auc"]) and frame.loc[1, "cross_sets/auc"] == 0
+    assert frame.loc[0, "celebdf_v2/auc_n_units"] == 6 and frame.loc[0, "ffpp_c23/auc_flags"] == ""
+    assert frame.loc[0, "celebdf_v2/auc_flags"] == "small_n"
+    text = protocol_markdown(frame, list(columns), "FF++ protocol", frames_per_video=32)
+    assert "| detector | ffpp_c23 (in-domain) | celebdf_v2 | cross-domain mean |" in text
+    assert (
+        "| xray | 0.9000 [0.850, 0.910] N=140 videos | 0.6000 [0.500, 0.700] N=6 videos "
+        "⚠ small N | 0.6000 (1/1 sets) ⚠ includes celebdf_v2 |"
+    ) in text
+    assert "| sbi (efficientnet_b4) | 0.8000 [0.750, 0.810] N=140 videos | - | - |" in text
+    assert "- frames per video: 32 (fixed by the protocol" in text
+    # the video level has no CI in these records: each cell says so, the notes say why once
+    assert "| xray | 0.9100 (no CI) N=140 videos |" in text
+    warnings = text.split("## Warnings\n", 1)[1]
+    assert "xray on celebdf_v2 (auc): only 6 videos (3 real, 3 fake)" in warnings
+    assert warnings.count("no CI recorded") == 1 and "3 cells: no CI recorded" in warnings
+    written = write_protocol(frame, list(columns), tmp_path, "FF++ protocol", frames_per_video=32)
     assert pd.read_csv(written["csv"])["detector"].tolist() == ["xray", "sbi"]
     assert written["md"].read_text() == text
+
+
+def test_a_missing_ci_gives_its_reason_and_flags_from_new_records_are_shown():
+    """An entry written by the uncertainty code (n_units, flags) on 1 real + 5 fake identities:
+    no CI, the reason names the class with one unit; `collapsed` is marked too."""
+    entry = {
+        "value": 0.0417,
+        "n": 60,
+        "ci95": None,
+        "ci_unit": "identity",
+        "n_units": 6,
+        "n_units_real": 1,
+        "n_units_fake": 5,
+        "flags": ["small_n", "collapsed"],
+    }
+    record = {"detector": "meso4", "metrics": {"test/auc": {"value": 0.9}, "test/dfdc/auc": entry}}
+    record["warnings"] = ["the val split has 2 videos: checkpoint selection is noise"]
+    frame = protocol_frame({"meso": record}, {"ffpp_c23": "test", "dfdc": "test/dfdc"})
+    text = protocol_markdown(frame, ["ffpp_c23", "dfdc"], "t")
+    assert "0.0417 (no CI) N=6 identities ⚠ small N, collapsed scores" in text
+    assert "meso on dfdc (auc): no CI: 1 identity in a class; the bootstrap resamples" in text
+    assert "- meso: the val split has 2 videos: checkpoint selection is noise" in text
+
+
+def test_a_set_of_ten_frames_per_video_keeps_the_frames_faces_extract_would_sample(tmp_path):
+    """`data.frames_per_video` keeps, per video, the rows `sample_frame_indices` (the frame
+    sampler of `faces extract`, an independent implementation) picks; short videos keep all."""
+    from fakearena.data.manifest import Manifest, ManifestCard
+    from fakearena.faces.video import sample_frame_indices
+
+    rows = []
+    for video, count in (("a", 50), ("b", 7), ("c", 33)):
+        for i in range(count):
+            rows.append(
+                {
+                    "path": f"{video}/{i}.png",
+                    "label": int(video == "b"),
+                    "split": "test",
+                    "video_id": video,
+                    "frame": i * 3,  # frame numbers need not be consecutive
+                    "identity": "",
+                    "source": "real",
+                }
+            )
+    manifest = Manifest(pd.DataFrame(rows[::-1]), ManifestCard(name="m"), tmp_path)
+    kept = manifest.frames_per_video(10).frame
+    for video, count in (("a", 50), ("b", 7), ("c", 33)):
+        expected = [3 * i for i in sample_frame_indices(count, 10)]
+        assert sorted(kept[kept["video_id"] == video]["frame"]) == expected
+    assert len(manifest.frames_per_video(100)) == 90
+
+
+def test_the_protocol_fixes_frames_per_video_for_training_and_every_test_set(tmp_path: Path):
+    cfg = compose("protocol")
+    assert cfg.frames_per_video == 32
+    train, entries = public_plan(cfg)
+    stage = detector_stages(cfg, tmp_path, train, entries)[0]
+    assert "++data.frames_per_video=32" in stage.args
+    run_cfg = compose("train", [a for a in stage.args[1:] if not a.startswith("hydra.")])
+    assert run_cfg.data.frames_per_video == 32
+    off = compose("protocol", ["frames_per_video=null"])
+    args = detector_stages(off, tmp_path, train, [])[0].args
+    assert not any("frames_per_video" in a for a in args)
+    with pytest.raises(ConfigError, match=r"frames_per_video=0: give a positive number"):
+        detector_stages(compose("protocol", ["frames_per_video=0"]), tmp_path, train, [])
+
+
+def test_a_bad_frames_per_video_stops_the_protocol_before_any_stage(tmp_path: Path):
+    run_dir = tmp_path / "protocol"
+    result = run_cli("protocol", "frames_per_video=0", f"hydra.run.dir={run_dir}")
+    assert result.returncode == 1
+    assert (
+        "fakearena: error: frames_per_video=0: give a positive number of frames per video "
+        "(DeepfakeBench's protocol uses 32), or null for every face crop"
+    ) in result.stderr
+    assert not (run_dir / "detectors").exists()
 
 
 def test_the_ffpp_protocol_trains_on_four_manipulations_and_tests_on_every_set(tmp_path: Path):
@@ -84,7 +191,8 @@ def test_the_smoke_protocol_runs_on_synthetic_faces_and_resumes(tmp_path: Path):
     for column in ("blend", "dcgan", "faceswap"):
         assert table[f"{column}/auc"].between(0, 1).all()
         assert table[f"{column}/video_auc"].between(0, 1).all()
-    assert "| detector | blend | dcgan | faceswap | mean |" in first.stdout
+    assert "| detector | blend (in-domain) | dcgan | faceswap | cross-domain mean |" in first.stdout
+    assert "frames per video: 32" in first.stdout
     again = run_cli("protocol", "--config-name", "protocol_smoke", f"hydra.run.dir={run_dir}")
     assert again.returncode == 0 and again.stdout.count("done already") == 6
 
@@ -116,3 +224,31 @@ def test_the_public_protocol_runs_on_ffpp_fixture_crops(
     for column in ("ffpp_c23", "celebdf_v2", "dfdc"):
         assert 0.0 <= table.loc[0, f"{column}/auc"] <= 1.0
         assert 0.0 <= table.loc[0, f"{column}/video_auc"] <= 1.0
+        assert table.loc[0, f"{column}/auc_n_units"] == 2  # one real and one fake video
+        assert table.loc[0, f"{column}/auc_flags"] == "small_n"
+    text = (run_dir / "protocol.md").read_text()
+    assert "- frames per video: 32 (fixed by the protocol" in text
+    assert text.count("(no CI) N=2 videos ⚠ small N") == 6 and "## Warnings" in text
+    record = json.loads((run_dir / "detectors" / "meso4" / "results.json").read_text())
+    assert record["config"]["data"]["frames_per_video"] == 32
+
+
+def test_data_frames_per_video_reaches_the_training_data_and_every_test_set(toy_manifest: Path):
+    """`++data.frames_per_video=1` (as the protocol passes it) keeps one row per video in the
+    data a `train` run composes and in a `test_data` set scored with the same data options."""
+    from hydra.utils import instantiate
+
+    from fakearena.runs.evaluate import test_set_module
+
+    cfg = compose(
+        "train",
+        ["data=manifest", f"data.manifests=[{toy_manifest}]", "++data.frames_per_video=1"],
+    )
+    rows = instantiate(cfg.data).manifest.frame
+    everything = pd.read_csv(toy_manifest)
+    assert len(everything) == 60 and everything["video_id"].nunique() == 45
+    assert len(rows) == 45 and rows["video_id"].is_unique
+    tested = test_set_module(str(toy_manifest), seed=0, frames_per_video=1).manifest.frame
+    assert len(tested) == 45
+    with pytest.raises(ConfigError, match=r"data.frames_per_video=0: give a positive count"):
+        test_set_module(str(toy_manifest), seed=0, frames_per_video=0)

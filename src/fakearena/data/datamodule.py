@@ -102,6 +102,8 @@ class FaceDataModule(L.LightningDataModule):
             rows x image_size^2 x channels bytes (6,000 faces at 128 px: 295 MB).
         pin_memory: "auto" (when the trainer runs on CUDA), true or false.
         prefetch_factor: batches each worker prepares ahead (with workers only).
+        frames_per_video: at most this many frames of each video, spread evenly over its
+            rows (the cross-dataset protocol fixes it; DeepfakeBench uses 32); None: all.
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class FaceDataModule(L.LightningDataModule):
         cache_rendered: bool = True,
         pin_memory: bool | str = "auto",
         prefetch_factor: int = 2,
+        frames_per_video: int | None = None,
     ):
         super().__init__()
         if not manifests and synthetic is None:
@@ -140,6 +143,12 @@ class FaceDataModule(L.LightningDataModule):
             raise ConfigError(f"data.pin_memory={pin_memory!r}: give auto, true or false")
         self.pin_memory_setting = str(pin_memory).lower()
         self.prefetch_factor = int(prefetch_factor)
+        if frames_per_video is not None and int(frames_per_video) <= 0:
+            raise ConfigError(
+                f"data.frames_per_video={frames_per_video}: give a positive count, or null "
+                "for every frame of the manifests"
+            )
+        self.frames_per_video = None if frames_per_video is None else int(frames_per_video)
         self.cache_rendered = bool(cache_rendered)
         self.balanced_sampling = bool(balanced_sampling)
         self.sources = list(sources) if sources else None
@@ -198,6 +207,8 @@ class FaceDataModule(L.LightningDataModule):
                         f"no rows of data {self.name} have a source in {self.sources}; "
                         "check data.sources against `fakearena data validate`"
                     )
+            if self.frames_per_video is not None and self.manifest_paths:
+                manifest = manifest.frames_per_video(self.frames_per_video)
             self._manifest = manifest
         return self._manifest
 

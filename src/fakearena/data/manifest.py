@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -132,6 +133,23 @@ class Manifest:
         if source is not None:
             mask &= self.frame["source"].isin([source] if isinstance(source, str) else source)
         return replace(self, frame=self.frame[mask].reset_index(drop=True))
+
+    def frames_per_video(self, count: int) -> Manifest:
+        """At most `count` rows per video: the frames at the centres of `count` equal segments
+        of the video's frames in order (as `faces extract` samples a video); videos with fewer
+        rows keep them all. Rows keep their order."""
+        if count <= 0:
+            raise ManifestError(self.name, [f"frames_per_video={count}: give a positive count"])
+        order = self.frame.sort_values(["video_id", "frame"], kind="stable")
+        kept: list[Any] = []
+        for _, rows in order.groupby("video_id", sort=False):
+            total = len(rows)
+            if total <= count:
+                kept += list(rows.index)
+                continue
+            centres = np.floor((np.arange(count) + 0.5) * total / count).astype(int)
+            kept += list(rows.index[np.unique(centres)])
+        return replace(self, frame=self.frame.loc[sorted(kept)].reset_index(drop=True))
 
     def summary(self) -> pd.DataFrame:
         """Row counts per split x label x source."""

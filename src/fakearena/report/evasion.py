@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fakearena.report.fold import MISSING, Folded
 from fakearena.report.records import Configuration
 from fakearena.report.tables import test_sets
+from fakearena.report.units import FLAG_MARK
 
 EVASION = "evasion"  # the sort key that ranks generators by their best detector's AUC
 
@@ -38,8 +39,12 @@ class Evasion:
         return max(self.aucs.items(), key=lambda item: (item[1].mean, item[0]))
 
     def best_text(self) -> str:
+        """`0.833 [0.583, 1.000] (meso4)`, with a ⚠ when that AUC is flagged (small N, ...)."""
         best = self.best
-        return MISSING if best is None else f"{best[1].text()} ({best[0]})"
+        if best is None:
+            return MISSING
+        mark = f" {FLAG_MARK}" if best[1].flags or best[1].warning else ""
+        return f"{best[1].text()}{mark} ({best[0]})"
 
 
 def generator_name(conf: Configuration) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from fakearena.report.records import Configuration, RunRecord
+from fakearena.report.units import Units, entry_flags, entry_units, missing_ci_reason
 
 MISSING = "-"
 # Metrics where lower is better; everything else sorts high-to-low.
@@ -22,7 +23,9 @@ class Folded:
     `std` is the sample standard deviation (ddof=1) over seeds, None for a single seed;
     `ci95` is the record's own 95% CI, kept only for a single seed; `n` is the number of
     evaluated samples when every seed used the same number; `warning` is what a record says
-    about the set the metric was computed on (e.g. too few videos).
+    about the set the metric was computed on (e.g. too few videos). `units` is the N in
+    repeating units (videos, identities, ...) when every seed had the same, `flags` the union
+    of the seeds' flags (`small_n`, `collapsed`), `ci_reason` why a single seed has no CI.
     """
 
     mean: float
@@ -32,6 +35,9 @@ class Folded:
     n: int | None = None
     runs: int | None = None  # runs in the configuration; None: same as count
     warning: str | None = None
+    units: Units | None = None
+    flags: tuple[str, ...] = ()
+    ci_reason: str | None = None
 
     def text(self) -> str:
         """Cell text: `0.912 [0.880, 0.940]`, `0.912`, `0.912 ± 0.010`, `0.912 ± 0.010 (2/3)`.
@@ -76,6 +82,8 @@ def fold_metric(runs: list[RunRecord], key: str) -> Folded | None:
     ci = entries[0].get("ci95") if count == 1 else None
     ns = {e.get("n") for e in entries}
     n = ns.pop() if len(ns) == 1 else None
+    units = {entry_units(e) for e in entries}
+    flags = tuple(dict.fromkeys(f for e in entries for f in entry_flags(e)))
     return Folded(
         mean=float(values.mean()),
         std=std,
@@ -83,6 +91,9 @@ def fold_metric(runs: list[RunRecord], key: str) -> Folded | None:
         ci95=(float(ci[0]), float(ci[1])) if ci else None,
         n=None if n is None else int(n),
         warning=next((str(e["warning"]) for e in entries if e.get("warning")), None),
+        units=units.pop() if len(units) == 1 else None,
+        flags=flags,
+        ci_reason=missing_ci_reason(entries[0]) if count == 1 else None,
     )
 
 

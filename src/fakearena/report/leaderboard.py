@@ -24,7 +24,10 @@ from fakearena.errors import FakearenaError
 from fakearena.report import plots
 from fakearena.report.evasion import EVASION, evasion_by_generator, sort_by_evasion
 from fakearena.report.fold import Folded, fold_all, sort_configurations
+from fakearena.report.generators import generator_tables
+from fakearena.report.heatmap import auc_heatmap
 from fakearena.report.html import Figure, render_html
+from fakearena.report.naming import overrides_text
 from fakearena.report.records import (
     Configuration,
     RunRecord,
@@ -42,7 +45,6 @@ from fakearena.report.tables import (
     environment_ids,
     environment_table,
     evaluation_table,
-    generator_table,
     own_test_set,
 )
 from fakearena.results import now_iso
@@ -104,7 +106,7 @@ def write_leaderboard(
     if detectors or evaluations:
         rows, columns, values = auc_matrix(detectors, folded, evaluations)
         if columns:
-            heatmap = plots.auc_heatmap(rows, columns, values, out / "auc_heatmap.png")
+            heatmap = auc_heatmap(rows, columns, values, out / "auc_heatmap.png")
             written["auc_heatmap"] = heatmap
             blocks.append(("Detector × test set AUC", [Figure("auc_heatmap.png", heatmap)]))
         blocks.extend(cross_dataset_tables(detectors, folded))
@@ -113,7 +115,7 @@ def write_leaderboard(
         if rocs:
             blocks.append(("ROC curves (first seed of each configuration)", rocs))
     if generators:
-        blocks.append(generator_table(generators, folded, out, envs, evasion))
+        blocks.extend(generator_tables(generators, folded, out, envs, evasion))
     gallery = plots.copy_gallery(detectors + evaluations + generators, out)
     if gallery:
         figures = [Figure(title, path) for title, path in gallery]
@@ -166,8 +168,12 @@ def _roc_figures(confs: list[Configuration], out: Path) -> list[Figure]:
         run = _first_with_predictions(conf)
         if run is None:
             continue
-        for test_set, path in plots.prediction_files(run, own_test_set(run)).items():
-            by_set.setdefault(test_set, []).append(plots.Curve(conf.label, path))
+        own = own_test_set(run)
+        metrics = run.record.get("metrics") or {}
+        for test_set, path in plots.prediction_files(run, own).items():
+            entry = metrics.get("test/auc" if test_set == own else f"test/{test_set}/auc")
+            curve = plots.Curve(conf.label, path, plots.roc_note(entry))
+            by_set.setdefault(test_set, []).append(curve)
     figures = []
     for test_set, curves in by_set.items():
         path = plots.roc_curves(test_set, curves, out / f"roc_{plots.safe_name(test_set)}.png")
@@ -202,6 +208,7 @@ def write_runs_csv(confs: list[Configuration], out: Path) -> Path:
                 "train_data": run.train_name,
                 "commit": run.commit,
                 "run_dir": str(run.run_dir),
+                "overrides": overrides_text(run.record),
             }
             for key, entry in sorted((run.record.get("metrics") or {}).items()):
                 if isinstance(entry, dict) and "value" in entry:

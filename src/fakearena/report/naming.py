@@ -11,7 +11,9 @@ records fall back to their resolved config.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from typing import Any
 
 # Keys (and everything under them) that never name or split a configuration.
@@ -60,6 +62,8 @@ PRIORITY = (
 )
 MAX_PARTS = 4
 MAX_VALUE = 24
+# a string with a folder and one of these suffixes is a file path: names show its stem only
+PATH_SUFFIXES = (".csv", ".yaml", ".yml", ".json", ".ckpt", ".pt", ".pth", ".png", ".mp4", ".npz")
 
 
 def ignored(key: str) -> bool:
@@ -115,17 +119,44 @@ def value_of(record: Mapping[str, Any], key: str) -> Any:
 
 def distinguishing(records: list[Mapping[str, Any]]) -> list[list[str]]:
     """For sibling configurations (one record each): the `key=value` parts that tell each
-    apart, most telling first, at most `MAX_PARTS` (then `+N more`)."""
+    apart, most telling first, at most `MAX_PARTS` (then `+N more`).
+
+    A part is left out of a name where its value says nothing: null or empty (`test_data=[]`,
+    `data.sources=null`: the siblings that set it are named by it instead). A path shows its
+    file's stem, never its folders (the full overrides are in the leaderboard CSV).
+    """
     named = [settings(r) for r in records]
     keys = sorted(set().union(*named), key=_priority)
     differing = [k for k in keys if len({_text(value_of(r, k)) for r in records}) > 1]
     parts = []
     for record in records:
-        shown = [f"{k}={_short(value_of(record, k))}" for k in differing[:MAX_PARTS]]
-        if len(differing) > MAX_PARTS:
-            shown.append(f"+{len(differing) - MAX_PARTS} more")
+        values = [(k, value_of(record, k)) for k in differing]
+        values = [(k, v) for k, v in values if not _empty(v)]
+        shown = [f"{k}={_short(v)}" for k, v in values[:MAX_PARTS]]
+        if len(values) > MAX_PARTS:
+            shown.append(f"+{len(values) - MAX_PARTS} more")
         parts.append(shown)
     return parts
+
+
+def overrides_text(record: Mapping[str, Any]) -> str:
+    """Every override of a record's command line, whole (JSON list), for the CSV; a record
+    without an invocation gives its naming settings (`key=value`, values in full)."""
+    invocation = record.get("invocation") or {}
+    if invocation:
+        return json.dumps([str(o) for o in invocation.get("overrides") or []])
+    return json.dumps([f"{k}={_text(v)}" for k, v in sorted(settings(record).items())])
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, (list, tuple, dict)) and not value)
+
+
+def _looks_like_path(text: str) -> bool:
+    """An absolute or relative file path (not a source name such as `ffpp/Deepfakes`)."""
+    if text.startswith(("/", "~", "./", "../")) or re.match(r"^[A-Za-z]:[\\/]", text):
+        return True
+    return "/" in text and PurePosixPath(text).suffix.lower() in PATH_SUFFIXES
 
 
 def _priority(key: str) -> tuple[int, str]:
@@ -140,7 +171,17 @@ def _text(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
+    """A value as a name shows it: paths by their stem, lists unquoted, at most MAX_VALUE."""
     if value is None:
         return "null"
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(value, (list, tuple)):
+        text = "[" + ",".join(_short_item(v) for v in value) + "]"
+    else:
+        text = _short_item(value)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def _short_item(value: Any) -> str:
+    if isinstance(value, str):
+        return PurePosixPath(value.replace("\\", "/")).stem if _looks_like_path(value) else value
+    return json.dumps(value, default=str)

@@ -1,4 +1,4 @@
-"""Pictures: the detector x test set AUC heatmap, ROC and robustness curves, run images.
+"""Pictures: ROC and robustness curves, run images (the AUC heatmap: `report.heatmap`).
 
 `plot_roc` is the one ROC plotter (evaluate's roc.png and the leaderboard's roc_<set>.png).
 
@@ -17,7 +17,7 @@ import re
 import shutil
 import textwrap
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,35 @@ import pandas as pd
 
 from fakearena.metrics.detection import auc_score, roc_curve_points
 from fakearena.metrics.predictions import read_predictions
-from fakearena.report.fold import Folded, number
+from fakearena.report import previews
 from fakearena.report.records import Configuration, RunRecord
+from fakearena.report.units import (
+    COLLAPSED,
+    FLAG_MARK,
+    SMALL_N,
+    Units,
+    entry_flags,
+    entry_units,
+    entry_warnings,
+    flag_text,
+    grouped_warnings,
+)
 from fakearena.utils.io import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
-HEATMAP_ROW_CHARS, HEATMAP_COLUMN_CHARS = 40, 24  # heatmap labels wrap beyond these widths
+COLLAPSED_RANGE = 1e-3  # scores spanning less than this are flagged as collapsed (VALIDITY.md)
 
 
-def _pyplot():
+@dataclass(frozen=True)
+class RocNote:
+    """What a ROC curve stands on: its N in units, its flags and warnings."""
+
+    units: Units | None = None
+    flags: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,39 +69,74 @@ def _finish(fig, ax, path: str | os.PathLike[str], title: str, legend_loc: str =
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc=legend_loc, fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig, path: str | os.PathLike[str]) -> Path:
+def save_figure(fig, path: str | os.PathLike[str]) -> Path:
     if fig.get_layout_engine() is None:  # figures made with a layout engine keep theirs
         fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return Path(path)
 
 
 def plot_roc(
-    curves: Mapping[str, tuple[Any, Any]], path: str | os.PathLike[str], title: str = "ROC"
+    curves: Mapping[str, tuple[Any, Any]],
+    path: str | os.PathLike[str],
+    title: str = "ROC",
+    notes: Mapping[str, RocNote] | None = None,
 ) -> Path:
     """The one ROC plotter: `{name: (probs, labels)}` curves, each with its AUC in the legend,
-    FPR (reals called fake) on x, TPR (fakes caught) on y, and the chance diagonal."""
-    plt = _pyplot()
+    FPR (reals called fake) on x, TPR (fakes caught) on y, and the chance diagonal.
+
+    Each legend entry also says its N (`notes[name].units`, else the number of samples) and
+    flags: small N, and collapsed scores (probabilities within `COLLAPSED_RANGE` of each
+    other: their ROC is noise); the warnings of `notes` are printed under the axes.
+    """
+    plt = pyplot()
+    notes = notes or {}
+    warnings: list[tuple[str, str]] = []
     fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=110)
     for name, (probs, labels) in curves.items():
         points = roc_curve_points(probs, labels)
         auc = auc_score(probs, labels)
-        ax.plot(points["fpr"], points["tpr"], lw=1.6, label=f"{name} (AUC {auc:.3f})")
+        note = notes.get(name, RocNote())
+        units = note.units or Units(int(np.size(labels)), "samples")
+        flags = list(note.flags)
+        if np.ptp(np.asarray(probs, dtype=np.float64)) < COLLAPSED_RANGE:
+            flags.append(COLLAPSED)
+        mark = flag_text(dict.fromkeys(flags))
+        label = f"{name} (AUC {auc:.3f}, {units.short()}{', ' + mark if mark else ''})"
+        ax.plot(points["fpr"], points["tpr"], lw=1.6, label=label)
+        warnings += [(name, w) for w in note.warnings]
+        if COLLAPSED in flags and COLLAPSED not in note.flags:
+            span = float(np.ptp(np.asarray(probs, dtype=np.float64)))
+            warnings.append((name, f"scores collapsed (range {span:.2g} < {COLLAPSED_RANGE})"))
     ax.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey")
     ax.set(xlim=(0, 1), ylim=(0, 1.01))
     ax.set_xlabel("false positive rate (reals called fake)")
     ax.set_ylabel("true positive rate (fakes caught)")
+    _footer(fig, [f"{FLAG_MARK} {line}" for line in grouped_warnings(warnings)])
     return _finish(fig, ax, path, title, legend_loc="lower right")
+
+
+def _footer(fig, lines: list[str], width: int = 72, fontsize: float = 6.5) -> None:
+    """Wrapped lines of text under the axes; the figure grows to hold them."""
+    if not lines:
+        return
+    text = "\n".join(textwrap.fill(line, width) for line in lines)
+    rows = text.count("\n") + 1
+    extra = rows * fontsize * 1.35 / 72 + 0.1  # inches: points per line at 72 pt per inch
+    width_in, height_in = fig.get_size_inches()
+    fig.set_size_inches(width_in, height_in + extra)
+    fig.text(0.02, 0.01, text, fontsize=fontsize, va="bottom", ha="left")
+    fig.set_layout_engine("tight", rect=(0, extra / (height_in + extra), 1, 1))
 
 
 def plot_robustness(table: pd.DataFrame, path: str | os.PathLike[str], title: str) -> Path:
     """AUC (and video AUC when present) against perturbation severity, levels as ticks."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=120)
     ax.plot(table["severity"], table["auc"], marker="o", label="frame AUC")
     if "video_auc" in table and table["video_auc"].notna().any():
@@ -93,51 +148,6 @@ def plot_robustness(table: pd.DataFrame, path: str | os.PathLike[str], title: st
     ax.set_ylim(min(0.4, float(table["auc"].min()) - 0.05), 1.01)
     ax.axhline(0.5, ls=":", color="grey", lw=0.8)
     return _finish(fig, ax, path, title)
-
-
-def auc_heatmap(
-    rows: list[str], columns: list[str], values: list[list[Folded | None]], path: Path
-) -> Path:
-    """Detector (rows) x test set (columns) frame AUC, annotated; missing cells grey "-"."""
-    return _save(heatmap_figure(rows, columns, values), path)
-
-
-def heatmap_figure(rows: list[str], columns: list[str], values: list[list[Folded | None]]):
-    """The AUC heatmap as a matplotlib figure, sized so that every label fits whole.
-
-    Long labels wrap at spaces (never cut); the figure grows with the longest line and the
-    number of lines, and matplotlib's constrained layout keeps the tick labels inside it.
-    """
-    plt = _pyplot()
-    row_labels = [_wrap(label, HEATMAP_ROW_CHARS) for label in rows]
-    column_labels = [_wrap(label, HEATMAP_COLUMN_CHARS) for label in columns]
-    longest = max(len(line) for label in row_labels for line in label.splitlines())
-    row_lines = sum(label.count("\n") + 1 for label in row_labels)
-    column_lines = max(label.count("\n") + 1 for label in column_labels)
-    width = min(3.5 + 0.075 * longest + 1.3 * len(columns), 30.0)
-    height = min(1.6 + 0.45 * column_lines + max(0.55 * len(rows), 0.22 * row_lines), 30.0)
-    grid = np.array([[np.nan if v is None else v.mean for v in row] for row in values], float)
-    fig, ax = plt.subplots(figsize=(width, height), dpi=110, layout="constrained")
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
-    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.5, vmax=1.0, aspect="auto")
-    for i, row in enumerate(values):
-        for j, value in enumerate(row):
-            text = "-" if value is None else number(value.mean)
-            if value is not None and value.count > 1:
-                text += f"\n±{number(value.std or 0.0, like=value.mean)}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="black")
-    ax.set_xticks(range(len(columns)), labels=column_labels, rotation=30, ha="right")
-    ax.set_yticks(range(len(rows)), labels=row_labels, fontsize=9)
-    ax.set_xlabel("test set")
-    ax.set_ylabel("detector")
-    ax.set_title("Frame AUC (mean over seeds)")
-    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="AUC")
-    return fig
-
-
-def _wrap(label: str, width: int) -> str:
-    """A label broken into lines of at most `width` characters, at spaces where it can."""
-    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
 
 
 def prediction_files(run: RunRecord, own_test_set: str) -> dict[str, Path]:
@@ -157,22 +167,46 @@ def prediction_files(run: RunRecord, own_test_set: str) -> dict[str, Path]:
 
 @dataclass
 class Curve:
-    """One ROC curve: the configuration it belongs to and its predictions file."""
+    """One ROC curve: the configuration it belongs to, its predictions file and what its
+    metric entry says about it (N, flags, warnings)."""
 
     label: str
     path: Path
+    note: RocNote = field(default_factory=RocNote)
+
+
+def roc_note(entry: Mapping[str, Any] | None) -> RocNote:
+    """A curve's note from its AUC entry in a result record."""
+    return RocNote(entry_units(entry), entry_flags(entry), tuple(entry_warnings(entry)))
+
+
+def prediction_units(frame: pd.DataFrame) -> Units:
+    """N of a predictions table: its videos per class when it has video ids, else rows."""
+    labels = frame["label"].astype(int)
+    if "video_id" in frame:
+        videos = frame.groupby(frame["video_id"].astype(str))["label"].max()
+        fake = int((videos == 1).sum())
+        return Units(len(videos), "videos", len(videos) - fake, fake)
+    fake = int(labels.sum())
+    return Units(len(labels), "samples", len(labels) - fake, fake)
 
 
 def roc_curves(test_set: str, curves: list[Curve], path: Path) -> Path | None:
     """ROC curves of every configuration on one test set (None when none has two classes)."""
-    drawn = {}
+    drawn, notes = {}, {}
     for curve in curves:
         frame = read_predictions(curve.path)
         if frame["label"].nunique() == 2:
             drawn[curve.label] = (frame["prob"].to_numpy(), frame["label"].to_numpy())
+            note = curve.note
+            if note.units is None:
+                units = prediction_units(frame)
+                flags = (*note.flags, *((SMALL_N,) if units.small else ()))
+                note = RocNote(units, tuple(dict.fromkeys(flags)), note.warnings)
+            notes[curve.label] = note
     if not drawn:
         return None
-    return plot_roc(drawn, path, f"ROC on {test_set}")
+    return plot_roc(drawn, path, f"ROC on {test_set}", notes)
 
 
 def artifact_images(run: RunRecord) -> Iterator[tuple[str, Path]]:
@@ -196,14 +230,17 @@ def _walk(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def copy_gallery(confs: list[Configuration], out_dir: Path) -> list[tuple[str, Path]]:
-    """Copy each configuration's artifact images (first seed) into `out_dir/images`."""
+    """Copy each configuration's artifact images (first seed) into `out_dir/images`; a face
+    swap's preview grid is written enlarged, with column titles (`report.previews`)."""
     gallery = []
     for conf in confs:
         for name, source in artifact_images(conf.first):
             slug = safe_name(f"{conf.label}_{name}") + source.suffix.lower()
             target = out_dir / "images" / slug
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            # a face swap's preview grid is shown enlarged with column titles
+            if name != "swap_preview" or previews.swap_preview(source, target) is None:
+                shutil.copyfile(source, target)
             gallery.append((f"{conf.label}: {name}", target))
     return gallery
 

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from fakearena.report.fold import MISSING, Folded, cell
+from fakearena.report.naming import overrides_text
 from fakearena.report.records import Configuration, RunRecord
+from fakearena.report.units import grouped_warnings
 
 # Detector columns per test set: (metric name, header).
 DETECTOR_COLUMNS = (
@@ -166,7 +168,7 @@ def detector_table(
     headers = ["#", "detector", "test set", *(h for _, h in DETECTOR_COLUMNS), "N"]
     headers += ["train data", *FACT_HEADERS]
     table = Table(title, headers)
-    warnings: list[str] = []
+    warnings: list[tuple[str, str]] = []
     for rank, conf in enumerate(confs, 1):
         sets = test_sets(conf, folded[conf.key]) or {MISSING: {}}
         for i, (test_set, metrics) in enumerate(sets.items()):
@@ -174,14 +176,19 @@ def detector_table(
             row: list[Any] = [str(rank) if i == 0 else "", conf.label if i == 0 else "", test_set]
             for m, _ in DETECTOR_COLUMNS:
                 text = metrics[m].text() if m in metrics else MISSING
-                if m == "auc" and auc is not None and auc.warning:
+                if m == "auc" and auc is not None and (auc.warning or auc.flags):
                     text += f" {WARNING_MARK}"
-                    warnings.append(f"{WARNING_MARK} {conf.label} on {test_set}: {auc.warning}.")
+                    said = auc.warning or "flagged " + ", ".join(auc.flags)
+                    warnings.append((f"{conf.label} on {test_set}", said))
                 row.append(text)
-            row.append(MISSING if auc is None or auc.n is None else str(auc.n))
+            row.append(_n_text(auc))
             row.append(conf.first.train_name if i == 0 else "")
             row += _row_facts(conf, envs, out_dir) if i == 0 else ["", "", ""]
             table.rows.append(row)
+        said = [w for _, w in warnings]
+        for sentence in record_warnings(conf):
+            if not any(w in sentence for w in said):  # a cell's warning is said there
+                warnings.append((conf.label, sentence))
     table.note = " ".join(
         [
             "Cells: value [95% CI] for one seed; mean ± std over the seeds listed for several "
@@ -189,10 +196,26 @@ def detector_table(
             "repeating unit: videos when they group frames, else people, else images (rows of "
             "one video or person are not independent; results.json says which, `ci_unit`).",
             "Seeds link to their run folders.",
-            *warnings,
+            *(f"{WARNING_MARK} {line}." for line in grouped_warnings(warnings)),
         ]
     )
     return table
+
+
+def _n_text(auc: Folded | None) -> str:
+    """N of an AUC: its samples, and the units its CI resampled when those are not samples
+    (`1400 (140 videos)`)."""
+    if auc is None or auc.n is None:
+        return MISSING
+    if auc.units is None or auc.units.unit == "samples" or auc.units.n == auc.n:
+        return str(auc.n)
+    return f"{auc.n} ({auc.units.n} {auc.units.unit})"
+
+
+def record_warnings(conf: Configuration) -> list[str]:
+    """The record-level `warnings` of a configuration's runs, each sentence once."""
+    found = [str(w) for run in conf.runs for w in run.record.get("warnings") or []]
+    return list(dict.fromkeys(found))
 
 
 def evaluation_table(
@@ -216,7 +239,8 @@ def auc_matrix(
     folded: dict[str, dict[str, Folded]],
     evaluations: list[Configuration] = (),
 ) -> tuple[list[str], list[str], list[list[Folded | None]]]:
-    """Detector configuration x test set frame AUC (rows, columns, values).
+    """Detector configuration x test set frame AUC (rows, columns, values); per-source slices
+    of a set are not columns (they stay in the detector table).
 
     An evaluation fills the row of the configuration it scored (a set the training run also
     tested keeps the training run's value); evaluations whose configuration is not on the
@@ -224,9 +248,9 @@ def auc_matrix(
     """
     labels = [conf.label for conf in confs]
     row_of: dict[str, int] = {conf.key: i for i, conf in enumerate(confs)}
-    per_row = [{s: m.get("auc") for s, m in test_sets(c, folded[c.key]).items()} for c in confs]
+    per_row = [_whole_set_aucs(c, folded) for c in confs]
     for conf in evaluations:
-        found = {s: m.get("auc") for s, m in test_sets(conf, folded[conf.key]).items()}
+        found = _whole_set_aucs(conf, folded)
         owner = conf.evaluates if conf.evaluates in row_of else f"label:{conf.label}"
         if owner not in row_of:
             row_of[owner] = len(labels)
@@ -237,6 +261,13 @@ def auc_matrix(
     columns = list(dict.fromkeys(s for sets in per_row for s in sets))
     values = [[sets.get(col) for col in columns] for sets in per_row]
     return labels, columns, values
+
+
+def _whole_set_aucs(conf: Configuration, folded: dict[str, dict[str, Folded]]) -> dict:
+    """Test set -> frame AUC, per-source slices (`<set>/source=<s>`) left out: a slice is
+    part of a test set, not a test set of its own."""
+    sets = test_sets(conf, folded[conf.key])
+    return {s: m.get("auc") for s, m in sets.items() if "source=" not in s}
 
 
 def cross_dataset_tables(
@@ -386,7 +417,8 @@ def environment_table(envs: dict[str, str]) -> Table:
 def csv_rows(
     confs: list[Configuration], folded: dict[str, dict[str, Folded]], out_dir: Path
 ) -> list[dict[str, Any]]:
-    """One machine-readable row per configuration: every metric's mean, std, seeds, CI, N."""
+    """One machine-readable row per configuration: every metric's mean, std, seeds, CI, N,
+    and where known the units its CI resampled and its flags (small_n, collapsed)."""
     rows = []
     for rank, conf in enumerate(confs, 1):
         run = conf.first
@@ -403,6 +435,7 @@ def csv_rows(
             "commit": " ".join(sorted({r.commit for r in conf.runs})),
             "packages": json.dumps((run.record.get("environment") or {}).get("packages") or {}),
             "run_dirs": " ".join(str(r.run_dir) for r in conf.runs),
+            "overrides": overrides_text(run.record),  # whole: the name shortens them
         }
         for key, value in folded[conf.key].items():
             row[key] = value.mean
@@ -411,5 +444,9 @@ def csv_rows(
             row[f"{key}:ci95_low"] = value.ci95[0] if value.ci95 else None
             row[f"{key}:ci95_high"] = value.ci95[1] if value.ci95 else None
             row[f"{key}:n"] = value.n
+            if value.units is not None and value.units.unit != "samples":
+                row[f"{key}:units"] = value.units.text()  # e.g. 6 videos (3 real, 3 fake)
+            if value.flags:
+                row[f"{key}:flags"] = ";".join(value.flags)
         rows.append(row)
     return rows

@@ -137,6 +137,8 @@ def evaluate_test_data(
         "channels": int(cfg.data.channels),
         "batch_size": int(cfg.data.batch_size),
         "num_workers": num_workers_value(cfg.data.num_workers),
+        # the protocol fixes frames per video for the training data and every test set alike
+        "frames_per_video": cfg.data.get("frames_per_video"),
     }
     metrics: dict[str, dict[str, Any]] = {}
     references: list[dict[str, Any]] = []

@@ -71,6 +71,19 @@ def public_plan(cfg: DictConfig) -> tuple[list[str], list[str]]:
     return train, [str(entry) for entry in cfg.test_sets]
 
 
+def fixed_frames_per_video(cfg: DictConfig) -> int | None:
+    """The protocol's `frames_per_video`: a positive count, or None for every face crop."""
+    value = cfg.get("frames_per_video")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(
+            f"frames_per_video={value!r}: give a positive number of frames per video "
+            "(DeepfakeBench's protocol uses 32), or null for every face crop"
+        )
+    return value
+
+
 def detector_stages(
     cfg: DictConfig, run_dir: Path, train: list[str], test_entries: list[str]
 ) -> list[Stage]:
@@ -82,12 +95,15 @@ def detector_stages(
             continue
         stage_dir = run_dir / "detectors" / str(name)
         tests = [f"test_data=[{','.join(test_entries)}]"] if test_entries else []
+        frames = fixed_frames_per_video(cfg)
+        fixed = [] if frames is None else [f"++data.frames_per_video={frames}"]
         args = [
             "train",
             "task=detect",
             *train,
             "test=true",
             *tests,
+            *fixed,
             f"seed={int(cfg.seed)}",
             *list(overrides),
             *list(cfg.get("common") or []),
@@ -104,6 +120,7 @@ def run(cfg: DictConfig) -> None:
     quiet_third_party()
     run_dir = Path(cfg.paths.output_dir)
     started_at, start = now_iso(), time.perf_counter()
+    frames_per_video = fixed_frames_per_video(cfg)  # a bad value fails before any stage
     print(f"fakearena protocol: run folder {run_dir}", flush=True)
     reports: list[StageReport] = []
     if cfg.get("faces") is not None:
@@ -126,13 +143,16 @@ def run(cfg: DictConfig) -> None:
     stages = detector_stages(cfg, run_dir, train, entries)
     reports += run_stages(stages)
     records = {stage.run_dir.name: read_results(stage.run_dir) for stage in stages}
-    frame = protocol_frame(records, columns)
+    frame = protocol_frame(records, columns, in_domain=own)
     title = f"Cross-dataset protocol: trained on {own}, tested on {', '.join(columns)}"
-    written = write_protocol(frame, list(columns), run_dir, title)
+    written = write_protocol(
+        frame, list(columns), run_dir, title, in_domain=own, frames_per_video=frames_per_video
+    )
     summary: dict[str, Any] = {
         "started_at": started_at,
         "ended_at": now_iso(),
         "wall_seconds": round(time.perf_counter() - start, 1),
+        "frames_per_video": frames_per_video,
         "stages": [r.to_dict() for r in reports],
         "table": {k: str(v) for k, v in written.items()},
         "config": OmegaConf.to_container(cfg, resolve=True),

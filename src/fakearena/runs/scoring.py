@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 from fakearena.data.datasets import collate_samples, float_images
 from fakearena.errors import DataError
 from fakearena.metrics.predictions import predictions_frame, score_predictions
-from fakearena.report.plots import plot_roc
+from fakearena.report.plots import plot_roc, roc_note
 from fakearena.tasks.detect import prediction_buffer
 from fakearena.utils.io import atomic_path, atomic_write_json
 from fakearena.utils.parallel import Shard
@@ -91,7 +91,7 @@ def write_evaluation(
         frame.to_csv(tmp, index=False)  # floats are written with round-trip precision
     atomic_write_json(out_dir / METRICS_FILE, result)
     curve = {"detector": (frame["prob"].to_numpy(), frame["label"].to_numpy())}
-    plot_roc(curve, out_dir / ROC_FILE, title)
+    plot_roc(curve, out_dir / ROC_FILE, title, {"detector": roc_note(result)})
     return {
         "predictions": str(out_dir / PREDICTIONS_FILE),
         "metrics": str(out_dir / METRICS_FILE),

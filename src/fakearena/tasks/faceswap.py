@@ -42,6 +42,7 @@ from fakearena.tasks.base import Task, called_parts
 from fakearena.tasks.buffers import RowBuffer
 from fakearena.tasks.faceswap_loss_weights import LossWeights
 from fakearena.tasks.faceswap_losses import reconstruction_loss
+from fakearena.tasks.preview_layout import PREVIEW_PADDING
 from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_png
 from fakearena.utils.log_images import log_image
@@ -308,7 +309,7 @@ class FaceSwapTask(Task):
         """(3,H',W') grid: one row per face pair: A, A->A, A->B, B, B->B, B->A (crops when
         the network sees a crop)."""
         faces_a, faces_b = self.model_view(faces_a), self.model_view(faces_b)
-        columns = [
+        columns = [  # in the order of PREVIEW_COLUMNS
             faces_a,
             self.swap(faces_a, 0),
             self.swap(faces_a, 1),
@@ -317,7 +318,7 @@ class FaceSwapTask(Task):
             self.swap(faces_b, 0),
         ]
         tiles = torch.stack(columns, 1).flatten(0, 1).float().clamp(0, 1).cpu()
-        return make_grid(tiles, nrow=len(columns), padding=2, pad_value=1.0)
+        return make_grid(tiles, nrow=len(columns), padding=PREVIEW_PADDING, pad_value=1.0)
 
     def save_preview(self, folder: Path) -> Path | None:
         """Write the swap preview of identities 0 and 1 for this epoch; returns its path."""
