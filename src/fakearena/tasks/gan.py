@@ -432,6 +432,7 @@ class GANTask(Task):
                 n=scores["n_fake"],
                 rank_deficient=scores["rank_deficient"],
                 protocol=protocol,
+                **({"warning": "; ".join(scores["warnings"])} if scores["warnings"] else {}),
             ),
             f"{prefix}kid": metric(
                 scores["kid"],
