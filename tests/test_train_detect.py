@@ -38,6 +38,10 @@ def test_train_fast_dev_run_writes_a_valid_result_record(tmp_path: Path, toy_man
     assert Path(record["artifacts"]["checkpoints"]["best"]).is_file()
     assert Path(record["artifacts"]["checkpoints"]["last"]).is_file()
     assert record["config"]["data"]["image_size"] == 32
+    # small_cnn is its own architecture: it is its own capacity reference
+    parameters = record["parameters"]
+    assert parameters["reference"] == "small_cnn" and parameters["ratio"] == 1.0
+    assert parameters["trainable"] == parameters["reference_trainable"] > 0
     assert record["environment"]["packages"]["torch"]
     # results.json is plain JSON with no NaN
     json.loads((run_dir / "results.json").read_text())

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from fakearena.report.capacity import CAPACITY_HEADER, capacity_note, parameter_cell
 from fakearena.report.fold import MISSING, Folded, cell
 from fakearena.report.records import Configuration, RunRecord
 
@@ -164,7 +165,7 @@ def detector_table(
     small to say much is marked, and the note says why.
     """
     headers = ["#", "detector", "test set", *(h for _, h in DETECTOR_COLUMNS), "N"]
-    headers += ["train data", *FACT_HEADERS]
+    headers += [CAPACITY_HEADER, "train data", *FACT_HEADERS]
     table = Table(title, headers)
     warnings: list[str] = []
     for rank, conf in enumerate(confs, 1):
@@ -179,6 +180,9 @@ def detector_table(
                     warnings.append(f"{WARNING_MARK} {conf.label} on {test_set}: {auc.warning}.")
                 row.append(text)
             row.append(MISSING if auc is None or auc.n is None else str(auc.n))
+            row.append(parameter_cell(conf.first.record) if i == 0 else "")
+            if i == 0 and capacity_note(conf.label, conf.first.record):
+                warnings.append(str(capacity_note(conf.label, conf.first.record)))
             row.append(conf.first.train_name if i == 0 else "")
             row += _row_facts(conf, envs, out_dir) if i == 0 else ["", "", ""]
             table.rows.append(row)
