@@ -108,6 +108,65 @@ def test_each_new_detector_trains_a_step(name: str):
         assert task.eval()(batch["image"]).shape == (4,)
 
 
+def _resampled_blends(n: int, size: int, seed: int):
+    """Images, labels and blend masks of a face-swap pipeline's trace in miniature: every odd
+    row's inner region is replaced, through a soft round mask at a random place, by a copy of
+    the image down-sampled 2x and up-sampled back (the resolution mismatch and the blending
+    boundary that Face X-ray, F3Net, SRM and CNNDetection are built to see)."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 3, size // 4, size // 4, generator=g)
+    images = torch.nn.functional.interpolate(coarse, size=size, mode="bilinear")
+    images = (0.7 * images + 0.3 * torch.rand(n, 3, size, size, generator=g)).clamp(0, 1)
+    labels = torch.arange(n) % 2
+    axis = torch.linspace(-1, 1, size)
+    yy, xx = torch.meshgrid(axis, axis, indexing="ij")
+    centre = (torch.rand(n, 2, generator=g) - 0.5) * 0.4
+    radius = 0.45 + 0.15 * torch.rand(n, generator=g)
+    distance = ((yy - centre[:, :1, None]) ** 2 + (xx - centre[:, 1:, None]) ** 2).sqrt()
+    mask = ((radius[:, None, None] - distance) / 0.1).clamp(0, 1)[:, None]
+    small = torch.nn.functional.interpolate(images, scale_factor=0.5, mode="area")
+    resampled = torch.nn.functional.interpolate(small, size=size, mode="bilinear")
+    fake = labels[:, None, None, None].bool()
+    images = torch.where(fake, images * (1 - mask) + resampled * mask, images)
+    return images, labels, mask * fake
+
+
+@pytest.mark.parametrize("name", ["test_resnet", *sorted(SMALL)])
+def test_each_detector_beats_chance_clearly_on_blended_resampled_faces(name: str):
+    """60 seeded Adam steps (batch 16, 32 px) on 256 training images; AUC on 200 others.
+    Each takes 3-8 s on one CPU thread and reaches 0.96-0.99."""
+    from sklearn.metrics import roc_auc_score
+
+    train_x, train_y, train_mask = _resampled_blends(256, 32, seed=0)
+    test_x, test_y, _ = _resampled_blends(200, 32, seed=1)
+    torch.manual_seed(0)
+    net = build(name, 32, *SMALL.get(name, []))
+    task = DetectTask(net=net, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))
+    optimizer = task.optimizer_factory(params=task.parameters())
+    draws = torch.Generator().manual_seed(0)
+    task.train()
+    for step in range(60):
+        rows = torch.randint(0, len(train_x), (16,), generator=draws)
+        batch = {
+            "image": train_x[rows],
+            "label": train_y[rows],
+            "index": rows,
+            "skipped": torch.zeros(0, dtype=torch.long),
+            "mask": train_mask[rows],
+            "has_mask": torch.ones(16, dtype=torch.bool),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # self.log outside a Trainer
+            loss = task.training_step(batch, step)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    task.eval()
+    with torch.no_grad():
+        scores = task(test_x)
+    assert roc_auc_score(test_y.numpy(), scores.numpy()) >= 0.9
+
+
 def test_boundary_map_is_four_m_one_minus_m():
     mask = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
     expected = 4.0 * mask * (1.0 - mask)
@@ -415,7 +474,10 @@ def _train(tmp_path: Path, setup: list[str], data: list[str]) -> dict:
 def test_each_new_detector_trains_on_the_synthetic_faces(name: str, tmp_path: Path):
     data = ["data=synthetic", "trainer.limit_train_batches=3", "trainer.limit_val_batches=3"]
     record = _train(tmp_path, PAPER_SETUPS[name], [*data, "trainer.limit_test_batches=3"])
-    assert 0.0 <= record["metrics"]["test/auc"]["value"] <= 1.0
+    # a smoke run of the paper-size configs (what each must achieve is tested above, small):
+    # it scores every test row it was given and records its capacity against its backbone
+    assert record["metrics"]["test/auc"]["n"] == 3 * 4
+    assert record["parameters"]["beyond_tolerance"] is (name == "f3net_rgb")
 
 
 @pytest.mark.slow
@@ -426,5 +488,5 @@ def test_each_new_detector_trains_on_ffpp_fixture_crops(
 ):
     data = ["data=manifest", f"data.manifests=[{ffpp_crops}]"]
     record = _train(tmp_path, PAPER_SETUPS[name], data)
-    assert 0.0 <= record["metrics"]["test/auc"]["value"] <= 1.0
     assert record["metrics"]["test/video_auc"]["n"] == 2
+    assert record["parameters"]["beyond_tolerance"] is (name == "f3net_rgb")
