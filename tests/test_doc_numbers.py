@@ -133,7 +133,74 @@ def gpu_claims() -> Iterator[tuple[str, str, str]]:
     )
 
 
-CLAIMS = [*readme_claims(), *gpu_claims()]
+def _help_cell(seconds: float, mib: float) -> str:
+    return f"{seconds:.2f} s, {mib:,.0f} MiB" if seconds < 1 else f"{seconds:.1f} s, {mib:,.0f} MiB"
+
+
+def gpu_file_claims() -> Iterator[tuple[str, str, str]]:
+    """(doc, results file, expected text) of docs/gpu.md's startup, crop-format, FID-precision
+    and compile tables."""
+    startup = results("startup.json")
+    for command, row in startup["results"].items():
+        yield (
+            "docs/gpu.md",
+            "startup.json",
+            f"| `{command}` | {_help_cell(row['base_seconds'], row['base_peak_mib'])} | "
+            f"{_help_cell(row['ours_seconds'], row['ours_peak_mib'])} |",
+        )
+    formats = results("crop_formats.json")["formats"]
+    labels = {
+        "png": "PNG (compress_level 1)",
+        "jpg_q95": "**JPEG q95 (4:2:0)**, the default",
+        "jpg_q95_444": "JPEG q95 4:4:4",
+        "webp_q95": "WebP q95",
+        "webp_lossless": "WebP lossless",
+    }
+    png = formats["png"]["decode_images_per_s_per_core"]
+    for key, row in formats.items():
+        rate_ = row["decode_images_per_s_per_core"]
+        quality = (
+            "lossless"
+            if row["psnr_db_vs_png"] is None
+            else f"{row['psnr_db_vs_png']:.1f} dB mean, {row['psnr_db_worst']:.1f} dB worst"
+        )
+        yield (
+            "docs/gpu.md",
+            "crop_formats.json",
+            f"| {labels[key]} | {rate_:.0f} img/s | {rate_ / png:.2f}x | "
+            f"{row['kib_per_image']:.1f} KiB | {quality} |",
+        )
+    precision = results("fid_precision.json")
+    for label, value in (
+        ("FID fp32", f"{precision['fid_fp32']:.3f}"),
+        ("FID bf16 autocast", f"{precision['fid_bf16']:.3f}"),
+        (
+            "relative error",
+            f"{precision['relative_error']:.2%} (tolerance {precision['tolerance']:.1%})",
+        ),
+        (
+            "FID between fp32 and bf16 features of the same real faces",
+            f"{precision['fid_real_fp32_vs_real_bf16']:.3f}",
+        ),
+        (
+            "largest feature difference / relative L2",
+            f"{precision['feature_max_abs_diff']:.3f} / {precision['feature_rel_l2']:.1%}",
+        ),
+    ):
+        yield "docs/gpu.md", "fid_precision.json", f"| {label} | {value} |"
+    compiled = results("compile_speed.json")
+    labels = ("detector meso4", "GAN dcgan")
+    for check, run, label in zip(compiled["checks"], compiled["results"].values(), labels):
+        seconds = round(run["compile_warmup_seconds"])
+        yield (
+            "docs/gpu.md",
+            "compile_speed.json",
+            f"| {label} | {check['baseline']:.1f} img/s | {check['ours']:.1f} img/s | "
+            f"{check['ratio']:.2f}x | {seconds} s |",
+        )
+
+
+CLAIMS = [*readme_claims(), *gpu_claims(), *gpu_file_claims()]
 
 
 @pytest.mark.parametrize(("doc", "source", "expected"), CLAIMS)
