@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import timm
 from hydra.utils import instantiate
@@ -97,7 +98,8 @@ def test_leaderboard_shows_the_parameter_column_and_flags_the_gap(tmp_path: Path
             "tolerance": 0.25,
         }
         record_path.write_text(json.dumps(record))
-    md = write_leaderboard([tmp_path / "runs"], tmp_path / "out")["md"].read_text()
+    written = write_leaderboard([tmp_path / "runs"], tmp_path / "out")
+    md = written["md"].read_text()
     table = read_md_table(md, "Detectors")
     column = table[0].index(CAPACITY_HEADER)
     cells = {row[1]: row[column] for row in table[1:]}
@@ -105,3 +107,9 @@ def test_leaderboard_shows_the_parameter_column_and_flags_the_gap(tmp_path: Path
     note = "f3net_rgb has 2.05x the trainable parameters of its reference backbone test_resnet"
     assert note in md
     assert parameter_cell({"detector": "dcgan"}) == "-"
+    frame = pd.read_csv(written["csv"]).set_index("detector")
+    assert frame.loc["f3net_rgb", "parameters"] == 763249
+    assert frame.loc["f3net_rgb", "parameters_reference"] == "test_resnet"
+    assert frame.loc["f3net_rgb", "parameters_ratio"] == pytest.approx(763249 / 372785, abs=1e-4)
+    assert bool(frame.loc["f3net_rgb", "parameters_beyond_tolerance"])
+    assert not bool(frame.loc["meso4", "parameters_beyond_tolerance"])

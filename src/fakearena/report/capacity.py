@@ -40,3 +40,15 @@ def capacity_note(label: str, record: dict[str, Any]) -> str | None:
         f"its reference backbone {facts['reference']} (beyond ±{float(facts['tolerance']):.0%}): "
         "its rows compare capacity as well as the method."
     )
+
+
+def capacity_columns(record: dict[str, Any]) -> dict[str, Any]:
+    """leaderboard.csv's capacity columns (empty for records without `parameters`)."""
+    facts = record.get("parameters") if isinstance(record.get("parameters"), dict) else {}
+    return {
+        "parameters": facts.get("trainable"),
+        "parameters_reference": facts.get("reference"),
+        "parameters_reference_count": facts.get("reference_trainable"),
+        "parameters_ratio": facts.get("ratio"),
+        "parameters_beyond_tolerance": facts.get("beyond_tolerance"),
+    }

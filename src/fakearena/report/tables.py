@@ -14,7 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from fakearena.report.capacity import CAPACITY_HEADER, capacity_note, parameter_cell
+from fakearena.report.capacity import (
+    CAPACITY_HEADER,
+    capacity_columns,
+    capacity_note,
+    parameter_cell,
+)
 from fakearena.report.fold import MISSING, Folded, cell
 from fakearena.report.records import Configuration, RunRecord
 
@@ -406,6 +411,7 @@ def csv_rows(
             "commit": " ".join(sorted({r.commit for r in conf.runs})),
             "packages": json.dumps((run.record.get("environment") or {}).get("packages") or {}),
             "run_dirs": " ".join(str(r.run_dir) for r in conf.runs),
+            **capacity_columns(run.record),
         }
         for key, value in folded[conf.key].items():
             row[key] = value.mean
