@@ -1,8 +1,9 @@
 """GAN (or diffusion) quality per CPU time on the arena's faces: FID (beside its floor), KID
 and PRDC.
 
-Trains `fakearena`'s GAN task (`--task diffusion`: its diffusion task, same protocol) (its real training step, in a Lightning trainer) on the real
-faces of the arena's default data (`conf/arena.yaml` faces: 10 people x 120 images at 64 px,
+Trains `fakearena`'s GAN task (`--task diffusion`: its diffusion task, same protocol; its
+real training step, in a Lightning trainer) on the real faces of the arena's default data
+(`conf/arena.yaml` faces: 10 people x 120 images at 64 px,
 half of them blended fakes: the 360 real faces of the 6 training people) and, each time the
 training clock passes a milestone, pauses it and judges N fixed-z samples against two real
 references (see `benchmarks/_gan_reference.py`), each N faces with its real-vs-real floor (the

@@ -20,11 +20,13 @@ from fakearena.config import compose
 from fakearena.errors import CheckpointError, ConfigError
 from fakearena.models.detectors.auxiliary import AuxiliaryDetector
 from fakearena.models.detectors.f3net import (
-    BANDS,
+    BAND_NAMES,
     F3Net,
     FrequencyAwareDecomposition,
+    band_edges,
     dct_matrix,
 )
+from fakearena.models.detectors.f3net_rgb import F3NetRGB
 from fakearena.models.detectors.face_xray import FaceXray, boundary_map, soften_hard_masks
 from fakearena.models.detectors.srm import InputStream, SRMResidual, srm_kernels
 from fakearena.models.detectors.timm_backbone import TimmDetector
@@ -37,6 +39,7 @@ HRNETV2_W48 = 65.9e6  # HRNetV2-W48 with its 1x1 head (Wang et al., TPAMI 2020)
 SMALL = {
     "xray": ["detector.backbone=test_resnet", "detector.backbone_kwargs=null"],
     "f3net": ["detector.model_name=test_resnet"],
+    "f3net_rgb": ["detector.model_name=test_resnet"],
     "srm": ["detector.model_name=test_resnet"],
     "cnndetection": ["detector.model_name=test_resnet"],
 }
@@ -59,9 +62,12 @@ def test_parameter_counts_match_the_papers_backbones():
     assert _count(srm.model) - _count(srm.model.fc) == XCEPTION + 3 * 32 * 9
     cnn = build("cnndetection", 64)
     assert _count(cnn.model) - _count(cnn.model.fc) == RESNET50
-    f3 = build("f3net", 64)
-    assert _count(f3.rgb) == XCEPTION
-    assert _count(f3.frequency) == XCEPTION + 9 * 32 * 9  # 12 band channels in
+    f3 = build("f3net", 64)  # DeepfakeBench's F3Net: one Xception on the 12 band channels
+    assert _count(f3.frequency) == XCEPTION + 9 * 32 * 9
+    assert not hasattr(f3, "rgb")
+    hybrid = build("f3net_rgb", 64)
+    assert _count(hybrid.rgb) == XCEPTION
+    assert _count(hybrid.frequency) == XCEPTION + 9 * 32 * 9
     xray = build("xray", 64)
     assert _count(xray.backbone) == 65_325_120  # HRNetV2-W48's four branches
     assert abs(_count(xray) - HRNETV2_W48) / HRNETV2_W48 < 0.01
@@ -100,6 +106,65 @@ def test_each_new_detector_trains_a_step(name: str):
     assert task.training_targets() == (("mask",) if name == "xray" else ())
     with torch.no_grad():
         assert task.eval()(batch["image"]).shape == (4,)
+
+
+def _resampled_blends(n: int, size: int, seed: int):
+    """Images, labels and blend masks of a face-swap pipeline's trace in miniature: every odd
+    row's inner region is replaced, through a soft round mask at a random place, by a copy of
+    the image down-sampled 2x and up-sampled back (the resolution mismatch and the blending
+    boundary that Face X-ray, F3Net, SRM and CNNDetection are built to see)."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 3, size // 4, size // 4, generator=g)
+    images = torch.nn.functional.interpolate(coarse, size=size, mode="bilinear")
+    images = (0.7 * images + 0.3 * torch.rand(n, 3, size, size, generator=g)).clamp(0, 1)
+    labels = torch.arange(n) % 2
+    axis = torch.linspace(-1, 1, size)
+    yy, xx = torch.meshgrid(axis, axis, indexing="ij")
+    centre = (torch.rand(n, 2, generator=g) - 0.5) * 0.4
+    radius = 0.45 + 0.15 * torch.rand(n, generator=g)
+    distance = ((yy - centre[:, :1, None]) ** 2 + (xx - centre[:, 1:, None]) ** 2).sqrt()
+    mask = ((radius[:, None, None] - distance) / 0.1).clamp(0, 1)[:, None]
+    small = torch.nn.functional.interpolate(images, scale_factor=0.5, mode="area")
+    resampled = torch.nn.functional.interpolate(small, size=size, mode="bilinear")
+    fake = labels[:, None, None, None].bool()
+    images = torch.where(fake, images * (1 - mask) + resampled * mask, images)
+    return images, labels, mask * fake
+
+
+@pytest.mark.parametrize("name", ["test_resnet", *sorted(SMALL)])
+def test_each_detector_beats_chance_clearly_on_blended_resampled_faces(name: str):
+    """60 seeded Adam steps (batch 16, 32 px) on 256 training images; AUC on 200 others.
+    Each takes 3-8 s on one CPU thread and reaches 0.96-0.99."""
+    from sklearn.metrics import roc_auc_score
+
+    train_x, train_y, train_mask = _resampled_blends(256, 32, seed=0)
+    test_x, test_y, _ = _resampled_blends(200, 32, seed=1)
+    torch.manual_seed(0)
+    net = build(name, 32, *SMALL.get(name, []))
+    task = DetectTask(net=net, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))
+    optimizer = task.optimizer_factory(params=task.parameters())
+    draws = torch.Generator().manual_seed(0)
+    task.train()
+    for step in range(60):
+        rows = torch.randint(0, len(train_x), (16,), generator=draws)
+        batch = {
+            "image": train_x[rows],
+            "label": train_y[rows],
+            "index": rows,
+            "skipped": torch.zeros(0, dtype=torch.long),
+            "mask": train_mask[rows],
+            "has_mask": torch.ones(16, dtype=torch.bool),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # self.log outside a Trainer
+            loss = task.training_step(batch, step)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    task.eval()
+    with torch.no_grad():
+        scores = task(test_x)
+    assert roc_auc_score(test_y.numpy(), scores.numpy()) >= 0.9
 
 
 def test_boundary_map_is_four_m_one_minus_m():
@@ -165,22 +230,49 @@ def test_face_xray_draws_the_boundary_after_training_on_it():
     assert xray[ring].mean() > 3 * xray[~ring].mean()
 
 
-def test_srm_residuals_vanish_on_flat_images_and_stay_truncated():
+def _srm_brute_force(normalised: np.ndarray, kernels: np.ndarray, t: float) -> np.ndarray:
+    """Luo et al.'s SRM layer by loops: sum over channels of each 5x5 kernel on the zero-padded
+    normalised image, truncated to [-t, t]."""
+    c, h, w = normalised.shape
+    padded = np.pad(normalised, ((0, 0), (2, 2), (2, 2)))
+    out = np.zeros((len(kernels), h, w))
+    for k, kernel in enumerate(kernels):
+        for y in range(h):
+            for x in range(w):
+                out[k, y, x] = sum(
+                    kernel[u, v] * padded[ch, y + u, x + v]
+                    for ch in range(c)
+                    for u in range(5)
+                    for v in range(5)
+                )
+    return np.clip(out, -t, t)
+
+
+def test_srm_residuals_follow_the_formula_in_normalised_units():
     kernels = srm_kernels()
     assert kernels.shape == (3, 5, 5)
     torch.testing.assert_close(kernels.sum(dim=(1, 2)), torch.zeros(3))
-    srm = SRMResidual()
+    kb = np.array([[-1, 2, -1], [2, -4, 2], [-1, 2, -1]]) / 4.0  # Fridrich and Kodovsky's KB
+    np.testing.assert_allclose(kernels[0, 1:4, 1:4].numpy(), kb)
+    assert kernels[0].abs().sum() == pytest.approx(np.abs(kb).sum())
+    assert kernels[1, 2, 2] == pytest.approx(-1.0) and kernels[2, 2, 1:4].tolist() == [0.5, -1, 0.5]
+    stream = InputStream("srm", 3)  # mean = std = 0.5: normalised units span [-1, 1]
+    images = torch.rand(1, 3, 9, 9, generator=torch.Generator().manual_seed(0))
+    normalised = ((images - 0.5) / 0.5)[0].double().numpy()
+    expected = _srm_brute_force(normalised, kernels.double().numpy(), 3.0)
+    np.testing.assert_allclose(stream(images)[0].numpy(), expected, atol=1e-5)
+    assert (np.abs(expected) == 3.0).any()  # uniform noise does saturate ...
+    # ... while a smooth image (a gentle ramp with one grey level of noise) never does: the
+    # truncation is 3 normalised units, not 3 grey levels
+    ramp = torch.linspace(0.2, 0.8, 16).view(1, 1, 1, 16).expand(1, 3, 16, 16)
+    noisy = ramp + torch.randint(-1, 2, (1, 3, 16, 16), generator=torch.Generator()) / 255.0
+    assert stream(noisy)[..., 2:-2, 2:-2].abs().max() < 0.5
     flat = torch.full((1, 3, 16, 16), 0.4)
-    assert srm(flat)[:, :, 2:-2, 2:-2].abs().max() < 1e-5
-    noise = torch.rand(2, 3, 16, 16)
-    out = srm(noise)
-    assert out.shape == (2, 3, 16, 16) and out.abs().max() <= 1.0
-    # one grey level of difference is a third of the truncation (T = 3)
-    step = torch.zeros(1, 1, 9, 9)
-    step[..., 4] = 1.0 / 255.0
-    assert srm(step)[0, 2, 4, 4] == pytest.approx(-2.0 / 2.0 / 3.0)
+    assert stream(flat)[:, :, 2:-2, 2:-2].abs().max() < 1e-5
     with pytest.raises(ConfigError, match="input_stream"):
         InputStream("dct", 3)
+    with pytest.raises(ConfigError, match="truncation"):
+        SRMResidual(0.0)
     assert InputStream("rgb+srm", 3).out_channels == 6
 
 
@@ -189,27 +281,110 @@ def test_any_timm_backbone_takes_the_srm_stream():
     net = TimmDetector(model_name="test_resnet", input_stream="srm").eval()
     images = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
-        expected = net.model(SRMResidual()(images)).squeeze(1)
+        normalised = (images - net.stream.mean) / net.stream.std
+        expected = net.model(SRMResidual()(normalised)).squeeze(1)
         torch.testing.assert_close(net(images), expected)
     assert net.stream.out_channels == 3
 
 
-def test_dct_bands_split_the_spectrum_and_invert_to_the_image():
+def _dct_brute_force(x: np.ndarray) -> np.ndarray:
+    """2-D orthonormal DCT-II of an (S, S) array by its defining double sum."""
+    size = x.shape[0]
+    out = np.zeros_like(x)
+    for k in range(size):
+        for m in range(size):
+            ck = np.sqrt((1 if k == 0 else 2) / size)
+            cm = np.sqrt((1 if m == 0 else 2) / size)
+            out[k, m] = ck * cm * sum(
+                x[a, b]
+                * np.cos(np.pi * (a + 0.5) * k / size)
+                * np.cos(np.pi * (b + 0.5) * m / size)
+                for a in range(size)
+                for b in range(size)
+            )
+    return out
+
+
+def _idct_brute_force(spectrum: np.ndarray) -> np.ndarray:
+    """Inverse of `_dct_brute_force` (DCT-III) by its double sum."""
+    size = spectrum.shape[0]
+    c = [np.sqrt((1 if k == 0 else 2) / size) for k in range(size)]
+    out = np.zeros_like(spectrum)
+    for a in range(size):
+        for b in range(size):
+            out[a, b] = sum(
+                c[k]
+                * c[m]
+                * spectrum[k, m]
+                * np.cos(np.pi * (a + 0.5) * k / size)
+                * np.cos(np.pi * (b + 0.5) * m / size)
+                for k in range(size)
+                for m in range(size)
+            )
+    return out
+
+
+def test_fad_is_the_papers_formula_computed_by_brute_force():
+    size = 10
+    torch.manual_seed(0)
+    fad = FrequencyAwareDecomposition(size)
+    image = torch.rand(1, 1, size, size)
+    out = fad(image).detach().view(len(BAND_NAMES), size, size).double().numpy()
+    x = image[0, 0].double().numpy()
+    spectrum = _dct_brute_force(x)
+    np.testing.assert_allclose(_idct_brute_force(spectrum), x, atol=1e-10)
+    w = fad.learnable.detach().double().numpy()
+    sigma = (1 - np.exp(-w)) / (1 + np.exp(-w))  # the paper's sigma, in (-1, 1)
+    edges = {"low": (0, size // 2.82), "middle": (size // 2.82, size // 2)}
+    edges |= {"high": (size // 2, 2 * size), "all": (0, 2 * size)}
+    for b, name in enumerate(BAND_NAMES):
+        start, end = edges[name]
+        base = np.array(
+            [[1.0 if start < i + j <= end else 0.0 for j in range(size)] for i in range(size)]
+        )
+        np.testing.assert_array_equal(fad.bases[b].numpy(), base)
+        expected = _idct_brute_force(spectrum * (base + sigma[b]))
+        np.testing.assert_allclose(out[b], expected, atol=1e-5)
+
+
+def test_dct_bands_split_the_spectrum_as_the_paper_says():
     dct = dct_matrix(16)
     torch.testing.assert_close(dct @ dct.T, torch.eye(16), atol=1e-5, rtol=0)
+    # at 256 px: low is the first 1/16 of the spectrum's area, low + middle the first 1/8
+    bases = FrequencyAwareDecomposition(256, learnable=False).bases
+    assert bases[0].mean().item() == pytest.approx(1 / 16, rel=0.03)
+    assert (bases[0] + bases[1]).mean().item() == pytest.approx(1 / 8, rel=0.03)
+    assert band_edges(256)["low"][1] == 90 and band_edges(256)["middle"][1] == 128
     fad = FrequencyAwareDecomposition(16, learnable=False)
     images = torch.rand(2, 3, 16, 16)
-    bands = fad(images).view(2, len(BANDS), 3, 16, 16)
+    bands = fad(images).view(2, len(BAND_NAMES), 3, 16, 16)
     low, middle, high, whole = bands.unbind(1)
-    torch.testing.assert_close(whole, images, atol=1e-5, rtol=0)  # "all" is the identity
-    torch.testing.assert_close(low + middle + high, images, atol=1e-5, rtol=0)
+    # the three bands partition every coefficient but DC, like "all"
+    torch.testing.assert_close(low + middle + high, whole, atol=1e-5, rtol=0)
+    mean = images.mean(dim=(-2, -1), keepdim=True)
+    torch.testing.assert_close(whole + mean, images, atol=1e-5, rtol=0)
     smooth = torch.ones(1, 1, 16, 16) * 0.3
     parts = FrequencyAwareDecomposition(16, learnable=False)(smooth).view(4, 16, 16)
-    assert parts[2].abs().max() < 1e-5  # a flat image has no high frequencies
+    assert parts.abs().max() < 1e-5  # a flat image is all DC, which no base band keeps
     learnable = FrequencyAwareDecomposition(16)
     assert learnable.learnable.requires_grad and learnable.filters().shape == (4, 16, 16)
     with pytest.raises(ValueError, match="built for 16x16"):
         fad(torch.rand(1, 3, 32, 32))
+
+
+def test_f3net_is_the_fad_bands_into_one_backbone():
+    torch.manual_seed(0)
+    net = F3Net(model_name="test_resnet", image_size=32, drop_rate=0.0).eval()
+    images = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        x = (images - net.mean) / net.std
+        expected = net.head(net.frequency(net.fad(x))).squeeze(1)
+        torch.testing.assert_close(net(images), expected)
+    hybrid = F3NetRGB(model_name="test_resnet", image_size=32, drop_rate=0.0).eval()
+    with torch.no_grad():
+        x = (images - hybrid.mean) / hybrid.std
+        joined = torch.cat([hybrid.rgb(x), hybrid.frequency(hybrid.fad(x))], dim=1)
+        torch.testing.assert_close(hybrid(images), hybrid.head(joined).squeeze(1))
 
 
 def _timm_file(tmp_path: Path, name: str = "test_resnet", **kwargs) -> tuple[Path, dict]:
@@ -222,12 +397,14 @@ def _timm_file(tmp_path: Path, name: str = "test_resnet", **kwargs) -> tuple[Pat
 
 def test_every_new_detector_starts_from_local_weights_checked_by_hash(tmp_path: Path):
     path, weights = _timm_file(tmp_path)
-    f3 = F3Net(model_name="test_resnet", image_size=32, pretrained_file=str(path))
+    f3 = F3NetRGB(model_name="test_resnet", image_size=32, pretrained_file=str(path))
     for key, value in f3.rgb.state_dict().items():
         torch.testing.assert_close(value, weights[key])
     conv1 = f3.frequency.state_dict()["conv1.0.weight"]
     assert conv1.shape[1] == 12  # the RGB filters adapted to the 12 band channels
     torch.testing.assert_close(conv1[:, :3] * 4, weights["conv1.0.weight"])
+    fad_only = F3Net(model_name="test_resnet", image_size=32, pretrained_file=str(path))
+    torch.testing.assert_close(fad_only.frequency.state_dict()["conv1.0.weight"], conv1)
 
     xray = FaceXray(backbone="test_resnet", pretrained_file=str(path))  # a whole classifier file
     for key, value in xray.backbone.state_dict().items():
@@ -265,6 +442,7 @@ def test_bad_backbone_options_are_config_errors():
 PAPER_SETUPS = {
     "xray": ["detector=xray"],
     "f3net": ["detector=f3net"],
+    "f3net_rgb": ["detector=f3net_rgb"],
     "srm": ["detector=srm"],
     "cnndetection": ["detector=cnndetection", "augment=cnndetection"],
     "sbi": ["detector=efficientnet_b4", "augment=sbi"],
@@ -296,7 +474,10 @@ def _train(tmp_path: Path, setup: list[str], data: list[str]) -> dict:
 def test_each_new_detector_trains_on_the_synthetic_faces(name: str, tmp_path: Path):
     data = ["data=synthetic", "trainer.limit_train_batches=3", "trainer.limit_val_batches=3"]
     record = _train(tmp_path, PAPER_SETUPS[name], [*data, "trainer.limit_test_batches=3"])
-    assert 0.0 <= record["metrics"]["test/auc"]["value"] <= 1.0
+    # a smoke run of the paper-size configs (what each must achieve is tested above, small):
+    # it scores every test row it was given and records its capacity against its backbone
+    assert record["metrics"]["test/auc"]["n"] == 3 * 4
+    assert record["parameters"]["beyond_tolerance"] is (name == "f3net_rgb")
 
 
 @pytest.mark.slow
@@ -307,5 +488,5 @@ def test_each_new_detector_trains_on_ffpp_fixture_crops(
 ):
     data = ["data=manifest", f"data.manifests=[{ffpp_crops}]"]
     record = _train(tmp_path, PAPER_SETUPS[name], data)
-    assert 0.0 <= record["metrics"]["test/auc"]["value"] <= 1.0
     assert record["metrics"]["test/video_auc"]["n"] == 2
+    assert record["parameters"]["beyond_tolerance"] is (name == "f3net_rgb")

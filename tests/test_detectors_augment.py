@@ -8,8 +8,10 @@ import io
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from PIL import Image
 
+from fakearena.config import config_dir
 from fakearena.data.transforms.augment import DetectorAugment, jpeg
 from fakearena.data.transforms.perturb import PERTURBATIONS, PerturbedDataset, apply_perturbation
 from fakearena.errors import ConfigError
@@ -86,3 +88,21 @@ def test_perturbed_dataset_is_deterministic_per_row():
     assert not torch.allclose(first[1]["image"], first[2]["image"] - _image(2) + _image(1))
     with pytest.raises(ConfigError, match="jpeg"):
         PerturbedDataset(_Rows(), "fog", 1.0)
+
+
+def test_blur_sigma_scales_with_the_image_side_as_cnndetection_at_256():
+    from fakearena.data.transforms.augment import blur
+
+    augment = DetectorAugment(flip_p=0, blur_p=1, blur_sigma=[2.0, 2.0], blur_reference_side=256)
+    assert augment.blur_scale(64, 64) == 0.25 and augment.blur_scale(512, 300) == 300 / 256
+    image = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(0))
+    blurred = augment.transform_sample({"image": image})["image"]
+    torch.testing.assert_close(blurred, blur(image, 0.5).clamp(0, 1))
+    pixels = DetectorAugment(flip_p=0, blur_p=1, blur_sigma=[2.0, 2.0])
+    blurred = pixels.transform_sample({"image": image})["image"]
+    torch.testing.assert_close(blurred, blur(image, 2.0).clamp(0, 1))
+    for name in ("cnndetection", "cnndetection_p01"):
+        node = OmegaConf.load(config_dir() / "augment" / f"{name}.yaml")
+        assert node.blur_reference_side == 256 and list(node.blur_sigma) == [0.0, 3.0]
+    with pytest.raises(ConfigError, match="blur_reference_side"):
+        DetectorAugment(blur_reference_side=0)

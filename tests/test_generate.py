@@ -55,9 +55,11 @@ def test_fast_dev_run_writes_results_with_fid_kid_and_a_sample_grid(gan_run: Pat
         assert key in metrics, key
         assert metrics[key]["n"] == FID_N
         assert metrics[key]["protocol"]["weights_sha256"].startswith("7ff4a85c")
-        assert metrics[key]["protocol"]["resize"].startswith("bilinear")
+        assert metrics[key]["protocol"]["resize"].startswith("tf1_resize_bilinear")
     assert metrics["val/fid"]["value"] > 0  # an untrained generator is far from the reals
     assert metrics["val/fid"]["rank_deficient"] is True  # N=8 < 2048: flagged, not hidden
+    assert metrics["test/fid"]["warning"].startswith("rank-deficient covariance: 8 images")
+    assert f"test/fid: {metrics['test/fid']['warning']}" in record["warnings"]
     for stage in ("val", "test"):
         for name in ("precision", "recall", "density", "coverage"):
             entry = metrics[f"{stage}/{name}"]

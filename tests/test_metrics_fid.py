@@ -197,3 +197,30 @@ def test_fid_cli_prints_json(extractor, tmp_path, capsys) -> None:
     assert floor["n_a"] == floor["n_b"] == 3 and floor["k"] == 2 and floor["fid"] > 0
     assert main([*args, "n=4"]) == 0  # 4 + 4 > 6 rows: the reason instead
     assert "needs 4 real rows" in json.loads(capsys.readouterr().out)["floor"]["reason"]
+
+
+def test_rank_deficient_and_unequal_n_warn_in_console_and_json(
+    extractor, tmp_path, capsys, monkeypatch
+) -> None:
+    from fakearena.metrics.cli import main
+    from fakearena.metrics.quality import quality_warnings
+    from fakearena.metrics.reference import default_cache_dir
+
+    from conftest import make_toy_manifest
+
+    assert quality_warnings(3000, 3000, 2048) == []
+    assert ["unequal N" in w for w in quality_warnings(3000, 2500, 2048)] == [True]
+    assert ["rank-deficient" in w for w in quality_warnings(2048, 2048, 2048)] == [True]
+    a = make_toy_manifest(tmp_path / "a", n=12, size=32)
+    b = make_toy_manifest(tmp_path / "b", n=8, size=32)
+    monkeypatch.setenv("FAKEARENA_CACHE", str(tmp_path / "cache_home"))
+    assert default_cache_dir() == tmp_path / "cache_home" / "fid"
+    assert main([str(a), str(b), "progress=false", "kid_subsets=5", "floor=false"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["n_a"] == 12 and out["n_b"] == 8 and out["rank_deficient"]
+    assert [w.split(":")[0] for w in out["warnings"]] == ["rank-deficient covariance", "unequal N"]
+    assert "8 images per side for 2048-d features" in out["warnings"][0]
+    assert f"warning: FID of {b} against {a}: unequal N: 12 real against 8" in captured.err
+    assert out["cache_dir"] == str(tmp_path / "cache_home" / "fid")
+    assert len(list((tmp_path / "cache_home" / "fid").glob("*.npz"))) == 2

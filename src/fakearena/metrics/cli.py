@@ -9,6 +9,7 @@ rows of A as B has (disjoint, seeded): what a perfect B would score at these siz
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,12 @@ ARGS = ToolArgs(
         Arg("kid_subset_size", 1000, "rows per KID subset (capped at N)"),
         Arg("weights", None, "another Inception TorchScript file (needs weights_sha256=)"),
         Arg("weights_sha256", None, "SHA-256 of the weights= file"),
-        Arg("cache_dir", None, "feature cache for manifests (default $FAKEARENA_CACHE/fid)"),
+        Arg(
+            "cache_dir",
+            None,
+            "feature cache for manifests (default $FAKEARENA_CACHE/fid, else "
+            "~/.cache/fakearena/fid)",
+        ),
         Arg("cache", True, "read and write the feature cache"),
         Arg("progress", True, "show a progress bar"),
     ),
@@ -127,7 +133,11 @@ def main(argv: Sequence[str]) -> int:
         **_shown(scores),
         "floor": floor,
         "protocol": {**extractor.protocol, "prdc": f"k={args.k}, exact Euclidean k-NN"},
+        "warnings": scores["warnings"],
+        "cache_dir": None if cache_dir is None else str(cache_dir),
     }
+    for warning in result["warnings"]:
+        print(f"warning: FID of {args.b} against {args.a}: {warning}", file=sys.stderr)
     print(json.dumps(result))
     return 0
 
@@ -135,6 +145,6 @@ def main(argv: Sequence[str]) -> int:
 def _shown(scores: dict[str, Any]) -> dict[str, Any]:
     """The printed fields of one comparison, in order."""
     shown = {"kid_mean" if key == "kid" else key: value for key, value in scores.items()}
-    order = (*SCORE_KEYS, "k", "n_a", "n_b", "rank_deficient")
+    order = (*SCORE_KEYS, "k", "n_a", "n_b", "rank_deficient", "warnings")
     shown["n_a"], shown["n_b"] = scores["n_real"], scores["n_fake"]
     return {key: shown[key] for key in order}

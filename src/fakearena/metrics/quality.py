@@ -22,6 +22,26 @@ FLOOR_PROTOCOL = (
 )
 
 
+def quality_warnings(n_real: int, n_fake: int, dim: int) -> list[str]:
+    """Sentences for comparisons whose FID cannot be read at face value: a rank-deficient
+    covariance (N <= feature dimension) or two sets of unequal size (FID's bias depends on N)."""
+    warnings = []
+    small = min(n_real, n_fake)
+    if small <= dim:
+        warnings.append(
+            f"rank-deficient covariance: {small} images per side for {dim}-d features "
+            f"(N_real={n_real}, N_fake={n_fake}); FID is biased upwards at this N: read it "
+            "beside its real-vs-real floor at the same N, and KID"
+        )
+    if n_real != n_fake:
+        warnings.append(
+            f"unequal N: {n_real} real against {n_fake} fake images; FID's bias depends on "
+            "both sizes, so compare it only with values at the same pair (n=N samples both "
+            "sides equally)"
+        )
+    return warnings
+
+
 def sample_quality(
     real: np.ndarray,
     fake: np.ndarray,
@@ -59,6 +79,7 @@ def sample_quality(
         "n_real": len(real),
         "n_fake": len(fake),
         "rank_deficient": bool(fid["rank_deficient"]),
+        "warnings": quality_warnings(len(real), len(fake), int(np.shape(real)[1])),
     }
 
 

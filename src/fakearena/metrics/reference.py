@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from fakearena.errors import DataError
 from fakearena.metrics.inception import RESIZE, SIZE, InceptionFeatures, preprocess
+from fakearena.metrics.tf_resize import resize_bilinear_tf1
 from fakearena.utils.io import atomic_path, sha256_bytes
 
 CACHE_VERSION = 1
@@ -102,9 +102,7 @@ def load_network_input(path: Path) -> torch.Tensor:
 
     image = torch.from_numpy(load_image(path)).permute(2, 0, 1)[None].float()
     if image.shape[-2:] != (SIZE, SIZE):
-        image = F.interpolate(
-            image, size=(SIZE, SIZE), mode="bilinear", align_corners=False, antialias=False
-        )
+        image = resize_bilinear_tf1(image, (SIZE, SIZE))
     return ((image - 128.0) / 128.0)[0]
 
 

@@ -14,6 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from fakearena.report.capacity import (
+    CAPACITY_HEADER,
+    capacity_columns,
+    capacity_note,
+    parameter_cell,
+)
 from fakearena.report.fold import MISSING, Folded, cell
 from fakearena.report.naming import overrides_text
 from fakearena.report.records import Configuration, RunRecord
@@ -166,7 +172,7 @@ def detector_table(
     small to say much is marked, and the note says why.
     """
     headers = ["#", "detector", "test set", *(h for _, h in DETECTOR_COLUMNS), "N"]
-    headers += ["train data", *FACT_HEADERS]
+    headers += [CAPACITY_HEADER, "train data", *FACT_HEADERS]
     table = Table(title, headers)
     warnings: list[tuple[str, str]] = []
     for rank, conf in enumerate(confs, 1):
@@ -182,6 +188,10 @@ def detector_table(
                     warnings.append((f"{conf.label} on {test_set}", said))
                 row.append(text)
             row.append(_n_text(auc))
+            row.append(parameter_cell(conf.first.record) if i == 0 else "")
+            capacity = capacity_note(conf.first.record) if i == 0 else None
+            if capacity:
+                warnings.append((conf.label, capacity))
             row.append(conf.first.train_name if i == 0 else "")
             row += _row_facts(conf, envs, out_dir) if i == 0 else ["", "", ""]
             table.rows.append(row)
@@ -436,6 +446,7 @@ def csv_rows(
             "packages": json.dumps((run.record.get("environment") or {}).get("packages") or {}),
             "run_dirs": " ".join(str(r.run_dir) for r in conf.runs),
             "overrides": overrides_text(run.record),  # whole: the name shortens them
+            **capacity_columns(run.record),
         }
         for key, value in folded[conf.key].items():
             row[key] = value.mean

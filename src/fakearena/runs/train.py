@@ -210,6 +210,7 @@ def run(cfg: DictConfig) -> float | None:
                 "skipped_rows": skipped,
                 "warnings": warnings,
                 "training": facts,
+                **_capacity(cfg, task),
             },
         )
         path = write_results(run_dir, record)
@@ -219,6 +220,16 @@ def run(cfg: DictConfig) -> float | None:
     close_loggers(trainer)
     value = metrics.get(monitor, {}).get("value")
     return None if value is None else float(value)
+
+
+def _capacity(cfg: DictConfig, task: Task) -> dict[str, Any]:
+    """`parameters` of a detector run (`models.detectors.capacity`); nothing for generators."""
+    if task_class(cfg).model_group != "detector":
+        return {}
+    from fakearena.models.detectors.capacity import capacity_record
+
+    detector = OmegaConf.to_container(model_config(cfg), resolve=True)
+    return {"parameters": capacity_record(task.net, detector)}
 
 
 def training_facts(trainer: L.Trainer) -> dict[str, Any]:

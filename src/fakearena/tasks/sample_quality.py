@@ -219,6 +219,7 @@ class SampleQualityTask(Task, abc.ABC):
                 n=scores["n_fake"],
                 rank_deficient=scores["rank_deficient"],
                 protocol=protocol,
+                **({"warning": "; ".join(scores["warnings"])} if scores["warnings"] else {}),
             ),
             f"{prefix}kid": metric(
                 scores["kid"],

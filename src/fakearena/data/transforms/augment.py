@@ -48,7 +48,11 @@ class DetectorAugment(SampleTransform):
         brightness, contrast, saturation: jitter strength (factor drawn in [1-s, 1+s]).
         hue: hue shift drawn in [-hue, hue] (fraction of the colour circle, <= 0.5).
         blur_p: probability of a Gaussian blur.
-        blur_sigma: [min, max] blur sigma in pixels (a draw below 0.01 leaves the image sharp).
+        blur_sigma: [min, max] blur sigma in pixels (a draw below 0.01 leaves the image sharp),
+            at `blur_reference_side` when that is set.
+        blur_reference_side: image side the blur sigma is given at (CNNDetection: 256); the
+            drawn sigma is scaled by the image's shorter side / this, so the blur removes the
+            same share of the spectrum at any size. None: sigma in pixels of any image.
         jpeg_p: probability of JPEG re-compression.
         jpeg_quality: [min, max] JPEG quality (1-100).
     """
@@ -67,6 +71,7 @@ class DetectorAugment(SampleTransform):
         hue: float = 0.02,
         blur_p: float = 0.0,
         blur_sigma: Sequence[float] = (0.1, 1.5),
+        blur_reference_side: int | None = None,
         jpeg_p: float = 0.0,
         jpeg_quality: Sequence[int] = (40, 95),
     ):
@@ -88,6 +93,12 @@ class DetectorAugment(SampleTransform):
         if not 0.0 <= self.hue <= 0.5:
             raise ConfigError(f"augment.hue={hue}: give a value in [0, 0.5]")
         self.blur_sigma = _range("blur_sigma", blur_sigma, 0.0, 50.0)
+        if blur_reference_side is not None and int(blur_reference_side) < 1:
+            raise ConfigError(
+                f"augment.blur_reference_side={blur_reference_side}: give the image side the "
+                "blur sigma is meant for (e.g. 256), or null for pixels at any size"
+            )
+        self.blur_reference_side = None if blur_reference_side is None else int(blur_reference_side)
         self.jpeg_quality = _range("jpeg_quality", jpeg_quality, 1, 100)
 
     def transform_sample(self, sample: Sample) -> Sample:
@@ -104,7 +115,7 @@ class DetectorAugment(SampleTransform):
         if _chance(self.jitter_p):
             image = self._jitter(image)
         if _chance(self.blur_p):
-            sigma = _uniform(*self.blur_sigma)
+            sigma = _uniform(*self.blur_sigma) * self.blur_scale(*image.shape[-2:])
             image = blur(image, sigma) if sigma >= 0.01 else image
         if _chance(self.jpeg_p):
             image = jpeg(image, round(_uniform(*self.jpeg_quality)))
@@ -112,6 +123,12 @@ class DetectorAugment(SampleTransform):
         if mask is not None:
             out["mask"] = mask.clamp(0.0, 1.0)
         return out
+
+    def blur_scale(self, height: int, width: int) -> float:
+        """Factor from the configured blur sigma to pixels of an image of this size."""
+        if self.blur_reference_side is None:
+            return 1.0
+        return min(height, width) / self.blur_reference_side
 
     def _crop_box(self, height: int, width: int) -> tuple[int, int, int, int] | None:
         """(top, left, h, w) of a random crop, or None when no draw fits."""

@@ -1,16 +1,20 @@
-"""A frequency-aware detector after F3Net: an RGB stream and a DCT band stream side by side.
+"""F3Net's frequency-aware decomposition (FAD) and the FAD-only detector of DeepfakeBench.
 
 Qian, Yin, Sheng, Chen and Shao, "Thinking in Frequency: Face Forgery Detection by Mining
-Frequency-aware Clues", ECCV 2020, https://arxiv.org/abs/2007.09355. Its frequency-aware
-decomposition (FAD) takes the 2-D DCT of each channel, keeps one band at a time (low, middle,
-high, all) through a fixed binary filter plus a learnable one, and transforms each band back:
-up-sampling and blending artefacts that hide in the pixels stand out in the high bands, and
-survive compression better than pixel cues.
+Frequency-aware Clues", ECCV 2020, https://arxiv.org/abs/2007.09355, eq. (1):
 
-Written from the paper; here the FAD stream runs beside a plain RGB stream (each a timm
-backbone, Xception in the paper) and their pooled features are joined before one logit. The
-paper's second frequency stream (local frequency statistics) and its cross-attention fusion
-are not included, as in DeepfakeBench's re-implementation (FAD only).
+    y_i = D^-1( D(x) * (f_base^i + sigma(f_w^i)) ),   sigma(x) = (1 - e^-x) / (1 + e^-x)
+
+with D the 2-D DCT of each channel, f_base^i a fixed binary band filter, f_w^i a learnable
+filter and sigma = 2 * sigmoid - 1, which keeps the learnable part in (-1, 1). Blending and
+up-sampling artefacts that hide in the pixels stand out in the high bands and survive
+compression better than pixel cues.
+
+`F3Net` is DeepfakeBench's F3Net (Yan et al., NeurIPS 2023 datasets track, FAD only): the four
+bands (low, middle, high, all) of the normalised image are stacked as 4C channels and fed to one
+backbone (Xception in both); the paper's second stream (local frequency statistics, LFS) and its
+MixBlock fusion are not part of it. `f3net_rgb` (`fakearena.models.detectors.f3net_rgb`) is
+fakearena's own hybrid with an RGB stream beside the FAD one.
 """
 
 from __future__ import annotations
@@ -30,9 +34,22 @@ from fakearena.models.detectors.timm_backbone import (
     read_state_dict,
 )
 
-# Band edges on the anti-diagonal index i + j of the DCT coefficients, as fractions of the side:
-# low covers the first 1/16 of the spectrum's area, middle up to 1/8, high the rest.
-BANDS = {"low": (0.0, 1 / 2.82), "middle": (1 / 2.82, 0.5), "high": (0.5, 2.0), "all": (0.0, 2.0)}
+BAND_NAMES = ("low", "middle", "high", "all")
+
+
+def band_edges(size: int) -> dict[str, tuple[float, float]]:
+    """Band -> (start, end) on the anti-diagonal index i + j of an S x S DCT spectrum.
+
+    The authors' and DeepfakeBench's edges: low ends at S // 2.82 (the triangle i + j <= S/2.82
+    is 1/16 of the spectrum's area), middle at S // 2 (1/8), high and all at 2S.
+    """
+    low, middle = size // 2.82, size // 2
+    return {
+        "low": (0.0, low),
+        "middle": (low, middle),
+        "high": (middle, 2.0 * size),
+        "all": (0.0, 2.0 * size),
+    }
 
 
 def dct_matrix(size: int) -> torch.Tensor:
@@ -45,18 +62,19 @@ def dct_matrix(size: int) -> torch.Tensor:
 
 
 def band_filter(size: int, start: float, end: float) -> torch.Tensor:
-    """(size, size) binary filter keeping the DCT coefficients with start*size <= i+j <
-    end*size."""
+    """(size, size) binary filter f_base: 1 where start < i + j <= end (the authors' and
+    DeepfakeBench's `generate_filter`; the DC coefficient i + j = 0 lies in no band and enters
+    only through the learnable term)."""
     index = torch.arange(size)
     diagonal = (index[:, None] + index[None, :]).float()
-    return ((diagonal >= start * size) & (diagonal < end * size)).float()
+    return ((diagonal > start) & (diagonal <= end)).float()
 
 
 class FrequencyAwareDecomposition(nn.Module):
     """FAD: (B, C, S, S) -> (B, 4C, S, S), the image split into four DCT bands.
 
-    Each band's filter is its fixed binary base plus a learnable term 2*sigmoid(w) - 1 in
-    (-1, 1) (the paper's sigma), initialised near 0.
+    Output channels are ordered band-major: [low (C), middle (C), high (C), all (C)]. Each
+    band's filter is its binary base plus 2*sigmoid(w) - 1, w initialised from N(0, 0.1^2).
 
     Args:
         size: image side S (the DCT is built for it).
@@ -69,14 +87,15 @@ class FrequencyAwareDecomposition(nn.Module):
             raise ConfigError(f"the frequency decomposition needs an image side >= 8, got {size}")
         self.size = int(size)
         self.register_buffer("dct", dct_matrix(self.size), persistent=False)
-        bases = torch.stack([band_filter(self.size, *edges) for edges in BANDS.values()])
+        edges = band_edges(self.size)
+        bases = torch.stack([band_filter(self.size, *edges[name]) for name in BAND_NAMES])
         self.register_buffer("bases", bases, persistent=False)
         self.learnable = (
-            nn.Parameter(torch.randn(len(BANDS), size, size) * 0.1) if learnable else None
+            nn.Parameter(torch.randn(len(BAND_NAMES), size, size) * 0.1) if learnable else None
         )
 
     def filters(self) -> torch.Tensor:
-        """(4, S, S) effective band filters."""
+        """(4, S, S) effective band filters f_base + sigma(f_w)."""
         if self.learnable is None:
             return self.bases
         return self.bases + 2.0 * torch.sigmoid(self.learnable) - 1.0
@@ -95,20 +114,52 @@ class FrequencyAwareDecomposition(nn.Module):
         return pixels.flatten(1, 2)
 
 
-class F3Net(nn.Module):
-    """RGB stream + FAD stream, pooled features joined, one logit per image.
+def timm_backbone(model_name: str, in_chans: int) -> nn.Module:
+    """A timm feature backbone (no classifier) taking `in_chans` channels.
 
-    Maps (B, C, S, S) images in [0, 1] to (B,) logits; both streams see the image normalised
-    with the backbone's mean/std (the FAD stream its four bands, 4C channels).
+    Raises:
+        ConfigError: timm has no such model.
+    """
+    if not timm.is_model(model_name):
+        raise ConfigError(
+            f"timm has no model {model_name!r}; set detector.model_name to one of "
+            "timm.list_models()"
+        )
+    return timm.create_model(model_name, num_classes=0, in_chans=int(in_chans))
+
+
+def load_streams(
+    streams: dict[str, nn.Module],
+    model_name: str,
+    path: str | os.PathLike[str],
+    sha256: str | None = None,
+) -> None:
+    """Every stream starts from one local backbone file (its classifier dropped, its input
+    conv adapted to the stream's channels).
+
+    Raises:
+        CheckpointError: the file does not fit the backbone or its hash differs.
+    """
+    state = read_state_dict(path, sha256)
+    for stream in streams.values():
+        fitted = fit_backbone_state(
+            stream, state, source=str(path), model_name=model_name, skip=head_keys(stream, state)
+        )
+        stream.load_state_dict(fitted, strict=False)
+
+
+class F3Net(nn.Module):
+    """DeepfakeBench's F3Net: FAD bands of the normalised image -> backbone -> one logit.
+
+    Maps (B, C, S, S) images in [0, 1] to (B,) logits.
 
     Args:
-        model_name: timm backbone of each stream (`legacy_xception` in the paper).
+        model_name: timm backbone (`legacy_xception` in the paper and DeepfakeBench).
         image_size: S, the input side (the DCT is built for it).
         in_chans: image channels.
         drop_rate: dropout before the logit.
         learnable_filters: add the learnable band filters.
-        pretrained_file: local weights of the backbone, loaded into both streams (the FAD
-            stream's first conv takes the file's filters, adapted to 4C input channels).
+        pretrained_file: local backbone weights (the first conv adapted to 4C channels).
         pretrained_sha256: expected SHA-256 of `pretrained_file`.
     """
 
@@ -124,43 +175,18 @@ class F3Net(nn.Module):
         pretrained_sha256: str | None = None,
     ):
         super().__init__()
-        if not timm.is_model(model_name):
-            raise ConfigError(
-                f"timm has no model {model_name!r}; set detector.model_name to one of "
-                "timm.list_models()"
-            )
         self.model_name = model_name
-        self.rgb = timm.create_model(model_name, num_classes=0, in_chans=int(in_chans))
         self.fad = FrequencyAwareDecomposition(int(image_size), bool(learnable_filters))
-        self.frequency = timm.create_model(
-            model_name, num_classes=0, in_chans=len(BANDS) * int(in_chans)
-        )
-        width = self.rgb.num_features + self.frequency.num_features
+        self.frequency = timm_backbone(model_name, len(BAND_NAMES) * int(in_chans))
+        width = self.frequency.num_features
         self.head = nn.Sequential(nn.Dropout(float(drop_rate)), nn.Linear(width, 1))
         if pretrained_file:
-            self.load_backbone(pretrained_file, pretrained_sha256)
-        mean, std = input_normalisation(self.rgb, in_chans)
+            streams = {"frequency": self.frequency}
+            load_streams(streams, model_name, pretrained_file, pretrained_sha256)
+        mean, std = input_normalisation(self.frequency, in_chans)
         self.register_buffer("mean", mean, persistent=False)
         self.register_buffer("std", std, persistent=False)
 
-    def load_backbone(self, path: str | os.PathLike[str], sha256: str | None = None) -> None:
-        """Both streams start from one local backbone file (its classifier is dropped).
-
-        Raises:
-            CheckpointError: the file does not fit the backbone.
-        """
-        state = read_state_dict(path, sha256)
-        for stream in (self.rgb, self.frequency):
-            fitted = fit_backbone_state(
-                stream,
-                state,
-                source=str(path),
-                model_name=self.model_name,
-                skip=head_keys(stream, state),
-            )
-            stream.load_state_dict(fitted, strict=False)
-
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
-        features = torch.cat([self.rgb(x), self.frequency(self.fad(x))], dim=1)
-        return self.head(features).squeeze(1)
+        return self.head(self.frequency(self.fad(x))).squeeze(1)

@@ -7,7 +7,8 @@ truncated to a few grey levels: what is left is sensor noise and processing trac
 Luo et al. ("Generalizing Face Forgery Detection with High-frequency Features", CVPR 2021,
 https://arxiv.org/abs/2103.12376) feed three of those residuals to a detector beside the RGB
 image: the KB kernel (3x3 second-order, both directions), the KV kernel (5x5 fourth order)
-and a horizontal second-order difference; blending, resampling and GAN up-sampling leave
+and a horizontal second-order difference, summed over the channels of the normalised image and
+truncated at 3 in those units; blending, resampling and GAN up-sampling leave
 different noise than a camera does, and the residuals keep that where colour statistics move.
 
 `detector=srm` is an Xception on the image and its residuals (Luo et al.'s backbone, the two
@@ -57,13 +58,14 @@ def srm_kernels() -> torch.Tensor:
 
 
 class SRMResidual(nn.Module):
-    """(B, C, H, W) images in [0, 1] -> (B, 3, H, W) SRM residuals in [-1, 1].
+    """(B, C, H, W) normalised images -> (B, 3, H, W) SRM residuals truncated at +-T.
 
-    The residuals of the channel mean are taken in grey levels (0-255), truncated at
-    +-`truncation` levels (the rich model's T) and divided by it. The filters are fixed.
+    As Luo et al.'s SRM layer (and DeepfakeBench's `SRMConv2d_simple`): each kernel is applied to
+    every channel of the *normalised* image (the backbone's mean/std) and summed over channels,
+    then truncated to [-T, T] with T = 3 in those normalised units. The filters are fixed.
 
     Args:
-        truncation: T in grey levels (Luo et al. clip at 3).
+        truncation: T in normalised units (Luo et al.: 3).
     """
 
     def __init__(self, truncation: float = 3.0):
@@ -73,14 +75,17 @@ class SRMResidual(nn.Module):
         self.truncation = float(truncation)
         self.register_buffer("kernels", srm_kernels()[:, None], persistent=False)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        grey = images.mean(dim=1, keepdim=True) * 255.0
-        residual = F.conv2d(grey, self.kernels.to(images.dtype), padding=2)
-        return residual.clamp(-self.truncation, self.truncation) / self.truncation
+    def forward(self, normalised: torch.Tensor) -> torch.Tensor:
+        channels = normalised.shape[1]
+        kernels = self.kernels.to(normalised.dtype).expand(-1, channels, -1, -1)
+        residual = F.conv2d(normalised, kernels, padding=2)
+        return residual.clamp(-self.truncation, self.truncation)
 
 
 class InputStream(nn.Module):
     """What a backbone sees: the normalised image, its SRM residuals, or both stacked.
+
+    The residuals are those of the normalised image (the backbone's mean/std), as Luo et al.
 
     Args:
         kind: `rgb`, `srm` or `rgb+srm`.
@@ -117,10 +122,10 @@ class InputStream(nn.Module):
         self.std.copy_(std_t.view(1, -1, 1, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        normalised = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
         if self.srm is None:
-            return (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
-        residual = self.srm(images)
+            return normalised
+        residual = self.srm(normalised)
         if self.kind == "srm":
             return residual
-        normalised = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
         return torch.cat([normalised, residual], dim=1)

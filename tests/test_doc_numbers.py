@@ -1,0 +1,275 @@
+"""Numbers in README.md and docs/ are read from committed results files (VALIDITY.md section 4).
+
+Each claim renders a sentence or table row from the JSON file a named command wrote, and the
+document must hold that exact text (line breaks read as spaces). A guard then checks that every
+measured-looking number in README.md (dB, %, GiB, img/s, "x the floor") is one of the claimed
+ones or a stated target, so a number typed by hand fails. Parameter counts are checked against
+the models themselves (built on the meta device: no memory).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from fakearena.config import compose
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+@cache
+def text(doc: str) -> str:
+    """The document with runs of whitespace (line breaks of wrapped prose) as one space."""
+    return re.sub(r"\s+", " ", (ROOT / doc).read_text(encoding="utf-8"))
+
+
+@cache
+def results(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text(encoding="utf-8"))
+
+
+def rate(value: float) -> str:
+    """Images per second as the docs print them: 2 decimals, 3 below 0.1."""
+    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+
+
+def readme_claims() -> Iterator[tuple[str, str, str]]:
+    """(doc, results file, expected text) of README.md."""
+    arena = results("arena.json")
+    minutes = next(c["ours"] for c in arena["checks"] if c["unit"] == "min")
+    yield "README.md", "arena.json", f"took {minutes:.1f} minutes"
+    yield "README.md", "arena.json", f"a peak of {arena['peak_rss_mib'] / 1024:.1f} GiB"
+    swap = results("faceswap_truth.json")
+    blend = swap["blend_reference"]
+    by_epochs = {p["epochs"]: p for p in swap["points"] if p["recipe"] == "arena"}
+    twenty, forty = by_epochs[20], by_epochs[40]
+    yield (
+        "README.md",
+        "faceswap_truth.json",
+        f"| `blend/synthetic` (the reference) | {blend['truth_psnr']:.2f} dB | "
+        f"{blend['truth_gain_db']:+.2f} dB | {blend['closer_to_truth']:.0%} |",
+    )
+    yield (
+        "README.md",
+        "faceswap_truth.json",
+        f"| `faceswap` (20 epochs, about {twenty['est_wall_seconds_2_cores']:.0f} s on 2 idle "
+        f"cores) | {twenty['truth_psnr']:.2f} dB | {twenty['truth_gain_db']:+.2f} dB | "
+        f"{twenty['closer_to_truth']:.0%} |",
+    )
+    yield (
+        "README.md",
+        "faceswap_truth.json",
+        f"doing nothing scores {twenty['source_psnr']:.2f} dB against the truth over the face "
+        f"swap's region, {blend['source_psnr']:.2f} dB over the blends'",
+    )
+    yield "README.md", "faceswap_truth.json", f"40 epochs reach {forty['truth_psnr']:.2f} dB"
+    rows = results("gan_quality/ceilings.json")["rows"]
+    perfect, small = rows["perfect generator of the training people"], rows["32 px, upsampled"]
+    yield (
+        "README.md",
+        "gan_quality/ceilings.json",
+        f"scores precision {perfect['precision']:.2f} against the test people; real faces "
+        f"shrunk to 32 px and back score {small['fid_over_floor']:.1f}x the floor",
+    )
+    yield (
+        "README.md",
+        "gan_quality/ceilings.json",
+        f"precision {perfect['precision']:.2f} and FID {perfect['fid_over_floor']:.1f}x the "
+        f"floor (N={perfect['n_real']}",
+    )
+
+
+def gpu_claims() -> Iterator[tuple[str, str, str]]:
+    """(doc, results file, expected text) of docs/gpu.md's CPU tables."""
+    check = results("gpu_check_cpu.json")
+    names = {
+        "detector resnet50": "detector ResNet-50",
+        "detector xception": "detector Xception",
+        "gan dcgan": "GAN dcgan",
+        "faceswap faceswap_ae": "face swap (faceswap_ae)",
+        "fid from png files": "FID from PNG files",
+    }
+    for case in check["cases"]:
+        first = case.get("first_epoch_images_per_s")
+        row = (
+            f"| {names[case['case']]} | {case['image_size']} px | {case['batch_size']} | "
+            f"{'-' if first is None else rate(first) + ' img/s'} | "
+            f"{rate(case['end_to_end_images_per_s'])} img/s | "
+            f"{rate(case['compute_only_images_per_s'])} img/s | {case['ratio']:.2f} |"
+        )
+        yield "docs/gpu.md", "gpu_check_cpu.json", row
+    fid = next(c for c in check["cases"] if c["case"] == "fid from png files")
+    yield "docs/gpu.md", "gpu_check_cpu.json", f"ran at {rate(fid['command_images_per_s'])} img/s"
+    cached, uncached = (
+        check["loader"]["cached_epochs_images_per_s"],
+        check["loader"]["uncached_epochs_images_per_s"],
+    )
+    yield (
+        "docs/gpu.md",
+        "gpu_check_cpu.json",
+        f"| 1 (renders every row) | {cached[0]:.0f} img/s | {uncached[0]:.0f} img/s |",
+    )
+    yield (
+        "docs/gpu.md",
+        "gpu_check_cpu.json",
+        f"| 2 | {cached[1]:.0f} img/s | {uncached[1]:.0f} img/s |",
+    )
+    yield "docs/gpu.md", "gpu_check_cpu.json", f"| 3 | {cached[2]:.0f} img/s | - |"
+    helps = check["help_seconds"]
+    yield (
+        "docs/gpu.md",
+        "gpu_check_cpu.json",
+        f"`fakearena --help` {helps['fakearena --help']:.2f} s, `fakearena train --help` "
+        f"{helps['fakearena train --help']:.2f} s",
+    )
+
+
+def _help_cell(seconds: float, mib: float) -> str:
+    return f"{seconds:.2f} s, {mib:,.0f} MiB" if seconds < 1 else f"{seconds:.1f} s, {mib:,.0f} MiB"
+
+
+def gpu_file_claims() -> Iterator[tuple[str, str, str]]:
+    """(doc, results file, expected text) of docs/gpu.md's startup, crop-format, FID-precision
+    and compile tables."""
+    startup = results("startup.json")
+    for command, row in startup["results"].items():
+        yield (
+            "docs/gpu.md",
+            "startup.json",
+            f"| `{command}` | {_help_cell(row['base_seconds'], row['base_peak_mib'])} | "
+            f"{_help_cell(row['ours_seconds'], row['ours_peak_mib'])} |",
+        )
+    formats = results("crop_formats.json")["formats"]
+    labels = {
+        "png": "PNG (compress_level 1)",
+        "jpg_q95": "**JPEG q95 (4:2:0)**, the default",
+        "jpg_q95_444": "JPEG q95 4:4:4",
+        "webp_q95": "WebP q95",
+        "webp_lossless": "WebP lossless",
+    }
+    png = formats["png"]["decode_images_per_s_per_core"]
+    for key, row in formats.items():
+        rate_ = row["decode_images_per_s_per_core"]
+        quality = (
+            "lossless"
+            if row["psnr_db_vs_png"] is None
+            else f"{row['psnr_db_vs_png']:.1f} dB mean, {row['psnr_db_worst']:.1f} dB worst"
+        )
+        yield (
+            "docs/gpu.md",
+            "crop_formats.json",
+            f"| {labels[key]} | {rate_:.0f} img/s | {rate_ / png:.2f}x | "
+            f"{row['kib_per_image']:.1f} KiB | {quality} |",
+        )
+    precision = results("fid_precision.json")
+    for label, value in (
+        ("FID fp32", f"{precision['fid_fp32']:.3f}"),
+        ("FID bf16 autocast", f"{precision['fid_bf16']:.3f}"),
+        (
+            "relative error",
+            f"{precision['relative_error']:.2%} (tolerance {precision['tolerance']:.1%})",
+        ),
+        (
+            "FID between fp32 and bf16 features of the same real faces",
+            f"{precision['fid_real_fp32_vs_real_bf16']:.3f}",
+        ),
+        (
+            "largest feature difference / relative L2",
+            f"{precision['feature_max_abs_diff']:.3f} / {precision['feature_rel_l2']:.1%}",
+        ),
+    ):
+        yield "docs/gpu.md", "fid_precision.json", f"| {label} | {value} |"
+    yield (
+        "docs/gpu.md",
+        "fid_precision.json",
+        f"{precision['bf16_seconds']:,.0f} s against {precision['fp32_seconds']:.0f} s for fp32",
+    )
+    yield (
+        "docs/gpu.md",
+        "gpu_check_cpu.json",
+        f"after {results('gpu_check_cpu.json')['wall_seconds']:,.0f} s",
+    )
+    compiled = results("compile_speed.json")
+    labels = ("detector meso4", "GAN dcgan")
+    for check, run, label in zip(compiled["checks"], compiled["results"].values(), labels):
+        seconds = round(run["compile_warmup_seconds"])
+        yield (
+            "docs/gpu.md",
+            "compile_speed.json",
+            f"| {label} | {check['baseline']:.1f} img/s | {check['ours']:.1f} img/s | "
+            f"{check['ratio']:.2f}x | {seconds} s |",
+        )
+        percent = abs(check["ratio"] - 1)
+        verb = "gains" if check["ratio"] > 1 else "loses"
+        yield "docs/gpu.md", "compile_speed.json", f"{verb} {percent:.0%} for {label.split()[-1]}"
+
+
+CLAIMS = [*readme_claims(), *gpu_claims(), *gpu_file_claims()]
+
+
+@pytest.mark.parametrize(("doc", "source", "expected"), CLAIMS)
+def test_the_document_quotes_its_results_file(doc: str, source: str, expected: str):
+    assert expected in text(doc), f"{doc} should say {expected!r} (from {source})"
+
+
+# Numbers in README.md that are targets or settings, not measurements.
+README_TARGETS = {"80%", "95%", "3x the floor"}
+MEASURED = re.compile(
+    r"(?<![\w.+-])[+-]?\d[\d,]*(?:\.\d+)?(?: ?(?:dB|%|GiB|MiB|img/s)|x the floor)"
+)
+
+
+def test_every_measured_number_in_the_readme_is_a_claim():
+    claimed = " ".join(expected for doc, _, expected in CLAIMS if doc == "README.md")
+    prose = re.sub(r"```.*?```", "", text("README.md"))
+    unclaimed = [
+        number
+        for number in MEASURED.findall(prose)
+        if number not in README_TARGETS and number not in claimed
+    ]
+    assert unclaimed == [], f"README.md numbers without a results file: {unclaimed}"
+
+
+def test_the_zoo_doc_quotes_no_unmeasured_results():
+    results_section = text("docs/detector_zoo.md").split("## Results", 1)[1]
+    results_section = results_section.split("## Paper-size configurations", 1)[0]
+    assert "To be re-measured with the command above" in results_section
+    assert re.findall(r"\b0\.\d{3}\b", results_section) == []  # no AUC typed by hand
+
+
+def _meta_count(name: str, *extra: str, size: int = 256) -> torch.nn.Module:
+    cfg = compose("train", [f"detector={name}", f"data.image_size={size}", *extra])
+    node = OmegaConf.to_container(cfg.detector, resolve=True)
+    node.pop("name")
+    with torch.device("meta"):
+        return instantiate(node)
+
+
+def _n(module: torch.nn.Module) -> str:
+    return f"{sum(p.numel() for p in module.parameters()):,}"
+
+
+def test_the_zoo_parameter_table_matches_the_models():
+    doc = text("docs/detector_zoo.md")
+    f3 = _meta_count("f3net")
+    assert f"Xception on the 12 band channels: {_n(f3.frequency)}" in doc
+    assert f"| {_n(f3)} at 256 px (with 4 x 256^2 learnable band filters) |" in doc
+    hybrid = _meta_count("f3net_rgb")
+    assert f"2 x Xception: {_n(hybrid.rgb)} (RGB) + {_n(hybrid.frequency)}" in doc
+    assert f"| {_n(hybrid)} at 256 px" in doc
+    srm = _meta_count("srm")
+    without_head = sum(p.numel() for p in srm.model.parameters()) - 2049  # fc: 2048 + 1
+    assert f"Xception on 6 channels: {without_head:,}" in doc and f"| {_n(srm)} |" in doc
+    assert f"| {_n(_meta_count('cnndetection'))} |" in doc
+    assert f"| {_n(_meta_count('efficientnet_b4'))} |" in doc
+    xray = _meta_count("xray")
+    assert f"four branches: {_n(xray.backbone)}" in doc and f"| {_n(xray)} |" in doc
