@@ -26,6 +26,7 @@ import pandas as pd
 
 from fakearena.metrics.detection import auc_score, roc_curve_points
 from fakearena.metrics.predictions import read_predictions
+from fakearena.metrics.units import COLLAPSE_RANGE, collapsed
 from fakearena.report import previews
 from fakearena.report.records import Configuration, RunRecord
 from fakearena.report.units import (
@@ -42,7 +43,6 @@ from fakearena.report.units import (
 from fakearena.utils.io import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
-COLLAPSED_RANGE = 1e-3  # scores spanning less than this are flagged as collapsed (VALIDITY.md)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def plot_roc(
     FPR (reals called fake) on x, TPR (fakes caught) on y, and the chance diagonal.
 
     Each legend entry also says its N (`notes[name].units`, else the number of samples) and
-    flags: small N, and collapsed scores (probabilities within `COLLAPSED_RANGE` of each
+    flags: small N, and collapsed scores (probabilities within `COLLAPSE_RANGE` of each
     other: their ROC is noise); the warnings of `notes` are printed under the axes.
     """
     plt = pyplot()
@@ -104,7 +104,7 @@ def plot_roc(
         note = notes.get(name, RocNote())
         units = note.units or Units(int(np.size(labels)), "samples")
         flags = list(note.flags)
-        if np.ptp(np.asarray(probs, dtype=np.float64)) < COLLAPSED_RANGE:
+        if collapsed(np.asarray(probs)) and COLLAPSED not in flags:
             flags.append(COLLAPSED)
         mark = flag_text(dict.fromkeys(flags))
         label = f"{name} (AUC {auc:.3f}, {units.short()}{', ' + mark if mark else ''})"
@@ -112,7 +112,7 @@ def plot_roc(
         warnings += [(name, w) for w in note.warnings]
         if COLLAPSED in flags and COLLAPSED not in note.flags:
             span = float(np.ptp(np.asarray(probs, dtype=np.float64)))
-            warnings.append((name, f"scores collapsed (range {span:.2g} < {COLLAPSED_RANGE})"))
+            warnings.append((name, f"scores collapsed (range {span:.2g} < {COLLAPSE_RANGE})"))
     ax.plot([0, 1], [0, 1], ls="--", lw=0.8, color="grey")
     ax.set(xlim=(0, 1), ylim=(0, 1.01))
     ax.set_xlabel("false positive rate (reals called fake)")

@@ -15,19 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fakearena.metrics.detection import MIN_VIDEOS, MIN_VIDEOS_PER_CLASS
+from fakearena.metrics.units import COLLAPSED, MIN_UNITS, MIN_UNITS_PER_CLASS, PLURAL, SMALL_N
 
-SMALL_N, COLLAPSED = "small_n", "collapsed"
 FLAG_MARK = "⚠"  # after a number whose entry has a flag
 FLAG_WORDS = {SMALL_N: "small N", COLLAPSED: "collapsed scores"}
 # `ci_unit` (singular, as results.json writes it) -> the plural a table shows
-UNIT_NAMES = {
-    "video": "videos",
-    "identity": "identities",
-    "image": "images",
-    "frame": "frames",
-    "sample": "samples",
-}
+UNIT_NAMES = {**PLURAL, "frame": "frames", "sample": "samples"}  # + older records' units
 
 
 @dataclass(frozen=True)
@@ -51,10 +44,10 @@ class Units:
 
     @property
     def small(self) -> bool:
-        """Below the small-sample threshold of `fakearena.metrics.detection`."""
-        if self.n < MIN_VIDEOS:
+        """Below the small-sample threshold of `fakearena.metrics.units`."""
+        if self.n < MIN_UNITS:
             return True
-        return self.real is not None and min(self.real, self.fake or 0) < MIN_VIDEOS_PER_CLASS
+        return self.real is not None and min(self.real, self.fake or 0) < MIN_UNITS_PER_CLASS
 
 
 def entry_units(entry: Mapping[str, Any] | None) -> Units | None:
