@@ -36,11 +36,13 @@ def assign(
     seed: int | None = None,
     size: int | None = None,
     model_cache: str | Path | None = None,
+    model_options: dict[str, Any] | None = None,
 ) -> IdentityAssignment:
     """Identities of every row from the chosen source (see `identity_source`).
 
     `people`, `seed` and `size` describe synthetic faces (default: the rows' `synth_seed` and
-    the card's image size); `model_cache` keeps the trained synthetic identity model.
+    the card's image size); `model_cache` keeps the trained synthetic identity model;
+    `model_options` change its training (`IdentityModelSettings` fields: people, shots, ...).
     """
     source = resolve_source(manifest, identity, embed)
     if source == "column":
@@ -58,7 +60,14 @@ def assign(
     if seed is None:
         seed = int(frame["synth_seed"].dropna().iloc[0]) if "synth_seed" in frame else 0
     size = int(size or manifest.card.image_size or 64)
-    model = cached_identity_model(IdentityModelSettings(seed=seed, render_size=size), model_cache)
+    try:
+        settings = IdentityModelSettings(seed=seed, render_size=size, **(model_options or {}))
+    except TypeError as exc:
+        raise ConfigError(
+            f"identity model options {sorted(model_options or {})}: {exc}; the options are "
+            "the fields of IdentityModelSettings (people, shots, epochs, input_size, ...)"
+        ) from exc
+    model = cached_identity_model(settings, model_cache)
     known = synthetic_people(frame, people)
     return synthetic_identities(manifest, model, known, seed=seed, size=size)
 
