@@ -12,6 +12,7 @@ from fakearena.cli import main
 from fakearena.data.manifest import read_manifest, union_manifests, write_manifest
 from fakearena.data.synthetic import write_synthetic_dataset
 from fakearena.errors import ConfigError, DataError
+from fakearena.metrics.identity_source import people_from_cards, synthetic_people
 from fakearena.report.leaderboard import write_leaderboard
 from fakearena.results import read_results
 from fakearena.runs.testsets import score_test_sets
@@ -56,6 +57,13 @@ def test_cli_prints_the_check_of_a_clean_and_a_confounded_set(test_sets, capsys)
     out = capsys.readouterr().out
     assert "clean: confound AUC 0.500 [0.500, 0.500] ok (flag outside 0.5 +- 0.1" in out
     assert "identities real 12, fake 12, shared 12 (100% of rows)" in out
+
+
+def test_a_test_set_knows_its_people_from_its_parts_cards(test_sets):
+    # the gallery must hold every person the faces were drawn from, not only those named in
+    # rows: a GAN's rows name nobody, and its fakes show the training people
+    assert people_from_cards(read_manifest(test_sets["clean"])) == 12
+    assert synthetic_people(read_manifest(test_sets["confounded"]).frame, 12) == list(range(12))
 
 
 def test_cli_errors_name_the_fix(test_sets, tmp_path):

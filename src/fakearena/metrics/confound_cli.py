@@ -55,7 +55,7 @@ ARGS = ToolArgs(
             "people",
             None,
             "synthetic faces: identities 0..people-1 the data was drawn from "
-            "(default: those the rows name)",
+            "(default: the count in the card's provenance, else those the rows name)",
             kind=int,
         ),
         Arg(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,24 @@ def synthetic_people(frame: pd.DataFrame, n_identities: int | None = None) -> li
             values = pd.to_numeric(frame[column], errors="coerce").dropna()
             people |= {int(v) for v in values if v >= 0}
     return sorted(people)
+
+
+def people_from_cards(manifest: Manifest) -> int | None:
+    """How many people synthetic faces were drawn from, read from the card's provenance
+    (`parameters.n_identities`) or, for a union (an arena test set), from its parts' cards."""
+    provenance = manifest.card.provenance or {}
+    found = (provenance.get("parameters") or {}).get("n_identities")
+    if found is not None:
+        return int(found)
+    from fakearena.data.manifest import read_manifest
+
+    counts = []
+    for ref in provenance.get("union_of") or []:
+        path = ref.get("path") if isinstance(ref, dict) else None
+        if path and Path(path).is_file():
+            counts.append(people_from_cards(read_manifest(path)))
+    counts = [c for c in counts if c is not None]
+    return max(counts) if counts else None
 
 
 def synthetic_identities(

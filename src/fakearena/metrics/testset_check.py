@@ -17,6 +17,7 @@ from fakearena.metrics.identity_source import (
     IdentityAssignment,
     column_identities,
     embedding_identities,
+    people_from_cards,
     resolve_source,
     synthetic_identities,
     synthetic_people,
@@ -40,9 +41,10 @@ def assign(
 ) -> IdentityAssignment:
     """Identities of every row from the chosen source (see `identity_source`).
 
-    `people`, `seed` and `size` describe synthetic faces (default: the rows' `synth_seed` and
-    the card's image size); `model_cache` keeps the trained synthetic identity model;
-    `model_options` change its training (`IdentityModelSettings` fields: people, shots, ...).
+    `people`, `seed` and `size` describe synthetic faces (default: the people count in the
+    card's provenance, the rows' `synth_seed` and the card's image size); `model_cache` keeps
+    the trained synthetic identity model; `model_options` change its training (fields of
+    `IdentityModelSettings`: people, shots, epochs, ...).
     """
     source = resolve_source(manifest, identity, embed)
     if source == "column":
@@ -68,6 +70,8 @@ def assign(
             "the fields of IdentityModelSettings (people, shots, epochs, input_size, ...)"
         ) from exc
     model = cached_identity_model(settings, model_cache)
+    if people is None:
+        people = people_from_cards(manifest)
     known = synthetic_people(frame, people)
     return synthetic_identities(manifest, model, known, seed=seed, size=size)
 
