@@ -128,3 +128,23 @@ def test_arena_checks_every_test_set_and_the_report_shows_them(test_sets, tmp_pa
     row = next(line for line in md.splitlines() if line.startswith("| confounded |"))
     assert "CONFOUNDED (outside 0.5 ± 0.1)" in row and "| 36 / 36 |" in row
     assert "Test sets: who is in them" in report["html"].read_text()
+
+
+def test_rows_of_other_sizes_are_resized_to_one(faces, tmp_path):
+    from PIL import Image
+
+    from fakearena.data.manifest import Manifest
+    from fakearena.metrics.identity_source import row_images
+
+    manifest = read_manifest(faces)
+    first = manifest.abspath(0)
+    copy = tmp_path / "big.png"
+    Image.open(first).resize((48, 48)).save(copy)
+    frame = manifest.frame.iloc[:2].copy()
+    frame.loc[0, "path"] = str(copy.relative_to(tmp_path))
+    frame.loc[1, "path"] = str(manifest.abspath(1).relative_to(first.parents[1]))
+    mixed = Manifest(frame=frame, card=manifest.card, root=tmp_path)
+    (tmp_path / frame.loc[1, "path"]).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / frame.loc[1, "path"]).write_bytes(manifest.abspath(1).read_bytes())
+    images = row_images(mixed, [0, 1])
+    assert images.shape == (2, 32, 32, 3) and images.dtype == "uint8"

@@ -110,15 +110,19 @@ def unit_folds(
         raise DataError(f"the confound check needs folds >= 2, got {folds}")
     labels = np.asarray(labels, dtype=np.int64).ravel()
     _, person = _codes(identities)
-    _, unit = _codes(units)
-    n_units = int(unit.max()) + 1 if unit.size else 0
-    unit_label = np.full(n_units, -1, dtype=np.int64)
-    for u, label in zip(unit, labels):
-        if unit_label[u] not in (-1, label):
-            raise DataError(
-                "a unit (video) holds both real and fake rows; give each video one label"
-            )
-        unit_label[u] = label
+    unit_names, unit = _codes(units)
+    n_units = unit_names.size
+    unit_label = np.zeros(n_units, dtype=np.int64)
+    unit_label[unit] = labels
+    mixed = np.flatnonzero(
+        np.bincount(unit, weights=labels, minlength=n_units)
+        % np.maximum(np.bincount(unit, minlength=n_units), 1)
+    )
+    if mixed.size:
+        raise DataError(
+            f"unit (video) {unit_names[mixed[0]]!r} holds both real and fake rows "
+            f"({mixed.size} such units); give each video_id one label"
+        )
     # a unit's person: its rows' most frequent identity (the lowest code on ties)
     (pair_unit, pair_person), counts = np.unique(
         np.stack([unit, person]), axis=1, return_counts=True
@@ -203,8 +207,7 @@ def identity_bootstrap_auc(
         drawn = np.stack([np.bincount(d, minlength=n_people) for d in draws]).astype(float)
         real, fake = drawn[:, real_people], drawn[:, fake_people]
         keep = (real.sum(axis=1) > 0) & (fake.sum(axis=1) > 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(clustered.auc(real[keep], fake[keep]))
+        out.append(clustered.auc(real[keep], fake[keep]))
     return np.concatenate(out) if out else np.empty(0)
 
 

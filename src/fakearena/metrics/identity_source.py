@@ -60,19 +60,31 @@ def column_identities(manifest: Manifest) -> IdentityAssignment:
 
 
 def row_images(manifest: Manifest, rows: Sequence[int], size: int | None = None) -> np.ndarray:
-    """uint8 (len(rows), H, W, 3) images of manifest rows: files read, in-memory synthetic
-    rows rendered (`size`: their side, default the card's image size)."""
+    """uint8 (len(rows), S, S, 3) images of manifest rows: files read, in-memory synthetic
+    rows rendered; every image resized to S = `size` (default: the card's image size, else
+    the first image's height) where it differs."""
+    from PIL import Image
+
     from fakearena.data.media import load_image
 
+    side = size or manifest.card.image_size
     if manifest.root is not None:
-        return np.stack([load_image(manifest.abspath(int(i))) for i in rows])
-    from fakearena.data.synthetic import SyntheticRenderer
+        images = [load_image(manifest.abspath(int(i))) for i in rows]
+    else:
+        from fakearena.data.synthetic import SyntheticRenderer
 
-    side = int(size or manifest.card.image_size or 64)
-    seed = manifest.frame.get("synth_seed")
-    renderer = SyntheticRenderer(side, int(seed.iloc[0]) if seed is not None else 0)
-    frame = manifest.frame
-    return np.stack([renderer.render_row(frame.iloc[int(i)].to_dict()) for i in rows])
+        seed = manifest.frame.get("synth_seed")
+        renderer = SyntheticRenderer(int(side or 64), int(seed.iloc[0]) if seed is not None else 0)
+        images = [renderer.render_row(manifest.frame.iloc[int(i)].to_dict()) for i in rows]
+    side = int(side or (images[0].shape[0] if images else 64))
+    return np.stack(
+        [
+            image
+            if image.shape[:2] == (side, side)
+            else np.asarray(Image.fromarray(image).resize((side, side), Image.BILINEAR))
+            for image in images
+        ]
+    )
 
 
 def embed_rows(manifest: Manifest, embed: Embed, size: int | None = None) -> np.ndarray:
