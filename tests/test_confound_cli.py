@@ -64,6 +64,10 @@ def test_a_test_set_knows_its_people_from_its_parts_cards(test_sets):
     # rows: a GAN's rows name nobody, and its fakes show the training people
     assert people_from_cards(read_manifest(test_sets["clean"])) == 12
     assert synthetic_people(read_manifest(test_sets["confounded"]).frame, 12) == list(range(12))
+    assert synthetic_people(read_manifest(test_sets["confounded"]).frame, [40]) == [
+        *range(12),
+        40,
+    ]
 
 
 def test_cli_errors_name_the_fix(test_sets, tmp_path):
@@ -95,7 +99,7 @@ def test_cli_plugs_an_embedding_from_a_module(test_sets, tmp_path, monkeypatch, 
     sys.modules.pop("my_faces", None)
 
 
-def test_arena_checks_every_test_set_and_the_report_shows_them(test_sets, tmp_path, capsys):
+def test_arena_checks_every_test_set_and_the_report_shows_them(faces, test_sets, tmp_path, capsys):
     cfg = OmegaConf.create(
         {
             "seed": 0,
@@ -104,7 +108,7 @@ def test_arena_checks_every_test_set_and_the_report_shows_them(test_sets, tmp_pa
         }
     )
     out = tmp_path / "testsets"
-    written = score_test_sets(cfg, test_sets, out)
+    written = score_test_sets(cfg, test_sets, out, [faces])
     records = {path.parent.name: read_results(path) for path in written}
     clean, confounded = (records[n]["metrics"] for n in ("clean", "confounded"))
     assert confounded["testset/confound_auc"]["flagged"] is True

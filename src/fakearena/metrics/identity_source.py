@@ -111,10 +111,15 @@ def nearest(embeddings: np.ndarray, people: np.ndarray, centres: np.ndarray) -> 
     return people[np.argmax(unit @ centres.T, axis=1)]
 
 
-def synthetic_people(frame: pd.DataFrame, n_identities: int | None = None) -> list[int]:
-    """Every synthetic person a set knows: 0..n_identities-1 plus the targets and donors its
-    rows name (`synth_identity`, `synth_donor` >= 0)."""
-    people = set(range(int(n_identities or 0)))
+def synthetic_people(
+    frame: pd.DataFrame, n_identities: int | Iterable[int] | None = None
+) -> list[int]:
+    """Every synthetic person a set knows: `n_identities` (a count: 0..n-1, or the people
+    themselves) plus the targets and donors its rows name (`synth_identity`, `synth_donor`)."""
+    if n_identities is None or isinstance(n_identities, int):
+        people = set(range(int(n_identities or 0)))
+    else:
+        people = {int(p) for p in n_identities}
     for column in ("synth_identity", "synth_donor"):
         if column in frame:
             values = pd.to_numeric(frame[column], errors="coerce").dropna()

@@ -6,6 +6,7 @@ What `fakearena confound` prints and what the arena writes to `testsets/<name>/r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def assign(
     embed: Embed | None = None,
     embedding_name: str = "embedding",
     gallery: Manifest | None = None,
-    people: int | None = None,
+    people: int | Iterable[int] | None = None,
     seed: int | None = None,
     size: int | None = None,
     model_cache: str | Path | None = None,
@@ -41,10 +42,11 @@ def assign(
 ) -> IdentityAssignment:
     """Identities of every row from the chosen source (see `identity_source`).
 
-    `people`, `seed` and `size` describe synthetic faces (default: the people count in the
-    card's provenance, the rows' `synth_seed` and the card's image size); `model_cache` keeps
-    the trained synthetic identity model; `model_options` change its training (fields of
-    `IdentityModelSettings`: people, shots, epochs, ...).
+    `people` (a count, or the people themselves), `seed` and `size` describe synthetic faces
+    (default: the people count in the card's provenance, the rows' `synth_seed` and the
+    card's image size); `model_cache` keeps the trained synthetic identity model;
+    `model_options` change its training (fields of `IdentityModelSettings`: people, shots,
+    epochs, ...).
     """
     source = resolve_source(manifest, identity, embed)
     if source == "column":

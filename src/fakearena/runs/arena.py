@@ -335,7 +335,7 @@ def run(cfg: DictConfig) -> None:
     fake_sets.update({s.done_file.stem: s.done_file for s in generate_stages})
     test_sets = build_test_sets(faces["real"], fake_sets, run_dir / "testsets")
     step = time.perf_counter()
-    score_test_sets(cfg, test_sets, run_dir / "testsets")
+    score_test_sets(cfg, test_sets, run_dir / "testsets", list(faces.values()))
     reports.append(
         StageReport("confound check", "ran", time.perf_counter() - step, _peak_self_mib())
     )

@@ -42,8 +42,30 @@ def _current(record_file: Path, sha256: str) -> bool:
     return False
 
 
-def score_test_sets(cfg: DictConfig, test_sets: dict[str, Path], out_dir: Path) -> list[Path]:
-    """Write the confound check of every test set to `out_dir/<name>/results.json`."""
+def arena_people(cfg: DictConfig, manifests: list[Path]) -> list[int]:
+    """Every synthetic person of the arena: 0..faces.n_identities-1 and everyone its data
+    manifests (real faces, blends, held-out shots) name as target or donor."""
+    from fakearena.metrics.identity_source import synthetic_people
+
+    people = set(range(int(cfg.faces.n_identities)))
+    for path in manifests:
+        if path.is_file():
+            people |= set(synthetic_people(read_manifest(path).frame))
+    return sorted(people)
+
+
+def score_test_sets(
+    cfg: DictConfig,
+    test_sets: dict[str, Path],
+    out_dir: Path,
+    people_manifests: list[Path] | None = None,
+) -> list[Path]:
+    """Write the confound check of every test set to `out_dir/<name>/results.json`.
+
+    The gallery holds every person of the arena (`arena_people` of `people_manifests`, the
+    arena's data manifests), so a fake of anyone the arena knows lands on that person.
+    """
+    people = arena_people(cfg, list(people_manifests or []))
     options = cfg.get("confound") or {}
     model_options = dict(options.get("identity_model") or {})
     tolerance = float(options.get("tolerance", 0.1))
@@ -59,7 +81,7 @@ def score_test_sets(cfg: DictConfig, test_sets: dict[str, Path], out_dir: Path) 
         assignment = assign(
             manifest,
             "synthetic",
-            people=int(cfg.faces.n_identities),
+            people=people,
             seed=int(cfg.seed),
             size=int(cfg.faces.size),
             model_cache=out_dir,
@@ -71,7 +93,7 @@ def score_test_sets(cfg: DictConfig, test_sets: dict[str, Path], out_dir: Path) 
         print("fakearena arena: " + "\n".join(summary_lines(name, result)), flush=True)
         settings = {
             "identity": "synthetic",
-            "people": int(cfg.faces.n_identities),
+            "people": len(people),
             "identity_model": model_options,
             "folds": result.folds,
             "smoothing": result.smoothing,
