@@ -53,10 +53,12 @@ def test_cli_prints_the_check_of_a_clean_and_a_confounded_set(test_sets, capsys)
         assert result["test_set"] == name and result["flagged"] is flagged
         assert result["identity_source"] == "identity column"
     assert result["auc"] == pytest.approx(1.0) and result["shared_identities"] == 0
+    assert result["column_identities"] == {"real": 6, "fake": 6}
     main(["confound", str(test_sets["clean"]), "identity=column"])
     out = capsys.readouterr().out
     assert "clean: confound AUC 0.500 [0.500, 0.500] ok (flag outside 0.5 +- 0.1" in out
     assert "identities real 12, fake 12, shared 12 (100% of rows)" in out
+    assert "the identity column names real 12, fake 12 people" in out
 
 
 def test_a_test_set_knows_its_people_from_its_parts_cards(test_sets):
@@ -115,6 +117,7 @@ def test_arena_checks_every_test_set_and_the_report_shows_them(faces, test_sets,
     assert confounded["testset/confound_auc"]["value"] > 0.9
     assert clean["testset/confound_auc"]["flagged"] is False
     assert clean["testset/real_identities"]["value"] == 12
+    assert confounded["testset/real_column_identities"]["value"] == 6
     assert confounded["testset/shared_identities"]["value"] < 6
     assert records["clean"]["test_data"][0]["sha256"] == read_manifest(test_sets["clean"]).sha256
     assert len(list(out.glob("identity_model-*.pt"))) == 1
@@ -131,6 +134,7 @@ def test_arena_checks_every_test_set_and_the_report_shows_them(faces, test_sets,
     assert "## Test sets: who is in them (confound check)" in md
     row = next(line for line in md.splitlines() if line.startswith("| confounded |"))
     assert "CONFOUNDED (outside 0.5 ± 0.1)" in row and "| 36 / 36 |" in row
+    assert "(column: 6 / 6)" in row
     assert "Test sets: who is in them" in report["html"].read_text()
 
 

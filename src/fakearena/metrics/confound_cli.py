@@ -111,7 +111,12 @@ def main(argv: Sequence[str]) -> int:
         return 0
     args = ARGS.parse(argv)
     from fakearena.data.manifest import read_manifest
-    from fakearena.metrics.testset_check import assign, check_test_set, summary_lines
+    from fakearena.metrics.testset_check import (
+        assign,
+        check_test_set,
+        declared_identities,
+        summary_lines,
+    )
 
     manifest = read_manifest(args.path)
     if args.split is not None:
@@ -136,8 +141,10 @@ def main(argv: Sequence[str]) -> int:
         tolerance=args.tolerance,
         n_bootstrap=args.n_bootstrap,
     )
+    declared = declared_identities(manifest)
     if args.json:
-        print(json.dumps({"test_set": manifest.name, **result.to_dict()}))
+        record = {"test_set": manifest.name, **result.to_dict(), "column_identities": declared}
+        print(json.dumps(record))
     else:
-        print("\n".join(summary_lines(manifest.name, result)))
+        print("\n".join(summary_lines(manifest.name, result, declared)))
     return 1 if result.flagged and args.fail_on_flag else 0

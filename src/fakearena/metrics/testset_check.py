@@ -102,8 +102,22 @@ def check_test_set(
     )
 
 
-def confound_metrics(result: ConfoundResult) -> dict[str, dict[str, Any]]:
-    """Metric entries (`fakearena.results.metric`) of a check, keys `testset/...`."""
+def declared_identities(manifest: Manifest) -> dict[str, int]:
+    """Distinct people per class as the `identity` column names them (rows without one, such
+    as GAN samples, are not counted; a face swap's row names its target)."""
+    frame = manifest.frame
+    named = frame["identity"].fillna("").astype(str).str.strip()
+    return {
+        label: int(named[(frame["label"] == value) & (named != "")].nunique())
+        for label, value in (("real", 0), ("fake", 1))
+    }
+
+
+def confound_metrics(
+    result: ConfoundResult, declared: dict[str, int] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Metric entries (`fakearena.results.metric`) of a check, keys `testset/...`; `declared`:
+    the people per class the identity column names (`declared_identities`)."""
     from fakearena.results import metric
 
     n_ids = result.identities["real"] + result.identities["fake"] - result.shared_identities
@@ -126,10 +140,14 @@ def confound_metrics(result: ConfoundResult) -> dict[str, dict[str, Any]]:
         entries[f"testset/{label}_identities"] = metric(
             result.identities[label], result.identities[label]
         )
+        if declared is not None:
+            entries[f"testset/{label}_column_identities"] = metric(declared[label], declared[label])
     return entries
 
 
-def summary_lines(name: str, result: ConfoundResult) -> list[str]:
+def summary_lines(
+    name: str, result: ConfoundResult, declared: dict[str, int] | None = None
+) -> list[str]:
     """What the console shows of a check (the CLI and the arena)."""
     low, high = result.ci95
     lines = [
@@ -141,5 +159,9 @@ def summary_lines(name: str, result: ConfoundResult) -> list[str]:
         f"{result.shared_identities} ({result.rows_shared:.0%} of rows)",
         f"  identities from: {result.identity_source}",
     ]
+    if declared is not None:
+        lines.append(
+            f"  the identity column names real {declared['real']}, fake {declared['fake']} people"
+        )
     lines += [f"  warning: {w}" for w in result.warnings]
     return lines

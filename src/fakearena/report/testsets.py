@@ -27,7 +27,9 @@ NOTE = (
     "rate on other rows); near 0.5 means identity does not tell the classes apart, so a "
     "detector's AUC on the set is not identity. CONFOUNDED: outside 0.5 +- tolerance. "
     "chance: the same check with the labels shuffled over the units (what these counts give "
-    "with no confound). Identities: the source in each record; CI resamples identities."
+    "with no confound). Identities: as the identity source recognised them (column: as the "
+    "manifest's identity column names them; GAN rows name nobody, a swap names its target); "
+    "the CI resamples identities."
 )
 
 
@@ -46,6 +48,13 @@ def _pair(metrics: dict, stem: str) -> str:
     return "-" if real is None or fake is None else f"{int(real)} / {int(fake)}"
 
 
+def _identities(metrics: dict) -> str:
+    """Identities per class as recognised, with the identity column's count beside them."""
+    shown = _pair(metrics, "identities")
+    column = _pair(metrics, "column_identities")
+    return shown if column == "-" else f"{shown} (column: {column})"
+
+
 def testset_row(run: RunRecord) -> list[str]:
     """The cells of one test set."""
     rec = run.record
@@ -53,7 +62,7 @@ def testset_row(run: RunRecord) -> list[str]:
     auc = metrics.get("testset/confound_auc") or {}
     name = rec.get("test_set") or run.run_dir.name
     if "value" not in auc:
-        return [str(name), _pair(metrics, "rows"), _pair(metrics, "identities"), "-", "-", "-", "-"]
+        return [str(name), _pair(metrics, "rows"), _identities(metrics), "-", "-", "-", "-"]
     low, high = auc.get("ci95") or [auc["value"], auc["value"]]
     check = (
         f"CONFOUNDED (outside 0.5 ± {auc.get('tolerance', 0.1):g})" if auc.get("flagged") else "ok"
@@ -67,7 +76,7 @@ def testset_row(run: RunRecord) -> list[str]:
     return [
         str(name),
         _pair(metrics, "rows"),
-        _pair(metrics, "identities"),
+        _identities(metrics),
         "-" if shared is None else f"{int(shared)} ({share:.0%} of rows)",
         f"{auc['value']:.3f} [{low:.3f}, {high:.3f}] (N={auc.get('n')} identities)",
         "-" if chance is None else f"{chance:.3f}",

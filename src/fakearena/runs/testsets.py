@@ -23,6 +23,7 @@ from fakearena.metrics.testset_check import (
     assign,
     check_test_set,
     confound_metrics,
+    declared_identities,
     summary_lines,
 )
 from fakearena.results import RESULTS_FILE, build_record, now_iso, read_results, write_results
@@ -90,7 +91,8 @@ def score_test_sets(
         result = check_test_set(
             manifest, assignment, folds=folds, seed=int(cfg.seed), tolerance=tolerance
         )
-        print("fakearena arena: " + "\n".join(summary_lines(name, result)), flush=True)
+        declared = declared_identities(manifest)
+        print("fakearena arena: " + "\n".join(summary_lines(name, result, declared)), flush=True)
         settings = {
             "identity": "synthetic",
             "people": len(people),
@@ -102,7 +104,7 @@ def score_test_sets(
         }
         record = build_record(
             task=TASK,
-            metrics=confound_metrics(result),
+            metrics=confound_metrics(result, declared),
             config=settings,
             seed=int(cfg.seed),
             started_at=started_at,
