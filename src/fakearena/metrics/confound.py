@@ -14,7 +14,9 @@ a fake row lowers its person's rate, leaving out a real row raises it, so a bala
 comes out below 0.5 (`leave_one_out_scores` keeps that estimator for the tests that show it).
 
 The 95% CI resamples identities (the repeating unit of an identity classifier), with
-replacement, keeping every row of each drawn person; replicates lacking a class are dropped.
+replacement, keeping every row of each drawn person and its score from the whole set;
+replicates lacking a class are dropped. `chance_auc` is the check's value after shuffling
+the labels over the units: what a set of these counts scores with no confound at all.
 """
 
 from __future__ import annotations
