@@ -33,6 +33,12 @@ def test_smoke_arena_reports_every_generator_detector_cell_and_resumes(tmp_path:
             assert 0.0 <= auc <= 1.0
     for generator in ("dcgan", "faceswap"):
         assert read_results(run_dir / "generators" / generator)["task"] in ("gan", "faceswap")
+    for test_set in test_sets:  # every test set carries its confound check
+        check = read_results(run_dir / "testsets" / test_set)
+        assert check["task"] == "testset" and check["test_set"] == test_set
+        auc = check["metrics"]["testset/confound_auc"]
+        assert auc["flagged"] == (abs(auc["value"] - 0.5) > 0.1) and len(auc["ci95"]) == 2
+    assert "confound check" in names
 
     report = run_dir / "report"
     assert (report / "auc_heatmap.png").is_file()
@@ -55,6 +61,7 @@ def test_smoke_arena_reports_every_generator_detector_cell_and_resumes(tmp_path:
 
     with Image.open(report / "images" / "faceswap_swap_preview.png") as preview:
         assert preview.width >= 6 * 96  # faces at >= 96 px under column titles
+    assert "Test sets: who is in them (confound check)" in html
 
     again = run_cli("arena", "--config-name", "arena_smoke", f"hydra.run.dir={run_dir}")
     assert again.returncode == 0, again.stderr[-3000:]

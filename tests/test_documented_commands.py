@@ -25,6 +25,7 @@ from fakearena.data.builders.cli import ALIASES, BUILDERS
 from fakearena.data.cli import SYNTH, VALIDATE, VERIFY
 from fakearena.faces.cli import ARGS as FACES_ARGS
 from fakearena.metrics.cli import ARGS as FID_ARGS
+from fakearena.metrics.confound_cli import ARGS as CONFOUND_ARGS
 from fakearena.report.cli import ARGS as LEADERBOARD_ARGS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -149,6 +150,7 @@ def _job_overrides(name: str, args: list[str]) -> tuple[str, list[list[str]]]:
 
 TOOLS = {
     "fid": FID_ARGS,
+    "confound": CONFOUND_ARGS,
     "leaderboard": LEADERBOARD_ARGS,
     "faces extract": FACES_ARGS,
     "data synth": SYNTH,

@@ -86,6 +86,10 @@ COMMANDS: dict[str, Command] = {
         "FID and KID between two manifests or image folders (fakearena fid A B).",
         "fakearena.metrics.cli:main",
     ),
+    "confound": Command(
+        "Confound check of a test set: identity-only AUC, flag, identities per class.",
+        "fakearena.metrics.confound_cli:main",
+    ),
     "leaderboard": Command(
         "Collect results.json files under folders into md/csv/html tables and plots.",
         "fakearena.report.cli:main",

@@ -6,6 +6,7 @@ mean +- std, ranks configurations by a chosen metric, and writes:
 - `leaderboard.md` and `leaderboard.html` (self-contained: PNGs embedded as base64),
 - `leaderboard.csv`: one row per configuration, every metric's mean/std/seeds/CI/N,
 - `leaderboard_runs.csv`: one row per run, every metric's value and N,
+- the test-set table (`report.testsets`): each test set's confound check, first,
 - `auc_heatmap.png` (detector x test set frame AUC), `roc_<set>.png`, `images/` (run images),
 - in the md/html report, which detector differences on a test set are significant (a paired
   bootstrap over units and seeds, `fakearena.report.significance`) and which are ties.
@@ -47,6 +48,7 @@ from fakearena.report.tables import (
     evaluation_table,
     own_test_set,
 )
+from fakearena.report.testsets import is_testset_record, testset_table
 from fakearena.results import now_iso
 from fakearena.utils.io import atomic_write_text
 
@@ -79,6 +81,8 @@ def write_leaderboard(
     runs = collect_records(records_or_dirs)
     if not runs:
         raise FakearenaError("no result records given; pass run folders holding results.json")
+    testsets = [r for r in runs if is_testset_record(r)]
+    runs = [r for r in runs if not is_testset_record(r)]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     confs = group_configurations(runs)
@@ -96,6 +100,8 @@ def write_leaderboard(
     envs = environment_ids(detectors + evaluations + generators)
     written: dict[str, Path] = {}
     blocks: list[Any] = []
+    if testsets:  # first: it says whether the AUCs below measure forgeries or faces
+        blocks.append(testset_table(testsets))
     if detectors:
         blocks.append(detector_table(detectors, folded, out, envs))
         significance = significance_table(detectors)

@@ -9,6 +9,8 @@ Folder of an arena run:
                      face swap's truth metrics); fakes/blend/results.json: the blended fakes'
                      truth metrics, the reference a learned swap should reach
     testsets/<g>.csv real test faces + generator g's test fakes (one test set per generator)
+    testsets/<g>/    its confound check (results.json: the identity-only AUC, identities per
+                     class); testsets/identity_model-*.pt: the identity model it used
     detectors/<d>/   `fakearena train task=detect` run of each detector, scored on every test set
                      (with `seeds=[0,1,2]`: detectors/<d>/seed<k>/, one run per seed)
     report/          leaderboard.{md,csv,html}, auc_heatmap.png, ...
@@ -29,6 +31,7 @@ from fakearena.data.manifest import Manifest, read_manifest, union_manifests, wr
 from fakearena.errors import ConfigError, DataError
 from fakearena.results import now_iso
 from fakearena.runs.stages import Stage, StageReport, run_stages
+from fakearena.runs.testsets import score_test_sets
 from fakearena.utils.io import atomic_write_json
 from fakearena.utils.quiet import quiet_third_party
 
@@ -358,6 +361,11 @@ def run(cfg: DictConfig) -> None:
     fake_sets = {BLEND: faces[BLEND]}
     fake_sets.update({s.done_file.stem: s.done_file for s in generate_stages})
     test_sets = build_test_sets(faces["real"], fake_sets, run_dir / "testsets")
+    step = time.perf_counter()
+    score_test_sets(cfg, test_sets, run_dir / "testsets", list(faces.values()))
+    reports.append(
+        StageReport("confound check", "ran", time.perf_counter() - step, _peak_self_mib())
+    )
     reports += run_stages(detector_stages(cfg, run_dir, faces["real"], fake_sets, test_sets))
 
     from fakearena.report.leaderboard import write_leaderboard
@@ -365,7 +373,7 @@ def run(cfg: DictConfig) -> None:
     step = time.perf_counter()
     # fakes/: the fake sets' own records (truth metrics of the face swaps and blends)
     written = write_leaderboard(
-        [run_dir / "generators", run_dir / "fakes", run_dir / "detectors"],
+        [run_dir / "generators", run_dir / "fakes", run_dir / "detectors", run_dir / "testsets"],
         run_dir / "report",
         sort_by=cfg.sort_by,
         generator_sort_by=cfg.get("generator_sort_by"),

@@ -1,0 +1,213 @@
+"""A face-recognition embedding for the synthetic faces: who is in an image, not how it was made.
+
+A small CNN learns to tell `people` rendered identities apart from real shots only (never a
+fake), under blur, sensor noise, down- and up-scaling and JPEG, so that image quality does
+not move it; its normalised penultimate layer is the embedding. Its people are drawn from
+identity numbers far above any arena's (`FIRST_PERSON` on), so it knows none of the people
+it is later asked about: those are recognised through a gallery of their real shots
+(`fakearena.metrics.identity_source`). Seeded and deterministic on CPU; a trained model is
+cached (`save` / `load`, weights_only) under a name that holds its settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageFilter
+from torch import nn
+
+from fakearena.errors import DataError
+from fakearena.utils.io import atomic_path
+
+FIRST_PERSON = 1_000_000  # identity numbers of the model's own people (no arena draws these)
+FIRST_SHOT = 500_000  # shot indices of its training images (no manifest draws these)
+
+
+@dataclass(frozen=True)
+class IdentityModelSettings:
+    """What a synthetic identity model is trained on and how (all of it keys the cache).
+
+    Attributes:
+        seed: the synthetic faces' seed (the same people and renderer as the arena) and the
+            training seed.
+        render_size: side of the rendered training shots (the arena's face size).
+        input_size: side the network sees (images are resized to it, antialiased).
+        people: identities it learns; shots: real shots of each; epochs, batch_size, lr: SGD.
+        embedding: the embedding's dimension.
+    """
+
+    seed: int = 0
+    render_size: int = 64
+    input_size: int = 32
+    people: int = 64
+    shots: int = 24
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 3e-3
+    embedding: int = 64
+
+    def key(self) -> str:
+        """A short hash of the settings (the cache file's name)."""
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class EmbeddingNet(nn.Module):
+    """(B, 3, S, S) float images in [0, 1] -> (B, embedding) unit vectors; `classify` adds
+    the training head."""
+
+    def __init__(self, people: int, embedding: int = 64):
+        super().__init__()
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            )
+
+        self.features = nn.Sequential(block(3, 16), block(16, 32), block(32, 64))
+        self.project = nn.Sequential(
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(1024, embedding)
+        )
+        self.head = nn.Linear(embedding, people)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.project(self.features(images - 0.5)), dim=1)
+
+    def classify(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.project(self.features(images - 0.5)))
+
+
+def degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One random quality change of a uint8 (H, W, 3) image: blur, down/up-scaling, JPEG and
+    sensor noise, each with probability 1/2 (the embedding must not see image quality)."""
+    pil = Image.fromarray(image)
+    size = pil.size
+    if rng.random() < 0.5:
+        pil = pil.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.5))))
+    if rng.random() < 0.5:
+        side = max(8, round(size[0] * float(rng.uniform(0.35, 0.9))))
+        pil = pil.resize((side, side), Image.BILINEAR).resize(size, Image.BILINEAR)
+    if rng.random() < 0.5:
+        buffer = io.BytesIO()
+        pil.save(buffer, format="JPEG", quality=int(rng.integers(30, 96)))
+        pil = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    out = np.asarray(pil, dtype=np.float32)
+    if rng.random() < 0.5:
+        out = out + rng.normal(0.0, float(rng.uniform(2.0, 12.0)), out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def network_input(images: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, size, size) in [0, 1] (antialiased resize)."""
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise DataError(f"identity embedding takes (N, H, W, 3) RGB images, got {images.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(
+            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    return x
+
+
+class SyntheticIdentityModel:
+    """The trained embedding: `embed(images)` -> (N, D) unit vectors, a pluggable embedding."""
+
+    def __init__(self, net: EmbeddingNet, settings: IdentityModelSettings):
+        self.net = net.eval()
+        self.settings = settings
+
+    @torch.no_grad()
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        """uint8 (N, H, W, 3) RGB images -> float32 (N, D) unit embeddings."""
+        out = [
+            self.net(network_input(images[i : i + 256], self.settings.input_size))
+            for i in range(0, len(images), 256)
+        ]
+        return torch.cat(out).numpy() if out else np.zeros((0, self.settings.embedding), np.float32)
+
+    __call__ = embed
+
+    def save(self, path: str | Path) -> Path:
+        """Write the weights and settings (atomically)."""
+        with atomic_path(path) as tmp:
+            torch.save(
+                {"settings": asdict(self.settings), "state_dict": self.net.state_dict()}, tmp
+            )
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SyntheticIdentityModel:
+        """Read a saved model (weights_only=True)."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        settings = IdentityModelSettings(**state["settings"])
+        net = EmbeddingNet(settings.people, settings.embedding)
+        net.load_state_dict(state["state_dict"])
+        return cls(net, settings)
+
+
+def training_shots(settings: IdentityModelSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The rendered real shots the model learns, two degraded copies each, and their person."""
+    from fakearena.data.synthetic import SyntheticRenderer
+
+    renderer = SyntheticRenderer(settings.render_size, settings.seed)
+    rng = np.random.default_rng([settings.seed, 7])
+    images, people = [], []
+    for person in range(settings.people):
+        for shot in range(settings.shots):
+            face = renderer.render_face(FIRST_PERSON + person, FIRST_SHOT + shot)
+            images += [face, degrade(face, rng), degrade(face, rng)]
+            people += [person] * 3
+    return np.stack(images), np.asarray(people)
+
+
+def train_identity_model(settings: IdentityModelSettings) -> SyntheticIdentityModel:
+    """Train the embedding on real shots of `settings.people` rendered people (seeded)."""
+    images, people = training_shots(settings)
+    x = network_input(images, settings.input_size)
+    y = torch.from_numpy(people)
+    generator = torch.Generator().manual_seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    net = EmbeddingNet(settings.people, settings.embedding)
+    optimizer = torch.optim.Adam(net.parameters(), lr=settings.lr)
+    steps = settings.epochs * -(-len(x) // settings.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.lr, total_steps=steps)
+    net.train()
+    for _ in range(settings.epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), settings.batch_size):
+            batch = order[start : start + settings.batch_size]
+            inputs = x[batch]
+            if torch.rand((), generator=generator) < 0.5:  # a horizontal flip: same person
+                inputs = inputs.flip(-1)
+            loss = F.cross_entropy(net.classify(inputs), y[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return SyntheticIdentityModel(net, settings)
+
+
+def cached_identity_model(
+    settings: IdentityModelSettings, cache_dir: str | Path | None
+) -> SyntheticIdentityModel:
+    """The model for `settings`: read from `cache_dir/identity_model-<key>.pt`, else trained
+    and written there (cache_dir None: trained, not kept)."""
+    if cache_dir is None:
+        return train_identity_model(settings)
+    path = Path(cache_dir) / f"identity_model-{settings.key()}.pt"
+    if path.is_file():
+        return SyntheticIdentityModel.load(path)
+    model = train_identity_model(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return model
