@@ -20,7 +20,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from fakearena.config import config_dir, to_container
+from fakearena.config import compose_data_config, config_dir, to_container
 from fakearena.data.datamodule import FaceDataModule
 from fakearena.data.datasets import ManifestDataset
 from fakearena.data.manifest import SPLITS
@@ -69,25 +69,11 @@ def evaluation_dataset(
     return datamodule.rows_dataset(datamodule.manifest)
 
 
-def _data_config(name: str, seed: int) -> DictConfig:
-    """The data config `conf/data/<name>.yaml`, composed as `fakearena train data=<name>`."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    overrides = [f"data={name}", f"seed={seed}"]
-    if GlobalHydra.instance().is_initialized():  # inside a running Hydra job
-        from hydra import compose
-
-        return compose(config_name="train", overrides=overrides).data
-    from fakearena.config import compose as compose_outside
-
-    return compose_outside("train", overrides).data
-
-
 def test_set_module(entry: str, *, seed: int, **data_options: Any) -> FaceDataModule:
     """A DataModule for one `test_data` entry: a manifest path or a `conf/data` config name."""
     names = sorted(p.stem for p in (config_dir() / "data").glob("*.yaml"))
     if entry in names:
-        node = _data_config(entry, seed)
+        node = compose_data_config(entry, seed)
         if OmegaConf.is_missing(node, "manifests"):
             raise ConfigError(
                 f"test_data entry {entry!r} is a data config without manifests; "
