@@ -157,3 +157,53 @@ def test_ffpp_compression_that_is_absent_suggests_what_exists(tmp_path: Path):
         f"{tmp_path} does not have; this copy holds c23: pass compression=c23 (or download c40 "
         "with the official FaceForensics++ script: -c c40)"
     )
+
+
+def test_wrong_files_given_as_checkpoints_are_named_as_such(cli, tmp_path: Path):
+    from test_evaluate import save_detect_checkpoint
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    best = save_detect_checkpoint(run / "checkpoints" / "best.ckpt")
+    metrics = run / "csv" / "version_0" / "metrics.csv"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text("epoch,step,train/loss\n0,1,0.69\n")
+    (run / "results.json").write_text(json.dumps({"schema_version": 1, "task": "detect"}))
+    image = tmp_path / "face.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    fix = f"its run's best checkpoint is {best}: give ckpt={run} (the run folder) or that file"
+
+    code, _, err = cli("evaluate", f"ckpt={metrics}", f"hydra.run.dir={tmp_path / 'e'}")
+    assert code == 1
+    assert err.strip() == (
+        f"fakearena: error: {metrics} is a CSV file (a text table with header "
+        f"'epoch,step,train/loss'), not a checkpoint; {fix}"
+    )
+    code, _, err = cli("detect", str(image), f"ckpt={run / 'results.json'}")
+    assert code == 1
+    assert err.strip() == (
+        f"fakearena: error: {run / 'results.json'} is a JSON file (e.g. a run's results.json), "
+        f"not a checkpoint; {fix}"
+    )
+    stray = tmp_path / "elsewhere.ckpt"
+    stray.write_bytes(b"")
+    code, _, err = cli("evaluate", f"ckpt={stray}", f"hydra.run.dir={tmp_path / 'e'}")
+    assert err.strip() == (
+        f"fakearena: error: {stray} is empty (0 bytes; a write that was interrupted?), not a "
+        "checkpoint; give a .ckpt file written by `fakearena train` (or its run folder)"
+    )
+
+
+def test_a_real_checkpoint_passes_the_format_check(tmp_path: Path):
+    import torch
+
+    from fakearena.tasks.checkpoints import load_checkpoint
+    from fakearena.utils.checkpoint_paths import check_checkpoint_format
+
+    zipped = tmp_path / "zip.ckpt"
+    torch.save({"state_dict": {}}, zipped)
+    legacy = tmp_path / "legacy.ckpt"
+    torch.save({"state_dict": {}}, legacy, _use_new_zipfile_serialization=False)
+    for path in (zipped, legacy):
+        check_checkpoint_format(path)
+        assert load_checkpoint(path) == {"state_dict": {}}

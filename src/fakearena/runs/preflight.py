@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fakearena.data.manifest_file import data_manifest_csv
 from fakearena.errors import ConfigError, DataError
-from fakearena.utils.checkpoint_paths import resolve_checkpoint
+from fakearena.utils.checkpoint_paths import check_checkpoint_format, resolve_checkpoint
 
 
 def _checkpoint(cfg: DictConfig, key: str, command: str) -> None:
@@ -23,7 +23,7 @@ def _checkpoint(cfg: DictConfig, key: str, command: str) -> None:
     value = cfg.get(key) if not OmegaConf.is_missing(cfg, key) else None
     if not value:
         raise ConfigError(f"`fakearena {command}` needs {key}=PATH (a checkpoint, e.g. best.ckpt)")
-    resolve_checkpoint(str(value))
+    check_checkpoint_format(resolve_checkpoint(str(value)))
 
 
 def _data_dir(cfg: DictConfig) -> str | None:
