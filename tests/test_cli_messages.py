@@ -207,3 +207,91 @@ def test_a_real_checkpoint_passes_the_format_check(tmp_path: Path):
     for path in (zipped, legacy):
         check_checkpoint_format(path)
         assert load_checkpoint(path) == {"state_dict": {}}
+
+
+@pytest.fixture(scope="module")
+def detect_ckpt(tmp_path_factory) -> Path:
+    from test_evaluate import save_detect_checkpoint
+
+    return save_detect_checkpoint(tmp_path_factory.mktemp("ckpt") / "d.ckpt", size=64)
+
+
+@pytest.mark.real_data
+def test_detect_on_a_group_photo_gives_the_most_suspicious_face_and_the_mean(
+    tmp_path: Path, detect_ckpt: Path, fixtures_dir: Path
+):
+    from conftest import run_cli
+
+    photo = fixtures_dir / "faces" / "photos" / "multiface.jpg"
+    run_dir = tmp_path / "run"
+    result = run_cli("detect", str(photo), f"ckpt={detect_ckpt}", f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    item = json.loads((run_dir / "detections.json").read_text())["results"][0]
+    probs = [face["prob"] for face in item["frames"]]
+    assert len(probs) == 6  # the fixture's six faces
+    assert item["prob"] == pytest.approx(max(probs))  # the verdict: the most suspicious face
+    assert item["mean_prob"] == pytest.approx(sum(probs) / 6)  # beside it: the mean
+    assert item["most_suspicious_face"] == probs.index(max(probs))
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["input", "frames", "faces", "P(fake)", "mean", "verdict"]
+    assert lines[1].split()[:5] == [
+        "multiface.jpg", "1", "6", f"{max(probs):.3f}", f"{sum(probs) / 6:.3f}",
+    ]  # fmt: skip
+    marked = [line for line in lines if line.endswith("<- most suspicious")]
+    assert len(marked) == 1 and f"{max(probs):.3f}" in marked[0]
+    assert "P(fake) of an input with several faces in a frame is its most suspicious" in (
+        result.stdout
+    )
+
+
+@pytest.mark.real_data
+def test_detect_warns_on_a_video_cut_in_half(tmp_path: Path, detect_ckpt: Path, fixtures_dir):
+    import av
+    import numpy as np
+    from _media import write_video
+    from PIL import Image
+
+    from fakearena.faces.video import probe_video
+
+    source = fixtures_dir / "ffpp_mini/original_sequences/youtube/c23/videos/004.mp4"
+    frames = []
+    with av.open(str(source)) as container:
+        for frame in container.decode(video=0):
+            image = frame.to_image().resize((640, 360), Image.BILINEAR)
+            frames.append(np.asarray(image))
+            if len(frames) == 16:
+                break
+    whole = write_video(tmp_path / "whole.mp4", frames, faststart=True)
+    cut = tmp_path / "in" / "cut.mp4"
+    cut.parent.mkdir()
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    info = probe_video(cut)
+    assert info.declared_frames == 16 and 0 < info.frame_count < 16
+    run_dir = tmp_path / "run"
+    result = run_cli_detect(cut, detect_ckpt, run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    share = f"{info.frame_count / 16:.0%}"
+    assert (
+        f"fakearena: warning: 1 video(s) are truncated (listed in {run_dir / 'detections.json'})"
+        f": {cut}: {info.frame_count} of the 16 frames its container declares are readable (the "
+        f"file is cut short: frames were sampled from its first {share} only)"
+    ) in result.stderr
+    item = json.loads((run_dir / "detections.json").read_text())["results"][0]
+    assert item["truncation"].startswith(f"{info.frame_count} of the 16 frames")
+    scanned = item["frames_scanned"]  # the last readable packet may not decode
+    assert 0 < scanned <= 4
+    if scanned < 4:
+        assert item["truncation"].endswith(f"decoding stopped after {scanned} of the 4 sampled frames")
+    whole_run = tmp_path / "whole_run"
+    result = run_cli_detect(whole, detect_ckpt, whole_run)
+    assert result.returncode == 0 and "truncated" not in result.stderr
+    assert "truncation" not in json.loads((whole_run / "detections.json").read_text())["results"][0]
+
+
+def run_cli_detect(video: Path, ckpt: Path, run_dir: Path):
+    from conftest import run_cli
+
+    return run_cli(
+        "detect", str(video), f"ckpt={ckpt}", "frames_per_video=4", "progress=false",
+        f"hydra.run.dir={run_dir}",
+    )  # fmt: skip
