@@ -295,3 +295,64 @@ def run_cli_detect(video: Path, ckpt: Path, run_dir: Path):
         "detect", str(video), f"ckpt={ckpt}", "frames_per_video=4", "progress=false",
         f"hydra.run.dir={run_dir}",
     )  # fmt: skip
+
+
+def _last_layer_checkpoint(path: Path, scale: float, bias: float) -> Path:
+    """A random detector whose last layer's weights are scaled by `scale` and bias set: scale 0
+    ignores the input (every probability is sigmoid(bias)), a large scale spreads the scores."""
+    import torch
+    from test_evaluate import save_detect_checkpoint
+
+    save_detect_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=True)
+    state = checkpoint["state_dict"]
+    last = [k for k, v in state.items() if k.endswith(".weight") and v.ndim == 2][-1]
+    state[last].mul_(scale)
+    state[last.removesuffix(".weight") + ".bias"].fill_(bias)
+    torch.save(checkpoint, path)
+    return path
+
+
+def test_evaluate_shows_collapsed_scores_prominently(cli, tmp_path: Path, toy_manifest: Path):
+    from fakearena.results import read_results
+
+    ckpt = _last_layer_checkpoint(tmp_path / "flat.ckpt", scale=0.0, bias=-0.0285)
+    run_dir = tmp_path / "run"
+    args = [f"ckpt={ckpt}", "data=manifest", f"data.manifests=[{toy_manifest}]", "split=all"]
+    code, out, err = cli("evaluate", *args, "n_bootstrap=50", f"hydra.run.dir={run_dir}")
+    assert code == 0, err
+    predictions = __import__("pandas").read_csv(run_dir / "predictions.csv")
+    low, high = predictions["prob"].min(), predictions["prob"].max()
+    assert high - low < 1e-3 and 0.4928 < low < 0.4930  # sigmoid(-0.0285) = 0.49288
+    warning = (
+        f"toy: collapsed scores: every probability lies in [{low:.5f}, {high:.5f}] (a range "
+        "below 0.001); the detector barely tells rows apart and its AUC ranks noise"
+    )
+    lines = out.splitlines()
+    assert lines[0].startswith("toy: AUC 0.5000") and lines[0].endswith("⚠ collapsed scores")
+    assert f"  ⚠ 1 warning(s), also in {run_dir / 'results.json'} `warnings`:" in lines
+    assert f"  ⚠ {warning}" in lines
+    assert f"fakearena: warning: {warning}" in err.splitlines()
+    record = read_results(run_dir)
+    assert record["warnings"] == [f"test/{warning}"]
+    assert "collapsed scores" in record["metrics"]["test/toy/auc"]["warning"]
+
+
+def test_collapse_is_a_range_below_1e_3_and_flagged_once(capsys, tmp_path: Path):
+    from fakearena.runs.evaluate_summary import flag_collapsed, print_summary
+
+    metrics = {"auc": 0.7, "ap": 0.6, "eer": 0.3, "acc": 0.5, "n": 3}
+    varied = dict(metrics)
+    flag_collapsed(varied, [0.2, 0.2 + 1e-3, 0.9])
+    assert varied.get("flags") == [] and "warnings" not in varied
+    edge = dict(metrics)
+    flag_collapsed(edge, [0.5, 0.5 + 1.001e-3])  # just above the range: not collapsed
+    assert edge["flags"] == []
+    flat = dict(metrics)
+    flag_collapsed(flat, [0.5, 0.5 + 0.999e-3])
+    assert flat["flags"] == ["collapsed"] and len(flat["warnings"]) == 1
+    flag_collapsed(flat, [0.5, 0.5])  # already flagged (e.g. by the metrics): not twice
+    assert flat["flags"] == ["collapsed"] and len(flat["warnings"]) == 1
+    print_summary("set", varied, tmp_path)
+    out = capsys.readouterr()
+    assert "⚠" not in out.out and out.err == ""

@@ -10,7 +10,6 @@ every metric equals the one-process value, and rank 0 writes the files.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from fakearena.errors import ConfigError, DataError
 from fakearena.metrics.predictions import metric_entries, set_warnings
 from fakearena.report.plots import plot_robustness
 from fakearena.results import build_record, metric, now_iso, write_results
+from fakearena.runs.evaluate_summary import flag_collapsed, print_summary
 from fakearena.runs.scoring import score_dataset, write_evaluation
 from fakearena.tasks.checkpoints import resolve_checkpoint, restore_task
 from fakearena.utils.io import atomic_path
@@ -224,8 +224,6 @@ def run(cfg: DictConfig) -> float:
         train_transform=None,
     )
     dataset = evaluation_dataset(datamodule, cfg.split)
-    for warning in datamodule.warnings:
-        print(f"fakearena: warning: {warning}", file=sys.stderr)
     device = shard.device if shard.world_size > 1 else resolve_device(cfg.device)
     run_dir = Path(cfg.paths.output_dir)
     # the generic `manifest` config names nothing: use the manifest's own name
@@ -246,6 +244,7 @@ def run(cfg: DictConfig) -> float:
     if not shard.is_main:  # every rank holds the same result; rank 0 writes it
         return float(result["auc"])
     artifacts: dict[str, Any] = write_evaluation(run_dir, frame, result, f"{name} ({cfg.split})")
+    flag_collapsed(result, frame["prob"])  # scores that barely vary: their AUC is noise
     metrics = metric_entries(f"test/{name}", result)
     if table is not None:
         with atomic_path(run_dir / ROBUSTNESS_CSV) as tmp:
@@ -278,23 +277,5 @@ def run(cfg: DictConfig) -> float:
         },
     )
     write_results(run_dir, record)
-    _print_summary(name, result, run_dir)
+    print_summary(name, result, run_dir, datamodule.warnings)
     return float(result["auc"])
-
-
-def _print_summary(name: str, result: dict[str, Any], run_dir: Path) -> None:
-    """The headline numbers with their intervals, then any warning about the set's size."""
-    line = f"{name}: AUC {result['auc']:.4f}{_ci_text(result.get('auc_ci95'))}  "
-    line += f"AP {result['ap']:.4f}  EER {result['eer']:.4f}  ACC {result['acc']:.4f}  "
-    line += f"(n={result['n']}"
-    line += f", CI resamples {result['ci_unit']}s)" if result.get("ci_unit") else ")"
-    if "video_auc" in result:
-        line += f"\n  video AUC {result['video_auc']:.4f}"
-        line += f"{_ci_text(result.get('video_auc_ci95'))} (videos={result['n_videos']})"
-    print(f"{line}\n  written to {run_dir}")
-    for warning in result.get("warnings") or []:
-        print(f"fakearena: warning: {name}: {warning}", file=sys.stderr)
-
-
-def _ci_text(ci: list[float] | None) -> str:
-    return f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
