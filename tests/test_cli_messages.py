@@ -248,9 +248,9 @@ def test_detect_on_a_group_photo_gives_the_most_suspicious_face_and_the_mean(
 def test_detect_warns_on_a_video_cut_in_half(tmp_path: Path, detect_ckpt: Path, fixtures_dir):
     import av
     import numpy as np
-    from _media import write_video
     from PIL import Image
 
+    from _media import write_video
     from fakearena.faces.video import probe_video
 
     source = fixtures_dir / "ffpp_mini/original_sequences/youtube/c23/videos/004.mp4"
@@ -281,7 +281,8 @@ def test_detect_warns_on_a_video_cut_in_half(tmp_path: Path, detect_ckpt: Path, 
     scanned = item["frames_scanned"]  # the last readable packet may not decode
     assert 0 < scanned <= 4
     if scanned < 4:
-        assert item["truncation"].endswith(f"decoding stopped after {scanned} of the 4 sampled frames")
+        stopped = f"decoding stopped after {scanned} of the 4 sampled frames"
+        assert item["truncation"].endswith(stopped)
     whole_run = tmp_path / "whole_run"
     result = run_cli_detect(whole, detect_ckpt, whole_run)
     assert result.returncode == 0 and "truncated" not in result.stderr
@@ -301,6 +302,7 @@ def _last_layer_checkpoint(path: Path, scale: float, bias: float) -> Path:
     """A random detector whose last layer's weights are scaled by `scale` and bias set: scale 0
     ignores the input (every probability is sigmoid(bias)), a large scale spreads the scores."""
     import torch
+
     from test_evaluate import save_detect_checkpoint
 
     save_detect_checkpoint(path)
