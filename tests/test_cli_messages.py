@@ -358,3 +358,56 @@ def test_collapse_is_a_range_below_1e_3_and_flagged_once(capsys, tmp_path: Path)
     print_summary("set", varied, tmp_path)
     out = capsys.readouterr()
     assert "⚠" not in out.out and out.err == ""
+
+
+def test_one_copy_of_each_log_line_tags_and_an_unresolved_config_said(tmp_path: Path):
+    """One short training run from the command line: Lightning's lines once, `tags` recorded,
+    and a config key that cannot be resolved said in results.json and on the console."""
+    import os
+    import subprocess
+
+    from fakearena.results import read_results
+
+    from conftest import REPO_ROOT
+
+    run_dir = tmp_path / "run"
+    env = dict(os.environ, WANDB_MODE="offline", PYTHONWARNINGS="ignore")
+    env.pop("FAKEARENA_TEST_UNSET", None)
+    args = [
+        "train", "data=synthetic", "debug=fast_dev_run", "tags=[ablation,v2]",
+        "+notes=${oc.env:FAKEARENA_TEST_UNSET}", f"hydra.run.dir={run_dir}",
+    ]  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "fakearena.cli", *args],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    console = result.stdout + result.stderr
+    for line in ("GPU available: False", "Loaded model weights from the checkpoint"):
+        assert console.count(line) == 1, console
+    log_file = (run_dir / "train.log").read_text()
+    assert log_file.count("GPU available: False") == 1  # the run's log file keeps them
+    record = read_results(run_dir)
+    assert record["tags"] == ["ablation", "v2"]
+    warning = (
+        "config key notes could not be resolved (Environment variable 'FAKEARENA_TEST_UNSET' "
+        "not found), so results.json `config` holds the whole config unresolved (every ${...} "
+        "as written, not the value the run used); set what it names (e.g. the environment "
+        "variable) or give the key a plain value"
+    )
+    assert warning in record["warnings"]
+    assert record["config"]["notes"] == "${oc.env:FAKEARENA_TEST_UNSET}"
+    assert f"fakearena: warning: {warning}" in result.stderr.splitlines()
+
+
+def test_tags_reach_the_wandb_logger(tmp_path: Path):
+    from hydra.utils import instantiate
+
+    from fakearena.config import compose
+
+    cfg = compose("train", ["logger=wandb", "tags=[ablation,v2]"])
+    cfg.logger.wandb.save_dir = str(tmp_path)
+    logger = instantiate(cfg.logger.wandb, offline=True)
+    assert logger._wandb_init["tags"] == ["ablation", "v2"]
+    plain = compose("train", ["logger=wandb"])
+    assert list(plain.logger.wandb.tags) == []

@@ -133,12 +133,35 @@ def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
         return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
-def to_container(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config as plain dicts (for results.json); unresolvable keys are kept raw."""
+def to_container(cfg: DictConfig, warnings: list[str] | None = None) -> dict[str, Any]:
+    """The resolved config as plain dicts (for results.json).
+
+    When some interpolation cannot be resolved, the whole config is returned unresolved (every
+    `${...}` as written) and, when `warnings` is given, a sentence naming the key, the reason
+    and the fix is appended to it, for results.json `warnings` and the console.
+    """
     try:
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
-    except Exception:
+    except Exception as error:
+        if warnings is not None:
+            warnings.append(unresolved_config_warning(error))
         return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
+
+
+def unresolved_config_warning(error: Exception) -> str:
+    """The sentence for a config that `OmegaConf.to_container(resolve=True)` could not resolve."""
+    key = getattr(error, "full_key", None)
+    cause: BaseException | None = error  # OmegaConf wraps what the resolver raised
+    while cause is not None and not isinstance(cause, KeyError):
+        cause = cause.__cause__ or cause.__context__
+    text = cause.args[0] if cause is not None and cause.args else str(error)
+    reason = " ".join(str(text).split("\n")[0].split())
+    where = f"config key {key}" if key else "the config"
+    return (
+        f"{where} could not be resolved ({reason}), so results.json `config` holds the whole "
+        "config unresolved (every ${...} as written, not the value the run used); set what "
+        "it names (e.g. the environment variable) or give the key a plain value"
+    )
 
 
 def composition_error(config_name: str, overrides: Sequence[str], error: Exception) -> ConfigError:

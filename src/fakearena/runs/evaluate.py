@@ -256,13 +256,14 @@ def run(cfg: DictConfig) -> float:
             if row.severity > 0:
                 key = f"test/{name}/{row.perturb}={row.level:g}/auc"
                 metrics[key] = metric(row.auc, n=row.n, severity=row.severity)
+    config_warnings: list[str] = []
     reference = datamodule.references(cfg.split if cfg.split != "all" else None)[0]
     reference.update(scored_rows=len(frame))
     artifacts.update(checkpoint=str(checkpoint.resolve()), run_dir=str(run_dir))
     record = build_record(
         task="detect",
         metrics=metrics,
-        config=to_container(cfg),
+        config=to_container(cfg, config_warnings),
         seed=int(cfg.seed),
         started_at=started_at,
         wall_seconds=time.perf_counter() - start,
@@ -273,9 +274,9 @@ def run(cfg: DictConfig) -> float:
         extra={
             "skipped_rows": skipped,
             "split": cfg.split,
-            "warnings": datamodule.warnings + set_warnings(metrics),
+            "warnings": datamodule.warnings + set_warnings(metrics) + config_warnings,
         },
     )
     write_results(run_dir, record)
-    print_summary(name, result, run_dir, datamodule.warnings)
+    print_summary(name, result, run_dir, datamodule.warnings + config_warnings)
     return float(result["auc"])
