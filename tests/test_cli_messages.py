@@ -14,9 +14,7 @@ from pathlib import Path
 import pytest
 
 from fakearena.cli import main
-from fakearena.data.builders.cli import main as build_main
 from fakearena.data.builders.ffpp import load_splits
-from fakearena.errors import DataError
 
 
 @pytest.fixture(autouse=True)
@@ -98,6 +96,13 @@ def test_wrong_fakearena_data_names_its_value_and_what_it_holds(cli, tmp_path: P
     code, _, err = cli("protocol", f"hydra.run.dir={tmp_path}/p")
     assert code == 1
     assert f"FAKEARENA_DATA={tmp_path / 'nowhere'} (paths.data_dir) does not exist" in err
+    code, _, err = cli("train", "data=celebdf_v2", f"paths.data_dir={datasets}")
+    assert code == 1
+    assert _one_line(err).endswith(
+        f"paths.data_dir={datasets} holds no celebdf_v2/faces/celebdf_v2.csv (it holds: "
+        "ffpp_c23); build it there (conf/data/celebdf_v2.yaml names the commands that build it) "
+        "or fix paths.data_dir"
+    )
 
 
 def _partial_ffpp(root: Path, source: Path) -> Path:
@@ -148,14 +153,15 @@ def test_ffpp_build_reports_against_the_official_lists(
     assert set(report["kinds"]) == {"real", "Deepfakes", "NeuralTextures"}
 
 
-def test_ffpp_compression_that_is_absent_suggests_what_exists(tmp_path: Path):
+def test_ffpp_compression_that_is_absent_suggests_what_exists(cli, tmp_path: Path):
     (tmp_path / "original_sequences/youtube/c23/videos").mkdir(parents=True)
-    with pytest.raises(DataError) as error:
-        build_main(["ffpp", f"root={tmp_path}", f"out={tmp_path / 'o'}", "compression=c40"])
-    assert str(error.value) == (
-        "ffpp: compression=c40 asks for original_sequences/youtube/c40/videos, which "
-        f"{tmp_path} does not have; this copy holds c23: pass compression=c23 (or download c40 "
-        "with the official FaceForensics++ script: -c c40)"
+    out = tmp_path / "o"
+    code, _, err = cli("data", "build", "ffpp", f"root={tmp_path}", f"out={out}", "compression=c40")
+    assert code == 1 and not out.exists()
+    assert _one_line(err) == (
+        "fakearena: error: ffpp: compression=c40 asks for original_sequences/youtube/c40/videos, "
+        f"which {tmp_path} does not have; this copy holds c23: pass compression=c23 (or "
+        "download c40 with the official FaceForensics++ script: -c c40)"
     )
 
 
