@@ -417,3 +417,24 @@ def test_tags_reach_the_wandb_logger(tmp_path: Path):
     assert logger._wandb_init["tags"] == ["ablation", "v2"]
     plain = compose("train", ["logger=wandb"])
     assert list(plain.logger.wandb.tags) == []
+
+
+def test_a_card_root_naming_an_empty_variable_is_refused(
+    cli, tmp_path: Path, monkeypatch, toy_manifest: Path
+):
+    import yaml
+
+    card_path = toy_manifest.with_suffix(".yaml")
+    card = yaml.safe_load(card_path.read_text())
+    card["root"] = "${oc.env:FAKEARENA_DATA}/toy"
+    card_path.write_text(yaml.safe_dump(card))
+    monkeypatch.setenv("FAKEARENA_DATA", str(toy_manifest.parent.parent))
+    assert cli("data", "validate", str(toy_manifest))[0] == 0  # set: the root resolves
+    monkeypatch.setenv("FAKEARENA_DATA", "")
+    code, _, err = cli("data", "validate", str(toy_manifest))
+    assert code == 1
+    assert (
+        "card root '${oc.env:FAKEARENA_DATA}/toy' names the environment variable FAKEARENA_DATA, "
+        "which is set but empty; export FAKEARENA_DATA=<the folder it stands for> or write the "
+        "folder in the card"
+    ) in _one_line(err)
