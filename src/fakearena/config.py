@@ -60,49 +60,8 @@ def data_dir_from_env() -> str:
     return value or UNSET_DATA_DIR
 
 
-if not OmegaConf.has_resolver("fakearena_data_dir"):
+if not OmegaConf.has_resolver("fakearena_data_dir"):  # conf/paths: paths.data_dir
     OmegaConf.register_new_resolver("fakearena_data_dir", data_dir_from_env)
-
-
-def data_dir_hint(
-    missing: str | os.PathLike[str], data_name: str, data_dir: str | None = None
-) -> str | None:
-    """Why a manifest under `paths.data_dir` is missing, as a sentence naming FAKEARENA_DATA.
-
-    Args:
-        missing: the manifest path that does not exist.
-        data_name: the data config (`conf/data/<data_name>.yaml`).
-        data_dir: `paths.data_dir` when given on the command line (None: from FAKEARENA_DATA).
-
-    Returns:
-        The sentence (variable, its value, the config key, the fix), or None when the path does
-        not lie under the data folder.
-    """
-    recipe = f"conf/data/{data_name}.yaml names the commands that build it"
-    missing_text = Path(missing).as_posix()
-    if missing_text.startswith(UNSET_DATA_DIR + "/") or missing_text == UNSET_DATA_DIR:
-        raw = os.environ.get(DATA_ENV)
-        state = "is not set" if raw is None else f"is set but empty ({DATA_ENV}={raw!r})"
-        return (
-            f"data={data_name} reads its manifest under paths.data_dir, which is the "
-            f"environment variable {DATA_ENV}, and {DATA_ENV} {state}; export "
-            f"{DATA_ENV}=<the folder of your built datasets> (or pass paths.data_dir=DIR); "
-            f"to build the data: {recipe}"
-        )
-    from_env = data_dir is None or data_dir == data_dir_from_env()
-    root = data_dir_from_env() if from_env else str(data_dir)
-    folder = Path(root).expanduser()
-    try:
-        relative = Path(missing).resolve().relative_to(folder.resolve()).as_posix()
-    except ValueError:
-        return None
-    where = f"{DATA_ENV}={root} (paths.data_dir)" if from_env else f"paths.data_dir={root}"
-    fix = f"point {DATA_ENV} at the folder that holds it" if from_env else "fix paths.data_dir"
-    if not folder.is_dir():
-        return f"{where} does not exist; {fix}, or build the data there ({recipe})"
-    held = sorted(p.name for p in folder.iterdir() if p.is_dir())[:10]
-    holds = f" (it holds: {', '.join(held)})" if held else " (it is empty)"
-    return f"{where} holds no {relative}{holds}; build it there ({recipe}) or {fix}"
 
 
 def compose_data_config(name: str, seed: int = 0) -> DictConfig:
