@@ -48,10 +48,14 @@ def test_unset_fakearena_data_is_named_and_dot_data_is_never_used(
     assert not (tmp_path / "run").exists()
 
 
-def test_empty_fakearena_data_is_named_for_evaluate(cli, tmp_path: Path, monkeypatch):
+def _checkpoint(folder: Path) -> Path:
     from test_evaluate import save_detect_checkpoint
 
-    ckpt = save_detect_checkpoint(tmp_path / "d.ckpt")
+    return save_detect_checkpoint(folder / "d.ckpt")
+
+
+def test_empty_fakearena_data_is_named_for_evaluate(cli, tmp_path: Path, monkeypatch):
+    ckpt = _checkpoint(tmp_path)
     monkeypatch.setenv("FAKEARENA_DATA", "")
     code, _, err = cli("evaluate", f"ckpt={ckpt}", "data=dfdc", f"hydra.run.dir={tmp_path / 'r'}")
     assert code == 1
@@ -76,12 +80,24 @@ def test_wrong_fakearena_data_names_its_value_and_what_it_holds(cli, tmp_path: P
     code, _, err = cli("protocol", f"hydra.run.dir={tmp_path}/p")
     assert code == 1
     assert f"FAKEARENA_DATA={tmp_path / 'nowhere'} (paths.data_dir) does not exist" in err
+    (datasets / "dfdc").mkdir()
+    (datasets / "dfdc" / "videos.csv").write_text("path\n")  # built, faces not extracted
+    monkeypatch.setenv("FAKEARENA_DATA", str(datasets))
+    code, _, err = cli("evaluate", "ckpt=" + str(_checkpoint(tmp_path)), "data=dfdc")
+    assert code == 1
+    videos = datasets / "dfdc" / "videos.csv"
+    assert one_line(err).endswith(
+        f"FAKEARENA_DATA={datasets} (paths.data_dir) holds {videos}, the built video list, but "
+        "no dfdc/faces/dfdc.csv: extract the faces with `fakearena faces extract "
+        f"input={videos} out={datasets / 'dfdc' / 'faces'}`"
+    )
+    monkeypatch.delenv("FAKEARENA_DATA")  # the key given instead of the variable
     code, _, err = cli("train", "data=celebdf_v2", f"paths.data_dir={datasets}")
     assert code == 1
     assert one_line(err).endswith(
         f"paths.data_dir={datasets} holds no celebdf_v2/faces/celebdf_v2.csv (it holds: "
-        "ffpp_c23); build it there (conf/data/celebdf_v2.yaml names the commands that build it) "
-        "or fix paths.data_dir"
+        "dfdc, ffpp_c23); build it there (conf/data/celebdf_v2.yaml names the commands that build "
+        "it) or fix paths.data_dir"
     )
 
 

@@ -94,6 +94,12 @@ def data_dir_hint(
     fix = f"point {DATA_ENV} at the folder that holds it" if from_env else "fix paths.data_dir"
     if not folder.is_dir():
         return f"{where} does not exist; {fix}, or build the data there ({recipe})"
+    videos = folder / Path(relative).parts[0] / "videos.csv"
+    if videos.is_file() and "faces" in Path(relative).parts:  # built, faces not extracted yet
+        return (
+            f"{where} holds {videos}, the built video list, but no {relative}: extract the "
+            f"faces with `fakearena faces extract input={videos} out={videos.parent / 'faces'}`"
+        )
     held = sorted(p.name for p in folder.iterdir() if p.is_dir())[:10]
     holds = f" (it holds: {', '.join(held)})" if held else " (it is empty)"
     return f"{where} holds no {relative}{holds}; build it there ({recipe}) or {fix}"
