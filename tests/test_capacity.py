@@ -104,7 +104,7 @@ def test_leaderboard_shows_the_parameter_column_and_flags_the_gap(tmp_path: Path
     column = table[0].index(CAPACITY_HEADER)
     cells = {row[1]: row[column] for row in table[1:]}
     assert cells == {"f3net_rgb": "0.76M (2.05x test_resnet) ⚠", "meso4": "12,617"}
-    note = "f3net_rgb has 2.05x the trainable parameters of its reference backbone test_resnet"
+    note = "f3net_rgb: 2.05x the trainable parameters of its reference backbone test_resnet"
     assert note in md
     assert parameter_cell({"detector": "dcgan"}) == "-"
     frame = pd.read_csv(written["csv"]).set_index("detector")

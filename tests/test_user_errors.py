@@ -89,17 +89,19 @@ def test_data_config_without_fakearena_data_names_the_variable(tmp_path: Path, m
 
     monkeypatch.delenv("FAKEARENA_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "ffpp_c23" / "faces").mkdir(parents=True)  # never used as a fallback
     cfg = compose("train", ["data=ffpp_c23"])
-    cfg.data.manifests = [str(Path("data/ffpp_c23/faces/ffpp_c23.csv"))]  # paths.data_dir
+    assert cfg.data.manifests[0] == "$FAKEARENA_DATA/ffpp_c23/faces/ffpp_c23.csv"
     with pytest.raises(DataError) as error:
         instantiate(cfg.data).manifest  # noqa: B018
     message = str(error.value)
-    assert "the environment variable FAKEARENA_DATA is not set" in message
+    assert "environment variable FAKEARENA_DATA, and FAKEARENA_DATA is not set" in message
     assert "conf/data/ffpp_c23.yaml" in message and "file not found" not in message
 
     monkeypatch.setenv("FAKEARENA_DATA", str(tmp_path / "datasets"))
+    (tmp_path / "datasets").mkdir()
     cfg = compose("train", ["data=ffpp_c23"])
-    expected = r"FAKEARENA_DATA=\S+ holds no ffpp_c23/faces/ffpp_c23\.csv"
+    expected = r"FAKEARENA_DATA=\S+ \(paths\.data_dir\) holds no ffpp_c23/faces/ffpp_c23\.csv"
     with pytest.raises(DataError, match=expected):
         instantiate(cfg.data).manifest  # noqa: B018
 

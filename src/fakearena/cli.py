@@ -148,7 +148,21 @@ def _cleanup_empty_run_dir() -> None:
     kept = {".hydra"} | {p.name for p in run_dir.glob("*.log")}
     empty_dirs = {p.name for p in run_dir.iterdir() if p.is_dir() and not any(p.iterdir())}
     if all(child.name in kept | empty_dirs for child in run_dir.iterdir()):
+        _drop_log_files_under(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _drop_log_files_under(folder: Path) -> None:
+    """Close and detach the root logger's file handlers writing into `folder` (about to go):
+    a later record in this process (the next in-process job) must not reopen a removed path."""
+    import logging
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        filename = getattr(handler, "baseFilename", None)
+        if filename and Path(filename).resolve().is_relative_to(folder.resolve()):
+            root.removeHandler(handler)
+            handler.close()
 
 
 def run_hydra_command(name: str, command: Command, argv: Sequence[str]) -> None:

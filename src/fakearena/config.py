@@ -49,32 +49,34 @@ def config_dir() -> Path:
 
 
 DATA_ENV = "FAKEARENA_DATA"  # `paths.data_dir`: where the public datasets' manifests are built
+# What `paths.data_dir` holds while FAKEARENA_DATA is unset or empty: a path that never exists,
+# reads as "the variable was not expanded" and is never a relative ./data folder by accident.
+UNSET_DATA_DIR = "$" + DATA_ENV
 
 
-def data_dir_hint(missing: str | os.PathLike[str], data_name: str) -> str | None:
-    """Why a manifest under `paths.data_dir` is missing, as a sentence naming FAKEARENA_DATA.
+def data_dir_from_env() -> str:
+    """`${fakearena_data_dir:}` (conf/paths): FAKEARENA_DATA, or UNSET_DATA_DIR when unset/empty."""
+    value = os.environ.get(DATA_ENV, "").strip()
+    return value or UNSET_DATA_DIR
 
-    Args:
-        missing: the manifest path that does not exist.
-        data_name: the data config (`conf/data/<data_name>.yaml`).
 
-    Returns:
-        The sentence, or None when the path does not lie under the data folder.
+if not OmegaConf.has_resolver("fakearena_data_dir"):  # conf/paths: paths.data_dir
+    OmegaConf.register_new_resolver("fakearena_data_dir", data_dir_from_env)
+
+
+def compose_data_config(name: str, seed: int = 0) -> DictConfig:
+    """The data config `conf/data/<name>.yaml`, composed as `fakearena train data=<name>` would.
+
+    Inside a running Hydra job (the CLI) Hydra's own compose is used; elsewhere a fresh one.
     """
-    root = os.environ.get(DATA_ENV)
-    folder = Path(root).expanduser() if root else Path("data")
-    try:
-        relative = Path(missing).resolve().relative_to(folder.resolve())
-    except ValueError:
-        return None
-    recipe = f"conf/data/{data_name}.yaml names the commands that build it"
-    if not root:
-        return (
-            f"the environment variable {DATA_ENV} is not set, so data={data_name} looks under "
-            f"./data (paths.data_dir) in {Path.cwd()}; export {DATA_ENV}=<folder of your built "
-            f"datasets> (or pass paths.data_dir=DIR), or build it there: {recipe}"
-        )
-    return f"{DATA_ENV}={root} holds no {relative.as_posix()}: build it there ({recipe})"
+    from hydra.core.global_hydra import GlobalHydra
+
+    overrides = [f"data={name}", f"seed={seed}"]
+    if GlobalHydra.instance().is_initialized():
+        from hydra import compose as hydra_compose
+
+        return hydra_compose(config_name="train", overrides=overrides).data
+    return compose("train", overrides).data
 
 
 def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
@@ -90,12 +92,35 @@ def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
         return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
-def to_container(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config as plain dicts (for results.json); unresolvable keys are kept raw."""
+def to_container(cfg: DictConfig, warnings: list[str] | None = None) -> dict[str, Any]:
+    """The resolved config as plain dicts (for results.json).
+
+    When some interpolation cannot be resolved, the whole config is returned unresolved (every
+    `${...}` as written) and, when `warnings` is given, a sentence naming the key, the reason
+    and the fix is appended to it, for results.json `warnings` and the console.
+    """
     try:
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
-    except Exception:
+    except Exception as error:
+        if warnings is not None:
+            warnings.append(unresolved_config_warning(error))
         return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
+
+
+def unresolved_config_warning(error: Exception) -> str:
+    """The sentence for a config that `OmegaConf.to_container(resolve=True)` could not resolve."""
+    key = getattr(error, "full_key", None)
+    cause: BaseException | None = error  # OmegaConf wraps what the resolver raised
+    while cause is not None and not isinstance(cause, KeyError):
+        cause = cause.__cause__ or cause.__context__
+    text = cause.args[0] if cause is not None and cause.args else str(error)
+    reason = " ".join(str(text).split("\n")[0].split())
+    where = f"config key {key}" if key else "the config"
+    return (
+        f"{where} could not be resolved ({reason}), so results.json `config` holds the whole "
+        "config unresolved (every ${...} as written, not the value the run used); set what "
+        "it names (e.g. the environment variable) or give the key a plain value"
+    )
 
 
 def composition_error(config_name: str, overrides: Sequence[str], error: Exception) -> ConfigError:

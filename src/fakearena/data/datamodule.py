@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
-from fakearena.config import data_dir_hint
 from fakearena.data.datasets import ManifestDataset, RowLoader, collate_samples
 from fakearena.data.manifest import SPLITS, Manifest, read_manifest, union_manifests
+from fakearena.data.manifest_file import data_manifest_csv
 from fakearena.data.row_cache import RowCache
 from fakearena.data.transforms.sample import SampleTransform
 from fakearena.errors import ConfigError, DataError
@@ -214,11 +214,8 @@ class FaceDataModule(L.LightningDataModule):
 
     def _check_manifests_exist(self) -> None:
         """A missing manifest under the data folder is most often an unset FAKEARENA_DATA."""
-        for path in map(Path, self.manifest_paths):
-            csv = path.with_suffix(".csv") if path.suffix in (".yaml", ".yml") else path
-            hint = None if csv.is_file() else data_dir_hint(csv, self.name)
-            if hint:
-                raise DataError(f"data {self.name}: manifest {csv} not found; {hint}")
+        for path in self.manifest_paths:
+            data_manifest_csv(path, self.name)
 
     def request_training_targets(self, targets: Sequence[str]) -> None:
         """Per-row targets (`fakearena.data.datasets.TARGETS`) the training samples must hold

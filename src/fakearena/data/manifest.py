@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -265,6 +266,16 @@ def validate_frame(
 
 
 def _resolve_root(root: str, card_dir: Path, where: str) -> Path:
+    for name in re.findall(r"\$\{oc\.env:([A-Za-z_][A-Za-z0-9_]*)\}", root):
+        if name in os.environ and not os.environ[name].strip():  # "" would make "/<rest>"
+            raise ManifestError(
+                where,
+                [
+                    f"card root {root!r} names the environment variable {name}, which is set "
+                    f"but empty; export {name}=<the folder it stands for> or write the folder "
+                    "in the card"
+                ],
+            )
     if "${" in root:
         from omegaconf import OmegaConf
 

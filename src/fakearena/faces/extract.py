@@ -36,7 +36,12 @@ from fakearena.errors import DataError
 from fakearena.faces.detect import FaceDetector, align_face, select_faces
 from fakearena.faces.inputs import SourceItem
 from fakearena.faces.options import ExtractOptions
-from fakearena.faces.video import probe_video, read_frames, sample_frame_indices
+from fakearena.faces.video import (
+    probe_video,
+    read_frames,
+    sample_frame_indices,
+    truncation_note,
+)
 from fakearena.utils.io import atomic_path, atomic_write_json
 
 SHARD_DIR = ".shards"
@@ -61,20 +66,12 @@ class ItemResult:
 
     def truncation(self) -> str:
         """A sentence when the video holds less than it says or decoding stopped early."""
-        notes = []
-        if self.frames_declared > self.frames_readable:
-            share = self.frames_readable / self.frames_declared
-            notes.append(
-                f"{self.frames_readable} of the {self.frames_declared} frames its container "
-                f"declares are readable (the file is cut short: frames were sampled from its "
-                f"first {share:.0%} only)"
-            )
-        if len(self.frames_sampled) < self.frames_wanted:
-            notes.append(
-                f"decoding stopped after {len(self.frames_sampled)} of the {self.frames_wanted} "
-                "sampled frames"
-            )
-        return "; ".join(notes)
+        return truncation_note(
+            self.frames_declared,
+            self.frames_readable,
+            len(self.frames_sampled),
+            self.frames_wanted,
+        )
 
 
 def safe_relative_dir(video_id: str) -> str:

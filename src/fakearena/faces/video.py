@@ -42,6 +42,30 @@ class VideoInfo:
         return self.declared_frames > self.frame_count
 
 
+def truncation_note(declared: int, readable: int, decoded: int, wanted: int) -> str:
+    """A sentence when a video holds less than its header says or decoding stopped early.
+
+    Args:
+        declared: frames the container's header declares (0: unknown).
+        readable: frames whose packets can be read (`VideoInfo.frame_count`).
+        decoded: sampled frames that decoded.
+        wanted: sampled frame indices asked for.
+
+    Returns:
+        The sentence, or "" for a whole video.
+    """
+    notes = []
+    if declared > readable:
+        notes.append(
+            f"{readable} of the {declared} frames its container declares are readable (the "
+            f"file is cut short: frames were sampled from its first {readable / declared:.0%} "
+            "only)"
+        )
+    if decoded < wanted:
+        notes.append(f"decoding stopped after {decoded} of the {wanted} sampled frames")
+    return "; ".join(notes)
+
+
 def _open(path: Path) -> av.container.InputContainer:
     if not path.is_file():
         raise DataError(f"video {path} not found; check the path")

@@ -15,10 +15,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fakearena.metrics.units import COLLAPSED, MIN_UNITS, MIN_UNITS_PER_CLASS, PLURAL, SMALL_N
+from fakearena.metrics.units import (
+    COLLAPSED,
+    MIN_UNITS,
+    MIN_UNITS_PER_CLASS,
+    NO_CI,
+    PLURAL,
+    SMALL_N,
+)
 
 FLAG_MARK = "⚠"  # after a number whose entry has a flag
-FLAG_WORDS = {SMALL_N: "small N", COLLAPSED: "collapsed scores"}
+FLAG_WORDS = {SMALL_N: "small N", COLLAPSED: "collapsed scores", NO_CI: "no CI"}
 # `ci_unit` (singular, as results.json writes it) -> the plural a table shows
 UNIT_NAMES = {**PLURAL, "frame": "frames", "sample": "samples"}  # + older records' units
 

@@ -2,9 +2,11 @@
 
 Faces are found with MTCNN (`fakearena.faces.detect`), aligned like `fakearena faces extract`
 crops them, resized to the detector's training size and scored; a progress bar counts the
-frames. Each input's verdict is the mean fake probability of its faces (uncertain near the
-threshold; a photo with several faces gets a line per face, see `detect_report`). A file that
-cannot be read is listed and skipped: the others are still scored. The run folder gets
+frames. Each input's verdict is the fake probability of its most suspicious face (per frame,
+averaged over frames), with the mean over all faces beside it (uncertain near the threshold; a
+photo with several faces gets a line per face, see `detect_report`). A file that cannot be read
+is listed and skipped: the others are still scored; a truncated video is scored on the frames
+it holds, with a warning (as `faces extract` gives). The run folder gets
 detections.csv (one row per face: input, frame index, box, face probability, fake
 probability) and detections.json (the per-input summary with its frames and errors).
 
@@ -65,18 +67,20 @@ def list_inputs(path: Path) -> list[tuple[Path, str]]:
     raise DataError(f"input {path} does not exist; give a video, an image or a folder")
 
 
-def planned_frames(path: Path, kind: str, cfg: DictConfig) -> list[int]:
-    """The frame indices detect will score in an input (an image is frame 0).
+def planned_frames(path: Path, kind: str, cfg: DictConfig) -> tuple[list[int], Any]:
+    """The frame indices detect will score in an input (an image is frame 0), and the video's
+    `VideoInfo` (None for an image).
 
     Raises:
         DataError: a video that cannot be opened or holds no frames.
     """
     if kind == "image":
-        return [0]
+        return [0], None
     from fakearena.faces.video import probe_video, sample_frame_indices
 
     info = probe_video(path)
-    return sample_frame_indices(info.frame_count, int(cfg.frames_per_video), int(cfg.every))
+    indices = sample_frame_indices(info.frame_count, int(cfg.frames_per_video), int(cfg.every))
+    return indices, info
 
 
 def frames_of(path: Path, kind: str, wanted: list[int]):
@@ -173,25 +177,33 @@ def scan_all(
     kept as an InputResult with its error, and the others are still scanned."""
     from tqdm import tqdm
 
-    plans: list[list[int] | DataError] = []
+    from fakearena.faces.video import truncation_note
+
+    plans: list[tuple[list[int], Any] | DataError] = []
     for path, kind in inputs:
         try:
             plans.append(planned_frames(path, kind, cfg))
         except DataError as error:
             plans.append(error)
-    total = sum(len(p) for p in plans if isinstance(p, list))
+    total = sum(len(p[0]) for p in plans if not isinstance(p, DataError))
     results = []
     with tqdm(total=total, unit="frame", desc="detect", disable=not cfg.progress) as bar:
         for (path, kind), plan in zip(inputs, plans):
             if isinstance(plan, DataError):
                 results.append(InputResult(path=path, kind=kind, error=str(plan)))
                 continue
+            wanted, info = plan
             done = bar.n
             try:
-                results.append(scorer.scan(path, kind, plan, bar))
+                result = scorer.scan(path, kind, wanted, bar)
             except DataError as error:
-                results.append(InputResult(path=path, kind=kind, error=str(error)))
-            bar.update(done + len(plan) - bar.n)  # frames a short video did not give
+                result = InputResult(path=path, kind=kind, error=str(error))
+            if info is not None and not result.error:
+                result.truncation = truncation_note(
+                    info.declared_frames, info.frame_count, result.frames_scanned, len(wanted)
+                )
+            results.append(result)
+            bar.update(done + len(wanted) - bar.n)  # frames a short video did not give
     return results
 
 
@@ -240,6 +252,13 @@ def run(cfg: DictConfig) -> int:
     print(f"written to {run_dir}")
     for r in unreadable:
         print(f"fakearena: could not read {r.path}: {r.error}", file=sys.stderr)
+    truncated = [r for r in results if r.truncation]
+    if truncated:
+        print(
+            f"fakearena: warning: {len(truncated)} video(s) are truncated (listed in "
+            f"{run_dir / 'detections.json'}): {truncated[0].path}: {truncated[0].truncation}",
+            file=sys.stderr,
+        )
     if not rows:
         print(
             f"fakearena: no face found in {source} ({sum(r.frames_scanned for r in results)} "

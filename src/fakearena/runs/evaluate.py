@@ -10,7 +10,6 @@ every metric equals the one-process value, and rank 0 writes the files.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,17 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from fakearena.config import config_dir, to_container
+from fakearena.config import compose_data_config, config_dir, to_container
 from fakearena.data.datamodule import FaceDataModule
 from fakearena.data.datasets import ManifestDataset
 from fakearena.data.manifest import SPLITS
 from fakearena.data.transforms.perturb import PerturbedDataset, check_levels, perturb_kind
 from fakearena.errors import ConfigError, DataError
 from fakearena.metrics.predictions import metric_entries, set_warnings
-from fakearena.metrics.units import PLURAL, check_unit, describe
+from fakearena.metrics.units import check_unit
 from fakearena.report.plots import plot_robustness
 from fakearena.results import build_record, metric, now_iso, write_results
+from fakearena.runs.evaluate_summary import print_summary
 from fakearena.runs.scoring import score_dataset, write_evaluation
 from fakearena.tasks.checkpoints import resolve_checkpoint, restore_task
 from fakearena.utils.io import atomic_path
@@ -70,25 +70,11 @@ def evaluation_dataset(
     return datamodule.rows_dataset(datamodule.manifest)
 
 
-def _data_config(name: str, seed: int) -> DictConfig:
-    """The data config `conf/data/<name>.yaml`, composed as `fakearena train data=<name>`."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    overrides = [f"data={name}", f"seed={seed}"]
-    if GlobalHydra.instance().is_initialized():  # inside a running Hydra job
-        from hydra import compose
-
-        return compose(config_name="train", overrides=overrides).data
-    from fakearena.config import compose as compose_outside
-
-    return compose_outside("train", overrides).data
-
-
 def test_set_module(entry: str, *, seed: int, **data_options: Any) -> FaceDataModule:
     """A DataModule for one `test_data` entry: a manifest path or a `conf/data` config name."""
     names = sorted(p.stem for p in (config_dir() / "data").glob("*.yaml"))
     if entry in names:
-        node = _data_config(entry, seed)
+        node = compose_data_config(entry, seed)
         if OmegaConf.is_missing(node, "manifests"):
             raise ConfigError(
                 f"test_data entry {entry!r} is a data config without manifests; "
@@ -244,8 +230,6 @@ def run(cfg: DictConfig) -> float:
         train_transform=None,
     )
     dataset = evaluation_dataset(datamodule, cfg.split)
-    for warning in datamodule.warnings:
-        print(f"fakearena: warning: {warning}", file=sys.stderr)
     device = shard.device if shard.world_size > 1 else resolve_device(cfg.device)
     run_dir = Path(cfg.paths.output_dir)
     # the generic `manifest` config names nothing: use the manifest's own name
@@ -278,13 +262,14 @@ def run(cfg: DictConfig) -> float:
             if row.severity > 0:
                 key = f"test/{name}/{row.perturb}={row.level:g}/auc"
                 metrics[key] = metric(row.auc, n=row.n, severity=row.severity)
+    config_warnings: list[str] = []
     reference = datamodule.references(cfg.split if cfg.split != "all" else None)[0]
     reference.update(scored_rows=len(frame))
     artifacts.update(checkpoint=str(checkpoint.resolve()), run_dir=str(run_dir))
     record = build_record(
         task="detect",
         metrics=metrics,
-        config=to_container(cfg),
+        config=to_container(cfg, config_warnings),
         seed=int(cfg.seed),
         started_at=started_at,
         wall_seconds=time.perf_counter() - start,
@@ -295,28 +280,9 @@ def run(cfg: DictConfig) -> float:
         extra={
             "skipped_rows": skipped,
             "split": cfg.split,
-            "warnings": datamodule.warnings + set_warnings(metrics),
+            "warnings": datamodule.warnings + set_warnings(metrics) + config_warnings,
         },
     )
     write_results(run_dir, record)
-    _print_summary(name, result, run_dir)
+    print_summary(name, result, run_dir, datamodule.warnings + config_warnings)
     return float(result["auc"])
-
-
-def _print_summary(name: str, result: dict[str, Any], run_dir: Path) -> None:
-    """The headline numbers with their intervals and units, then the set's warnings."""
-    line = f"{name}: AUC {result['auc']:.4f}{_ci_text(result.get('auc_ci95'))}  "
-    line += f"AP {result['ap']:.4f}  EER {result['eer']:.4f}  ACC {result['acc']:.4f}  "
-    line += f"(n={result['n']}"
-    line += f", CI resamples {PLURAL[result['ci_unit']]})" if result.get("auc_ci95") else ")"
-    line += describe(result)
-    if "video_auc" in result:
-        line += f"\n  video AUC {result['video_auc']:.4f}"
-        line += f"{_ci_text(result.get('video_auc_ci95'))} (videos={result['n_videos']})"
-    print(f"{line}\n  written to {run_dir}")
-    for warning in result.get("warnings") or []:
-        print(f"fakearena: warning: {name}: {warning}", file=sys.stderr)
-
-
-def _ci_text(ci: list[float] | None) -> str:
-    return f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from fakearena.data.manifest_file import manifest_csv
+from fakearena.data.manifest_file import data_manifest_csv
 from fakearena.errors import ConfigError, DataError
-from fakearena.utils.checkpoint_paths import resolve_checkpoint
+from fakearena.utils.checkpoint_paths import check_checkpoint_format, resolve_checkpoint
 
 
 def _checkpoint(cfg: DictConfig, key: str, command: str) -> None:
@@ -23,7 +23,15 @@ def _checkpoint(cfg: DictConfig, key: str, command: str) -> None:
     value = cfg.get(key) if not OmegaConf.is_missing(cfg, key) else None
     if not value:
         raise ConfigError(f"`fakearena {command}` needs {key}=PATH (a checkpoint, e.g. best.ckpt)")
-    resolve_checkpoint(str(value))
+    check_checkpoint_format(resolve_checkpoint(str(value)))
+
+
+def _data_dir(cfg: DictConfig) -> str | None:
+    """The job's `paths.data_dir`, resolved (None when the config has none)."""
+    paths = cfg.get("paths")
+    if paths is None or "data_dir" not in paths:
+        return None
+    return str(paths.data_dir)
 
 
 def _manifests(cfg: DictConfig) -> None:
@@ -31,16 +39,45 @@ def _manifests(cfg: DictConfig) -> None:
     data = cfg.get("data")
     if data is None or "manifests" not in data or OmegaConf.is_missing(data, "manifests"):
         return
+    _data_node_manifests(data, str(data.get("name") or "manifest"), _data_dir(cfg))
+
+
+def _data_node_manifests(data: DictConfig, name: str, data_dir: str | None) -> None:
     entries = data.manifests
     for entry in [entries] if isinstance(entries, str) else list(entries or []):
-        manifest_csv(str(entry))
+        data_manifest_csv(str(entry), name, data_dir)
+
+
+def _data_configs(names: list[str], data_dir: str | None) -> None:
+    """The manifests of data configs named by a list key (`test_data`, `test_sets`) exist.
+
+    Entries that are not `conf/data` names (manifest paths) are left to the run function.
+    """
+    from fakearena.config import compose_data_config, config_dir
+
+    known = {p.stem for p in (config_dir() / "data").glob("*.yaml")}
+    for name in names:
+        if name not in known:
+            continue
+        node = compose_data_config(name)
+        if "manifests" in node and not OmegaConf.is_missing(node, "manifests"):
+            _data_node_manifests(node, name, data_dir)
 
 
 def train(cfg: DictConfig) -> None:
-    """`fakearena train`: the resume checkpoint and the manifests exist."""
+    """`fakearena train`: the resume checkpoint, the manifests and the test_data sets exist."""
     if cfg.get("ckpt_path") and not Path(str(cfg.ckpt_path)).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path} does not exist; give an existing .ckpt file")
     _manifests(cfg)
+    _data_configs([str(e) for e in cfg.get("test_data") or []], _data_dir(cfg))
+
+
+def protocol(cfg: DictConfig) -> None:
+    """`fakearena protocol` on public data: the training data and every test set exist."""
+    if cfg.get("faces") is not None:  # the synthetic world: built by the protocol itself
+        return
+    names = [str(cfg.train.data), *(str(e) for e in cfg.get("test_sets") or [])]
+    _data_configs(names, _data_dir(cfg))
 
 
 def evaluate(cfg: DictConfig) -> None:
@@ -74,6 +111,7 @@ CHECKS: dict[str, Callable[[DictConfig], None]] = {
     "evaluate": evaluate,
     "generate": generate,
     "detect": detect,
+    "protocol": protocol,
 }
 
 

@@ -193,12 +193,14 @@ def run(cfg: DictConfig) -> float | None:
     metrics.update(task.result_metrics())
     skipped = skipped_row_records(datamodule, task.skipped_rows)
     selection = task.selection_warnings(datamodule) if callback is not None else []
-    warnings = datamodule.warnings + selection + set_warnings(metrics)
+    config_warnings: list[str] = []
+    config = to_container(cfg, config_warnings)
+    warnings = datamodule.warnings + selection + set_warnings(metrics) + config_warnings
     if trainer.is_global_zero:
         record = build_record(
             task=cfg.task.name,
             metrics=metrics,
-            config=to_container(cfg),
+            config=config,
             seed=int(cfg.seed),
             started_at=started_at,
             wall_seconds=time.perf_counter() - start,
@@ -211,11 +213,12 @@ def run(cfg: DictConfig) -> float | None:
                 "warnings": warnings,
                 "training": facts,
                 **_capacity(cfg, task),
+                "tags": list(cfg.get("tags") or []),
             },
         )
         path = write_results(run_dir, record)
         print(f"fakearena train: {_headline(metrics)}; results in {path}")
-        for warning in selection + set_warnings(metrics):
+        for warning in selection + set_warnings(metrics) + config_warnings:
             print(f"fakearena: warning: {warning}", file=sys.stderr)
     close_loggers(trainer)
     value = metrics.get(monitor, {}).get("value")

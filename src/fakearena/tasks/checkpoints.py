@@ -16,7 +16,7 @@ import torch
 from hydra.utils import get_class, instantiate
 
 from fakearena.errors import CheckpointError
-from fakearena.utils.checkpoint_paths import resolve_checkpoint
+from fakearena.utils.checkpoint_paths import check_checkpoint_format, resolve_checkpoint
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -26,6 +26,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         CheckpointError: missing file, unsafe content (pickled code) or unreadable file.
     """
     path = resolve_checkpoint(path)
+    check_checkpoint_format(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

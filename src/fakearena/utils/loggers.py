@@ -41,7 +41,10 @@ def wandb_logger(*, offline: bool | None = None, **kwargs: Any) -> WandbLogger:
     """A Lightning WandbLogger, offline when no API key is configured (see `wandb_offline`).
 
     The offline run folder is `<save_dir>/wandb/offline-run-*`; `wandb sync` uploads it later.
+    `tags` (conf/train.yaml's, through conf/logger/wandb.yaml) become the wandb run's tags.
     """
+    if kwargs.get("tags") is not None:  # the run's `tags` (a ListConfig from the config)
+        kwargs["tags"] = [str(tag) for tag in kwargs["tags"]]
     logger = WandbLogger(offline=wandb_offline(offline), **kwargs)
     # Lightning always passes `anonymous`, which recent wandb warns about when unset.
     if logger._wandb_init.get("anonymous") is None:

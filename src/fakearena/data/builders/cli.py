@@ -1,7 +1,8 @@
 """`fakearena data build <dataset> root=... out=... [...]`: a video-level manifest of a dataset.
 
 Writes `<out>/videos.csv` (+ card) with one row per video, and `<out>/videos_report.json` when
-a builder has something to list (the DFDC videos a partial copy lacks); `fakearena faces extract
+a builder has something to list (the FF++ and DFDC videos a partial copy lacks, FF++ fakes
+without their real video); `fakearena faces extract
 input=<out>/videos.csv out=<out>/faces` turns it into the frame-level face manifest
 `<out>/faces/<name>.csv` that `conf/data/<dataset>.yaml` reads.
 """
@@ -31,10 +32,15 @@ class Built:
 
 
 def _ffpp(args: Any) -> Built:
-    from fakearena.data.builders.ffpp import build_ffpp
+    from fakearena.data.builders.ffpp import METHODS, build_ffpp, load_splits
+    from fakearena.data.builders.ffpp_report import ffpp_coverage
 
     methods = list(args.methods) if args.methods else None
-    return Built(build_ffpp(args.root, compression=str(args.compression), methods=methods))
+    manifest = build_ffpp(args.root, compression=str(args.compression), methods=methods)
+    used = list(manifest.card.provenance["methods"])
+    absent = [] if methods else [m for m in METHODS if m not in used]
+    coverage = ffpp_coverage(manifest, load_splits(), used, absent)
+    return Built(manifest, coverage.report(), coverage.summary())
 
 
 def _celebdf(args: Any) -> Built:

@@ -65,6 +65,26 @@ def _videos_dir(base: Path, compression: str) -> Path | None:
     return None
 
 
+def compressions_present(root: Path) -> list[str]:
+    """The compressions (c0, c23, c40) whose real videos folder exists under `root`."""
+    youtube = root / "original_sequences" / "youtube"
+    return [c for c in ("c0", "c23", "c40") if _videos_dir(youtube, c) is not None]
+
+
+def _compression_error(root: Path, compression: str) -> DataError | None:
+    """The asked compression is absent but others exist: say which, and how to ask for them."""
+    present = compressions_present(root)
+    if not present:
+        return None
+    c = COMPRESSIONS[compression][0]
+    options = " or ".join(f"compression={p}" for p in present)
+    return DataError(
+        f"ffpp: compression={compression} asks for original_sequences/youtube/{c}/videos, "
+        f"which {root} does not have; this copy holds {', '.join(present)}: pass {options} "
+        f"(or download {c} with the official FaceForensics++ script: -c {c})"
+    )
+
+
 def build_ffpp(
     root: str | Path | None,
     *,
@@ -87,7 +107,9 @@ def build_ffpp(
     splits = load_splits(splits_dir)
     real_dir = _videos_dir(root / "original_sequences" / "youtube", compression)
     if real_dir is None:
-        raise layout_error("ffpp", root, f"original_sequences/youtube/{c}/videos", LAYOUT)
+        raise _compression_error(root, compression) or layout_error(
+            "ffpp", root, f"original_sequences/youtube/{c}/videos", LAYOUT
+        )
     rows: list[dict[str, Any]] = []
     unlisted: list[str] = []
     for video in list_videos(real_dir):
