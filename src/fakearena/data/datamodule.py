@@ -12,6 +12,7 @@ on CUDA; workers persist between epochs; `num_workers: auto` sizes them from the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,14 @@ from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from fakearena.config import data_dir_hint
 from fakearena.data.datasets import ManifestDataset, RowLoader, collate_samples
-from fakearena.data.manifest import SPLITS, Manifest, read_manifest, union_manifests
+from fakearena.data.manifest import (
+    MASK_COLUMN,
+    SPLITS,
+    Manifest,
+    parse_label,
+    read_manifest,
+    union_manifests,
+)
 from fakearena.data.row_cache import RowCache
 from fakearena.data.transforms.sample import SampleTransform
 from fakearena.errors import ConfigError, DataError
@@ -95,6 +103,8 @@ class FaceDataModule(L.LightningDataModule):
             CPU cores: `fakearena.utils.parallel.default_num_workers`).
         balanced_sampling: draw training rows with equal total weight per label.
         sources: keep only rows of these sources (e.g. [real, blend/synthetic]).
+        train_labels: keep only rows of these labels in the train split ([0]: reals only, the
+            recipe of SBI and Face X-ray); val and test keep every row.
         on_bad_sample: "error" or "skip" for unreadable images.
         train_transform: augmentation of training samples (`augment=`): a `SampleTransform`
             or a callable on the image tensor.
@@ -116,6 +126,7 @@ class FaceDataModule(L.LightningDataModule):
         num_workers: int | str = 0,
         balanced_sampling: bool = False,
         sources: Sequence[str] | None = None,
+        train_labels: Sequence[int] | None = None,
         on_bad_sample: str = "error",
         train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         cache_rendered: bool = True,
@@ -143,6 +154,7 @@ class FaceDataModule(L.LightningDataModule):
         self.cache_rendered = bool(cache_rendered)
         self.balanced_sampling = bool(balanced_sampling)
         self.sources = list(sources) if sources else None
+        self.train_labels = _labels_option(train_labels)
         self.on_bad_sample = on_bad_sample
         self.train_transform = train_transform
         self._manifest: Manifest | None = None
@@ -213,8 +225,35 @@ class FaceDataModule(L.LightningDataModule):
         """Per-row targets (`fakearena.data.datasets.TARGETS`) the training samples must hold
         besides image and label, e.g. `mask` for a detector that learns blend boundaries."""
         self._training_targets = tuple(targets)
+        if "mask" in self._training_targets:
+            self._require_blend_masks()
         if "train" in self._datasets:
             self._datasets["train"].request_targets(self._training_targets)
+
+    def _require_blend_masks(self) -> None:
+        """Refuse to train a boundary head that would only ever see zeros: some training fake
+        must carry a blend mask, or the training transform must make blended images."""
+        rows = self.manifest.select(split="train").frame  # loads the rows (and mask renderer)
+        if self._mask_loader is not None or getattr(self.train_transform, "makes_blend_masks", 0):
+            return
+        if MASK_COLUMN in rows.columns:
+            masks = rows.loc[rows["label"] == 1, MASK_COLUMN].fillna("").astype(str)
+            if (masks != "").any():
+                return
+        raise ConfigError(
+            f"this detector learns blend boundaries (Face X-ray), but no training row of data "
+            f"{self.name} has a blend mask (the manifests' mask column is empty or absent) and "
+            "no blended-image generation is on, so its boundary head would only learn zeros; "
+            "add augment=xray (blended images made from the real training faces; needs "
+            "landmarks68, written by `fakearena faces extract`) or augment=sbi, or train on "
+            "fakes whose manifest names their masks"
+        )
+
+    def augment_masks(self) -> dict[str, Any] | None:
+        """What blend masks the training transform draws on this data (for results.json), or
+        None when it draws none."""
+        describe = getattr(self.train_transform, "describe_masks", None)
+        return describe(self.dataset("train")) if describe is not None else None
 
     def dataset(self, split: str) -> Dataset:
         """The dataset of one split; an empty split is an error naming the data and split.
@@ -226,10 +265,18 @@ class FaceDataModule(L.LightningDataModule):
             raise ConfigError(f"unknown split {split!r}; splits are {list(SPLITS)}")
         if split not in self._datasets:
             rows = self.manifest.select(split=split)
+            if split == "train" and self.train_labels is not None:
+                kept = rows.frame["label"].isin(self.train_labels)
+                rows = replace(rows, frame=rows.frame[kept].reset_index(drop=True))
             if len(rows) == 0:
                 raise DataError(
-                    f"data {self.name} ({self.manifest.name}) has no rows in split {split!r}; "
-                    "every run needs train and val rows (and test rows to test): "
+                    f"data {self.name} ({self.manifest.name}) has no rows in split {split!r}"
+                    + (
+                        f" with a label in data.train_labels={self.train_labels}"
+                        if split == "train" and self.train_labels is not None
+                        else ""
+                    )
+                    + "; every run needs train and val rows (and test rows to test): "
                     "fix the manifest's split column"
                 )
             dataset = ManifestDataset(
@@ -318,3 +365,15 @@ class FaceDataModule(L.LightningDataModule):
             reference["split"] = split
             reference["split_rows"] = int((self.manifest.frame["split"] == split).sum())
         return [reference]
+
+
+def _labels_option(labels: Sequence[Any] | None) -> list[int] | None:
+    """`data.train_labels` as a list of 0/1 (None: every label)."""
+    if labels is None:
+        return None
+    if isinstance(labels, (str, int)):
+        labels = [labels]
+    parsed = [parse_label(label) for label in labels]
+    if not parsed:
+        raise ConfigError("data.train_labels=[]: give [0] (reals only), [1], or null (all)")
+    return sorted(set(parsed))

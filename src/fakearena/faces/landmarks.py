@@ -75,9 +75,7 @@ def import_dlib():
     try:
         import dlib
     except ImportError as exc:
-        raise DataError(
-            "dlib is not installed; install its wheels: pip install dlib-bin"
-        ) from exc
+        raise DataError("dlib is not installed; install its wheels: pip install dlib-bin") from exc
     return dlib
 
 
