@@ -59,6 +59,21 @@ def polygon_mask(polygons: list[np.ndarray], height: int, width: int) -> np.ndar
     return np.asarray(canvas, dtype=np.float32) / 255.0
 
 
+def convex_mask(polygons: list[np.ndarray], height: int, width: int) -> np.ndarray:
+    """float32 (H, W) mask, 1 where a pixel's centre lies inside any of the convex (K, 2)
+    polygons (counter-clockwise in x-right, y-down coordinates, as `convex_hull` gives)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    out = np.zeros((height, width), dtype=bool)
+    for polygon in polygons:
+        if len(polygon) < 3:
+            continue
+        inside = np.ones((height, width), dtype=bool)
+        for (x0, y0), (x1, y1) in zip(polygon, np.roll(polygon, -1, axis=0)):
+            inside &= (x1 - x0) * (ys - y0) - (y1 - y0) * (xs - x0) >= 0
+        out |= inside
+    return out.astype(np.float32)
+
+
 def hull_polygons(landmarks: np.ndarray, kind: str) -> list[np.ndarray]:
     """The hull polygon(s) of one of `HULL_KINDS` from (68, 2) landmarks."""
     marks = np.asarray(landmarks, dtype=np.float64)
@@ -81,7 +96,7 @@ def landmark_hull_mask(
     landmarks: np.ndarray, height: int, width: int, kind: str = "facehull"
 ) -> torch.Tensor:
     """(H, W) hard mask of the hull of `landmarks` (in the image's pixels)."""
-    return torch.from_numpy(polygon_mask(hull_polygons(landmarks, kind), height, width))
+    return torch.from_numpy(convex_mask(hull_polygons(landmarks, kind), height, width))
 
 
 def random_hull_kind(generator: torch.Generator | None) -> str:
