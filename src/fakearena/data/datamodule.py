@@ -77,16 +77,16 @@ def upscale_warning(manifests: Sequence[Manifest], image_size: int, data: str) -
 
 def synthetic_source(
     options: Mapping[str, Any], image_size: int, name: str = "synthetic"
-) -> tuple[Manifest, RowLoader, RowLoader]:
-    """The in-memory synthetic manifest, the renderer that draws its rows and the one that
-    draws their blend masks."""
+) -> tuple[Manifest, RowLoader, RowLoader, Callable[[Mapping[str, Any]], np.ndarray | None]]:
+    """The in-memory synthetic manifest, the renderer that draws its rows, the one that
+    draws their blend masks and the one that gives their 68 landmarks."""
     from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
 
     options = dict(options)
     seed = int(options.pop("seed", 0))
     manifest = synthetic_manifest(seed=seed, size=image_size, name=name, **options)
     renderer = SyntheticRenderer(size=image_size, seed=seed)
-    return manifest, renderer.render_row, renderer.render_mask_row
+    return manifest, renderer.render_row, renderer.render_mask_row, renderer.landmarks_row
 
 
 class FaceDataModule(L.LightningDataModule):
@@ -160,6 +160,7 @@ class FaceDataModule(L.LightningDataModule):
         self._manifest: Manifest | None = None
         self._row_loader: RowLoader | None = None
         self._mask_loader: RowLoader | None = None
+        self._landmark_loader: Callable[[Mapping[str, Any]], np.ndarray | None] | None = None
         self._datasets: dict[str, Dataset] = {}
         self._training_targets: tuple[str, ...] = ()
         self.warnings: list[str] = []  # worth telling the user: said by the runs, recorded
@@ -200,8 +201,8 @@ class FaceDataModule(L.LightningDataModule):
                 self.warnings += [warning] if warning else []
                 manifest = union_of(manifests)  # union named a+b+...
             else:
-                manifest, self._row_loader, self._mask_loader = synthetic_source(
-                    self.synthetic_options or {}, self.image_size, name=self.name
+                (manifest, self._row_loader, self._mask_loader, self._landmark_loader) = (
+                    synthetic_source(self.synthetic_options or {}, self.image_size, self.name)
                 )
             if self.sources is not None:
                 manifest = manifest.select(source=self.sources)
@@ -285,6 +286,7 @@ class FaceDataModule(L.LightningDataModule):
                 channels=self.channels,
                 row_loader=self._row_loader,
                 mask_loader=self._mask_loader,
+                landmark_loader=self._landmark_loader,
                 transform=self.train_transform if split == "train" else None,
                 on_bad_sample=self.on_bad_sample,
                 cache=self._cache(len(rows)),

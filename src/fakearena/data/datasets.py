@@ -75,6 +75,8 @@ class ManifestDataset(Dataset):
         row_loader: renders a row instead of reading a file (in-memory sources).
         mask_loader: renders a row's blend mask (H, W) in [0, 1] (in-memory sources); file
             manifests name mask files in their `mask` column instead.
+        landmark_loader: a row's (68, 2) landmarks in its rendered image's pixels, or None
+            (in-memory sources); file manifests carry a `landmarks68` column instead.
         transform: training augmentation: a `SampleTransform` (sees the whole sample) or a
             callable on the image tensor.
         cache: keeps rendered rows (`row_loader` sources), so each is drawn once per run.
@@ -90,6 +92,7 @@ class ManifestDataset(Dataset):
         channels: int = 3,
         row_loader: RowLoader | None = None,
         mask_loader: RowLoader | None = None,
+        landmark_loader: Callable[[Mapping[str, Any]], np.ndarray | None] | None = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         on_bad_sample: str = "error",
         cache: RowCache | None = None,
@@ -105,6 +108,7 @@ class ManifestDataset(Dataset):
         self.channels = channels
         self.row_loader = row_loader
         self.mask_loader = mask_loader
+        self.landmark_loader = landmark_loader
         self.transform = transform
         self.targets: tuple[str, ...] = ()
         self.on_bad_sample = on_bad_sample
@@ -123,10 +127,15 @@ class ManifestDataset(Dataset):
     @property
     def stored_landmarks(self) -> np.ndarray:
         """float32 (N, 68, 2) landmarks of every row in its stored image's pixels (NaN where
-        the row has none, or the manifest no `landmarks68` column); parsed on first use."""
+        the row has none, or the manifest no `landmarks68` column); read on first use."""
         if self._landmarks is None:
             marks = np.full((len(self.manifest), N_LANDMARKS, 2), np.nan, dtype=np.float32)
-            if LANDMARKS_COLUMN in self.manifest.frame.columns:
+            if self.landmark_loader is not None:
+                for i in range(len(self.manifest)):
+                    points = self.landmark_loader(self.row(i))
+                    if points is not None:
+                        marks[i] = points
+            elif LANDMARKS_COLUMN in self.manifest.frame.columns:
                 for i, text in enumerate(self.manifest.frame[LANDMARKS_COLUMN].tolist()):
                     where = f"row {i + 1} of manifest {self.manifest.name}"
                     points = parse_landmarks(text, where)
