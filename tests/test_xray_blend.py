@@ -214,3 +214,52 @@ def test_face_xray_trains_on_real_faces_alone(marked, tmp_path):
     batch = collate_samples([train[i] for i in range(len(train))])
     assert batch["label"].eq(1).all() and batch["has_mask"].all()
     assert (batch["mask"].flatten(1).amax(1) > 0.5).all()
+
+
+@pytest.mark.real_data
+def test_face_xray_trains_on_real_crops_alone(ffpp_crops, fixtures_dir, tmp_path):
+    """On the fixtures' real faces (FF++ 004's frames and four press photos, landmarks from
+    `faces extract`), blended images fill every training batch with non-empty masks."""
+    from fakearena.faces.extract import ExtractOptions, SourceItem, extract_faces
+    from fakearena.runs.train import run
+
+    folder = fixtures_dir / "faces" / "photos"
+    people = ("angelina_jolie", "kate_siegel", "paul_rudd", "shea_whigham")
+    items = [
+        SourceItem(path=folder / p / "1.jpg", video_id=p, label=0, split="train", kind="image")
+        for p in people
+    ]
+    options = ExtractOptions(size=64, detect_size=640)
+    photos = extract_faces(items, tmp_path / "photos", options, name="photos", progress=False)
+    cfg = compose(
+        "train",
+        [
+            "experiment=xray",
+            "data=manifest",
+            f"data.manifests=[{ffpp_crops},{photos.manifest_path}]",
+            "data.image_size=64",
+            "data.batch_size=4",
+            "data.num_workers=0",
+            "detector.backbone=test_resnet",
+            "detector.backbone_kwargs=null",
+            "trainer.max_epochs=1",
+            "trainer.log_every_n_steps=1",
+            "logger=csv",
+            f"paths.output_dir={tmp_path / 'run'}",
+        ],
+    )
+    run(cfg)
+    census = read_results(tmp_path / "run")["augment_masks"]
+    assert census["real_rows"] == census["hull_rows"] == 8  # 004's 4 train frames + 4 photos
+    assert census["donor_people"] == 5
+    logged = pd.read_csv(next((tmp_path / "run").rglob("metrics.csv")))
+    assert (logged["train/boundary_loss"].dropna() > 0).all()
+    datamodule = FaceDataModule(
+        name="real", manifests=[str(ffpp_crops), str(photos.manifest_path)], image_size=64,
+        train_labels=[0], train_transform=XrayBlend(p=1.0),
+    )  # fmt: skip
+    datamodule.request_training_targets(["mask"])
+    train = datamodule.dataset("train")
+    torch.manual_seed(0)
+    batch = collate_samples([train[i] for i in range(len(train))])
+    assert batch["label"].eq(1).all() and (batch["mask"].flatten(1).amax(1) > 0.5).all()
