@@ -151,10 +151,15 @@ def test_the_donor_is_another_person_with_the_nearest_landmarks(marked):
         assert frame.identity[blend.last_donor] != frame.identity[row]
 
 
-def test_a_single_person_has_no_donor(tmp_path):
-    manifest = write_faces(tmp_path, people=1)
+def test_a_single_person_has_no_donor_and_crops_without_landmarks_are_named(tmp_path):
+    manifest = write_faces(tmp_path / "one", people=1)
     with pytest.raises(DataError, match="at least two people"):
         _train(manifest, XrayBlend())
+    bare = write_faces(tmp_path / "bare")
+    frame = pd.read_csv(bare, dtype=str, keep_default_na=False).drop(columns=LANDMARKS_COLUMN)
+    frame.to_csv(bare, index=False)
+    with pytest.raises(DataError, match="extract the faces again with `fakearena faces extract`"):
+        _train(bare, XrayBlend())
 
 
 def test_face_xray_refuses_data_without_any_blend_mask(marked):

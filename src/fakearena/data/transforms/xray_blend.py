@@ -156,13 +156,19 @@ class XrayBlend(SampleTransform):
         identity = frame["identity"].fillna("").astype(str).to_numpy()
         person = np.where(identity != "", identity, frame["video_id"].astype(str).to_numpy())
         name = dataset.manifest.name  # type: ignore[attr-defined]
+        if len(reals) == 0:
+            raise DataError(
+                f"augment=xray needs the real faces' 68 landmarks, but no real training row of "
+                f"{name} has a landmarks68 value (crops extracted before fakearena stored "
+                "landmarks, or with landmarks=false); extract the faces again with "
+                "`fakearena faces extract` (it writes landmarks68)"
+            )
         if len(set(person[reals])) < 2:
             raise DataError(
                 f"augment=xray blends a real face with a donor of another person, but the "
                 f"training split of {name} has {len(reals)} real row(s) with landmarks68 from "
                 f"{len(set(person[reals]))} person(s); extract faces of at least two people "
-                "with `fakearena faces extract` (it writes landmarks68), and give rows their "
-                "identity (or one video per person)"
+                "and give rows their identity (or one video per person)"
             )
         self.dataset = dataset
         self.reals = reals
