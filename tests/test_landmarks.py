@@ -16,13 +16,13 @@ from fakearena.data.landmarks import LANDMARKS_COLUMN, format_landmarks, parse_l
 from fakearena.data.manifest import read_manifest
 from fakearena.errors import DataError, ManifestError
 from fakearena.faces import landmarks as landmarks_module
+from fakearena.faces.crop import landmarks_agree
 from fakearena.faces.detect import Face, FaceDetector, alignment_matrix, transform_points
 from fakearena.faces.extract import (
     ExtractOptions,
     SourceItem,
     extract_faces,
     extract_item,
-    landmarks_agree,
     load_image_rgb,
 )
 from fakearena.faces.identity import FaceEmbedder, identity_distance

@@ -16,10 +16,10 @@ Layout of the output folder `out`:
 Each crop's row carries MTCNN's box and 5 points (full-frame pixels) and, with `landmarks=true`
 (default), dlib's 68 landmarks of the detected face in crop pixels (`landmarks68`,
 `fakearena.data.landmarks`): predicted on the full frame inside MTCNN's box, then mapped by
-the crop's alignment matrix. Landmarks fail when their eyes, nose tip and mouth corners stray
-from MTCNN's (`landmarks_agree`); such a face keeps its crop with an empty cell and its frame
-is listed in the report. `crop=deepfakebench` aligns on DeepfakeBench's 5 dlib
-points instead of MTCNN's (its faces without landmarks are not cropped, like faces not found).
+the crop's alignment matrix (`fakearena.faces.crop`). Landmarks fail when their eyes, nose tip
+and mouth corners stray from MTCNN's; such a face keeps its crop with an empty cell and its
+frame is listed in the report. `crop=deepfakebench` aligns on DeepfakeBench's 5 dlib points
+instead of MTCNN's (its faces without landmarks are not cropped, like faces not found).
 """
 
 from __future__ import annotations
@@ -39,20 +39,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from fakearena.data.landmarks import LANDMARKS_COLUMN, five_points, format_landmarks
+from fakearena.data.landmarks import LANDMARKS_COLUMN, format_landmarks
 from fakearena.data.manifest import Manifest, ManifestCard, write_manifest
 from fakearena.errors import DataError
-from fakearena.faces.detect import (
-    Face,
-    FaceDetector,
-    alignment_matrix,
-    select_faces,
-    transform_points,
-    warp_affine,
-)
+from fakearena.faces.crop import crop_face
+from fakearena.faces.detect import FaceDetector, select_faces
 from fakearena.faces.inputs import SourceItem
 from fakearena.faces.landmarks import LandmarkDetector
-from fakearena.faces.options import DEEPFAKEBENCH_POINTS, ExtractOptions
+from fakearena.faces.options import ExtractOptions
 from fakearena.faces.video import probe_video, read_frames, sample_frame_indices
 from fakearena.utils.io import atomic_path, atomic_write_json
 
@@ -190,41 +184,6 @@ def load_done(out: Path, item: SourceItem, options: ExtractOptions) -> ItemResul
         frames_readable=int(data.get("frames_readable", 0)),
         frames_wanted=int(data.get("frames_wanted", 0)),
     )
-
-
-# dlib's predictor always answers inside a box; its answer counts as failed when its 5 points
-# lie this far (mean, as a share of the box's larger side) from MTCNN's own 5 points.
-LANDMARK_TOLERANCE = 0.15
-
-
-def landmarks_agree(face: Face, marks: np.ndarray, tolerance: float = LANDMARK_TOLERANCE) -> bool:
-    """Whether the 68 landmarks put eyes, nose tip and mouth corners where MTCNN did."""
-    side = max(float(face.box[2] - face.box[0]), float(face.box[3] - face.box[1]), 1.0)
-    gap = np.linalg.norm(five_points(marks) - np.asarray(face.landmarks), axis=1).mean()
-    return bool(gap <= tolerance * side)
-
-
-def crop_face(
-    frame: np.ndarray,
-    face: Face,
-    options: ExtractOptions,
-    landmarker: LandmarkDetector | None,
-) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """The aligned crop of `face` and its 68 landmarks in crop pixels (None when they fail).
-
-    None when the face cannot be cropped (crop=deepfakebench without landmarks).
-    """
-    marks = landmarker(frame, face.box) if landmarker is not None else None
-    if marks is not None and not landmarks_agree(face, marks):
-        marks = None
-    if options.crop == "deepfakebench":
-        if marks is None:
-            return None
-        face = Face(box=face.box, landmarks=marks[list(DEEPFAKEBENCH_POINTS)], prob=face.prob)
-    matrix = alignment_matrix(face, options.size, options.align, options.margin)
-    crop = warp_affine(frame, matrix, options.size)
-    crop_marks = None if marks is None else transform_points(matrix, marks).astype(np.float32)
-    return crop, crop_marks
 
 
 def extract_item(
