@@ -178,6 +178,10 @@ def test_the_ffpp_protocol_trains_on_four_manipulations_and_tests_on_every_set(t
         ]
     sbi = compose("train", [a for a in stages[names.index("sbi")].args[1:] if "hydra" not in a])
     assert sbi.data.train_transform._target_.endswith("SelfBlend")
+    assert list(sbi.data.train_labels) == [0]  # SBI's recipe: real faces only
+    xray = compose("train", [a for a in stages[names.index("xray")].args[1:] if "hydra" not in a])
+    assert xray.data.train_transform._target_.endswith("XrayBlend")  # blends of real faces
+    assert xray.data.train_labels is None  # beside FF++'s own fakes, as the paper trains
     assert data_set_name("/x/testsets/dcgan.csv") == "dcgan" and data_set_name("dfdc") == "dfdc"
 
 

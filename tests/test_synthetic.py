@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from fakearena.data.landmarks import parse_landmarks
 from fakearena.data.manifest import REQUIRED_COLUMNS, SPLITS, read_manifest, validate_frame
 from fakearena.data.masks import read_mask
 from fakearena.data.synthetic import (
@@ -228,7 +229,7 @@ def test_written_dataset_matches_the_in_memory_one(tmp_path, renderer):
     assert csv_path == tmp_path / "ds" / "tiny.csv"
     written = read_manifest(csv_path, check_files=True)
     memory = synthetic_manifest(n_identities=3, per_identity=4, name="tiny")
-    written_rows = written.frame.drop(columns=["sha256", "mask"])
+    written_rows = written.frame.drop(columns=["sha256", "mask", "landmarks68"])
     pd.testing.assert_frame_equal(
         written_rows,
         memory.frame.drop(columns="sha256").astype(written_rows.dtypes.to_dict()),
@@ -243,6 +244,11 @@ def test_written_dataset_matches_the_in_memory_one(tmp_path, renderer):
         pixels = np.asarray(Image.open(path).convert("RGB"))
         assert np.array_equal(pixels, renderer.render_row(row)), row["path"]
         assert written.frame["sha256"].iat[i] == hashlib.sha256(path.read_bytes()).hexdigest()
+        marks = parse_landmarks(written.frame["landmarks68"].iat[i])
+        if row["label"] == 0:  # a real face keeps its landmarks (to 0.005 px)
+            np.testing.assert_allclose(marks, renderer.landmarks_row(row), atol=0.006)
+        else:
+            assert marks is None
         mask = written.frame["mask"].iat[i]
         if row["label"] == 1:  # a blended fake keeps its blend mask beside it
             assert mask == row["path"].removesuffix(".png") + ".mask.png"
@@ -271,3 +277,19 @@ def test_an_interrupted_write_leaves_no_manifest(tmp_path, monkeypatch):
     # The earlier manifest is gone with the images it described; no half-written files remain.
     assert not (out / "synthetic.csv").exists() and not (out / "synthetic.yaml").exists()
     assert not list(out.rglob("*.part"))
+
+
+def test_synthetic_landmarks_sit_on_the_painted_inner_face():
+    """The renderer's blend covers the inner face (eyes, nose, mouth) by construction: the 51
+    inner landmarks (brows to mouth) of a face lie where its blended fake's mask is > 0.5."""
+    from fakearena.data.synthetic.renderer import SyntheticRenderer
+
+    renderer = SyntheticRenderer(64, seed=0)
+    for i in range(12):
+        row = {"synth_identity": i % 6, "synth_index": i, "synth_donor": -1, "synth_seed": 0}
+        marks = renderer.landmarks_row(row)
+        assert marks.shape == (68, 2) and ((marks > 0) & (marks < 64)).all()
+        mask = renderer.render_blend_mask(i % 6, i, (i % 6 + 1) % 6)
+        cols, rows = marks[17:].astype(int).T
+        assert (mask[rows, cols] > 0.5).mean() >= 0.8
+        assert renderer.landmarks_row({**row, "synth_donor": 1}) is None  # a fake: unknown

@@ -12,6 +12,7 @@ on CUDA; workers persist between epochs; `num_workers: auto` sizes them from the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from fakearena.data.datasets import ManifestDataset, RowLoader, collate_samples
-from fakearena.data.manifest import SPLITS, Manifest, read_manifest, union_manifests
+from fakearena.data.manifest import (
+    MASK_COLUMN,
+    SPLITS,
+    Manifest,
+    parse_label,
+    read_manifest,
+    union_manifests,
+)
 from fakearena.data.manifest_file import data_manifest_csv
 from fakearena.data.row_cache import RowCache
 from fakearena.data.transforms.sample import SampleTransform
@@ -69,16 +77,16 @@ def upscale_warning(manifests: Sequence[Manifest], image_size: int, data: str) -
 
 def synthetic_source(
     options: Mapping[str, Any], image_size: int, name: str = "synthetic"
-) -> tuple[Manifest, RowLoader, RowLoader]:
-    """The in-memory synthetic manifest, the renderer that draws its rows and the one that
-    draws their blend masks."""
+) -> tuple[Manifest, RowLoader, RowLoader, Callable[[Mapping[str, Any]], np.ndarray | None]]:
+    """The in-memory synthetic manifest, the renderer that draws its rows, the one that
+    draws their blend masks and the one that gives their 68 landmarks."""
     from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
 
     options = dict(options)
     seed = int(options.pop("seed", 0))
     manifest = synthetic_manifest(seed=seed, size=image_size, name=name, **options)
     renderer = SyntheticRenderer(size=image_size, seed=seed)
-    return manifest, renderer.render_row, renderer.render_mask_row
+    return manifest, renderer.render_row, renderer.render_mask_row, renderer.landmarks_row
 
 
 class FaceDataModule(L.LightningDataModule):
@@ -95,6 +103,8 @@ class FaceDataModule(L.LightningDataModule):
             CPU cores: `fakearena.utils.parallel.default_num_workers`).
         balanced_sampling: draw training rows with equal total weight per label.
         sources: keep only rows of these sources (e.g. [real, blend/synthetic]).
+        train_labels: keep only rows of these labels in the train split ([0]: reals only, the
+            recipe of SBI and Face X-ray); val and test keep every row.
         on_bad_sample: "error" or "skip" for unreadable images.
         train_transform: augmentation of training samples (`augment=`): a `SampleTransform`
             or a callable on the image tensor.
@@ -118,6 +128,7 @@ class FaceDataModule(L.LightningDataModule):
         num_workers: int | str = 0,
         balanced_sampling: bool = False,
         sources: Sequence[str] | None = None,
+        train_labels: Sequence[int] | None = None,
         on_bad_sample: str = "error",
         train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         cache_rendered: bool = True,
@@ -152,11 +163,13 @@ class FaceDataModule(L.LightningDataModule):
         self.cache_rendered = bool(cache_rendered)
         self.balanced_sampling = bool(balanced_sampling)
         self.sources = list(sources) if sources else None
+        self.train_labels = _labels_option(train_labels)
         self.on_bad_sample = on_bad_sample
         self.train_transform = train_transform
         self._manifest: Manifest | None = None
         self._row_loader: RowLoader | None = None
         self._mask_loader: RowLoader | None = None
+        self._landmark_loader: Callable[[Mapping[str, Any]], np.ndarray | None] | None = None
         self._datasets: dict[str, Dataset] = {}
         self._training_targets: tuple[str, ...] = ()
         self.warnings: list[str] = []  # worth telling the user: said by the runs, recorded
@@ -197,8 +210,8 @@ class FaceDataModule(L.LightningDataModule):
                 self.warnings += [warning] if warning else []
                 manifest = union_of(manifests)  # union named a+b+...
             else:
-                manifest, self._row_loader, self._mask_loader = synthetic_source(
-                    self.synthetic_options or {}, self.image_size, name=self.name
+                (manifest, self._row_loader, self._mask_loader, self._landmark_loader) = (
+                    synthetic_source(self.synthetic_options or {}, self.image_size, self.name)
                 )
             if self.sources is not None:
                 manifest = manifest.select(source=self.sources)
@@ -221,8 +234,35 @@ class FaceDataModule(L.LightningDataModule):
         """Per-row targets (`fakearena.data.datasets.TARGETS`) the training samples must hold
         besides image and label, e.g. `mask` for a detector that learns blend boundaries."""
         self._training_targets = tuple(targets)
+        if "mask" in self._training_targets:
+            self._require_blend_masks()
         if "train" in self._datasets:
             self._datasets["train"].request_targets(self._training_targets)
+
+    def _require_blend_masks(self) -> None:
+        """Refuse to train a boundary head that would only ever see zeros: some training fake
+        must carry a blend mask, or the training transform must make blended images."""
+        rows = self.manifest.select(split="train").frame  # loads the rows (and mask renderer)
+        if self._mask_loader is not None or getattr(self.train_transform, "makes_blend_masks", 0):
+            return
+        if MASK_COLUMN in rows.columns:
+            masks = rows.loc[rows["label"] == 1, MASK_COLUMN].fillna("").astype(str)
+            if (masks != "").any():
+                return
+        raise ConfigError(
+            f"this detector learns blend boundaries (Face X-ray), but no training row of data "
+            f"{self.name} has a blend mask (the manifests' mask column is empty or absent) and "
+            "no blended-image generation is on, so its boundary head would only learn zeros; "
+            "add augment=xray (blended images made from the real training faces; needs "
+            "landmarks68, written by `fakearena faces extract`) or augment=sbi, or train on "
+            "fakes whose manifest names their masks"
+        )
+
+    def augment_masks(self) -> dict[str, Any] | None:
+        """What blend masks the training transform draws on this data (for results.json), or
+        None when it draws none."""
+        describe = getattr(self.train_transform, "describe_masks", None)
+        return describe(self.dataset("train")) if describe is not None else None
 
     def dataset(self, split: str) -> Dataset:
         """The dataset of one split; an empty split is an error naming the data and split.
@@ -234,10 +274,18 @@ class FaceDataModule(L.LightningDataModule):
             raise ConfigError(f"unknown split {split!r}; splits are {list(SPLITS)}")
         if split not in self._datasets:
             rows = self.manifest.select(split=split)
+            if split == "train" and self.train_labels is not None:
+                kept = rows.frame["label"].isin(self.train_labels)
+                rows = replace(rows, frame=rows.frame[kept].reset_index(drop=True))
             if len(rows) == 0:
                 raise DataError(
-                    f"data {self.name} ({self.manifest.name}) has no rows in split {split!r}; "
-                    "every run needs train and val rows (and test rows to test): "
+                    f"data {self.name} ({self.manifest.name}) has no rows in split {split!r}"
+                    + (
+                        f" with a label in data.train_labels={self.train_labels}"
+                        if split == "train" and self.train_labels is not None
+                        else ""
+                    )
+                    + "; every run needs train and val rows (and test rows to test): "
                     "fix the manifest's split column"
                 )
             dataset = ManifestDataset(
@@ -246,6 +294,7 @@ class FaceDataModule(L.LightningDataModule):
                 channels=self.channels,
                 row_loader=self._row_loader,
                 mask_loader=self._mask_loader,
+                landmark_loader=self._landmark_loader,
                 transform=self.train_transform if split == "train" else None,
                 on_bad_sample=self.on_bad_sample,
                 cache=self._cache(len(rows)),
@@ -326,3 +375,15 @@ class FaceDataModule(L.LightningDataModule):
             reference["split"] = split
             reference["split_rows"] = int((self.manifest.frame["split"] == split).sum())
         return [reference]
+
+
+def _labels_option(labels: Sequence[Any] | None) -> list[int] | None:
+    """`data.train_labels` as a list of 0/1 (None: every label)."""
+    if labels is None:
+        return None
+    if isinstance(labels, (str, int)):
+        labels = [labels]
+    parsed = [parse_label(label) for label in labels]
+    if not parsed:
+        raise ConfigError("data.train_labels=[]: give [0] (reals only), [1], or null (all)")
+    return sorted(set(parsed))

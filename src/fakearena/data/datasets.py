@@ -9,7 +9,10 @@ training augmentation ran, which works on and returns float [0, 1]. Consumers ca
 gives float [0, 1] either way. A dataset asked for the target `mask` (`request_targets`) adds
 `mask`, float (1,H,W) in [0,1], the row's blend mask (`fakearena.data.masks`; zeros for a
 real), and `has_mask`, False for a fake whose mask is unknown (its `mask` is then zeros and
-carries no information).
+carries no information). A dataset whose training transform reads landmarks (`uses_landmarks`,
+SBI and Face X-ray's blends) hands it `landmarks`, float (68, 2) in the served image's pixels
+(NaN where the row has none), from the manifest's `landmarks68` column; the key is dropped
+once the transform has run, so batches look the same either way.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, default_collate
 
+from fakearena.data.landmarks import LANDMARKS_COLUMN, N_LANDMARKS, parse_landmarks
 from fakearena.data.manifest import MASK_COLUMN, Manifest
 from fakearena.data.masks import read_mask
 from fakearena.data.media import load_image
@@ -71,6 +75,8 @@ class ManifestDataset(Dataset):
         row_loader: renders a row instead of reading a file (in-memory sources).
         mask_loader: renders a row's blend mask (H, W) in [0, 1] (in-memory sources); file
             manifests name mask files in their `mask` column instead.
+        landmark_loader: a row's (68, 2) landmarks in its rendered image's pixels, or None
+            (in-memory sources); file manifests carry a `landmarks68` column instead.
         transform: training augmentation: a `SampleTransform` (sees the whole sample) or a
             callable on the image tensor.
         cache: keeps rendered rows (`row_loader` sources), so each is drawn once per run.
@@ -86,6 +92,7 @@ class ManifestDataset(Dataset):
         channels: int = 3,
         row_loader: RowLoader | None = None,
         mask_loader: RowLoader | None = None,
+        landmark_loader: Callable[[Mapping[str, Any]], np.ndarray | None] | None = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         on_bad_sample: str = "error",
         cache: RowCache | None = None,
@@ -101,6 +108,7 @@ class ManifestDataset(Dataset):
         self.channels = channels
         self.row_loader = row_loader
         self.mask_loader = mask_loader
+        self.landmark_loader = landmark_loader
         self.transform = transform
         self.targets: tuple[str, ...] = ()
         self.on_bad_sample = on_bad_sample
@@ -108,9 +116,42 @@ class ManifestDataset(Dataset):
         if self.cache is not None and len(self.cache) != len(manifest):
             raise ValueError(f"a cache of {len(self.cache)} rows for {len(manifest)} rows")
         self._labels = manifest.frame["label"].to_numpy(dtype=np.int64)
+        self._landmarks: np.ndarray | None = None
+        self.provide_landmarks = bool(getattr(transform, "uses_landmarks", False))
+        if hasattr(transform, "bind"):
+            transform.bind(self)  # e.g. Face X-ray's blends pick donors among these rows
 
     def __len__(self) -> int:
         return len(self.manifest)
+
+    @property
+    def stored_landmarks(self) -> np.ndarray:
+        """float32 (N, 68, 2) landmarks of every row in its stored image's pixels (NaN where
+        the row has none, or the manifest no `landmarks68` column); read on first use."""
+        if self._landmarks is None:
+            marks = np.full((len(self.manifest), N_LANDMARKS, 2), np.nan, dtype=np.float32)
+            if self.landmark_loader is not None:
+                for i in range(len(self.manifest)):
+                    points = self.landmark_loader(self.row(i))
+                    if points is not None:
+                        marks[i] = points
+            elif LANDMARKS_COLUMN in self.manifest.frame.columns:
+                for i, text in enumerate(self.manifest.frame[LANDMARKS_COLUMN].tolist()):
+                    where = f"row {i + 1} of manifest {self.manifest.name}"
+                    points = parse_landmarks(text, where)
+                    if points is not None:
+                        marks[i] = points
+            self._landmarks = marks
+        return self._landmarks
+
+    def landmarks_at(
+        self, index: int, stored_size: tuple[int, int], size: tuple[int, int]
+    ) -> torch.Tensor:
+        """float (68, 2) landmarks of row `index` in an image of (H, W) `size`, given the
+        (H, W) of the stored image they refer to (NaN when the row has none)."""
+        marks = self.stored_landmarks[index]
+        scale = np.array([size[1] / stored_size[1], size[0] / stored_size[0]], np.float32)
+        return torch.from_numpy(marks * scale)
 
     @property
     def labels(self) -> np.ndarray:
@@ -185,8 +226,12 @@ class ManifestDataset(Dataset):
         if "mask" in self.targets:
             sample["mask"] = mask_tensor(mask, tuple(sample["image"].shape[-2:]))
             sample["has_mask"] = torch.tensor(mask is not None)
+        if self.provide_landmarks:
+            size = tuple(tensor.shape[-2:])
+            sample["landmarks"] = self.landmarks_at(index, image.shape[:2], size)
         if self.transform is not None:
             sample = apply_transform(self.transform, sample)
+            sample.pop("landmarks", None)
         return sample
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from fakearena.data.landmarks import LANDMARKS_COLUMN, invalid_landmark_rows
 from fakearena.data.manifest_file import manifest_csv
 from fakearena.errors import ConfigError, ManifestError
 from fakearena.utils.io import atomic_write_text, sha256_bytes
@@ -176,7 +177,8 @@ def _normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         frame["label"] = frame["label"].astype(int)
     if "frame" in frame.columns:
         frame["frame"] = frame["frame"].astype(int)
-    for column in ("path", "split", "video_id", "identity", "source", "sha256", MASK_COLUMN):
+    text_columns = ("path", "split", "video_id", "identity", "source", "sha256", MASK_COLUMN)
+    for column in (*text_columns, LANDMARKS_COLUMN):
         if column in frame.columns:
             frame[column] = frame[column].fillna("").astype(str)
     ordered = [c for c in COLUMNS if c in frame.columns]
@@ -248,6 +250,14 @@ def validate_frame(
         report(
             (masks != "") & ~masks.map(is_safe_relative_path),
             "mask must be empty or a path relative to the manifest root, like path",
+        )
+    if LANDMARKS_COLUMN in frame.columns:
+        bad = pd.Series(False, index=frame.index)
+        bad.iloc[invalid_landmark_rows(frame[LANDMARKS_COLUMN])] = True
+        report(
+            bad,
+            f"{LANDMARKS_COLUMN} must be empty or 136 finite numbers x0 y0 ... x67 y67 (crop "
+            "pixels); extract the faces again or clear the cell",
         )
     duplicated = paths.duplicated(keep="first") & (paths != "")
     report(duplicated, "duplicate path (each image appears once; remove the repeated rows)")

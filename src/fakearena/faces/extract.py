@@ -8,10 +8,18 @@ Layout of the output folder `out`:
   skips every video whose shard exists for the same options (resume);
 - `<name>.csv` + `<name>.yaml`: the manifest, assembled from the shards at the end, so it only
   ever lists crops that exist;
-- `<name>_report.json`: per video the frames sampled, the frames without a face (listed, never
-  dropped silently), videos with no face at all, videos that could not be read, and videos
-  that are truncated (fewer readable frames than the container declares, or decoding that
-  stopped before the last sampled frame).
+- `<name>_report.json`: per video the frames sampled, the frames without a face and those whose
+  face got no 68-point landmarks (listed, never dropped silently), videos with no face at all,
+  videos that could not be read, and videos that are truncated (fewer readable frames than the
+  container declares, or decoding that stopped before the last sampled frame).
+
+Each crop's row carries MTCNN's box and 5 points (full-frame pixels) and, with `landmarks=true`
+(default), dlib's 68 landmarks of the detected face in crop pixels (`landmarks68`,
+`fakearena.data.landmarks`): predicted on the full frame inside MTCNN's box, then mapped by
+the crop's alignment matrix (`fakearena.faces.crop`). Landmarks fail when their eyes, nose tip
+and mouth corners stray from MTCNN's; such a face keeps its crop with an empty cell and its
+frame is listed in the report. `crop=deepfakebench` aligns on DeepfakeBench's 5 dlib points
+instead of MTCNN's (its faces without landmarks are not cropped, like faces not found).
 """
 
 from __future__ import annotations
@@ -31,10 +39,13 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from fakearena.data.landmarks import LANDMARKS_COLUMN, format_landmarks
 from fakearena.data.manifest import Manifest, ManifestCard, write_manifest
 from fakearena.errors import DataError
-from fakearena.faces.detect import FaceDetector, align_face, select_faces
+from fakearena.faces.crop import crop_face
+from fakearena.faces.detect import FaceDetector, select_faces
 from fakearena.faces.inputs import SourceItem
+from fakearena.faces.landmarks import LandmarkDetector
 from fakearena.faces.options import ExtractOptions
 from fakearena.faces.video import (
     probe_video,
@@ -45,7 +56,7 @@ from fakearena.faces.video import (
 from fakearena.utils.io import atomic_path, atomic_write_json
 
 SHARD_DIR = ".shards"
-SHARD_VERSION = 1
+SHARD_VERSION = 2
 
 
 @dataclass
@@ -57,6 +68,7 @@ class ItemResult:
     status: str  # ok | no_face | error
     frames_sampled: list[int] = field(default_factory=list)
     no_face_frames: list[int] = field(default_factory=list)
+    no_landmark_frames: list[int] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
     resumed: bool = False
@@ -162,6 +174,7 @@ def load_done(out: Path, item: SourceItem, options: ExtractOptions) -> ItemResul
         status=data["status"],
         frames_sampled=data["frames_sampled"],
         no_face_frames=data["no_face_frames"],
+        no_landmark_frames=data["no_landmark_frames"],
         rows=rows,
         resumed=True,
         frames_declared=int(data.get("frames_declared", 0)),
@@ -171,12 +184,19 @@ def load_done(out: Path, item: SourceItem, options: ExtractOptions) -> ItemResul
 
 
 def extract_item(
-    item: SourceItem, detector: FaceDetector, options: ExtractOptions, out: Path
+    item: SourceItem,
+    detector: FaceDetector,
+    options: ExtractOptions,
+    out: Path,
+    landmarker: LandmarkDetector | None = None,
 ) -> ItemResult:
     """Detect, align and write the faces of one video or image, then its shard.
 
     A file that cannot be read gives status "error" (no shard: a rerun tries again).
+    `landmarker` is required when `options.landmarks` is on.
     """
+    if options.landmarks and landmarker is None:
+        raise ValueError("options.landmarks is on: give a LandmarkDetector")
     result = ItemResult(key=item.key, video_id=item.video_id, status="ok")
     folder = safe_relative_dir(item.video_id)
     try:
@@ -187,22 +207,29 @@ def extract_item(
                 result.no_face_frames.append(index)
                 continue
             for k, face in enumerate(faces):
-                crop = align_face(frame, face, options.size, options.align, options.margin)
+                cropped = crop_face(frame, face, options, landmarker)
+                failed = cropped is None or (options.landmarks and cropped[1] is None)
+                if failed and index not in result.no_landmark_frames:
+                    result.no_landmark_frames.append(index)
+                if cropped is None:
+                    continue
+                crop, marks = cropped
                 suffix = f"_{k}" if options.multi_face else ""
                 relative = f"{folder}/{index:06d}{suffix}.{options.format}"
                 data = _encode(crop, options)
                 _write_file(out / relative, data)
-                result.rows.append(
-                    {
-                        "path": relative,
-                        "frame": index,
-                        "face": k,
-                        "box": _fmt(face.box, 1),
-                        "landmarks": _fmt(face.landmarks.reshape(-1), 1),
-                        "face_prob": round(face.prob, 5),
-                        "sha256": hashlib.sha256(data).hexdigest(),
-                    }
-                )
+                row = {
+                    "path": relative,
+                    "frame": index,
+                    "face": k,
+                    "box": _fmt(face.box, 1),
+                    "landmarks": _fmt(face.landmarks.reshape(-1), 1),
+                    "face_prob": round(face.prob, 5),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+                if options.landmarks:
+                    row[LANDMARKS_COLUMN] = format_landmarks(marks)
+                result.rows.append(row)
     except DataError as exc:
         return ItemResult(key=item.key, video_id=item.video_id, status="error", error=str(exc))
     if not result.rows:
@@ -217,6 +244,7 @@ def extract_item(
             "status": result.status,
             "frames_sampled": result.frames_sampled,
             "no_face_frames": result.no_face_frames,
+            "no_landmark_frames": result.no_landmark_frames,
             "frames_declared": result.frames_declared,
             "frames_readable": result.frames_readable,
             "frames_wanted": result.frames_wanted,
@@ -237,10 +265,18 @@ def _init_worker(options: ExtractOptions, out: Path, threads: int) -> None:
     _WORKER["options"] = options
     _WORKER["out"] = out
     _WORKER["detector"] = make_detector(options)
+    _WORKER["landmarker"] = make_landmarker(options)
 
 
 def _work(item: SourceItem) -> ItemResult:
-    return extract_item(item, _WORKER["detector"], _WORKER["options"], _WORKER["out"])
+    return extract_item(
+        item, _WORKER["detector"], _WORKER["options"], _WORKER["out"], _WORKER["landmarker"]
+    )
+
+
+def make_landmarker(options: ExtractOptions) -> LandmarkDetector | None:
+    """dlib's 68-point predictor when the options store landmarks, else None."""
+    return LandmarkDetector() if options.landmarks else None
 
 
 def make_detector(options: ExtractOptions) -> FaceDetector:
@@ -285,9 +321,9 @@ def run_items(
                     results[result.key] = result
                     bar.update(1)
         elif todo:
-            detector = make_detector(options)
+            detector, landmarker = make_detector(options), make_landmarker(options)
             for item in todo:
-                results[item.key] = extract_item(item, detector, options, out)
+                results[item.key] = extract_item(item, detector, options, out, landmarker)
                 bar.update(1)
     finally:
         bar.close()
@@ -295,9 +331,14 @@ def run_items(
 
 
 def build_frame_manifest(
-    items: list[SourceItem], results: list[ItemResult], out: Path, card: ManifestCard
+    items: list[SourceItem],
+    results: list[ItemResult],
+    out: Path,
+    card: ManifestCard,
+    landmarks: bool = True,
 ) -> Manifest:
-    """The frame-level manifest of all crops written (root = `out`)."""
+    """The frame-level manifest of all crops written (root = `out`); `landmarks` adds the
+    `landmarks68` column."""
     records = []
     for item, result in zip(items, results):
         for row in result.rows:
@@ -315,12 +356,13 @@ def build_frame_manifest(
                     "box": row["box"],
                     "landmarks": row["landmarks"],
                     "face_prob": row["face_prob"],
+                    LANDMARKS_COLUMN: row.get(LANDMARKS_COLUMN, ""),
                 }
             )
     columns = [
         "path", "label", "split", "video_id", "frame", "identity", "source", "sha256",
         "face", "box", "landmarks", "face_prob",
-    ]  # fmt: skip
+    ] + ([LANDMARKS_COLUMN] if landmarks else [])  # fmt: skip
     frame = pd.DataFrame.from_records(records, columns=columns)
     return Manifest(frame=frame, card=card, root=out.resolve())
 
@@ -337,6 +379,7 @@ def build_report(items: list[SourceItem], results: list[ItemResult]) -> dict[str
             "frames_with_face": len(result.frames_sampled) - len(result.no_face_frames),
             "faces": len(result.rows),
             "no_face_frames": result.no_face_frames,
+            "no_landmark_frames": result.no_landmark_frames,
             **({"error": result.error} if result.error else {}),
         }
         if item.kind == "video" and result.status != "error":
@@ -355,6 +398,7 @@ def build_report(items: list[SourceItem], results: list[ItemResult]) -> dict[str
             "videos_unreadable": sum(r.status == "error" for r in results),
             "frames_sampled": sum(len(r.frames_sampled) for r in results),
             "frames_without_face": sum(len(r.no_face_frames) for r in results),
+            "frames_without_landmarks": sum(len(r.no_landmark_frames) for r in results),
             "faces": sum(len(r.rows) for r in results),
             "resumed": sum(r.resumed for r in results),
             "videos_truncated": sum(bool(r.truncation()) for r in results),
@@ -409,7 +453,7 @@ def extract_faces(
     out.mkdir(parents=True, exist_ok=True)
     results = run_items(items, out, options, workers=workers, progress=progress)
     card = card or ManifestCard(name=name)
-    manifest = build_frame_manifest(items, results, out, card)
+    manifest = build_frame_manifest(items, results, out, card, options.landmarks)
     manifest_path = write_manifest(manifest, out / f"{name}.csv")
     report = build_report(items, results)
     report_path = atomic_write_json(out / f"{name}_report.json", report)

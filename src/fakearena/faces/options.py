@@ -19,6 +19,13 @@ SELECT_MODES = ("largest", "confident")
 # 45 dB PSNR against the lossless crop (benchmarks/results/crop_formats.json); png keeps the
 # crop exactly, webp is the smallest file.
 CROP_FORMATS = ("jpg", "png", "webp")
+# Crop conventions. fakearena: MTCNN's 5 points on the ArcFace template. deepfakebench: the
+# 5 points DeepfakeBench's preprocessing takes from dlib's landmarks (indices 37, 44, 30, 49,
+# 55: an upper eyelid point of each eye, the nose tip, an inner point of each mouth corner) on
+# the same ArcFace template scaled by 1.3 (margin 0.15 per side) at 256 px.
+CROP_STYLES = ("fakearena", "deepfakebench")
+DEEPFAKEBENCH_POINTS = (37, 44, 30, 49, 55)
+DEEPFAKEBENCH_CROP = {"size": 256, "margin": 0.15, "align": "similarity"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class ExtractOptions:
     format: str = "jpg"
     jpeg_quality: int = 95
     device: str = "auto"
+    landmarks: bool = True
+    crop: str = "fakearena"
 
     def check(self) -> None:
         """Raise ConfigError for options that cannot work."""
@@ -56,6 +65,20 @@ class ExtractOptions:
             raise ConfigError(f"size={self.size}: give a crop side of at least 8 pixels")
         if self.margin < 0:
             raise ConfigError(f"margin={self.margin}: give a fraction >= 0 (e.g. 0.15)")
+        if self.crop not in CROP_STYLES:
+            raise ConfigError(f"crop={self.crop!r}: choose one of {list(CROP_STYLES)}")
+        if self.crop == "deepfakebench":
+            if not self.landmarks:
+                raise ConfigError(
+                    "crop=deepfakebench aligns on dlib's landmarks: drop landmarks=false"
+                )
+            differ = {k: v for k, v in DEEPFAKEBENCH_CROP.items() if getattr(self, k) != v}
+            if differ:
+                wrong = ", ".join(f"{k}={getattr(self, k)}" for k in differ)
+                raise ConfigError(
+                    f"crop=deepfakebench is DeepfakeBench's crop ({DEEPFAKEBENCH_CROP}); "
+                    f"{wrong} differs: drop it, or use crop=fakearena"
+                )
 
     def signature(self) -> dict[str, Any]:
         """The options that change the crops (a shard made with others is redone)."""

@@ -134,6 +134,9 @@ def run(cfg: DictConfig) -> float | None:
     for warning in datamodule.warnings:
         print(f"fakearena: warning: {warning}", file=sys.stderr)
     kind.check_data(datamodule, test=bool(cfg.get("test")))
+    augment_masks = datamodule.augment_masks()
+    if augment_masks:
+        print(f"fakearena: {_masks_line(augment_masks)}", file=sys.stderr)
     if cfg.get("test_data"):
         from fakearena.runs.evaluate import check_test_data
 
@@ -211,6 +214,7 @@ def run(cfg: DictConfig) -> float | None:
             extra={
                 "skipped_rows": skipped,
                 "warnings": warnings,
+                **({"augment_masks": augment_masks} if augment_masks else {}),
                 "training": facts,
                 **_capacity(cfg, task),
                 "tags": list(cfg.get("tags") or []),
@@ -287,6 +291,15 @@ def _kept_checkpoints(run_dir: Path) -> str:
     if not kept:
         return "No checkpoint was written yet (it diverged before the first epoch ended)"
     return f"The last good checkpoint(s) are kept: {', '.join(kept)}"
+
+
+def _masks_line(census: dict[str, Any]) -> str:
+    """One sentence on the masks a blending augmentation draws."""
+    return (
+        f"augment {census['transform']} (mask={census['mask']}): landmark hull masks for "
+        f"{census['hull_rows']} and random shapes for {census['random_shape_rows']} of the "
+        f"{census['real_rows']} real training rows"
+    )
 
 
 def _headline(metrics: dict[str, dict[str, Any]]) -> str:

@@ -3,7 +3,11 @@
 A network with auxiliary targets (`fakearena.models.detectors.auxiliary.AuxiliaryDetector`,
 e.g. Face X-ray's blend boundary) gets its targets in the training batches and its losses added
 to the BCE. The checkpoint is chosen on `val/auc`, computed on the validation split of the
-training data; the test split is only read by `trainer.test` after fitting.
+training data; the test split is only read by `trainer.test` after fitting. Fakes that a
+training augmentation added to the test split itself (SBI's `held_out_fakes`, source
+`sbi/self-blend`) measure the augmentation, not a forgery: they are scored with the split's
+reals as `sanity/sbi_*` and never enter `test/*`, which the split's own rows give when they
+hold both classes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fakearena.data.transforms.sbi import SOURCE_SBI
 from fakearena.metrics.detection import auc_score, require_both_classes
 from fakearena.metrics.predictions import metric_entries, predictions_frame, score_predictions
 from fakearena.metrics.units import check_unit, selection_warning
@@ -166,16 +171,31 @@ class DetectTask(Task):
         self.test_buffer.reset()
         labels = values["label"].astype(np.int64)
         require_both_classes(labels, f"the {len(labels)} test rows", "the test split")
-        self.test_predictions = predictions_frame(
+        predictions = predictions_frame(
             self._test_rows(indices, labels), np.arange(len(indices)), values["prob"]
         )
         n_bootstrap = int(self.hparams.get("n_bootstrap", 1000))
         unit = str(self.hparams.get("ci_unit", "auto"))
-        self.test_result = score_predictions(self.test_predictions, n_bootstrap, unit=unit)
-        self.test_metrics = metric_entries("test", self.test_result)
+        augmented = (predictions["source"] == SOURCE_SBI).to_numpy()
+        self.test_metrics = {}
+        if augmented.any():
+            sanity = predictions[(predictions["label"] == 0).to_numpy() | augmented]
+            result = score_predictions(sanity.reset_index(drop=True), n_bootstrap, unit=unit)
+            entries = metric_entries("sanity", result)
+            self.test_metrics.update(
+                {key.replace("sanity/", "sanity/sbi_", 1): v for key, v in entries.items()}
+            )
+            predictions = predictions[~augmented].reset_index(drop=True)
+        self.test_predictions, self.test_result = None, {}
+        if predictions["label"].nunique() == 2:
+            self.test_predictions = predictions
+            self.test_result = score_predictions(predictions, n_bootstrap, unit=unit)
+            self.test_metrics.update(metric_entries("test", self.test_result))
         for key in ("test/auc", "test/acc", "test/ap", "test/eer", "test/video_auc"):
             if key in self.test_metrics:
                 self.log(key, self.test_metrics[key]["value"], sync_dist=False)
+        if "sanity/sbi_auc" in self.test_metrics:
+            self.log("sanity/sbi_auc", self.test_metrics["sanity/sbi_auc"]["value"])
 
     def selection_warnings(self, datamodule: Any) -> list[str]:
         """A warning when the checkpoint is chosen on a val split below the small-N mark."""

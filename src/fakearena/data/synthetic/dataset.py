@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fakearena.data.landmarks import LANDMARKS_COLUMN, format_landmarks
 from fakearena.data.manifest import (
     MASK_COLUMN,
     SPLITS,
@@ -254,10 +255,11 @@ def write_synthetic_dataset(
 ) -> Path:
     """Render `synthetic_manifest(...)` to PNGs under `out` and write `out/<name>.csv` + `.yaml`.
 
-    The written manifest has the in-memory manifest's rows with `sha256` filled in and, for
-    every blended fake, its blend mask beside it (`<image>.mask.png`, column `mask`). Images are
-    written first and the manifest last (atomically), so an interrupted run leaves no manifest
-    pointing at missing files.
+    The written manifest has the in-memory manifest's rows with `sha256` filled in, for every
+    real face its 68 landmarks (column `landmarks68`, `fakearena.data.synthetic.landmarks`)
+    and, for every blended fake, its blend mask beside it (`<image>.mask.png`, column `mask`).
+    Images are written first and the manifest last (atomically), so an interrupted run leaves
+    no manifest pointing at missing files.
 
     Returns:
         The path of the manifest CSV.
@@ -291,7 +293,7 @@ def write_rendered(
     for stale in (csv_path, card_path_for(csv_path)):
         stale.unlink(missing_ok=True)
     renderer = SyntheticRenderer(size, seed)
-    hashes, masks = [], []
+    hashes, masks, landmarks = [], [], []
     rows = manifest.frame.to_dict("records")
     bar = tqdm(rows, desc=f"synth {name}", unit="img", disable=None if progress else True)
     for row in bar:
@@ -305,9 +307,11 @@ def write_rendered(
         if mask:
             _write(out / mask, mask_png(renderer.render_mask_row(row)))
         masks.append(mask)
+        landmarks.append(format_landmarks(renderer.landmarks_row(row)))
     frame = manifest.frame.copy()
     frame["sha256"] = hashes
     frame[MASK_COLUMN] = masks
+    frame[LANDMARKS_COLUMN] = landmarks  # reals only: a blend's inner face is the donor's
     written = Manifest(frame=frame, card=manifest.card, root=out.resolve())
     return write_manifest(written, csv_path)
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from fakearena.data.synthetic import paint
 from fakearena.data.synthetic.blend import blend_into, blend_mask, swapped_identity
+from fakearena.data.synthetic.landmarks import synthetic_landmarks
 from fakearena.data.synthetic.params import Identity, Shot, sample_identity, sample_shot
 from fakearena.errors import ConfigError, DataError
 
@@ -147,6 +148,15 @@ class SyntheticRenderer:
         if donor < 0:
             return np.zeros((self.size, self.size), np.float32)
         return self.render_blend_mask(identity, index, donor, seed)
+
+    def landmarks_row(self, row: Mapping[str, Any]) -> np.ndarray | None:
+        """The 68 landmarks (`fakearena.data.synthetic.landmarks`) of a real row's face, in
+        pixels; None for a fake (its inner face is the donor's, painted in a blend)."""
+        identity, index, donor, seed = synth_key(row)
+        if donor >= 0:
+            return None
+        shot, _ = self._scene(identity, index, seed)
+        return synthetic_landmarks(self.identity(identity, seed), shot, self.size)
 
     def render_source(self, row: Mapping[str, Any]) -> np.ndarray:
         """The real image a fake row was made from (`render_face` of its identity and index)."""

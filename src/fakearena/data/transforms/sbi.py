@@ -7,10 +7,16 @@ face mask; the result carries the generic traces of a face swap (a blending boun
 and frequency mismatch) without any identity change, so a detector trained on these fakes
 does not learn one generator's artefacts and generalises across datasets.
 
-Written from the paper; differences: the paper's mask is the convex hull of 81 landmarks, here
-a randomly placed and elastically deformed ellipse around the centre of the (aligned) face
-crop, since manifests carry no dense landmarks; the paper alters either the source or the
-target copy, here always the source, so a fake equals its real image outside its mask.
+Written from the paper and the authors' code. The mask is a landmark hull where the row has
+68-point landmarks (`landmarks68`, from `faces extract`): one of the authors' hull kinds
+(`fakearena.data.transforms.face_masks`; they use 81 points, the 68-point markup lacks the
+forehead, which the `extended` hull adds back from the brows), elastically deformed, with the
+source copy and the mask shifted and rescaled together (the authors' random affine). Rows
+without landmarks (synthetic faces, crops whose landmarks failed) get a random star-shaped
+polygon instead (`mask=auto`), so no mask imitates a generator's paste-back by construction;
+`mask=hull` refuses rows without landmarks, `mask=random` ignores landmarks. Other difference:
+the paper alters either the source or the target copy, here always the source, so a fake
+equals its real image outside its mask.
 Draws come from torch's global generator in training (seeded per worker by Lightning) and from
 a per-row generator for held-out splits, so validation is the same every epoch.
 """
@@ -29,9 +35,15 @@ from torch.utils.data import Dataset
 
 from fakearena.data.datasets import float_images
 from fakearena.data.transforms.augment import DetectorAugment, blur
+from fakearena.data.transforms.face_masks import (
+    HULL_KINDS,
+    MASK_MODES,
+    elastic_deform,
+    landmark_hull_mask,
+    random_shape_mask,
+)
 from fakearena.data.transforms.sample import Sample, SampleTransform
-from fakearena.data.transforms.warp import WarpParams, random_warp_offsets
-from fakearena.errors import ConfigError
+from fakearena.errors import ConfigError, DataError
 
 SOURCE_SBI = "sbi/self-blend"
 HELD_OUT_POLICIES = ("auto", "always", "never")
@@ -60,9 +72,12 @@ class SelfBlend(SampleTransform):
     Args:
         p: probability that a real training sample becomes a self-blended fake.
         blend_ratios: the mask is scaled by one of these, drawn uniformly (the paper's list).
-        mask_center: (x, y) of the mask ellipse as fractions of the crop.
-        mask_jitter: the centre moves by up to this fraction of the side.
-        mask_axes: [min, max] of the ellipse's x and y semi-axes, fractions of the side.
+        mask: `auto` (landmark hull where the row has landmarks, else a random shape),
+            `hull` (landmarks required) or `random`.
+        hull_kinds: the hull kinds drawn from (`face_masks.HULL_KINDS`).
+        random_center: [min, max] of a random shape's centre, x and y, fractions of the side.
+        random_radius: [min, max] of a random shape's vertex radii, fractions of the side.
+        random_vertices: [min, max] vertex count of a random shape.
         elastic: strength of the mask's elastic deformation (control-point noise, fraction of
             the side).
         erode_sigma: [min, max] blur sigma of the erosion step, fraction of the side.
@@ -82,9 +97,11 @@ class SelfBlend(SampleTransform):
         *,
         p: float = 0.5,
         blend_ratios: Sequence[float] = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0),
-        mask_center: Sequence[float] = (0.5, 0.52),
-        mask_jitter: float = 0.04,
-        mask_axes: Sequence[Sequence[float]] = ((0.26, 0.36), (0.32, 0.44)),
+        mask: str = "auto",
+        hull_kinds: Sequence[str] = HULL_KINDS,
+        random_center: Sequence[float] = (0.3, 0.7),
+        random_radius: Sequence[float] = (0.12, 0.42),
+        random_vertices: Sequence[int] = (5, 12),
         elastic: float = 0.02,
         erode_sigma: Sequence[float] = (0.005, 0.018),
         soften_sigma: Sequence[float] = (0.006, 0.032),
@@ -103,16 +120,23 @@ class SelfBlend(SampleTransform):
             raise ConfigError(
                 f"augment.held_out_fakes={held_out_fakes!r}: use one of {list(HELD_OUT_POLICIES)}"
             )
-        if len(mask_axes) != 2:
-            raise ConfigError("augment.mask_axes: give [[x_min, x_max], [y_min, y_max]]")
+        if mask not in MASK_MODES:
+            raise ConfigError(f"augment.mask={mask!r}: use one of {list(MASK_MODES)}")
+        unknown = sorted(set(hull_kinds) - set(HULL_KINDS))
+        if unknown or not hull_kinds:
+            raise ConfigError(
+                f"augment.hull_kinds={list(hull_kinds)}: give some of {list(HULL_KINDS)}"
+            )
         self.p = float(p)
         self.blend_ratios = tuple(ratios)
-        self.mask_center = tuple(float(v) for v in mask_center)
-        self.mask_jitter = float(mask_jitter)
-        self.mask_axes = (
-            _pair("mask_axes[0]", mask_axes[0], 0.01, 1.0),
-            _pair("mask_axes[1]", mask_axes[1], 0.01, 1.0),
-        )
+        self.mask = mask
+        self.hull_kinds = tuple(hull_kinds)
+        self.random_center = _pair("random_center", random_center, 0.0, 1.0)
+        self.random_radius = _pair("random_radius", random_radius, 0.01, 1.0)
+        low, high = (int(v) for v in random_vertices)
+        if not 3 <= low <= high:
+            raise ConfigError(f"augment.random_vertices={list(random_vertices)}: 3 <= min <= max")
+        self.random_vertices = (low, high)
         self.elastic = float(elastic)
         self.erode_sigma = _pair("erode_sigma", erode_sigma, 0.0, 0.1)
         self.soften_sigma = _pair("soften_sigma", soften_sigma, 0.0, 0.1)
@@ -122,13 +146,20 @@ class SelfBlend(SampleTransform):
         self.held_out_fakes = held_out_fakes
         self.seed = int(seed)
 
+    uses_landmarks = True  # datasets hand samples their rows' landmarks
+    makes_blend_masks = True  # its fakes carry their blend masks (Face X-ray can learn them)
+
     def blend(
-        self, image: torch.Tensor, generator: torch.Generator | None = None
+        self,
+        image: torch.Tensor,
+        generator: torch.Generator | None = None,
+        landmarks: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(fake, mask): `image` (C, H, W) in [0, 1] blended with an altered copy of itself
-        through `mask` (H, W) in [0, 1]; the fake equals `image` wherever the mask is 0."""
+        through `mask` (H, W) in [0, 1]; the fake equals `image` wherever the mask is 0.
+        `landmarks`: (68, 2) in the image's pixels (None or NaN: none)."""
         height, width = image.shape[-2:]
-        mask = self._mask(height, width, generator)
+        mask = self._mask(height, width, generator, landmarks)
         source = _alter(image, generator)
         theta = self._affine(generator)
         grid = F.affine_grid(theta, [1, 1, height, width], align_corners=False)
@@ -140,23 +171,39 @@ class SelfBlend(SampleTransform):
         fake = image + mask * (source.clamp(0.0, 1.0) - image)
         return fake, mask
 
-    def _mask(self, height: int, width: int, generator: torch.Generator | None) -> torch.Tensor:
-        """A hard ellipse around the face, randomly placed, sized and elastically deformed."""
-        cx = self.mask_center[0] + _uniform(-self.mask_jitter, self.mask_jitter, generator)
-        cy = self.mask_center[1] + _uniform(-self.mask_jitter, self.mask_jitter, generator)
-        ax = _uniform(*self.mask_axes[0], generator)
-        ay = _uniform(*self.mask_axes[1], generator)
-        ys = (torch.arange(height, dtype=torch.float32) + 0.5) / height
-        xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width
-        inside = ((xs[None, :] - cx) / ax) ** 2 + ((ys[:, None] - cy) / ay) ** 2 <= 1.0
-        mask = inside.float()
-        if self.elastic > 0:
-            offsets = random_warp_offsets(
-                1, height, width, WarpParams(points=5, scale=self.elastic), generator
+    def mask_kind(self, landmarks: torch.Tensor | None) -> str:
+        """`hull` or `random`: the mask a row with these landmarks gets."""
+        has = landmarks is not None and bool(torch.isfinite(torch.as_tensor(landmarks)).all())
+        if self.mask == "hull" and not has:
+            raise DataError(
+                "augment.mask=hull but a training row has no landmarks68; extract its faces "
+                "with landmarks (fakearena faces extract ... landmarks=true) or set "
+                "augment.mask=auto (random shapes for such rows)"
             )
-            grid = _identity_grid(height, width) + offsets
-            mask = F.grid_sample(mask[None, None], grid, align_corners=False)[0, 0]
-        return mask
+        return "hull" if has and self.mask != "random" else "random"
+
+    def _mask(
+        self,
+        height: int,
+        width: int,
+        generator: torch.Generator | None,
+        landmarks: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """A hard face mask (landmark hull or random shape), elastically deformed."""
+        if self.mask_kind(landmarks) == "hull":
+            pick = int(torch.randint(len(self.hull_kinds), (), generator=generator))
+            points = torch.as_tensor(landmarks).double().numpy()
+            mask = landmark_hull_mask(points, height, width, self.hull_kinds[pick])
+        else:
+            mask = random_shape_mask(
+                height,
+                width,
+                generator,
+                center=self.random_center,
+                radius=self.random_radius,
+                vertices=self.random_vertices,
+            )
+        return elastic_deform(mask, self.elastic, generator)
 
     def _affine(self, generator: torch.Generator | None) -> torch.Tensor:
         """(1, 2, 3) sampling matrix of the source copy's shift and scale."""
@@ -184,12 +231,17 @@ class SelfBlend(SampleTransform):
 
     def blend_sample(self, sample: Sample, generator: torch.Generator | None) -> Sample:
         """`sample` as a self-blended fake: new image, label 1, and its mask if it has one."""
-        fake, mask = self.blend(sample["image"], generator)
+        fake, mask = self.blend(sample["image"], generator, sample.get("landmarks"))
         out = {**sample, "image": fake, "label": torch.ones_like(torch.as_tensor(sample["label"]))}
         if "mask" in sample:
             out["mask"] = mask[None]
             out["has_mask"] = torch.tensor(True)
         return out
+
+    def describe_masks(self, dataset: Dataset) -> dict[str, Any]:
+        """Which masks the real training rows of `dataset` get: hulls (rows with landmarks)
+        or random shapes (for results.json)."""
+        return mask_census("sbi", self.mask, dataset)
 
     def held_out(self, dataset: Dataset) -> Dataset:
         labels = np.asarray(dataset.labels)  # type: ignore[attr-defined]
@@ -199,6 +251,21 @@ class SelfBlend(SampleTransform):
         if not wanted or not (labels == 0).any():
             return dataset
         return SelfBlendedRows(dataset, self)
+
+
+def mask_census(name: str, mode: str, dataset: Dataset) -> dict[str, Any]:
+    """The counts of real rows of `dataset` that get landmark hulls and random shapes."""
+    reals = np.asarray(dataset.labels) == 0  # type: ignore[attr-defined]
+    marks = getattr(dataset, "stored_landmarks", None)
+    has = np.zeros(len(reals), bool) if marks is None else np.isfinite(marks).all(axis=(1, 2))
+    hull = 0 if mode == "random" else int((reals & has).sum())
+    return {
+        "transform": name,
+        "mask": mode,
+        "real_rows": int(reals.sum()),
+        "hull_rows": hull,
+        "random_shape_rows": int(reals.sum()) - hull,
+    }
 
 
 class SelfBlendedRows(Dataset):
@@ -214,6 +281,7 @@ class SelfBlendedRows(Dataset):
         self.blender = blend
         manifest = base.manifest  # type: ignore[attr-defined]
         self.reals = np.flatnonzero(np.asarray(base.labels) == 0)  # type: ignore[attr-defined]
+        base.provide_landmarks = True  # type: ignore[attr-defined]
         fakes = manifest.frame.iloc[self.reals].copy()
         fakes["label"] = 1
         fakes["source"] = SOURCE_SBI
@@ -232,15 +300,21 @@ class SelfBlendedRows(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any] | None:
         n_base = len(self.base)  # type: ignore[arg-type]
         if index < n_base:
-            return _float_sample(self.base[index])
+            return _without_landmarks(_float_sample(self.base[index]))
         row = int(self.reals[index - n_base])
         sample = _float_sample(self.base[row])
         if sample is None or "image" not in sample:
             return {"skipped": index}
         generator = torch.Generator().manual_seed(self.blender.seed * 1_000_003 + row)
-        sample = self.blender.blend_sample(sample, generator)
+        sample = _without_landmarks(self.blender.blend_sample(sample, generator))
         sample["index"] = torch.tensor(index)
         return sample
+
+
+def _without_landmarks(sample: dict[str, Any] | None) -> dict[str, Any] | None:
+    if sample is not None:
+        sample.pop("landmarks", None)
+    return sample
 
 
 def _float_sample(sample: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -278,9 +352,3 @@ def _blur_mask(mask: torch.Tensor, sigma: float) -> torch.Tensor:
     if sigma < 0.1:
         return mask
     return blur(mask[None], sigma)[0]
-
-
-def _identity_grid(height: int, width: int) -> torch.Tensor:
-    """(1, H, W, 2) sampling grid that reproduces an image (pixel centres)."""
-    eye = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
-    return F.affine_grid(eye, [1, 1, height, width], align_corners=False)

@@ -15,6 +15,9 @@ predicted X-ray; here the pooled X-ray (mean, max) is joined by the pooled fused
 that fakes without a blending step (GAN images, whose mask is unknown) are still learnt from
 their label. Rows whose mask is unknown train the label only (`has_mask` False); reals have
 M = 0, hence B = 0. A hard (binary) mask is softened by a 3x3 Gaussian first, as in the paper.
+The paper's training data, blended images made from real faces, comes from `augment=xray`
+(`fakearena.data.transforms.xray_blend`); training refuses to start when no training row can
+have a mask (`FaceDataModule.request_training_targets`).
 """
 
 from __future__ import annotations
