@@ -103,68 +103,6 @@ def test_set_module(entry: str, *, seed: int, **data_options: Any) -> FaceDataMo
     return FaceDataModule(name=path.stem, manifests=[str(path)], **data_options)
 
 
-def check_test_data(cfg: DictConfig) -> None:
-    """Fail before training when a `test_data` entry cannot be read or lacks its split."""
-    for entry in cfg.get("test_data") or []:
-        datamodule = test_set_module(
-            str(entry), seed=int(cfg.seed), image_size=int(cfg.data.image_size)
-        )
-        evaluation_dataset(datamodule, cfg.get("test_split", "test"), option="test_split")
-
-
-def _unique_name(name: str, taken: set[str]) -> str:
-    candidate, k = name, 2
-    while candidate in taken:
-        candidate, k = f"{name}_{k}", k + 1
-    taken.add(candidate)
-    return candidate
-
-
-def evaluate_test_data(
-    cfg: DictConfig, checkpoint: str | None, task: nn.Module, run_dir: Path
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, str]]]:
-    """Score the best model on each `cfg.test_data` set (its `test_split` rows).
-
-    Writes `<run_dir>/test_data/<set>/{predictions.csv,metrics.json,roc.png}`; returns the
-    `test/<set>/<metric>` entries, the sets' manifest references and the files per set.
-    """
-    model = restore_task(checkpoint, expected_task="detect") if checkpoint else task
-    device = resolve_device("cpu" if cfg.trainer.accelerator == "cpu" else "auto")
-    split = cfg.get("test_split", "test")
-    options = {
-        "image_size": int(cfg.data.image_size),
-        "channels": int(cfg.data.channels),
-        "batch_size": int(cfg.data.batch_size),
-        "num_workers": num_workers_value(cfg.data.num_workers),
-    }
-    metrics: dict[str, dict[str, Any]] = {}
-    references: list[dict[str, Any]] = []
-    files: dict[str, dict[str, str]] = {}
-    taken: set[str] = set()
-    for entry in cfg.test_data:
-        datamodule = test_set_module(str(entry), seed=int(cfg.seed), **options)
-        name = _unique_name(datamodule.name, taken)
-        dataset = evaluation_dataset(datamodule, split, option="test_split")
-        frame, result, skipped = score_dataset(
-            model,
-            dataset,
-            batch_size=options["batch_size"],
-            num_workers=options["num_workers"],
-            device=device,
-            n_bootstrap=int(cfg.task.get("n_bootstrap", 1000)),
-            seed=int(cfg.seed),
-        )
-        files[name] = write_evaluation(
-            run_dir / "test_data" / name, frame, result, f"{name} ({split})"
-        )
-        metrics.update(metric_entries(f"test/{name}", result))
-        reference = dict(datamodule.references(split if split != "all" else None)[0])
-        reference.update(set=name, scored_rows=len(frame), skipped_rows=skipped)
-        references.append(reference)
-    model.cpu()
-    return metrics, references, files
-
-
 def robustness_table(
     net: nn.Module,
     dataset: ManifestDataset,

@@ -88,6 +88,9 @@ def detector_stages(
             continue
         stage_dir = run_dir / "detectors" / str(name)
         tests = [f"test_data=[{','.join(test_entries)}]"] if test_entries else []
+        one_class = [str(name) for name in cfg.get("test_one_class") or []]
+        if one_class:
+            tests.append(f"test_one_class=[{','.join(one_class)}]")
         args = [
             "train",
             "task=detect",
@@ -145,6 +148,9 @@ def run(cfg: DictConfig) -> None:
     stages = detector_stages(cfg, run_dir, train, entries)
     reports += run_stages(stages, run_dir / REPLACED)
     records = {stage.run_dir.name: read_results(stage.run_dir) for stage in stages}
+    for detector, record in records.items():
+        for name, reason in (record.get("test_data_failures") or {}).items():
+            print(f"fakearena: warning: {detector}: test set {name} was not scored: {reason}")
     frame = protocol_frame(records, columns)
     title = f"Cross-dataset protocol: trained on {own}, tested on {', '.join(columns)}"
     keep_previous_table(run_dir, protocol_markdown(frame, list(columns), title))

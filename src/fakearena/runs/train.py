@@ -135,7 +135,7 @@ def run(cfg: DictConfig) -> float | None:
         print(f"fakearena: warning: {warning}", file=sys.stderr)
     kind.check_data(datamodule, test=bool(cfg.get("test")))
     if cfg.get("test_data"):
-        from fakearena.runs.evaluate import check_test_data
+        from fakearena.runs.test_data import check_test_data
 
         check_test_data(cfg)
     task = build_task(cfg)
@@ -162,6 +162,7 @@ def run(cfg: DictConfig) -> float | None:
     run_dir = output_dir(cfg)
     test_sets: list[dict[str, Any]] = []
     evaluations: dict[str, dict[str, str]] = {}  # test set name -> files written for it
+    test_data_failures: dict[str, str] = {}  # test set name -> why it could not be scored
     if cfg.get("test"):
         trainer.test(
             task,
@@ -182,9 +183,9 @@ def run(cfg: DictConfig) -> float | None:
                 run_dir / "test", task.test_predictions, task.test_result, f"{own} (test)"
             )
     if cfg.get("test_data") and trainer.is_global_zero:
-        from fakearena.runs.evaluate import evaluate_test_data
+        from fakearena.runs.test_data import evaluate_test_data
 
-        test_metrics, extra_test_data, files = evaluate_test_data(
+        test_metrics, extra_test_data, files, test_data_failures = evaluate_test_data(
             cfg, checkpoints["best"], task, run_dir
         )
         metrics.update(test_metrics)
@@ -209,6 +210,7 @@ def run(cfg: DictConfig) -> float | None:
                 "skipped_rows": skipped,
                 "warnings": warnings,
                 "training": facts,
+                "test_data_failures": test_data_failures,
             },
         )
         path = write_results(run_dir, record)
