@@ -101,7 +101,7 @@ def run_stage(stage: Stage, position: str = "", replaced_dir: Path | None = None
         )
     reason = rerun_reason(stage, inputs)
     if reason is not None and stage.run_dir.exists():
-        moved = set_aside(stage.run_dir, replaced_dir)
+        moved = set_aside(stage.run_dir, replaced_dir, _relative_name(stage.run_dir, replaced_dir))
         print(f"{prefix}{stage.name}: reruns: {reason}; the previous run is kept in {moved}")
     stage.run_dir.mkdir(parents=True, exist_ok=True)
     log_path = stage.run_dir / LOG_FILE
@@ -145,6 +145,16 @@ def failure_message(stage: Stage, returncode: int, wall: float, log_path: Path) 
         f"Its full log is kept in {log_path}. Fix the cause and rerun the same command: "
         "finished stages with unchanged inputs are skipped."
     )
+
+
+def _relative_name(run_dir: Path, replaced_dir: Path | None) -> str | None:
+    """`detectors/meso4` for a stage folder inside the job folder that holds `replaced_dir`."""
+    if replaced_dir is None:
+        return None
+    try:
+        return run_dir.relative_to(replaced_dir.parent).as_posix()
+    except ValueError:
+        return None
 
 
 def _has_files(folder: Path) -> bool:

@@ -11,19 +11,20 @@ def timestamp() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
-def set_aside(path: Path, into: Path | None = None) -> Path:
+def set_aside(path: Path, into: Path | None = None, name: str | None = None) -> Path:
     """Move `path` (a file or folder) out of the way and return where it went.
 
     Without `into` it becomes the sibling `<name>.replaced-<timestamp>` (before the suffix
-    for a file: `protocol.replaced-<timestamp>.md`); with `into`, `into/<timestamp>/<name>`.
-    A name that is taken gets `-2`, `-3`, ... appended.
+    for a file: `protocol.replaced-<timestamp>.md`); with `into`, `into/<timestamp>/<name>`
+    (`name`: a relative path, default the path's name). A name that is taken gets `-2`,
+    `-3`, ... appended.
     """
     stamp = timestamp()
     if into is None:
         stem, suffix = (path.stem, path.suffix) if path.is_file() else (path.name, "")
         base = path.with_name(f"{stem}.replaced-{stamp}")
     else:
-        base, suffix = into / stamp / path.name, ""
+        base, suffix = into / stamp / (name or path.name), ""
     target, k = base.with_name(base.name + suffix), 2
     while target.exists():
         target, k = base.with_name(f"{base.name}-{k}{suffix}"), k + 1
