@@ -31,9 +31,9 @@ def test_stage_inputs_follow_settings_and_data_but_not_the_run_folder(tmp_path: 
     assert first.settings["trainer.max_epochs"] == 1 and first.settings["task.name"] == "detect"
     assert not any(key.startswith(("paths.", "hydra.")) for key in first.settings)
     card = csv.with_suffix(".yaml")
-    expected = __import__("hashlib").sha256(
-        (sha256_file(csv) + sha256_file(card)).encode()
-    ).hexdigest()
+    expected = (
+        __import__("hashlib").sha256((sha256_file(csv) + sha256_file(card)).encode()).hexdigest()
+    )
     assert first.files == {str(csv): expected}  # csv and card, hashed independently here
     moved = stage_inputs([*base, f"hydra.run.dir={tmp_path / 'b'}"])
     assert moved.fingerprint == first.fingerprint  # where it runs does not matter
