@@ -200,3 +200,31 @@ def test_faces_extract_overwrite_keeps_the_old_crops_beside(tmp_path: Path):
     assert f"the previous crops are kept in {kept}" in again.stdout
     assert sorted(p.name for p in (kept / "astro").iterdir()) == crops
     assert sorted(p.suffix for p in (out / "astro").iterdir()) == [".png"]
+
+
+def test_a_test_set_failing_after_training_is_recorded_and_the_others_kept(tmp_path: Path):
+    from fakearena.config import compose
+    from fakearena.runs.test_data import evaluate_test_data
+    from fakearena.runs.train import build_task
+
+    good = make_toy_manifest(tmp_path / "good", n=16, size=32)
+    bad = make_toy_manifest(tmp_path / "bad", n=16, size=32)
+    cfg = compose(
+        "train",
+        [
+            *TRAIN[1:],
+            f"data.manifests=[{good}]",
+            "data.image_size=32",
+            "data.num_workers=0",
+            f"test_data=[{good},{bad}]",
+            "test_split=all",
+        ],
+    )
+    for image in (tmp_path / "bad" / "img").glob("*.png"):  # gone after the check
+        image.unlink()
+    metrics, references, files, failures = evaluate_test_data(
+        cfg, None, build_task(cfg), tmp_path / "run"
+    )
+    assert list(failures) == ["toy_2"] and failures["toy_2"].startswith("image file not found")
+    assert metrics["test/toy/auc"]["n"] == 16 and not any("toy_2" in key for key in metrics)
+    assert [r["set"] for r in references] == ["toy"] and list(files) == ["toy"]
