@@ -20,12 +20,17 @@ from torch import nn
 from fakearena.errors import DataError, FakearenaError
 from fakearena.metrics.detection import DetectionInputError
 from fakearena.metrics.one_class import one_class_metrics
-from fakearena.metrics.predictions import metric_entries
+from fakearena.metrics.predictions import metric_entries, predictions_frame, score_predictions
 from fakearena.results import metric
 from fakearena.runs.evaluate import evaluation_dataset, test_set_module
-from fakearena.runs.scoring import predict_probs, write_evaluation
+from fakearena.runs.scoring import (
+    METRICS_FILE,
+    PREDICTIONS_FILE,
+    predict_probs,
+    write_evaluation,
+)
 from fakearena.tasks.checkpoints import restore_task
-from fakearena.utils.io import atomic_write_json
+from fakearena.utils.io import atomic_path, atomic_write_json
 from fakearena.utils.parallel import num_workers_value, resolve_device
 
 
@@ -143,8 +148,6 @@ def _score_set(
     model, dataset, cfg, options, device, out_dir: Path, prefix: str, title: str, one_class: bool
 ):
     """(metric entries, files, rows scored, rows skipped) of one set."""
-    from fakearena.metrics.predictions import predictions_frame, score_predictions
-
     indices, probs, skipped = predict_probs(
         model,
         dataset,
@@ -191,9 +194,7 @@ def one_class_entries(prefix: str, result: dict[str, Any]) -> dict[str, dict[str
 
 
 def _write_one_class(out_dir: Path, frame, result: dict[str, Any]) -> dict[str, str]:
-    from fakearena.runs.scoring import METRICS_FILE, PREDICTIONS_FILE
-    from fakearena.utils.io import atomic_path
-
+    """predictions.csv and metrics.json of a one-class set (no ROC: it needs both classes)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / PREDICTIONS_FILE) as tmp:
         frame.to_csv(tmp, index=False)
