@@ -1,4 +1,4 @@
-"""Issue 23's protocol scenarios replayed: a partial FF++ tree (from ffpp_mini) and a partial
+"""Issue 23's scenarios 1, 2, 3 and 9 replayed: a partial FF++ tree (from ffpp_mini) and a partial
 DFDC tree (from dfdc_real, a real video whose listed fake is absent), and a protocol stage
 killed with SIGKILL mid-training. Each failure prints its cause and the fix in the console of
 the command the user ran, nothing is lost, and a rerun after a change reruns what changed."""
@@ -135,6 +135,45 @@ def test_scenarios_2_and_3_one_class_sets_and_changed_settings_rerun_and_keep_th
         summary["detector_runs"]["meso4"]["inputs_fingerprint"]
         == json.loads((stage_dir / "stage.json").read_text())["fingerprint"]
     )
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_scenario_9_a_second_train_and_a_smaller_extraction_refuse_with_the_fix(
+    ffpp_crops: Path, tmp_path: Path
+):
+    faces = ffpp_crops.parent  # 64-px crops of the two FF++ fixture videos
+    before = {p: p.read_bytes() for p in faces.rglob("*.jpg")}
+    extract = ["faces", "extract", f"input={faces.parent / 'videos.csv'}", f"out={faces}"]
+    refused = run_cli(*extract, "frames_per_video=8", "size=32")
+    assert refused.returncode == 1
+    assert (
+        f"out={faces} holds the crops of 2 video(s) made with other options: size=64 (now 32); "
+        "extracting here would replace them all. Give a new out=DIR, or pass overwrite=true"
+    ) in refused.stderr
+    assert {p: p.read_bytes() for p in faces.rglob("*.jpg")} == before
+    run_dir = tmp_path / "run"
+    train = [
+        "train",
+        "task=detect",
+        "detector=meso4",
+        "data=manifest",
+        f"data.manifests=[{ffpp_crops}]",
+        "data.image_size=64",
+        "data.num_workers=0",
+        "trainer.max_epochs=1",
+        f"hydra.run.dir={run_dir}",
+    ]
+    assert run_cli(*train).returncode == 0
+    first = (run_dir / "results.json").read_bytes()
+    second = run_cli(*train, "trainer.max_epochs=2")
+    assert second.returncode == 1
+    assert (
+        f"the run folder {run_dir} holds another run's results (results.json, "
+        "checkpoints/best.ckpt, checkpoints/last.ckpt); training here would replace them. Give "
+        "a new hydra.run.dir=DIR, continue that run with resume=true, or pass overwrite=true"
+    ) in second.stderr
+    assert (run_dir / "results.json").read_bytes() == first
 
 
 SMOKE = [
