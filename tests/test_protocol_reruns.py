@@ -105,6 +105,11 @@ def test_scenarios_2_and_3_one_class_sets_and_changed_settings_rerun_and_keep_th
     assert record["metrics"]["test/dfdc/acc"]["one_class"] == "real"
     assert record["metrics"]["test/dfdc/acc"]["n"] == 8
     assert record["test_data_failures"] == {}
+    acc = record["metrics"]["test/dfdc/acc"]["value"]
+    assert (
+        f"fakearena protocol: meso4: dfdc holds real rows only: acc {acc:.4f} (n=8; one class "
+        "only (all real): acc is the specificity (reals) at 0.5; no AUC)"
+    ) in declared.stdout
     first_table = (run_dir / "protocol.md").read_text()
     same = _protocol(run_dir, partial_trees, "test_sets=[dfdc]", "test_one_class=[dfdc]")
     assert "train detector meso4: done already" in same.stdout  # the stage counts as done

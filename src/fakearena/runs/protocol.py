@@ -151,6 +151,13 @@ def run(cfg: DictConfig) -> None:
     for detector, record in records.items():
         for name, reason in (record.get("test_data_failures") or {}).items():
             print(f"fakearena: warning: {detector}: test set {name} was not scored: {reason}")
+        for key, entry in record.get("metrics", {}).items():
+            if key.endswith("/acc") and entry.get("one_class"):  # no AUC: not in the table
+                name, kind = key.split("/")[1], entry["one_class"]
+                print(
+                    f"fakearena protocol: {detector}: {name} holds {kind} rows only: acc "
+                    f"{entry['value']:.4f} (n={entry['n']}; {entry['warning']})"
+                )
     frame = protocol_frame(records, columns)
     title = f"Cross-dataset protocol: trained on {own}, tested on {', '.join(columns)}"
     keep_previous_table(run_dir, protocol_markdown(frame, list(columns), title))
