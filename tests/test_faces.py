@@ -13,6 +13,7 @@ from skimage.transform import SimilarityTransform
 
 from _media import moving_face_frames, write_video
 from fakearena.data.manifest import read_manifest
+from fakearena.errors import DataError
 from fakearena.faces.cli import main as faces_main
 from fakearena.faces.detect import (
     ARCFACE_TEMPLATE_112,
@@ -189,10 +190,21 @@ def test_video_extraction_end_to_end_with_resume(tmp_path, media):
     first = summary.manifest_path.read_bytes()
     again = extract_faces(items, out, options, name="clip", progress=False)
     assert again.totals["resumed"] == 2 and again.manifest_path.read_bytes() == first
-    # A different crop size redoes the work rather than mixing sizes.
+    # A different crop size is refused rather than replacing every crop without a word ...
     bigger = ExtractOptions(frames_per_video=4, size=80, detect_size=320)
-    redone = extract_faces(items[1:], out, bigger, name="blank", progress=False)
+    with pytest.raises(DataError) as refused:
+        extract_faces(items[1:], out, bigger, name="blank", progress=False)
+    assert str(refused.value) == (
+        f"out={out} holds the crops of 2 video(s) made with other options: size=64 (now 80); "
+        "extracting here would replace them all. Give a new out=DIR, or pass overwrite=true "
+        "to extract afresh (the old folder is then moved to out.replaced-<time>/ beside it)"
+    )
+    assert summary.manifest_path.read_bytes() == first  # untouched
+    # ... and with overwrite the old folder is moved aside whole, then the work is redone.
+    redone = extract_faces(items[1:], out, bigger, name="blank", progress=False, overwrite=True)
     assert redone.totals["resumed"] == 0
+    (kept,) = tmp_path.glob("out.replaced-*")
+    assert (kept / "clip.csv").read_bytes() == first
 
 
 def test_cli_on_an_image_and_a_broken_video(tmp_path, astronaut):

@@ -136,16 +136,20 @@ def _full_errors() -> bool:
 
 
 def _cleanup_empty_run_dir() -> None:
-    """Remove a run folder that holds nothing but Hydra's bookkeeping (a failed start)."""
+    """Remove a run folder that holds nothing but Hydra's bookkeeping (a failed start).
+
+    Anything else keeps it: a parent job's `stage.log` there holds the failure's cause.
+    """
     try:
         from hydra.core.hydra_config import HydraConfig
 
-        run_dir = Path(HydraConfig.get().runtime.output_dir)
+        hydra_config = HydraConfig.get()
+        run_dir = Path(hydra_config.runtime.output_dir)
+        kept = {".hydra", f"{hydra_config.job.name}.log"}
     except Exception:
         return
     if not run_dir.is_dir():
         return
-    kept = {".hydra"} | {p.name for p in run_dir.glob("*.log")}
     empty_dirs = {p.name for p in run_dir.iterdir() if p.is_dir() and not any(p.iterdir())}
     if all(child.name in kept | empty_dirs for child in run_dir.iterdir()):
         _drop_log_files_under(run_dir)

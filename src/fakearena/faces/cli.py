@@ -51,6 +51,12 @@ ARGS = ToolArgs(
         Arg("split", None, "split of video/image/folder inputs (default test)"),
         Arg("source", None, "source of video/image/folder inputs (default real|fake)"),
         Arg("progress", True, "show a progress bar"),
+        Arg(
+            "overwrite",
+            False,
+            "out holds crops made with other options: move it to <out>.replaced-<time>/ and "
+            "extract afresh (default: refuse)",
+        ),
     ),
 )
 
@@ -88,6 +94,7 @@ def extract_command(argv: Sequence[str]) -> int:
         card=card,
         workers=int(args.workers),
         progress=bool(args.progress),
+        overwrite=bool(args.overwrite),
     )
     totals = summary.totals
     print(

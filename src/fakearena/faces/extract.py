@@ -5,7 +5,8 @@ Layout of the output folder `out`:
 - `<video_id>/<frame:06d>.jpg` (`.png`/`.webp` with `format=`; `_<k>` appended per face with
   `multi_face`): the crops;
 - `.shards/<hash>.json`: one per finished video, written atomically after its crops; a rerun
-  skips every video whose shard exists for the same options (resume);
+  skips every video whose shard exists for the same options (resume); a rerun with other
+  options (size, format, ...) is refused unless `overwrite` moves the folder aside;
 - `<name>.csv` + `<name>.yaml`: the manifest, assembled from the shards at the end, so it only
   ever lists crops that exist;
 - `<name>_report.json`: per video the frames sampled, the frames without a face and those whose
@@ -43,6 +44,7 @@ from fakearena.data.landmarks import LANDMARKS_COLUMN, format_landmarks
 from fakearena.data.manifest import Manifest, ManifestCard, write_manifest
 from fakearena.errors import DataError
 from fakearena.faces.crop import crop_face
+from fakearena.faces.crop_folder import check_crop_folder
 from fakearena.faces.detect import FaceDetector, select_faces
 from fakearena.faces.inputs import SourceItem
 from fakearena.faces.landmarks import LandmarkDetector
@@ -431,8 +433,12 @@ def extract_faces(
     card: ManifestCard | None = None,
     workers: int = 1,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> ExtractionSummary:
-    """Extract faces from `items` into `out` and write `<name>.csv` and `<name>_report.json`."""
+    """Extract faces from `items` into `out` and write `<name>.csv` and `<name>_report.json`.
+
+    A folder holding crops made with other options is refused (`overwrite`: moved aside).
+    """
     options.check()
     if not items:
         raise DataError("nothing to extract: the input holds no video or image files")
@@ -450,6 +456,7 @@ def extract_faces(
                 "rename one of them"
             )
     out = Path(out)
+    check_crop_folder(out, out / SHARD_DIR, options, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     results = run_items(items, out, options, workers=workers, progress=progress)
     card = card or ManifestCard(name=name)

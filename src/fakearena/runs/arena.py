@@ -15,6 +15,8 @@ Folder of an arena run:
                      (with `seeds=[0,1,2]`: detectors/<d>/seed<k>/, one run per seed)
     report/          leaderboard.{md,csv,html}, auc_heatmap.png, ...
     arena.json       the stages with wall time and peak memory
+    replaced/<time>/ what a rerun replaced (stage folders whose inputs changed, unfinished
+                     attempts, the previous report): moved aside, never overwritten
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from fakearena.runs.stages import Stage, StageReport, run_stages
 from fakearena.runs.testsets import score_test_sets
 from fakearena.utils.io import atomic_write_json
 from fakearena.utils.quiet import quiet_third_party
+from fakearena.utils.set_aside import set_aside_together
 
 BLEND = "blend"
 HOLDOUT = "people_holdout"  # further shots of the training people, never in real.csv
+REPLACED = "replaced"  # what reruns replaced: stage folders, the previous report
 
 
 def _peak_self_mib() -> float:
@@ -356,7 +360,7 @@ def run(cfg: DictConfig) -> None:
     )
 
     train_stages, generate_stages = generator_stages(cfg, run_dir, faces["real"], faces[HOLDOUT])
-    reports += run_stages(train_stages + generate_stages)
+    reports += run_stages(train_stages + generate_stages, run_dir / REPLACED)
 
     fake_sets = {BLEND: faces[BLEND]}
     fake_sets.update({s.done_file.stem: s.done_file for s in generate_stages})
@@ -366,11 +370,17 @@ def run(cfg: DictConfig) -> None:
     reports.append(
         StageReport("confound check", "ran", time.perf_counter() - step, _peak_self_mib())
     )
-    reports += run_stages(detector_stages(cfg, run_dir, faces["real"], fake_sets, test_sets))
+    reports += run_stages(
+        detector_stages(cfg, run_dir, faces["real"], fake_sets, test_sets), run_dir / REPLACED
+    )
 
     from fakearena.report.leaderboard import write_leaderboard
 
     step = time.perf_counter()
+    if any(r.status == "ran" for r in reports[2:]):  # a new report: keep the previous one
+        kept = set_aside_together([run_dir / "report", run_dir / "arena.json"], run_dir / REPLACED)
+        if kept is not None:
+            print(f"fakearena arena: the previous report is kept in {kept}", flush=True)
     # fakes/: the fake sets' own records (truth metrics of the face swaps and blends)
     written = write_leaderboard(
         [run_dir / "generators", run_dir / "fakes", run_dir / "detectors", run_dir / "testsets"],

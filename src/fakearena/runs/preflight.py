@@ -16,6 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 from fakearena.data.manifest_file import data_manifest_csv
 from fakearena.errors import ConfigError, DataError
 from fakearena.utils.checkpoint_paths import check_checkpoint_format, resolve_checkpoint
+from fakearena.utils.set_aside import timestamp
+
+RESULTS_FILE = "results.json"
 
 
 def _checkpoint(cfg: DictConfig, key: str, command: str) -> None:
@@ -64,12 +67,49 @@ def _data_configs(names: list[str], data_dir: str | None) -> None:
             _data_node_manifests(node, name, data_dir)
 
 
+def previous_run_files(run_dir: Path) -> list[str]:
+    """What in `run_dir` belongs to an earlier run: its results.json and checkpoints."""
+    found = [RESULTS_FILE] if (run_dir / RESULTS_FILE).is_file() else []
+    found += sorted(f"checkpoints/{p.name}" for p in (run_dir / "checkpoints").glob("*.ckpt"))
+    return found
+
+
+def _run_dir_free(cfg: DictConfig, job_log: str) -> None:
+    """The run folder holds no other run's results, unless told to continue or replace them.
+
+    resume=true (or ckpt_path) continues that run; overwrite=true moves everything but Hydra's
+    bookkeeping to `<run folder>.replaced-<time>/` first.
+    """
+    try:
+        run_dir = Path(str(cfg.paths.output_dir))
+    except Exception:  # composed outside a Hydra run: there is no run folder yet
+        return
+    found = previous_run_files(run_dir)
+    if not found or cfg.get("resume") or cfg.get("ckpt_path"):
+        return
+    if not cfg.get("overwrite"):
+        raise ConfigError(
+            f"the run folder {run_dir} holds another run's results ({', '.join(found[:3])}); "
+            "training here would replace them. Give a new hydra.run.dir=DIR, continue that run "
+            "with resume=true, or pass overwrite=true to train afresh (the old files are then "
+            f"moved to {run_dir.name}.replaced-<time>/ beside it)"
+        )
+    kept = run_dir.with_name(f"{run_dir.name}.replaced-{timestamp()}")
+    kept.mkdir()
+    for child in run_dir.iterdir():
+        if child.name not in (".hydra", job_log):
+            child.rename(kept / child.name)
+    print(f"fakearena train: overwrite=true: the previous run's files are kept in {kept}")
+
+
 def train(cfg: DictConfig) -> None:
-    """`fakearena train`: the resume checkpoint, the manifests and the test_data sets exist."""
+    """`fakearena train`: the resume checkpoint, the manifests and the test_data sets exist,
+    and the run folder holds no other run's results."""
     if cfg.get("ckpt_path") and not Path(str(cfg.ckpt_path)).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path} does not exist; give an existing .ckpt file")
     _manifests(cfg)
     _data_configs([str(e) for e in cfg.get("test_data") or []], _data_dir(cfg))
+    _run_dir_free(cfg, "train.log")
 
 
 def protocol(cfg: DictConfig) -> None:

@@ -13,7 +13,9 @@ Folder of a protocol run:
     detectors/<d>/   `fakearena train task=detect` run of each detector
     data/ generators/ fakes/ testsets/   the synthetic world (smoke version only)
     protocol.md protocol.csv             the table
-    protocol.json                        stages with wall time and peak memory
+    protocol.json                        stages with wall time, peak memory and inputs
+    replaced/<time>/                     what a rerun replaced: stage folders whose inputs
+                                         changed, unfinished attempts, the previous table
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from fakearena.errors import ConfigError
-from fakearena.report.protocol import protocol_frame, write_protocol
+from fakearena.report.protocol import protocol_frame, protocol_markdown, write_protocol
 from fakearena.results import now_iso, read_results
 from fakearena.runs.arena import BLEND, build_test_sets, generator_stages, prepare_faces
 from fakearena.runs.stages import Stage, StageReport, run_stages
 from fakearena.utils.io import atomic_write_json
 from fakearena.utils.quiet import quiet_third_party
+from fakearena.utils.set_aside import set_aside_together
+
+REPLACED = "replaced"
+TABLE_FILES = ("protocol.md", "protocol.csv", "protocol.json")
 
 
 def data_set_name(entry: str) -> str:
@@ -47,7 +53,7 @@ def synthetic_world(cfg: DictConfig, run_dir: Path) -> tuple[list[str], dict[str
     """
     faces = prepare_faces(cfg, run_dir / "data")
     train_stages, generate_stages = generator_stages(cfg, run_dir, faces["real"])
-    reports = run_stages(train_stages + generate_stages)
+    reports = run_stages(train_stages + generate_stages, run_dir / REPLACED)
     fake_sets = {BLEND: faces[BLEND], **{s.done_file.stem: s.done_file for s in generate_stages}}
     unknown = [name for name in cfg.train.fakes if name not in fake_sets]
     if unknown:
@@ -97,6 +103,9 @@ def detector_stages(
         tests = [f"test_data=[{','.join(test_entries)}]"] if test_entries else []
         frames = fixed_frames_per_video(cfg)
         fixed = [] if frames is None else [f"++data.frames_per_video={frames}"]
+        one_class = [str(name) for name in cfg.get("test_one_class") or []]
+        if one_class:
+            tests.append(f"test_one_class=[{','.join(one_class)}]")
         args = [
             "train",
             "task=detect",
@@ -113,6 +122,19 @@ def detector_stages(
     if not stages:
         raise ConfigError("no detectors to run; add detectors.<name>=[detector=...]")
     return stages
+
+
+def keep_previous_table(run_dir: Path, new_table: str) -> Path | None:
+    """Move the previous protocol.md/.csv/.json to `replaced/<time>/` when the table changes.
+
+    Returns the folder they went to (None: no previous table, or the same one).
+    """
+    previous = run_dir / "protocol.md"
+    if not previous.is_file() or previous.read_text(encoding="utf-8") == new_table:
+        return None
+    kept = set_aside_together([run_dir / name for name in TABLE_FILES], run_dir / REPLACED)
+    print(f"fakearena protocol: the table changed; the previous one is kept in {kept}", flush=True)
+    return kept
 
 
 def run(cfg: DictConfig) -> None:
@@ -141,19 +163,36 @@ def run(cfg: DictConfig) -> None:
             f"training data's name {own!r} (train.name); give each column its own name"
         )
     stages = detector_stages(cfg, run_dir, train, entries)
-    reports += run_stages(stages)
+    reports += run_stages(stages, run_dir / REPLACED)
     records = {stage.run_dir.name: read_results(stage.run_dir) for stage in stages}
+    for detector, record in records.items():
+        for name, reason in (record.get("test_data_failures") or {}).items():
+            print(f"fakearena: warning: {detector}: test set {name} was not scored: {reason}")
+        for key, entry in record.get("metrics", {}).items():
+            if key.endswith("/acc") and entry.get("one_class"):  # no AUC: not in the table
+                name, kind = key.split("/")[1], entry["one_class"]
+                print(
+                    f"fakearena protocol: {detector}: {name} holds {kind} rows only: acc "
+                    f"{entry['value']:.4f} (n={entry['n']}; {entry['warning']})"
+                )
     frame = protocol_frame(records, columns, in_domain=own)
     title = f"Cross-dataset protocol: trained on {own}, tested on {', '.join(columns)}"
-    written = write_protocol(
-        frame, list(columns), run_dir, title, in_domain=own, frames_per_video=frames_per_video
-    )
+    table = {"in_domain": own, "frames_per_video": frames_per_video}
+    keep_previous_table(run_dir, protocol_markdown(frame, list(columns), title, **table))
+    written = write_protocol(frame, list(columns), run_dir, title, **table)
     summary: dict[str, Any] = {
         "started_at": started_at,
         "ended_at": now_iso(),
         "wall_seconds": round(time.perf_counter() - start, 1),
         "frames_per_video": frames_per_video,
         "stages": [r.to_dict() for r in reports],
+        "detector_runs": {
+            stage.run_dir.name: {
+                "results": str(stage.done_file),
+                "inputs_fingerprint": (stage.recorded_inputs() or {}).get("fingerprint"),
+            }
+            for stage in stages
+        },
         "table": {k: str(v) for k, v in written.items()},
         "config": OmegaConf.to_container(cfg, resolve=True),
     }

@@ -1,12 +1,16 @@
-"""Stages of a multi-step job (the arena): each a `fakearena` command in its own process.
+"""Stages of a multi-step job (arena, protocol): each a `fakearena` command in its own process.
 
 A separate process per stage keeps stages isolated (memory is returned, a crash is contained),
 gives each its own wall time and peak RSS, and makes a stage's completion a file on disk: the
-job can be rerun and continues where it stopped.
+job can be rerun and continues where it stopped. A stage counts as done only when its done
+file exists and `stage.json` in its folder records the same inputs (`stage_inputs`: composed
+config and input files' sha256) as the stage has now; otherwise it reruns, and the folder of
+the previous attempt is moved aside (`replaced_dir`), never overwritten.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fakearena.errors import FakearenaError
+from fakearena.runs.stage_inputs import StageInputs, stage_inputs
+from fakearena.utils.io import atomic_write_json
+from fakearena.utils.set_aside import set_aside
+
+RECORD_FILE = "stage.json"
+LOG_FILE = "stage.log"
+ERROR_PREFIX = "fakearena: error:"
 
 
 @dataclass
@@ -30,8 +41,17 @@ class Stage:
     budget_minutes: float | None = None
 
     @property
-    def done(self) -> bool:
+    def finished(self) -> bool:
+        """The done file exists (for whatever inputs)."""
         return self.done_file.is_file()
+
+    def recorded_inputs(self) -> dict | None:
+        """The inputs `stage.json` records for the finished run in the folder, if any."""
+        path = self.run_dir / RECORD_FILE
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None
 
 
 @dataclass
@@ -49,19 +69,42 @@ class StageReport:
         return asdict(self)
 
 
-def run_stage(stage: Stage, position: str = "") -> StageReport:
-    """Run `fakearena <args>` for a stage (or skip it when done); raise on failure.
+def rerun_reason(stage: Stage, inputs: StageInputs) -> str | None:
+    """Why the stage must run (None: done with these inputs), as a phrase for the console."""
+    recorded = stage.recorded_inputs()
+    if not stage.finished:
+        if not _has_files(stage.run_dir):
+            return None  # never started: nothing to replace
+        return f"the previous attempt did not finish (no {stage.done_file.name}: failed or killed)"
+    if recorded is None:
+        return f"{RECORD_FILE} is missing, so the inputs of its result are unknown"
+    if recorded.get("fingerprint") == inputs.fingerprint:
+        return None
+    changes = inputs.changes_from(recorded)
+    shown = "; ".join(changes[:4]) + (f"; +{len(changes) - 4} more" if len(changes) > 4 else "")
+    return f"its inputs changed ({shown or 'the fingerprint differs'})"
 
-    Output goes to `<run_dir>/stage.log`; a failure prints its last lines.
+
+def run_stage(stage: Stage, position: str = "", replaced_dir: Path | None = None) -> StageReport:
+    """Run `fakearena <args>` for a stage, or skip it when done with the same inputs; raise on
+    failure with the child's error lines in the message.
+
+    Output goes to `<run_dir>/stage.log`. A previous attempt with other inputs (or an
+    unfinished one) is moved to `replaced_dir/<timestamp>/` (default: beside the folder).
     """
     prefix = f"[{position}] " if position else ""
-    if stage.done:
+    inputs = stage_inputs(stage.args)
+    if stage.finished and rerun_reason(stage, inputs) is None:
         print(f"{prefix}{stage.name}: done already ({stage.done_file}), skipped", flush=True)
         return StageReport(
-            stage.name, "skipped", log=str(stage.run_dir / "stage.log"), extra=_budget(stage)
+            stage.name, "skipped", log=str(stage.run_dir / LOG_FILE), extra=_budget(stage)
         )
+    reason = rerun_reason(stage, inputs)
+    if reason is not None and stage.run_dir.exists():
+        moved = set_aside(stage.run_dir, replaced_dir, _relative_name(stage.run_dir, replaced_dir))
+        print(f"{prefix}{stage.name}: reruns: {reason}; the previous run is kept in {moved}")
     stage.run_dir.mkdir(parents=True, exist_ok=True)
-    log_path = stage.run_dir / "stage.log"
+    log_path = stage.run_dir / LOG_FILE
     print(f"{prefix}{stage.name} ...", end="", flush=True)
     command = [sys.executable, "-m", "fakearena.cli", *stage.args]
     env = dict(os.environ, PYTHONWARNINGS=os.environ.get("PYTHONWARNINGS", "ignore"))
@@ -74,29 +117,57 @@ def run_stage(stage: Stage, position: str = "") -> StageReport:
         process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     peak_mib = usage.ru_maxrss / 1024.0  # Linux reports KiB
-    if process.returncode != 0 or not stage.done:
+    if process.returncode != 0 or not stage.finished:
         print(" failed", flush=True)
-        tail = _tail(log_path, 25)
-        raise FakearenaError(
-            f"stage {stage.name!r} failed (exit code {process.returncode}) after {wall:.0f} s; "
-            f"its log is {log_path}. Last lines:\n{tail}\nFix the cause and rerun the same "
-            "command: finished stages are skipped."
-        )
+        raise FakearenaError(failure_message(stage, process.returncode, wall, log_path))
+    atomic_write_json(stage.run_dir / RECORD_FILE, {**inputs.to_dict(), "args": stage.args})
     budget = "" if stage.budget_minutes is None else f", budget {stage.budget_minutes:g} min"
     print(f" done in {wall:.0f} s (peak {peak_mib:.0f} MiB{budget})", flush=True)
     return StageReport(stage.name, "ran", wall, peak_mib, str(log_path), _budget(stage))
+
+
+def failure_message(stage: Stage, returncode: int, wall: float, log_path: Path) -> str:
+    """The cause (the child's error lines, else its last lines), the kept log and the fix."""
+    if not log_path.is_file():
+        return (
+            f"stage {stage.name!r} failed (exit code {returncode}) after {wall:.0f} s and its "
+            f"log {log_path} is gone; run it by hand to see why: fakearena " + " ".join(stage.args)
+        )
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    causes = [line[len(ERROR_PREFIX) :].strip() for line in lines if line.startswith(ERROR_PREFIX)]
+    if returncode == 0:
+        causes.append(f"it ended without writing {stage.done_file}")
+    elif returncode < 0:
+        causes.append(f"it was killed by signal {-returncode}")
+    cause = "\n".join(f"    {c}" for c in causes) or "\n".join(f"    {x}" for x in lines[-25:])
+    return (
+        f"stage {stage.name!r} failed (exit code {returncode}) after {wall:.0f} s:\n{cause}\n"
+        f"Its full log is kept in {log_path}. Fix the cause and rerun the same command: "
+        "finished stages with unchanged inputs are skipped."
+    )
+
+
+def _relative_name(run_dir: Path, replaced_dir: Path | None) -> str | None:
+    """`detectors/meso4` for a stage folder inside the job folder that holds `replaced_dir`."""
+    if replaced_dir is None:
+        return None
+    try:
+        return run_dir.relative_to(replaced_dir.parent).as_posix()
+    except ValueError:
+        return None
+
+
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.iterdir())
 
 
 def _budget(stage: Stage) -> dict:
     return {} if stage.budget_minutes is None else {"budget_minutes": stage.budget_minutes}
 
 
-def run_stages(stages: Sequence[Stage]) -> list[StageReport]:
+def run_stages(stages: Sequence[Stage], replaced_dir: Path | None = None) -> list[StageReport]:
     """Run stages in order, numbering them for the progress lines."""
     total = len(stages)
-    return [run_stage(stage, f"{i}/{total}") for i, stage in enumerate(stages, start=1)]
-
-
-def _tail(path: Path, lines: int) -> str:
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return "\n".join("    " + line for line in text[-lines:])
+    return [
+        run_stage(stage, f"{i}/{total}", replaced_dir) for i, stage in enumerate(stages, start=1)
+    ]

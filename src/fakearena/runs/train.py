@@ -138,7 +138,7 @@ def run(cfg: DictConfig) -> float | None:
     if augment_masks:
         print(f"fakearena: {_masks_line(augment_masks)}", file=sys.stderr)
     if cfg.get("test_data"):
-        from fakearena.runs.evaluate import check_test_data
+        from fakearena.runs.test_data import check_test_data
 
         check_test_data(cfg)
     task = build_task(cfg)
@@ -165,6 +165,7 @@ def run(cfg: DictConfig) -> float | None:
     run_dir = output_dir(cfg)
     test_sets: list[dict[str, Any]] = []
     evaluations: dict[str, dict[str, str]] = {}  # test set name -> files written for it
+    test_data_failures: dict[str, str] = {}  # test set name -> why it could not be scored
     if cfg.get("test"):
         trainer.test(
             task,
@@ -185,9 +186,9 @@ def run(cfg: DictConfig) -> float | None:
                 run_dir / "test", task.test_predictions, task.test_result, f"{own} (test)"
             )
     if cfg.get("test_data") and trainer.is_global_zero:
-        from fakearena.runs.evaluate import evaluate_test_data
+        from fakearena.runs.test_data import evaluate_test_data
 
-        test_metrics, extra_test_data, files = evaluate_test_data(
+        test_metrics, extra_test_data, files, test_data_failures = evaluate_test_data(
             cfg, checkpoints["best"], task, run_dir
         )
         metrics.update(test_metrics)
@@ -218,6 +219,7 @@ def run(cfg: DictConfig) -> float | None:
                 "training": facts,
                 **_capacity(cfg, task),
                 "tags": list(cfg.get("tags") or []),
+                "test_data_failures": test_data_failures,
             },
         )
         path = write_results(run_dir, record)
