@@ -136,16 +136,26 @@ def metric_entries(prefix: str, result: dict[str, Any]) -> dict[str, dict[str, A
 
 
 def set_warnings(metrics: dict[str, dict[str, Any]]) -> list[str]:
-    """The warnings of every scored set in result-record entries, as `<set>: <warning>`.
+    """The warnings of result-record entries, as `<set>: <warning>` or `<key>: <warning>`.
 
-    The set is named by its key prefix (`test/celebdf_v2`); plain `test` is the run's own
-    test split. A set's warning is said once (its AUC entry's).
+    A scored set (one with an AUC, `test/celebdf_v2/auc`) is named by its key prefix, plain
+    `test` being the run's own test split, and its warning is said once (its AUC entry's);
+    any other entry with a warning (a GAN's `test/fid`, a one-class set's `acc`) is named by
+    its key.
     """
+    scored = {key.removesuffix("/auc") for key in metrics if key.endswith("/auc")}
     warnings = []
     for key, entry in metrics.items():
-        if isinstance(entry, dict) and entry.get("warning") and key.endswith("/auc"):
+        if not (isinstance(entry, dict) and entry.get("warning")):
+            continue
+        if key.endswith("/auc"):
             prefix = key.removesuffix("/auc")
-            warnings.append(f"{'test split' if prefix == 'test' else prefix}: {entry['warning']}")
+            name = "test split" if prefix == "test" else prefix
+        elif key.rsplit("/", 1)[0] in scored:
+            continue  # said once, with the set's AUC
+        else:
+            name = key
+        warnings.append(f"{name}: {entry['warning']}")
     return warnings
 
 

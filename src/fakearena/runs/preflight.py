@@ -67,6 +67,19 @@ def _data_configs(names: list[str], data_dir: str | None) -> None:
             _data_node_manifests(node, name, data_dir)
 
 
+def fixed_frames_per_video(cfg: DictConfig) -> int | None:
+    """The protocol's `frames_per_video`: a positive count, or None for every face crop."""
+    value = cfg.get("frames_per_video")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(
+            f"frames_per_video={value!r}: give a positive number of frames per video "
+            "(DeepfakeBench's protocol uses 32), or null for every face crop"
+        )
+    return value
+
+
 def previous_run_files(run_dir: Path) -> list[str]:
     """What in `run_dir` belongs to an earlier run: its results.json and checkpoints."""
     found = [RESULTS_FILE] if (run_dir / RESULTS_FILE).is_file() else []
@@ -113,7 +126,9 @@ def train(cfg: DictConfig) -> None:
 
 
 def protocol(cfg: DictConfig) -> None:
-    """`fakearena protocol` on public data: the training data and every test set exist."""
+    """`fakearena protocol`: its settings hold, and on public data the training data and every
+    test set exist."""
+    fixed_frames_per_video(cfg)
     if cfg.get("faces") is not None:  # the synthetic world: built by the protocol itself
         return
     names = [str(cfg.train.data), *(str(e) for e in cfg.get("test_sets") or [])]

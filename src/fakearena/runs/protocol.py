@@ -30,6 +30,7 @@ from fakearena.errors import ConfigError
 from fakearena.report.protocol import protocol_frame, protocol_markdown, write_protocol
 from fakearena.results import now_iso, read_results
 from fakearena.runs.arena import BLEND, build_test_sets, generator_stages, prepare_faces
+from fakearena.runs.preflight import fixed_frames_per_video
 from fakearena.runs.stages import Stage, StageReport, run_stages
 from fakearena.utils.io import atomic_write_json
 from fakearena.utils.quiet import quiet_third_party
@@ -75,19 +76,6 @@ def public_plan(cfg: DictConfig) -> tuple[list[str], list[str]]:
     """(training overrides, test set entries) of the protocol on public datasets."""
     train = [f"data={cfg.train.data}", *list(cfg.train.get("overrides") or [])]
     return train, [str(entry) for entry in cfg.test_sets]
-
-
-def fixed_frames_per_video(cfg: DictConfig) -> int | None:
-    """The protocol's `frames_per_video`: a positive count, or None for every face crop."""
-    value = cfg.get("frames_per_video")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(
-            f"frames_per_video={value!r}: give a positive number of frames per video "
-            "(DeepfakeBench's protocol uses 32), or null for every face crop"
-        )
-    return value
 
 
 def detector_stages(

@@ -17,17 +17,19 @@ def set_aside(path: Path, into: Path | None = None, name: str | None = None) -> 
     Without `into` it becomes the sibling `<name>.replaced-<timestamp>` (before the suffix
     for a file: `protocol.replaced-<timestamp>.md`); with `into`, `into/<timestamp>/<name>`
     (`name`: a relative path, default the path's name). A name that is taken gets `-2`,
-    `-3`, ... appended.
+    `-3`, ... appended (to the time folder with `into`).
     """
     stamp = timestamp()
     if into is None:
         stem, suffix = (path.stem, path.suffix) if path.is_file() else (path.name, "")
         base = path.with_name(f"{stem}.replaced-{stamp}")
-    else:
-        base, suffix = into / stamp / (name or path.name), ""
-    target, k = base.with_name(base.name + suffix), 2
-    while target.exists():
-        target, k = base.with_name(f"{base.name}-{k}{suffix}"), k + 1
+        target, k = base.with_name(base.name + suffix), 2
+        while target.exists():
+            target, k = base.with_name(f"{base.name}-{k}{suffix}"), k + 1
+    else:  # a second replacement within the same second gets its own time folder
+        target, k = into / stamp / (name or path.name), 2
+        while target.exists():
+            target, k = into / f"{stamp}-{k}" / (name or path.name), k + 1
     target.parent.mkdir(parents=True, exist_ok=True)
     path.rename(target)
     return target
