@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from benchmarks._common import RESULTS_DIR, load_average, machine_info
@@ -70,23 +71,25 @@ def main(argv: list[str] | None = None) -> dict:
     record = {"machine": machine_info(), "load_average_start": load_average(), "steps": log}
     seconds = int(args.minutes * 60)
     budget = f"00:00:{seconds // 60:02d}:{seconds % 60:02d}"
-    fakearena("data", "build", "folder", f"csv={work}/videos/people.csv", f"out={work}/people",
-              "split=train", "name=people", log=log, cwd=work)
-    fakearena("faces", "extract", f"input={work}/people/videos.csv", f"out={work}/faces",
-              f"frames_per_video={args.frames}", "size=128", log=log, cwd=work)
-    crops = next((work / "faces").glob("*.csv"))
-    fakearena("train", "task=faceswap", "data=manifest", f"data.manifests=[{crops}]",
-              f"task.identities=[{target},{donor}]", f"trainer.max_time={budget}",
-              "trainer.max_epochs=-1", f"hydra.run.dir={work}/swap", log=log, cwd=work)
-    fakearena("convert", f"ckpt={work}/swap", f"video={args.videos[0].resolve()}",
-              f"donor={donor}", f"target={target}", f"out={work}/converted", log=log, cwd=work)
+    run = partial(fakearena, log=log, cwd=work)
+    # the README's commands, relative to the work folder
+    run("data", "build", "folder", "csv=videos/people.csv", "out=people", "split=train")
+    run("faces", "extract", "input=people/videos.csv", "out=faces",
+        f"frames_per_video={args.frames}", "size=128")
+    run("train", "task=faceswap", "data=manifest", "data.manifests=[faces/people.csv]",
+        f"task.identities=[{target},{donor}]", f"trainer.max_time={budget}",
+        "trainer.max_epochs=-1", "hydra.run.dir=swap")
+    run("generate", "ckpt=swap", "data=manifest", "data.manifests=[faces/people.csv]",
+        "split=all", "out=fakes", "name=swaps")
+    run("convert", "ckpt=swap", f"video=videos/{args.videos[0].name}", f"donor={donor}",
+        f"target={target}", "out=converted")
     record["swap"] = json.loads((work / "swap" / "results.json").read_text())["metrics"]
+    record["fake_set"] = json.loads((work / "fakes" / "results.json").read_text())["metrics"]
     record["convert"] = json.loads((work / "converted" / "convert.json").read_text())
     video = Path(record["convert"]["output"])
     record["detections"] = {}
     for detector in args.detectors:
-        result = fakearena("detect", str(video), f"ckpt={detector}", "device=cpu", log=log,
-                           cwd=work)
+        result = run("detect", str(video), f"ckpt={detector.resolve()}", "device=cpu")
         record["detections"][detector.name] = result.stdout.strip().splitlines()[-3:]
     record["load_average_end"] = load_average()
     args.out.parent.mkdir(parents=True, exist_ok=True)
