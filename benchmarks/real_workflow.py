@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--detectors", nargs="*", type=Path, default=[])
     parser.add_argument("--work", type=Path, default=Path("outputs/real_workflow"))
     parser.add_argument("--frames", type=int, default=96, help="face crops per video")
-    parser.add_argument("--minutes", type=float, default=5.0, help="face-swap training budget")
+    parser.add_argument("--epochs", type=int, default=30, help="face-swap epochs of 480 faces")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "real_workflow.json")
     args = parser.parse_args(argv)
     work = args.work.resolve()
@@ -69,16 +69,14 @@ def main(argv: list[str] | None = None) -> dict:
     )
     log: list = []
     record = {"machine": machine_info(), "load_average_start": load_average(), "steps": log}
-    seconds = int(args.minutes * 60)
-    budget = f"00:00:{seconds // 60:02d}:{seconds % 60:02d}"
     run = partial(fakearena, log=log, cwd=work)
     # the README's commands, relative to the work folder
     run("data", "build", "folder", "csv=videos/people.csv", "out=people", "split=train")
     run("faces", "extract", "input=people/videos.csv", "out=faces",
         f"frames_per_video={args.frames}", "size=128")
     run("train", "task=faceswap", "data=manifest", "data.manifests=[faces/people.csv]",
-        f"task.identities=[{target},{donor}]", f"trainer.max_time={budget}",
-        "trainer.max_epochs=-1", "hydra.run.dir=swap")
+        f"task.identities=[{target},{donor}]", f"trainer.max_epochs={args.epochs}",
+        "data.epoch_size=480", "hydra.run.dir=swap")
     run("generate", "ckpt=swap", "data=manifest", "data.manifests=[faces/people.csv]",
         "split=all", "out=fakes", "name=swaps")
     run("convert", "ckpt=swap", f"video=videos/{args.videos[0].name}", f"donor={donor}",
