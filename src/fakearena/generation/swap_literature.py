@@ -170,7 +170,7 @@ def fake_set_samples(
 
     rows = dataset.manifest.frame
     index_of = {str(p): i for i, p in enumerate(rows["path"])}
-    landmarks = dataset.stored_landmarks()
+    landmarks = dataset.stored_landmarks
     chosen = np.unique(np.linspace(0, len(fakes) - 1, min(limit, len(fakes))).astype(int))
     samples = []
     for k in chosen:
