@@ -46,6 +46,7 @@ from fakearena.data.manifest import (
 from fakearena.data.masks import mask_path_for, mask_png
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.fakeset import CheckpointInfo
+from fakearena.generation.swap_literature import fake_set_samples, literature_metrics
 from fakearena.generation.swapper import (
     SYNTH_SOURCE_COLUMNS,
     Swapper,
@@ -181,7 +182,13 @@ def generate_fake_set(
     card = _card(fakes, manifest, names, swapper, generator, checkpoint, cfg, out_dir / set_name)
     result = Manifest(fakes, card, out_dir.resolve())
     metrics = truth_metrics(score_manifest(result), FAKES_STAGE) if donors is not None else {}
-    if metrics:
+    if donors is None and int(cfg.get("face_metrics_n", 256) or 0) > 0:  # real faces
+        metrics = real_face_metrics(fakes, out_dir, dataset, int(cfg.get("face_metrics_n", 256)))
+        if metrics:
+            card.provenance["face_metrics"] = {
+                key.split("/", 1)[1]: round(entry["value"], 4) for key, entry in metrics.items()
+            }
+    if metrics and donors is not None:
         card.provenance["truth"] = {
             key.split("/", 1)[1]: round(entry["value"], 4)
             for key, entry in metrics.items()
@@ -202,6 +209,15 @@ def generate_fake_set(
         )
     shard.barrier()
     return path
+
+
+def real_face_metrics(
+    fakes: pd.DataFrame, out_dir: Path, dataset: ManifestDataset, limit: int
+) -> dict[str, dict[str, Any]]:
+    """ID retrieval/similarity, pose and expression error of up to `limit` swaps of real faces
+    (`fakearena.generation.swap_literature`); empty when dlib measures none."""
+    samples, gallery = fake_set_samples(fakes, out_dir, dataset, limit)
+    return literature_metrics(samples, gallery, FAKES_STAGE)
 
 
 def _card(
