@@ -17,7 +17,7 @@ from fakearena.data.synthetic import (
     write_synthetic_dataset,
 )
 from fakearena.errors import DataError
-from fakearena.report.tables import generator_keys
+from fakearena.report.generator_details import generator_keys
 from fakearena.runs.arena import HOLDOUT, generator_stages
 
 FACES = dict(n_identities=4, per_identity=6, size=16, seed=0)

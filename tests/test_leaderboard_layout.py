@@ -178,8 +178,8 @@ def test_report_has_an_evaluations_table_and_marks_small_sets(mixed: Path, tmp_p
 
 
 def test_heatmap_rows_hold_the_evaluations_of_their_configuration(mixed: Path):
+    from fakearena.report.cross_dataset import auc_matrix
     from fakearena.report.fold import fold_all
-    from fakearena.report.tables import auc_matrix
 
     confs = group_configurations(collect_records([mixed]))
     folded = {conf.key: fold_all(conf) for conf in confs}

@@ -131,9 +131,9 @@ def test_per_source_slices_are_not_heatmap_columns(tmp_path: Path):
             "test/dfdc/source=b/auc": metric(0.2, n=30),
         },
     )
+    from fakearena.report.cross_dataset import auc_matrix
     from fakearena.report.fold import fold_all
     from fakearena.report.records import collect_records, group_configurations
-    from fakearena.report.tables import auc_matrix
 
     confs = group_configurations(collect_records([tmp_path / "r"]))
     _, columns, _ = auc_matrix(confs, {c.key: fold_all(c) for c in confs})

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from fakearena.report.fold import MISSING, Folded
 from fakearena.report.records import Configuration
-from fakearena.report.tables import test_sets
+from fakearena.report.table import test_sets
 from fakearena.report.units import FLAG_MARK
 
 EVASION = "evasion"  # the sort key that ranks generators by their best detector's AUC

@@ -6,7 +6,7 @@ made). Both name the same detector test set (`fakearena.report.evasion.generator
 arena names a generator, its fake set and its test set alike), so they are one generator and
 one row. The headline table is what a reader takes in at a glance: the quality number beside
 its floor or truth, its N, and the evasion score; every metric, each detector's AUC and the
-run facts follow in the detail table (`fakearena.report.tables.generator_table`) and the CSV.
+run facts follow in the detail table (`fakearena.report.generator_details`) and the CSV.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 
 from fakearena.report.evasion import Evasion, generator_name
 from fakearena.report.fold import MISSING, Folded
+from fakearena.report.generator_details import FLOOR_SUFFIX, generator_table
 from fakearena.report.records import Configuration
-from fakearena.report.tables import FLOOR_SUFFIX, Table, generator_table
+from fakearena.report.table import Table
 
 FAKESET_TASK = "fakeset"
 DETAILS_TITLE = "Generator details"

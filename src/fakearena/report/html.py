@@ -12,7 +12,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from fakearena.report.tables import Link, Table
+from fakearena.report.table import Link, Table
 
 
 @dataclass

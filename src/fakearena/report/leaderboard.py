@@ -23,6 +23,9 @@ import pandas as pd
 
 from fakearena.errors import FakearenaError
 from fakearena.report import plots
+from fakearena.report.cross_dataset import auc_matrix, cross_dataset_tables
+from fakearena.report.csv_export import csv_rows
+from fakearena.report.detector_tables import detector_table, evaluation_table
 from fakearena.report.evasion import EVASION, evasion_by_generator, sort_by_evasion
 from fakearena.report.fold import Folded, fold_all, sort_configurations
 from fakearena.report.generators import generator_tables
@@ -36,18 +39,7 @@ from fakearena.report.records import (
     group_configurations,
 )
 from fakearena.report.significance import significance_table
-from fakearena.report.tables import (
-    Link,
-    Table,
-    auc_matrix,
-    cross_dataset_tables,
-    csv_rows,
-    detector_table,
-    environment_ids,
-    environment_table,
-    evaluation_table,
-    own_test_set,
-)
+from fakearena.report.table import Link, Table, environment_ids, environment_table, own_test_set
 from fakearena.report.testsets import is_testset_record, testset_table
 from fakearena.results import now_iso
 from fakearena.utils.io import atomic_write_text

@@ -27,7 +27,7 @@ from fakearena.metrics.units import PLURAL
 from fakearena.report.fold import number
 from fakearena.report.plots import prediction_files
 from fakearena.report.records import Configuration
-from fakearena.report.tables import Table, own_test_set
+from fakearena.report.table import Table, own_test_set
 
 TITLE = "Significance: paired differences of detectors on each test set"
 HEADERS = ["test set", "A", "B", "AUC(A) − AUC(B) [95% CI]", "p", "seed pairs", "units", "verdict"]

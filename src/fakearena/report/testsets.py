@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fakearena.metrics.testset_check import TASK
 from fakearena.report.records import RunRecord
-from fakearena.report.tables import Table
+from fakearena.report.table import Table
 
 HEADERS = [
     "test set",
