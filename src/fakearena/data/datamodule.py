@@ -69,16 +69,21 @@ def upscale_warning(manifests: Sequence[Manifest], image_size: int, data: str) -
 
 def synthetic_source(
     options: Mapping[str, Any], image_size: int, name: str = "synthetic"
-) -> tuple[Manifest, RowLoader, RowLoader]:
-    """The in-memory synthetic manifest, the renderer that draws its rows and the one that
-    draws their blend masks."""
+) -> tuple[Manifest, RowLoader, RowLoader, RowLoader]:
+    """The in-memory synthetic manifest, the renderer that draws its rows, the one that
+    draws their blend masks and the one that draws their face regions."""
     from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
 
     options = dict(options)
     seed = int(options.pop("seed", 0))
     manifest = synthetic_manifest(seed=seed, size=image_size, name=name, **options)
     renderer = SyntheticRenderer(size=image_size, seed=seed)
-    return manifest, renderer.render_row, renderer.render_mask_row
+    return (
+        manifest,
+        renderer.render_row,
+        renderer.render_mask_row,
+        renderer.render_face_region_row,
+    )
 
 
 class FaceDataModule(L.LightningDataModule):
@@ -148,6 +153,7 @@ class FaceDataModule(L.LightningDataModule):
         self._manifest: Manifest | None = None
         self._row_loader: RowLoader | None = None
         self._mask_loader: RowLoader | None = None
+        self._face_mask_loader: RowLoader | None = None
         self._datasets: dict[str, Dataset] = {}
         self._training_targets: tuple[str, ...] = ()
         self.warnings: list[str] = []  # worth telling the user: said by the runs, recorded
@@ -188,9 +194,10 @@ class FaceDataModule(L.LightningDataModule):
                 self.warnings += [warning] if warning else []
                 manifest = union_of(manifests)  # union named a+b+...
             else:
-                manifest, self._row_loader, self._mask_loader = synthetic_source(
+                loaders = synthetic_source(
                     self.synthetic_options or {}, self.image_size, name=self.name
                 )
+                manifest, self._row_loader, self._mask_loader, self._face_mask_loader = loaders
             if self.sources is not None:
                 manifest = manifest.select(source=self.sources)
                 if len(manifest) == 0:
@@ -238,6 +245,7 @@ class FaceDataModule(L.LightningDataModule):
                 channels=self.channels,
                 row_loader=self._row_loader,
                 mask_loader=self._mask_loader,
+                face_mask_loader=self._face_mask_loader,
                 transform=self.train_transform if split == "train" else None,
                 on_bad_sample=self.on_bad_sample,
                 cache=self._cache(len(rows)),
@@ -269,6 +277,7 @@ class FaceDataModule(L.LightningDataModule):
             channels=self.channels,
             row_loader=self._row_loader,
             mask_loader=self._mask_loader,
+            face_mask_loader=self._face_mask_loader,
             on_bad_sample=self.on_bad_sample,
             cache=None if native_size else self._cache(len(rows)),
         )

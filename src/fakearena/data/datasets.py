@@ -32,7 +32,9 @@ from fakearena.errors import ConfigError, DataError
 RowLoader = Callable[[Mapping[str, Any]], np.ndarray]
 BAD_SAMPLE_POLICIES = ("error", "skip")
 # Per-row targets a dataset can add to its samples on request (besides image and label).
-TARGETS = ("mask",)
+TARGETS = ("mask", "face_mask")
+# the manifest column naming a face-region mask file of a row (e.g. a landmark hull)
+FACE_MASK_COLUMN = "face_mask"
 
 
 def to_tensor(image: np.ndarray, size: int | None) -> torch.Tensor:
@@ -71,6 +73,8 @@ class ManifestDataset(Dataset):
         row_loader: renders a row instead of reading a file (in-memory sources).
         mask_loader: renders a row's blend mask (H, W) in [0, 1] (in-memory sources); file
             manifests name mask files in their `mask` column instead.
+        face_mask_loader: renders a row's face region (H, W) in [0, 1] (in-memory sources);
+            file manifests name face-region mask files in their `face_mask` column instead.
         transform: training augmentation: a `SampleTransform` (sees the whole sample) or a
             callable on the image tensor.
         cache: keeps rendered rows (`row_loader` sources), so each is drawn once per run.
@@ -86,6 +90,7 @@ class ManifestDataset(Dataset):
         channels: int = 3,
         row_loader: RowLoader | None = None,
         mask_loader: RowLoader | None = None,
+        face_mask_loader: RowLoader | None = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         on_bad_sample: str = "error",
         cache: RowCache | None = None,
@@ -101,6 +106,7 @@ class ManifestDataset(Dataset):
         self.channels = channels
         self.row_loader = row_loader
         self.mask_loader = mask_loader
+        self.face_mask_loader = face_mask_loader
         self.transform = transform
         self.targets: tuple[str, ...] = ()
         self.on_bad_sample = on_bad_sample
@@ -150,6 +156,16 @@ class ManifestDataset(Dataset):
             return None
         return read_mask(self.manifest.root / relative)
 
+    def load_face_mask(self, index: int) -> np.ndarray | None:
+        """The face region (H, W) in [0, 1] of row `index` (what a face swap replaces), or
+        None when the data knows none (no loader, no `face_mask` file)."""
+        if self.face_mask_loader is not None:
+            return self.face_mask_loader(self.row(index))
+        relative = self.row(index).get(FACE_MASK_COLUMN)
+        if not isinstance(relative, str) or not relative or self.manifest.root is None:
+            return None
+        return read_mask(self.manifest.root / relative)
+
     def render(self, index: int) -> np.ndarray:
         """uint8 (H,W,C) pixels of row `index` drawn by the row loader."""
         image = self.row_loader(self.row(index))  # type: ignore[misc]
@@ -161,6 +177,7 @@ class ManifestDataset(Dataset):
         try:
             image = self.load(index)
             mask = self.load_mask(index) if "mask" in self.targets else None
+            face = self.load_face_mask(index) if "face_mask" in self.targets else None
         except DataError as error:
             if self.on_bad_sample == "skip":
                 return {"skipped": index}
@@ -185,6 +202,9 @@ class ManifestDataset(Dataset):
         if "mask" in self.targets:
             sample["mask"] = mask_tensor(mask, tuple(sample["image"].shape[-2:]))
             sample["has_mask"] = torch.tensor(mask is not None)
+        if "face_mask" in self.targets:
+            sample["face_mask"] = mask_tensor(face, tuple(sample["image"].shape[-2:]))
+            sample["has_face_mask"] = torch.tensor(face is not None)
         if self.transform is not None:
             sample = apply_transform(self.transform, sample)
         return sample
