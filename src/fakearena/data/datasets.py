@@ -107,6 +107,7 @@ class ManifestDataset(Dataset):
         self.row_loader = row_loader
         self.mask_loader = mask_loader
         self.face_mask_loader = face_mask_loader
+        self._region_renderer: Any = None
         self.transform = transform
         self.targets: tuple[str, ...] = ()
         self.on_bad_sample = on_bad_sample
@@ -156,15 +157,24 @@ class ManifestDataset(Dataset):
             return None
         return read_mask(self.manifest.root / relative)
 
-    def load_face_mask(self, index: int) -> np.ndarray | None:
+    def load_face_mask(self, index: int, size: int = 64) -> np.ndarray | None:
         """The face region (H, W) in [0, 1] of row `index` (what a face swap replaces), or
-        None when the data knows none (no loader, no `face_mask` file)."""
+        None when the data knows none: the loader's, else the row's `face_mask` file, else,
+        for a file of the built-in synthetic faces (`synth_*` columns), the renderer's inner
+        face at `size` pixels."""
+        row = self.row(index)
         if self.face_mask_loader is not None:
-            return self.face_mask_loader(self.row(index))
-        relative = self.row(index).get(FACE_MASK_COLUMN)
-        if not isinstance(relative, str) or not relative or self.manifest.root is None:
+            return self.face_mask_loader(row)
+        relative = row.get(FACE_MASK_COLUMN)
+        if isinstance(relative, str) and relative and self.manifest.root is not None:
+            return read_mask(self.manifest.root / relative)
+        from fakearena.data.synthetic import SyntheticRenderer, is_synthetic_row
+
+        if not is_synthetic_row(row):
             return None
-        return read_mask(self.manifest.root / relative)
+        if self._region_renderer is None or self._region_renderer.size != size:
+            self._region_renderer = SyntheticRenderer(size)
+        return self._region_renderer.render_face_region_row(row)
 
     def render(self, index: int) -> np.ndarray:
         """uint8 (H,W,C) pixels of row `index` drawn by the row loader."""
@@ -177,7 +187,9 @@ class ManifestDataset(Dataset):
         try:
             image = self.load(index)
             mask = self.load_mask(index) if "mask" in self.targets else None
-            face = self.load_face_mask(index) if "face_mask" in self.targets else None
+            face = None
+            if "face_mask" in self.targets:
+                face = self.load_face_mask(index, int(image.shape[0]))
         except DataError as error:
             if self.on_bad_sample == "skip":
                 return {"skipped": index}
