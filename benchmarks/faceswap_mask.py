@@ -18,9 +18,9 @@ benchmarks/results/faceswap_mask.json and a preview per masked point (rows of so
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ThreadPoolExecutor
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
