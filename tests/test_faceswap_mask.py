@@ -131,6 +131,12 @@ def test_datamodule_serves_face_masks_from_the_renderer_or_a_face_mask_column(tm
     train = files.dataset("train")
     assert bool(train[0]["has_face_mask"]) and not bool(train[1]["has_face_mask"])
     np.testing.assert_array_equal(train[0]["face_mask"][0].numpy(), hull)
+    # a file manifest of the built-in synthetic faces gets the renderer's region
+    synth = manifest.frame.assign(face_mask="", synth_seed=0, synth_identity=5, synth_index=7)
+    rows = read_manifest(write_manifest(type(manifest)(synth, manifest.card, tmp_path), csv))
+    dataset = FaceDataModule(manifests=[str(csv)], image_size=32).rows_dataset(rows)
+    region = SyntheticRenderer(32).render_face_region(5, 7, seed=0)
+    np.testing.assert_array_equal(dataset.load_face_mask(0, 32), region)
 
 
 def _soft_mask(rng: np.random.Generator, size: int = 16) -> np.ndarray:
@@ -271,7 +277,7 @@ def test_masked_checkpoint_round_trips_through_fakearena_generate(
     source = read_manifest(faces)
     by_path = source.frame.set_index("path")
     for row in fakes.frame.head(6).itertuples():
-        real = np.asarray(Image.open(source.root / row.source_path))
+        real = np.array(Image.open(source.root / row.source_path))
         target = 1 if by_path.loc[row.source_path].identity == "p0" else 0
         _, predicted = swap_images_with_masks(task, [real], target)
         written = read_mask(fakes.root / row.mask)
