@@ -27,9 +27,9 @@ from fakearena.tasks.faceswap import FaceSwapTask
 from fakearena.tasks.faceswap_loss_weights import LossWeights
 from fakearena.tasks.faceswap_losses import reconstruction_loss
 from fakearena.tasks.faceswap_mask import MaskTargets, mask_loss
+from test_faceswap import make_identity_manifest
 
 from conftest import run_cli
-from test_faceswap import make_identity_manifest
 
 SIZE = 64
 
@@ -43,12 +43,12 @@ def test_mask_head_outputs_rgb_and_a_mask_in_range():
     with torch.no_grad():
         rgb, mask = net.decode_with_mask(latent, 1)
     assert rgb.shape == (3, 3, SIZE, SIZE) and mask.shape == (3, 1, SIZE, SIZE)
-    assert 0 <= float(mask.min()) and float(mask.max()) <= 1
+    assert float(mask.min()) >= 0 and float(mask.max()) <= 1
     with torch.no_grad():
         assert torch.equal(net.decode(latent, 1), rgb)  # the RGB contract is unchanged
     plain = FaceSwapAE(image_size=32, n_decoders=2, width=8)
     assert plain.decode(plain.encode(torch.rand(1, 3, 32, 32)), 0).shape == (1, 3, 32, 32)
-    with pytest.raises(ConfigError, match="generator.mask=true"):
+    with pytest.raises(ConfigError, match=r"generator\.mask=true"):
         plain.decode_with_mask(plain.encode(torch.rand(1, 3, 32, 32)), 0)
     # the mask adds exactly one output channel to each decoder's last convolution
     with_mask = FaceSwapAE(image_size=32, n_decoders=2, width=8, mask=True)
@@ -182,7 +182,7 @@ def test_blend_recipe_reads_the_mask_mode_and_the_new_colours():
     assert blend_options({"mask": "predicted_both", "colour": "lct"})[1] == "lct"
     with pytest.raises(ConfigError, match="blend mask='hull'"):
         blend_options({"mask": "hull"})
-    with pytest.raises(ConfigError, match="generator.mask=true"):
+    with pytest.raises(ConfigError, match=r"generator\.mask=true"):
         FaceSwapTask(net=FaceSwapAE(image_size=32, width=8), blend={"mask": "predicted"})
     source = np.full((8, 8, 3), 100, np.uint8)
     assert np.array_equal(blend_back(source, np.ones((8, 8, 3)), np.zeros((8, 8)), "rct"), source)
