@@ -40,15 +40,28 @@ from fakearena.metrics.swap_truth import truth_score
 from fakearena.results import read_results
 from fakearena.runs.arena import prepare_faces
 
-RECIPES = {"ellipse32": "task=faceswap", "masked64": "task=faceswap_masked"}
+# recipe -> the task config that replaces the arena's task=faceswap, and overrides after it
+RECIPES: dict[str, list[str]] = {
+    "ellipse32": ["task=faceswap"],
+    "masked64": ["task=faceswap_masked"],
+    # ablations of the mask's loss weight and the network's width
+    "masked64_bce1": ["task=faceswap_masked", "task.mask_loss_weight=1.0"],
+    "masked64_bce01": ["task=faceswap_masked", "task.mask_loss_weight=0.1"],
+    "masked64_bce001": ["task=faceswap_masked", "task.mask_loss_weight=0.01"],
+    "masked64_bce01_w24": [
+        "task=faceswap_masked",
+        "task.mask_loss_weight=0.1",
+        "generator.width=24",
+    ],
+}
 FACES_PER_EPOCH, BATCH = 960, 16  # the arena's data.epoch_size and data.batch_size
 
 
 def stages(recipe: str, epochs: int, real_csv: Path, run_dir: Path) -> list[list[str]]:
     """The arena's train and generate command lines with the recipe's task config."""
     train, generate = arena_stages(real_csv, run_dir, [f"trainer.max_epochs={epochs}"])
-    train = [RECIPES[recipe] if arg == "task=faceswap" else arg for arg in train]
-    return [train, generate]
+    at = train.index("task=faceswap")
+    return [[*train[:at], *RECIPES[recipe], *train[at + 1 :]], generate]
 
 
 def blend_same_rows(fakes_csv: Path) -> dict[str, float]:
@@ -113,10 +126,16 @@ def run_point(recipe: str, epochs: int, real_csv: Path, out: Path, threads: int)
     }
     if "train/mask_target_from_data" in held_out:
         point["mask_target_from_data"] = held_out["train/mask_target_from_data"]["value"]
-    if recipe == "masked64":
+    if recipe.startswith("masked64"):
         point["preview"] = str(preview(fakes_csv, out / f"mask_{recipe}_{epochs}ep.png"))
     print(json.dumps(point), flush=True)
     return point
+
+
+def previous_points() -> list[dict[str, Any]]:
+    """The points of the committed results file (none when there is none)."""
+    path = RESULTS_DIR / "faceswap_mask.json"
+    return json.loads(path.read_text())["points"] if path.is_file() else []
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -130,6 +149,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for recipe, epochs in specs
         ]
         points = [future.result() for future in futures]
+    if args.keep:  # the points of the results file that this call did not measure again
+        points += [p for p in previous_points() if (p["recipe"], p["epochs"]) not in specs]
+    points.sort(key=lambda p: (p["recipe"], p["train"]["cpu_seconds"]))
     columns = ["recipe", "epochs", "train_cpu_minutes", "steps_per_cpu_second", *METRICS]
     print_table([{k: p[k] for k in columns} for p in points], columns)
     checks = []
@@ -178,6 +200,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--points", nargs="+", default=["ellipse32:20", "masked64:8"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="points run at the same time")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the results file's other points (a curve"
+        " measured in several calls)"
+    )
     parser.add_argument("--data", default=str(REPO / ".cache" / "faceswap_truth" / "faces"))
     parser.add_argument("--out", default=str(RESULTS_DIR / "faceswap"))
     return parser.parse_args(argv)
