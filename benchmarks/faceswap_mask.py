@@ -44,16 +44,37 @@ from fakearena.runs.arena import prepare_faces
 RECIPES: dict[str, list[str]] = {
     "ellipse32": ["task=faceswap"],
     "masked64": ["task=faceswap_masked"],
-    # ablations of the mask's loss weight and the network's width
-    "masked64_bce1": ["task=faceswap_masked", "task.mask_loss_weight=1.0"],
-    "masked64_bce01": ["task=faceswap_masked", "task.mask_loss_weight=0.1"],
-    "masked64_bce001": ["task=faceswap_masked", "task.mask_loss_weight=0.01"],
-    "masked64_bce01_w24": [
+    # ablations: the mask's loss weight, the network's width, RCT paste-back
+    "masked64_bce1_rct": [
+        "task=faceswap_masked",
+        "task.mask_loss_weight=1.0",
+        "task.blend.colour=rct",
+    ],
+    "masked64_bce01_rct": [
+        "task=faceswap_masked",
+        "task.mask_loss_weight=0.1",
+        "task.blend.colour=rct",
+    ],
+    "masked64_bce001_rct": [
+        "task=faceswap_masked",
+        "task.mask_loss_weight=0.01",
+        "task.blend.colour=rct",
+    ],
+    "masked64_bce01_w24_rct": [
         "task=faceswap_masked",
         "task.mask_loss_weight=0.1",
         "generator.width=24",
+        "task.blend.colour=rct",
     ],
 }
+# other paste-backs of each masked checkpoint (`fakearena generate ... +blend.KEY=VALUE`)
+BLEND_VARIANTS = (
+    "colour=rct",
+    "colour=lct",
+    "colour=none",
+    "mask=predicted_both",
+    "mask=ellipse",
+)
 FACES_PER_EPOCH, BATCH = 960, 16  # the arena's data.epoch_size and data.batch_size
 
 
@@ -76,6 +97,23 @@ def blend_same_rows(fakes_csv: Path) -> dict[str, float]:
         scores.append(truth_score(blended, renderer.render_truth(row), renderer.render_source(row)))
     metrics = truth_metrics({"all": scores}, "blend", per_split=False)
     return {k.split("/", 1)[1]: round(v["value"], 4) for k, v in metrics.items()}
+
+
+def blend_variants(generate_args: list[str], run_dir: Path, threads: int) -> dict[str, Any]:
+    """Truth metrics of the same checkpoint's fakes pasted back in other ways."""
+    out: dict[str, Any] = {}
+    for variant in BLEND_VARIANTS:
+        folder = run_dir / f"fakes_{variant.replace('=', '_')}"
+        args = [
+            f"out={folder}" if a.startswith("out=") else a
+            for a in generate_args
+            if not a.startswith("hydra.run.dir=")
+        ]
+        args += [f"+blend.{variant}", f"hydra.run.dir={folder / 'run'}"]
+        run_cli(args, folder / "generate.log", threads)
+        metrics = read_results(folder)["metrics"]
+        out[variant] = {name: round(metrics[f"fakes/{name}"]["value"], 4) for name in METRICS}
+    return out
 
 
 def preview(fakes_csv: Path, path: Path, per_direction: int = 4) -> Path:
@@ -127,6 +165,7 @@ def run_point(recipe: str, epochs: int, real_csv: Path, out: Path, threads: int)
     if "train/mask_target_from_data" in held_out:
         point["mask_target_from_data"] = held_out["train/mask_target_from_data"]["value"]
     if recipe.startswith("masked64"):
+        point["blend_variants"] = blend_variants(generate_args, run_dir, threads)
         point["preview"] = str(preview(fakes_csv, out / f"mask_{recipe}_{epochs}ep.png"))
     print(json.dumps(point), flush=True)
     return point

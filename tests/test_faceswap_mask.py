@@ -271,7 +271,7 @@ def test_masked_checkpoint_round_trips_through_fakearena_generate(
     assert result.returncode == 0, result.stderr[-3000:]
     fakes = read_manifest(out / "masked.csv", check_files=True)
     assert fakes.card.provenance["blend"]["mask"] == "predicted"
-    assert fakes.card.provenance["blend"]["colour"] == "rct"
+    assert fakes.card.provenance["blend"]["colour"] == "skin"
     task = restore_task(ckpt, "faceswap").eval()
     assert task.net.predicts_mask and task.net.image_size == SIZE
     source = read_manifest(faces)
