@@ -81,7 +81,7 @@ FACES_PER_EPOCH, BATCH = 960, 16  # the arena's data.epoch_size and data.batch_s
 def stages(recipe: str, epochs: int, real_csv: Path, run_dir: Path) -> list[list[str]]:
     """The arena's train and generate command lines with the recipe's task config."""
     train, generate = arena_stages(real_csv, run_dir, [f"trainer.max_epochs={epochs}"])
-    at = train.index("task=faceswap")
+    at = next(i for i, arg in enumerate(train) if arg.startswith("task="))
     return [[*train[:at], *RECIPES[recipe], *train[at + 1 :]], generate]
 
 
