@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import lightning as L
 import numpy as np
@@ -75,18 +75,34 @@ def upscale_warning(manifests: Sequence[Manifest], image_size: int, data: str) -
     )
 
 
+class SyntheticSource(NamedTuple):
+    """Synthetic rows and what draws them: the image, the blend mask (zeros for reals), the
+    68 landmarks and the face region (the face-swap mask target) of a row."""
+
+    manifest: Manifest
+    rows: RowLoader
+    masks: RowLoader
+    landmarks: Callable[[Mapping[str, Any]], np.ndarray | None]
+    face_regions: RowLoader
+
+
 def synthetic_source(
     options: Mapping[str, Any], image_size: int, name: str = "synthetic"
-) -> tuple[Manifest, RowLoader, RowLoader, Callable[[Mapping[str, Any]], np.ndarray | None]]:
-    """The in-memory synthetic manifest, the renderer that draws its rows, the one that
-    draws their blend masks and the one that gives their 68 landmarks."""
+) -> SyntheticSource:
+    """The in-memory synthetic manifest and the renderer's loaders of its rows."""
     from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
 
     options = dict(options)
     seed = int(options.pop("seed", 0))
     manifest = synthetic_manifest(seed=seed, size=image_size, name=name, **options)
     renderer = SyntheticRenderer(size=image_size, seed=seed)
-    return manifest, renderer.render_row, renderer.render_mask_row, renderer.landmarks_row
+    return SyntheticSource(
+        manifest,
+        rows=renderer.render_row,
+        masks=renderer.render_mask_row,
+        landmarks=renderer.landmarks_row,
+        face_regions=renderer.render_face_region_row,
+    )
 
 
 class FaceDataModule(L.LightningDataModule):
@@ -170,6 +186,7 @@ class FaceDataModule(L.LightningDataModule):
         self._row_loader: RowLoader | None = None
         self._mask_loader: RowLoader | None = None
         self._landmark_loader: Callable[[Mapping[str, Any]], np.ndarray | None] | None = None
+        self._face_mask_loader: RowLoader | None = None
         self._datasets: dict[str, Dataset] = {}
         self._training_targets: tuple[str, ...] = ()
         self.warnings: list[str] = []  # worth telling the user: said by the runs, recorded
@@ -210,9 +227,12 @@ class FaceDataModule(L.LightningDataModule):
                 self.warnings += [warning] if warning else []
                 manifest = union_of(manifests)  # union named a+b+...
             else:
-                (manifest, self._row_loader, self._mask_loader, self._landmark_loader) = (
-                    synthetic_source(self.synthetic_options or {}, self.image_size, self.name)
+                source = synthetic_source(
+                    self.synthetic_options or {}, self.image_size, name=self.name
                 )
+                manifest, self._row_loader, self._mask_loader = source[:3]
+                self._landmark_loader = source.landmarks
+                self._face_mask_loader = source.face_regions
             if self.sources is not None:
                 manifest = manifest.select(source=self.sources)
                 if len(manifest) == 0:
@@ -295,6 +315,7 @@ class FaceDataModule(L.LightningDataModule):
                 row_loader=self._row_loader,
                 mask_loader=self._mask_loader,
                 landmark_loader=self._landmark_loader,
+                face_mask_loader=self._face_mask_loader,
                 transform=self.train_transform if split == "train" else None,
                 on_bad_sample=self.on_bad_sample,
                 cache=self._cache(len(rows)),
@@ -326,6 +347,7 @@ class FaceDataModule(L.LightningDataModule):
             channels=self.channels,
             row_loader=self._row_loader,
             mask_loader=self._mask_loader,
+            face_mask_loader=self._face_mask_loader,
             on_bad_sample=self.on_bad_sample,
             cache=None if native_size else self._cache(len(rows)),
         )

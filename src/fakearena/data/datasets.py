@@ -36,7 +36,9 @@ from fakearena.errors import ConfigError, DataError
 RowLoader = Callable[[Mapping[str, Any]], np.ndarray]
 BAD_SAMPLE_POLICIES = ("error", "skip")
 # Per-row targets a dataset can add to its samples on request (besides image and label).
-TARGETS = ("mask",)
+TARGETS = ("mask", "face_mask")
+# the manifest column naming a face-region mask file of a row (e.g. a landmark hull)
+FACE_MASK_COLUMN = "face_mask"
 
 
 def to_tensor(image: np.ndarray, size: int | None) -> torch.Tensor:
@@ -77,6 +79,8 @@ class ManifestDataset(Dataset):
             manifests name mask files in their `mask` column instead.
         landmark_loader: a row's (68, 2) landmarks in its rendered image's pixels, or None
             (in-memory sources); file manifests carry a `landmarks68` column instead.
+        face_mask_loader: renders a row's face region (H, W) in [0, 1] (in-memory sources);
+            file manifests name face-region mask files in their `face_mask` column instead.
         transform: training augmentation: a `SampleTransform` (sees the whole sample) or a
             callable on the image tensor.
         cache: keeps rendered rows (`row_loader` sources), so each is drawn once per run.
@@ -93,6 +97,7 @@ class ManifestDataset(Dataset):
         row_loader: RowLoader | None = None,
         mask_loader: RowLoader | None = None,
         landmark_loader: Callable[[Mapping[str, Any]], np.ndarray | None] | None = None,
+        face_mask_loader: RowLoader | None = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         on_bad_sample: str = "error",
         cache: RowCache | None = None,
@@ -109,6 +114,8 @@ class ManifestDataset(Dataset):
         self.row_loader = row_loader
         self.mask_loader = mask_loader
         self.landmark_loader = landmark_loader
+        self.face_mask_loader = face_mask_loader
+        self._region_renderer: Any = None
         self.transform = transform
         self.targets: tuple[str, ...] = ()
         self.on_bad_sample = on_bad_sample
@@ -191,6 +198,25 @@ class ManifestDataset(Dataset):
             return None
         return read_mask(self.manifest.root / relative)
 
+    def load_face_mask(self, index: int, size: int = 64) -> np.ndarray | None:
+        """The face region (H, W) in [0, 1] of row `index` (what a face swap replaces), or
+        None when the data knows none: the loader's, else the row's `face_mask` file, else,
+        for a file of the built-in synthetic faces (`synth_*` columns), the renderer's inner
+        face at `size` pixels."""
+        row = self.row(index)
+        if self.face_mask_loader is not None:
+            return self.face_mask_loader(row)
+        relative = row.get(FACE_MASK_COLUMN)
+        if isinstance(relative, str) and relative and self.manifest.root is not None:
+            return read_mask(self.manifest.root / relative)
+        from fakearena.data.synthetic import SyntheticRenderer, is_synthetic_row
+
+        if not is_synthetic_row(row):
+            return None
+        if self._region_renderer is None or self._region_renderer.size != size:
+            self._region_renderer = SyntheticRenderer(size)
+        return self._region_renderer.render_face_region_row(row)
+
     def render(self, index: int) -> np.ndarray:
         """uint8 (H,W,C) pixels of row `index` drawn by the row loader."""
         image = self.row_loader(self.row(index))  # type: ignore[misc]
@@ -202,6 +228,9 @@ class ManifestDataset(Dataset):
         try:
             image = self.load(index)
             mask = self.load_mask(index) if "mask" in self.targets else None
+            face = None
+            if "face_mask" in self.targets:
+                face = self.load_face_mask(index, int(image.shape[0]))
         except DataError as error:
             if self.on_bad_sample == "skip":
                 return {"skipped": index}
@@ -229,6 +258,9 @@ class ManifestDataset(Dataset):
         if self.provide_landmarks:
             size = tuple(tensor.shape[-2:])
             sample["landmarks"] = self.landmarks_at(index, image.shape[:2], size)
+        if "face_mask" in self.targets:
+            sample["face_mask"] = mask_tensor(face, tuple(sample["image"].shape[-2:]))
+            sample["has_face_mask"] = torch.tensor(face is not None)
         if self.transform is not None:
             sample = apply_transform(self.transform, sample)
             sample.pop("landmarks", None)

@@ -8,7 +8,13 @@ pasting, its colours can be brought to the source's (`colour`):
 - `skin`: a per-channel gain that makes the median of a small skin patch at the face centre
   (between the eyes and the mouth) equal to the source's, as the synthetic blend matches skin
   tones; features keep their contrast;
+- `rct`: Reinhard colour transfer in L*a*b* inside the mask (DeepFaceLab's RCT);
+- `lct`: linear colour transfer of the RGB mean and covariance inside the mask (DeepFaceLab's
+  LCT); both in `fakearena.generation.colour_transfer`;
 - `none`: the face's own colours.
+The mask is the feathered ellipse (`mask: ellipse`) or, for a network that predicts one, the
+swapped face's predicted mask (`predicted`) or its product with the mask the network predicts
+for the target's own face (`predicted_both`, DeepFaceLab's learned-prd*learned-dst).
 Images are uint8 (H,W,3) or float (H,W,3) in [0,1]; masks float (H,W) in [0,1].
 """
 
@@ -21,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from fakearena.errors import ConfigError
+from fakearena.generation.colour_transfer import linear_transfer, reinhard_transfer
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,8 @@ def match_colours(face: np.ndarray, source: np.ndarray, mask: np.ndarray) -> np.
     return (face - face_mean) * scale + source_mean
 
 
-COLOURS = ("none", "mean_std", "skin")
+COLOURS = ("none", "mean_std", "skin", "rct", "lct")
+MASK_MODES = ("ellipse", "predicted", "predicted_both")
 # The skin patch of `colour="skin"`: the face centre of a centred face crop (image fractions).
 SKIN_PATCH = EllipseMask(center=(0.5, 0.54), axes=(0.06, 0.05), feather=0.0)
 _GAIN_RANGE = (0.5, 2.0)
@@ -123,11 +131,17 @@ def blend_back(
             f"mask {mask.shape}"
         )
     colour = _colour(colour)
+    if not np.any(mask > 0):  # nothing to paste (a predicted mask can be empty)
+        return np.clip(np.round(_as_float(source) * 255.0), 0, 255).astype(np.uint8)
     base = _as_float(source)
     if colour == "mean_std":
         pasted = match_colours(face, source, mask)
     elif colour == "skin":
         pasted = skin_gain(face, source, skin_patch(*source.shape[:2]))
+    elif colour == "rct":
+        pasted = reinhard_transfer(_as_float(face), base, mask)
+    elif colour == "lct":
+        pasted = linear_transfer(_as_float(face), base, mask)
     else:
         pasted = _as_float(face)
     alpha = mask.astype(np.float64)[..., None]
@@ -146,14 +160,24 @@ def _colour(value: str | bool) -> str:
     return value
 
 
-BLEND_KEYS = ("center", "axes", "feather", "colour")
+BLEND_KEYS = ("center", "axes", "feather", "colour", "mask")
+
+
+def mask_mode(options: Mapping[str, Any] | None) -> str:
+    """Which mask a `blend` mapping pastes through (`MASK_MODES`; default the ellipse)."""
+    mode = dict(options or {}).get("mask", "ellipse")
+    if mode not in MASK_MODES:
+        raise ConfigError(f"blend mask={mode!r}; use one of {list(MASK_MODES)}")
+    return str(mode)
 
 
 def blend_options(options: Mapping[str, Any] | None) -> tuple[EllipseMask, str]:
-    """The mask geometry and colour transfer of a `blend` mapping (a face-swap run's
-    `task.blend`, or `fakearena generate ... blend.<key>=...`); `colour_match: true|false`
-    is accepted for `colour: mean_std|none`."""
+    """The ellipse geometry and colour transfer of a `blend` mapping (a face-swap run's
+    `task.blend`, or `fakearena generate ... blend.<key>=...`; its `mask` key is read by
+    `mask_mode`); `colour_match: true|false` is accepted for `colour: mean_std|none`."""
+    mask_mode(options)
     options = dict(options or {})
+    options.pop("mask", None)
     if "colour_match" in options:
         legacy = options.pop("colour_match")
         options.setdefault("colour", _colour(bool(legacy)))

@@ -13,8 +13,8 @@ When the source faces are the built-in synthetic ones (rows with `synth_*` colum
 source's `synth_seed, synth_identity, synth_index` and names the donor's synthetic identity in
 `synth_donor`: its true swap is known, and the set's truth metrics
 (`fakearena.generation.truth`) go into the card's provenance and `<out>/results.json`.
-Each fake's blend mask (the feathered ellipse it was pasted through) is written beside it,
-column `mask`.
+Each fake's blend mask (the feathered ellipse or the predicted mask it was pasted through) is
+written beside it, column `mask`.
 """
 
 from __future__ import annotations
@@ -164,10 +164,9 @@ def generate_fake_set(
             members = [int(i) for i in chunk if codes[i] == code]
             target = names[targets[int(code)]]
             images = [dataset.load(i) for i in members]
-            fakes = swapper(images, targets[int(code)])
-            for i, image, fake in zip(members, images, fakes):
+            fakes = swapper(images, targets[int(code)], int(code))
+            for i, fake, mask in zip(members, fakes, swapper.masks_used):
                 record = _record(frame.iloc[i], fake, target, generator, set_name, out_dir)
-                mask = swapper.mask(*image.shape[:2])
                 record[MASK_COLUMN] = _write_mask(out_dir, record["path"], mask)
                 if donors is not None:
                     record["synth_donor"] = donors[target]

@@ -4,7 +4,11 @@
 (`heldout_truth_metrics`) make fakes the same way: each face is resized to the model, encoded,
 decoded by the target identity's decoder, resized back and blended into its own source image
 (`fakearena.generation.blend`) with the run's blend recipe (`task.blend`, overridable by the
-generate config's `blend`).
+generate config's `blend`). The paste goes through the feathered ellipse, or, for a network
+that predicts a face mask, through the mask it predicts for the swapped face (`blend.mask:
+predicted`), optionally times the one it predicts for the source face as itself
+(`predicted_both`); `Swapper.masks_used` holds the masks of the last call (a fake set writes
+them beside its fakes).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from fakearena.data.datasets import to_tensor
-from fakearena.generation.blend import blend_back, blend_options
+from fakearena.errors import ConfigError
+from fakearena.generation.blend import blend_back, blend_options, mask_mode
 from fakearena.generation.truth import TruthScorer, has_truth, truth_metrics
 
 SYNTH_SOURCE_COLUMNS = ("synth_seed", "synth_identity", "synth_index")
@@ -44,17 +49,38 @@ def blend_recipe(task: Any, overrides: Mapping[str, Any] | None = None) -> dict[
 def swap_images(task: Any, images: list[np.ndarray], target: int) -> list[np.ndarray]:
     """Swap uint8 (H,W,3) faces to identity `target`: float (H,W,3) images in [0, 1], each
     at its own size (`task.swap_image`: the face box swapped, the rest unchanged)."""
+    return swap_images_with_masks(task, images, target, masks=False)[0]
+
+
+@torch.no_grad()
+def swap_images_with_masks(
+    task: Any,
+    images: list[np.ndarray],
+    target: int,
+    *,
+    masks: bool = True,
+    source: int | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """`swap_images`, and with `masks` the predicted float (H,W) masks of the swapped faces
+    (`task.swap_image_with_mask`; times the source's own predicted mask when `source` is
+    given)."""
     device = next(task.parameters()).device
     out: list[np.ndarray] = [np.empty(0)] * len(images)
+    out_masks: list[np.ndarray] = [np.empty(0)] * len(images) if masks else []
     sizes: dict[tuple[int, ...], list[int]] = {}
     for i, image in enumerate(images):
         sizes.setdefault(image.shape, []).append(i)
     for members in sizes.values():
         batch = torch.stack([to_tensor(images[i], None) for i in members]).to(device)
-        swapped = task.swap_image(batch, target).float().clamp(0, 1)
-        for i, face in zip(members, swapped):
+        if masks:
+            swapped, predicted = task.swap_image_with_mask(batch, target, source)
+            for i, mask in zip(members, predicted.float().clamp(0, 1)):
+                out_masks[i] = mask[0].cpu().numpy().astype(np.float32)
+        else:
+            swapped = task.swap_image(batch, target)
+        for i, face in zip(members, swapped.float().clamp(0, 1)):
             out[i] = face.permute(1, 2, 0).cpu().numpy().astype(np.float64)
-    return out
+    return out, out_masks
 
 
 class Swapper:
@@ -68,20 +94,35 @@ class Swapper:
     def __init__(self, task: Any, blend: Mapping[str, Any] | None = None):
         self.task = task
         self.ellipse, self.colour = blend_options(blend)
+        self.mask_mode = mask_mode(blend)
+        if self.mask_mode != "ellipse" and not getattr(task.net, "predicts_mask", False):
+            raise ConfigError(
+                f"blend.mask={self.mask_mode} pastes through the predicted mask, but this "
+                "checkpoint's network predicts none; pass blend.mask=ellipse"
+            )
         self._masks: dict[tuple[int, int], np.ndarray] = {}
+        self.masks_used: list[np.ndarray] = []
 
     @property
     def recipe(self) -> dict[str, Any]:
         """The blend settings used, as recorded in a fake set's provenance."""
-        return {**self.ellipse.__dict__, "colour": self.colour}
+        return {**self.ellipse.__dict__, "colour": self.colour, "mask": self.mask_mode}
 
     def describe(self) -> str:
         """The blend in words, for a fake set's card."""
         colour = {
             "mean_std": ", per-channel mean/std colour matching",
             "skin": ", skin-tone gain",
+            "rct": ", Reinhard colour transfer in L*a*b*",
+            "lct": ", linear (mean and covariance) colour transfer",
         }.get(self.colour, "")
-        return f"feathered ellipse mask{colour}"
+        shape = {
+            "ellipse": "feathered ellipse mask",
+            "predicted": "the network's predicted mask of the swapped face",
+            "predicted_both": "the product of the network's predicted masks of the swapped "
+            "and the source face",
+        }[self.mask_mode]
+        return f"{shape}{colour}"
 
     def mask(self, height: int, width: int) -> np.ndarray:
         """The float (H, W) blend mask a fake of that size is pasted through."""
@@ -89,12 +130,24 @@ class Swapper:
             self._masks[height, width] = self.ellipse.render(height, width)
         return self._masks[height, width]
 
-    def __call__(self, images: list[np.ndarray], target: int) -> list[np.ndarray]:
-        """uint8 (H,W,3) fakes: `images` swapped to identity `target` and blended back."""
-        faces = swap_images(self.task, images, target)
+    def __call__(
+        self, images: list[np.ndarray], target: int, source: int | None = None
+    ) -> list[np.ndarray]:
+        """uint8 (H,W,3) fakes: `images` (of identity `source`) swapped to identity `target`
+        and blended back; the masks pasted through are kept in `masks_used`."""
+        if self.mask_mode == "ellipse":
+            faces = swap_images(self.task, images, target)
+            self.masks_used = [self.mask(*image.shape[:2]) for image in images]
+        else:
+            if self.mask_mode == "predicted_both" and source is None:
+                raise ValueError("blend.mask=predicted_both needs the source identity")
+            own = source if self.mask_mode == "predicted_both" else None
+            faces, self.masks_used = swap_images_with_masks(
+                self.task, images, target, source=own
+            )
         return [
-            blend_back(image, face, self.mask(*image.shape[:2]), colour=self.colour)
-            for image, face in zip(images, faces)
+            blend_back(image, face, mask, colour=self.colour)
+            for image, face, mask in zip(images, faces, self.masks_used)
         ]
 
 
@@ -139,7 +192,7 @@ def heldout_truth_metrics(
             donor = donors[names[targets[code]]]
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
-                fakes = swapper([dataset.load(i) for i in chunk], targets[code])
+                fakes = swapper([dataset.load(i) for i in chunk], targets[code], code)
                 for i, fake in zip(chunk, fakes):
                     row = {**dataset.row(i), "synth_donor": donor}
                     if has_truth(row):

@@ -10,7 +10,10 @@ in the checkpoint. The data comes from `fakearena.data.identities.IdentityDataMo
 (identity-balanced batches of the chosen people's real faces; `conf/task/faceswap.yaml`
 selects it). The checkpoint is chosen on `val/mse`; validation also logs PSNR and SSIM overall
 and per identity and saves a swap preview grid (A, A->A, A->B, B, B->B, B->A) under
-`<run>/previews/` every epoch.
+`<run>/previews/` every epoch. A network that predicts a face mask (`generator.mask=true`)
+learns it from each row's mask target (`fakearena.tasks.faceswap_mask`), its reconstruction
+loss is weighted by that target, and its swaps can be pasted through the predicted mask
+(`task.blend.mask`).
 """
 
 from __future__ import annotations
@@ -35,13 +38,14 @@ from fakearena.data.transforms.warp import (
     seeded_generator,
 )
 from fakearena.errors import ConfigError
-from fakearena.generation.blend import blend_options
+from fakearena.generation.blend import MASK_MODES, EllipseMask, blend_options, mask_mode
 from fakearena.metrics.reconstruction import METRICS, image_metrics, summarise
 from fakearena.results import metric
 from fakearena.tasks.base import Task, called_parts
 from fakearena.tasks.buffers import RowBuffer
 from fakearena.tasks.faceswap_loss_weights import LossWeights
 from fakearena.tasks.faceswap_losses import reconstruction_loss
+from fakearena.tasks.faceswap_mask import MaskTargets, mask_loss
 from fakearena.tasks.preview_layout import PREVIEW_PADDING
 from fakearena.tasks.stability import ensure_finite_loss
 from fakearena.utils.io import atomic_write_png
@@ -105,6 +109,10 @@ class FaceSwapTask(Task):
         loss: "mse" (default) or "l1".
         ssim_weight: weight w of `(1 - SSIM)` mixed into the loss as `(1-w) base + w (1-SSIM)`.
         loss_weights: center, axes, feather, outside, detail (`LossWeights`; None: uniform).
+            With a mask-predicting network, each row's mask target replaces the ellipse
+            (which stays the fallback target of rows without one).
+        mask_loss_weight: weight of the predicted mask's cross entropy to its target (used
+            when the network predicts a mask).
         crop: center, size of the box the network sees (`FaceCrop`; None: the whole image).
         blend: how generated swaps are pasted back (`fakearena.generation.blend.blend_options`).
         augment: warp_points, warp_scale, rotation, zoom, shift, flip (see
@@ -132,6 +140,7 @@ class FaceSwapTask(Task):
         loss: str = "mse",
         ssim_weight: float = 0.0,
         loss_weights: Mapping[str, Any] | None = None,
+        mask_loss_weight: float = 1.0,
         crop: Mapping[str, Any] | None = None,
         blend: Mapping[str, Any] | None = None,
         augment: Mapping[str, Any] | None = None,
@@ -162,7 +171,21 @@ class FaceSwapTask(Task):
         self.affine, self.warp = augmentation(augment)
         self.loss_weights = LossWeights.from_options(loss_weights)
         self.face_crop = FaceCrop.from_options(crop)
+        self.predicts_mask = bool(getattr(net, "predicts_mask", False))
+        if mask_loss_weight < 0:
+            raise ConfigError(f"task.mask_loss_weight={mask_loss_weight} must be >= 0")
+        fallback = EllipseMask(
+            center=self.loss_weights.center,
+            axes=self.loss_weights.axes,
+            feather=self.loss_weights.feather,
+        )
+        self.mask_targets = MaskTargets(fallback, self.model_view)
         blend_options(blend)  # a bad recipe fails now, not after training
+        if mask_mode(blend) != MASK_MODES[0] and not self.predicts_mask:
+            raise ConfigError(
+                f"task.blend.mask={mask_mode(blend)} pastes through the predicted mask, but "
+                "this generator predicts none; set generator.mask=true or task.blend.mask=ellipse"
+            )
         if lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"task.lr_schedule={lr_schedule!r}; use one of {list(LR_SCHEDULES)}")
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
@@ -194,6 +217,47 @@ class FaceSwapTask(Task):
             out[rows] = self.net.decode(latent[rows], int(decoder)).to(out.dtype)
         return out
 
+    def reconstruct_with_mask(
+        self, images: torch.Tensor, identities: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each image and its predicted mask, decoded by its own identity's decoder."""
+        latent = self.net.encode(images)
+        decoders = identities if self.net.n_decoders > 1 else torch.zeros_like(identities)
+        out = images.new_empty(images.shape)
+        masks = images.new_empty((len(images), 1, *images.shape[-2:]))
+        for decoder in decoders.unique().tolist():
+            rows = decoders == decoder
+            rgb, mask = self.net.decode_with_mask(latent[rows], int(decoder))
+            out[rows], masks[rows] = rgb.to(out.dtype), mask.to(out.dtype)
+        return out, masks
+
+    def swap_with_mask(
+        self, images: torch.Tensor, target: int, source: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The swap of `images` (the network's view) to identity `target` and the predicted
+        (B,1,h,w) mask of the swapped face; with `source`, the mask is multiplied by the mask
+        the network predicts for the face as itself (identity `source`)."""
+        latent = self.net.encode(images)
+        face, mask = self.net.decode_with_mask(latent, self.decoder_of(target))
+        if source is not None:
+            mask = mask * self.net.decode_with_mask(latent, self.decoder_of(source))[1]
+        return face, mask
+
+    def swap_image_with_mask(
+        self, images: torch.Tensor, target: int, source: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whole (B,3,H,W) images swapped to `target` (as `swap_image`) and the (B,1,H,W)
+        predicted mask in image coordinates (0 outside the crop box)."""
+        face, mask = self.swap_with_mask(self.model_view(images), target, source)
+        zeros = images.new_zeros((len(images), 1, *images.shape[-2:]))
+        if self.face_crop is not None:
+            return self.face_crop.paste(images, face), self.face_crop.paste(zeros, mask)
+        size = tuple(images.shape[-2:])
+        if tuple(face.shape[-2:]) != size:
+            face = F.interpolate(face, size=size, mode="bilinear", align_corners=False)
+            mask = F.interpolate(mask, size=size, mode="bilinear", align_corners=False)
+        return face.clamp(0.0, 1.0), mask.clamp(0.0, 1.0)
+
     def swap(self, images: torch.Tensor, target: int) -> torch.Tensor:
         """The faces of `images` decoded as identity `target` (index into the identities).
 
@@ -203,9 +267,14 @@ class FaceSwapTask(Task):
 
     def model_view(self, images: torch.Tensor) -> torch.Tensor:
         """What the network sees of (B,3,H,W) images: the crop box, or the image itself."""
+        size = int(self.net.image_size)
         if self.face_crop is None:
-            return images
-        return self.face_crop.crop(images, int(self.net.image_size))
+            if tuple(images.shape[-2:]) == (size, size):
+                return images
+            return F.interpolate(
+                images, size=(size, size), mode="bilinear", align_corners=False, antialias=True
+            )
+        return self.face_crop.crop(images, size)
 
     def swap_image(self, images: torch.Tensor, target: int) -> torch.Tensor:
         """Whole (B,3,H,W) images of any size with their face swapped to identity `target`.
@@ -238,6 +307,8 @@ class FaceSwapTask(Task):
                 "data._target_ to it); do not override data._target_"
             )
         datamodule.manifest  # noqa: B018 - resolves the identities, raises on bad data
+        if self.predicts_mask and hasattr(datamodule, "request_training_targets"):
+            datamodule.request_training_targets(("face_mask",))
         names = list(datamodule.identity_names)
         if self.hparams.identities is not None and list(self.hparams.identities) != names:
             raise ConfigError(
@@ -261,20 +332,45 @@ class FaceSwapTask(Task):
             return None
         generator = seeded_generator(self.hparams.seed, self.global_step, self.global_rank)
         faces = self.model_view(batch["image"])
-        inputs, targets = augment_pair(faces, generator, self.affine, self.warp)
-        recon = self.reconstruct(inputs, batch["identity"])
+        if self.predicts_mask:
+            loss = self._masked_step(batch, faces, generator)
+        else:
+            inputs, targets = augment_pair(faces, generator, self.affine, self.warp)
+            recon = self.reconstruct(inputs, batch["identity"])
+            loss = reconstruction_loss(
+                recon,
+                targets,
+                self.hparams.loss,
+                self.hparams.ssim_weight,
+                weights=self.loss_weights(targets),
+            )
+        ensure_finite_loss(
+            self, loss, "training", "Lower task.optimizer.lr or check the data for corrupt images"
+        )
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(faces))
+        return loss
+
+    def _masked_step(
+        self, batch: dict[str, Any], faces: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Reconstruction loss weighted by each row's mask target, plus the mask's own loss;
+        the mask is warped with its face."""
+        masks = self.mask_targets(batch, int(faces.shape[-1])).to(faces.dtype)
+        inputs, targets = augment_pair(
+            torch.cat([faces, masks], 1), generator, self.affine, self.warp
+        )
+        targets, target_masks = targets[:, :3], targets[:, 3:]
+        recon, predicted = self.reconstruct_with_mask(inputs[:, :3], batch["identity"])
         loss = reconstruction_loss(
             recon,
             targets,
             self.hparams.loss,
             self.hparams.ssim_weight,
-            weights=self.loss_weights(targets),
+            weights=self.loss_weights(targets, mask=target_masks),
         )
-        ensure_finite_loss(
-            self, loss, "training", "Lower task.optimizer.lr or check the data for corrupt images"
-        )
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(inputs))
-        return loss
+        shape_loss = mask_loss(predicted, target_masks)
+        self.log("train/mask_bce", shape_loss, batch_size=len(inputs))
+        return loss + float(self.hparams.mask_loss_weight) * shape_loss
 
     def _evaluate(self, batch: dict[str, Any], buffer: RowBuffer) -> None:
         faces = self.model_view(batch["image"])
@@ -370,7 +466,13 @@ class FaceSwapTask(Task):
         """Untrained (`init/...`) and best-epoch validation metrics, overall and per identity."""
         entries = {**self.init_summary, **self.best_val}
         entries.pop(self.hparams.monitor, None)  # train.py records the monitored value itself
-        return {key: metric(value, n=n) for key, (value, n) in entries.items()}
+        out = {key: metric(value, n=n) for key, (value, n) in entries.items()}
+        if self.predicts_mask:
+            seen = self.mask_targets.rows_from_data + self.mask_targets.rows_fallback
+            # the fraction of training rows whose mask target came from the data (the rest:
+            # the fallback ellipse of task.loss_weights)
+            out["train/mask_target_from_data"] = metric(self.mask_targets.data_fraction(), n=seen)
+        return out
 
     def configure_optimizers(self):
         if self.optimizer_factory is None:

@@ -79,12 +79,21 @@ class LossWeights:
             self._masks[key] = self.outside + (1.0 - self.outside) * mask
         return self._masks[key]
 
-    def __call__(self, target: torch.Tensor) -> torch.Tensor | None:
-        """(B,1,H,W) weights for a (B,C,H,W) target batch, or None when uniform."""
+    def __call__(
+        self, target: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        """(B,1,H,W) weights for a (B,C,H,W) target batch, or None when uniform.
+
+        `mask` (B,1,H,W) in [0, 1], when given, replaces the ellipse: each row's own face
+        mask (the learned-mask recipe's target), weight `outside + (1 - outside) * mask`.
+        """
         if self.uniform:
             return None
         batch, channels, height, width = target.shape
-        weights = self._mask(height, width, target.device).expand(batch, 1, height, width)
+        if mask is None:
+            weights = self._mask(height, width, target.device).expand(batch, 1, height, width)
+        else:
+            weights = self.outside + (1.0 - self.outside) * mask.detach().to(target.dtype)
         if self.detail > 0:
             flat = target.detach().reshape(batch * channels, 1, height, width)
             pad = _CONTRAST_WINDOW // 2

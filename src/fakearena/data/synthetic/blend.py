@@ -89,7 +89,29 @@ def blend_mask(
 ) -> tuple[paint.Window, np.ndarray]:
     """Soft, randomly deformed ellipse over the inner face (brows to below the mouth), times a
     blend ratio in [0.75, 1]; returned with the pixel window outside which it is zero."""
-    u = rng.random(6).astype(np.float32)
+    return _inner_face_ellipse(canvas, target, shot, rng.random(6).astype(np.float32))
+
+
+# The face region of a shot: the blend ellipse at its largest (u0, u1 = 1), undeformed
+# (u2, u3 = 0.5), with a middling soft edge and full weight: it covers the brows, eyes, nose
+# and mouth that a true swap replaces.
+_FACE_REGION_DRAWS = np.array([1.0, 1.0, 0.5, 0.5, 0.4, 1.0], np.float32)
+
+
+def face_region_mask(
+    canvas: paint.Canvas, target: Identity, shot: Shot
+) -> tuple[paint.Window, np.ndarray]:
+    """The inner-face region of `target` in `shot` (no random draws): a soft ellipse from the
+    brows to below the mouth, 1 inside; returned with the window outside which it is zero.
+    It is the mask target of a face-swap network that predicts where to paste."""
+    return _inner_face_ellipse(canvas, target, shot, _FACE_REGION_DRAWS)
+
+
+def _inner_face_ellipse(
+    canvas: paint.Canvas, target: Identity, shot: Shot, u: np.ndarray
+) -> tuple[paint.Window, np.ndarray]:
+    """The blend ellipse drawn from six uniform numbers `u` (size, shape, deformation,
+    softness, blend ratio)."""
     pose = canvas.pose(shot)
     top = target.brow_y - target.brow_t - 0.03
     bottom = target.mouth_y + 2.5 * target.mouth_h

@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 
 from fakearena.data.synthetic import paint
-from fakearena.data.synthetic.blend import blend_into, blend_mask, swapped_identity
+from fakearena.data.synthetic.blend import (
+    blend_into,
+    blend_mask,
+    face_region_mask,
+    swapped_identity,
+)
 from fakearena.data.synthetic.landmarks import synthetic_landmarks
 from fakearena.data.synthetic.params import Identity, Shot, sample_identity, sample_shot
 from fakearena.errors import ConfigError, DataError
@@ -116,6 +121,22 @@ class SyntheticRenderer:
         full = np.zeros((self.size, self.size), np.float32)
         full[window[1:]] = mask
         return full
+
+    def render_face_region(self, identity: int, index: int, seed: int | None = None) -> np.ndarray:
+        """The inner-face region of image `index` of `identity` (brows to below the mouth, in
+        its pose): float32 (H, W) in [0, 1], 1 over the features a true swap replaces. The
+        same for a real face and any swap of it (a swap keeps the target's shot and outline)."""
+        seed = self._seed(seed)
+        shot, _ = self._scene(identity, index, seed)
+        window, mask = face_region_mask(self.canvas, self.identity(identity, seed), shot)
+        full = np.zeros((self.size, self.size), np.float32)
+        full[window[1:]] = mask
+        return full
+
+    def render_face_region_row(self, row: Mapping[str, Any]) -> np.ndarray:
+        """`render_face_region` of a synthetic manifest row (real or fake: the target's shot)."""
+        identity, index, _, seed = synth_key(row)
+        return self.render_face_region(identity, index, seed)
 
     def render_swap(
         self, identity: int, index: int, donor: int, seed: int | None = None

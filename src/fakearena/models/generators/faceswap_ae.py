@@ -13,6 +13,9 @@ Face-swap network contract (what `fakearena.tasks.faceswap` relies on):
     `encode(images)` maps (B,3,H,W) in [0,1] to a latent; `decode(latent, k)` maps it back to
     (B,3,H,W) in [0,1] with decoder `k`; `forward(images, k)` does both; attributes
     `n_decoders` (1 means one decoder shared by all identities) and `image_size`.
+    A network with `predicts_mask` true also has `decode_with_mask(latent, k)`, giving the
+    RGB and a (B,1,H,W) face mask in [0, 1] (where the decoded face belongs), as DeepFaceLab's
+    SAEHD decoders do.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class FaceSwapAE(nn.Module):
         width: channels of the first convolution (128 in the original; a multiple of 4).
         latent_dim: size of the dense bottleneck (default 8 * width, as in the original).
         norm: "none" (the original) or "batch" (batch norm after each hidden convolution).
+        mask: each decoder also predicts the face mask (a fourth, sigmoid output channel).
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class FaceSwapAE(nn.Module):
         width: int = 32,
         latent_dim: int | None = None,
         norm: str = "none",
+        mask: bool = False,
     ):
         super().__init__()
         image_size, width = int(image_size), int(width)
@@ -82,6 +87,7 @@ class FaceSwapAE(nn.Module):
             raise ConfigError(f"generator.n_decoders={n_decoders} must be at least 1")
         self.image_size = image_size
         self.n_decoders = int(n_decoders)
+        self.predicts_mask = bool(mask)
         latent_dim = int(latent_dim or 8 * width)
         n_down = int(math.log2(image_size)) - 2  # down to 4x4
         channels = [min(width * 2**i, 8 * width) for i in range(n_down)]
@@ -98,7 +104,7 @@ class FaceSwapAE(nn.Module):
         self.decoders = nn.ModuleList(
             nn.Sequential(
                 *[_up(c_in, c_out, norm) for c_in, c_out in zip([4 * width, *dec[:-1]], dec)],
-                nn.Conv2d(dec[-1], 3, 5, padding=2),
+                nn.Conv2d(dec[-1], 4 if self.predicts_mask else 3, 5, padding=2),
                 nn.Sigmoid(),
             )
             for _ in range(self.n_decoders)
@@ -108,8 +114,21 @@ class FaceSwapAE(nn.Module):
         return self.encoder(images)
 
     def decode(self, latent: torch.Tensor, decoder: int) -> torch.Tensor:
+        """(B,3,H,W) RGB in [0, 1] of decoder `decoder`."""
         check_decoder(decoder, self.n_decoders)
-        return self.decoders[int(decoder)](latent)
+        return self.decoders[int(decoder)](latent)[:, :3]
+
+    def decode_with_mask(
+        self, latent: torch.Tensor, decoder: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,3,H,W) RGB and (B,1,H,W) face mask, both in [0, 1] (needs `mask=True`)."""
+        if not self.predicts_mask:
+            raise ConfigError(
+                "this face-swap network predicts no mask; build it with generator.mask=true"
+            )
+        check_decoder(decoder, self.n_decoders)
+        out = self.decoders[int(decoder)](latent)
+        return out[:, :3], out[:, 3:]
 
     def forward(self, images: torch.Tensor, decoder: int = 0) -> torch.Tensor:
         return self.decode(self.encode(images), decoder)
