@@ -12,7 +12,8 @@ Manifests of synthetic faces are in memory (`root=None`): the extra integer colu
 
 from fakearena.data.synthetic.dataset import (
     EXTRA_COLUMNS,
-    holdout_shots_manifest,
+    check_split_counts,
+    generator_shots_manifest,
     identity_splits,
     synthetic_card,
     synthetic_manifest,
@@ -32,7 +33,8 @@ __all__ = [
     "SOURCE_FAKE",
     "SOURCE_REAL",
     "SyntheticRenderer",
-    "holdout_shots_manifest",
+    "check_split_counts",
+    "generator_shots_manifest",
     "identity_splits",
     "is_synthetic_row",
     "synth_key",

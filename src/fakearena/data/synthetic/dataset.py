@@ -41,18 +41,52 @@ EXTRA_COLUMNS = ("synth_seed", "synth_identity", "synth_index", "synth_donor")
 _SPLIT, _DONOR = 4, 5
 
 
-def identity_splits(n_identities: int, seed: int) -> dict[int, str]:
-    """Split of each identity: about 70/15/15, at least one identity per split."""
+def identity_splits(
+    n_identities: int, seed: int, counts: Mapping[str, int] | None = None
+) -> dict[int, str]:
+    """Split of each identity: `counts` people per split, or else about 70/15/15.
+
+    Args:
+        n_identities: how many people there are.
+        seed: seed of the (random) assignment of people to splits.
+        counts: people per split ({train: T, val: V, test: N}), each at least 1 and adding
+            up to `n_identities`; None: 15% val, 15% test (at least one each), the rest train.
+    """
     if n_identities < len(SPLITS):
         raise ConfigError(
             f"synthetic data needs n_identities >= {len(SPLITS)} (one per split), "
             f"got {n_identities}"
         )
     order = rng_stream(seed, _SPLIT).permutation(n_identities)
-    n_held = max(1, round(0.15 * n_identities))
-    names = ["val"] * n_held + ["test"] * n_held
-    names += ["train"] * (n_identities - len(names))
-    return {int(identity): name for identity, name in zip(order, names[::-1])}
+    if counts is None:
+        n_held = max(1, round(0.15 * n_identities))
+        names = ["val"] * n_held + ["test"] * n_held
+        names += ["train"] * (n_identities - len(names))
+        names = names[::-1]
+    else:
+        counts = check_split_counts(counts)
+        if sum(counts.values()) != n_identities:
+            raise ConfigError(
+                f"identities per split {counts} add up to {sum(counts.values())}, not "
+                f"n_identities={n_identities}; give one or the other"
+            )
+        names = [split for split in SPLITS for _ in range(counts[split])]
+    return {int(identity): name for identity, name in zip(order, names)}
+
+
+def check_split_counts(counts: Mapping[str, Any]) -> dict[str, int]:
+    """People per split as {train, val, test} integers >= 1, or a ConfigError naming the fix."""
+    given = {str(k): v for k, v in dict(counts).items()}
+    try:
+        values = {split: int(given[split]) for split in SPLITS}
+    except (KeyError, TypeError, ValueError):
+        values = {}
+    if set(given) != set(SPLITS) or not values or min(values.values()) < 1:
+        raise ConfigError(
+            f"identities per split {given}: give a positive number of people for each of "
+            f"{list(SPLITS)}, e.g. {{train: 24, val: 8, test: 40}}"
+        )
+    return values
 
 
 def _donor_pool(splits: dict[int, str], n_identities: int) -> dict[str, list[int]]:
@@ -83,15 +117,17 @@ def synthetic_manifest(
     seed: int = 0,
     size: int = 64,
     name: str = "synthetic",
+    identities: Mapping[str, int] | None = None,
 ) -> Manifest:
     """An in-memory manifest of synthetic reals and blended fakes, split by identity.
 
     `per_identity` counts all images of a person (reals + fakes); with 0 < fake_fraction < 1
     every person, hence every split, has both labels. Reals and fakes are interleaved so any
-    contiguous run of rows holds both labels.
+    contiguous run of rows holds both labels. `identities`: people per split (see
+    `identity_splits`; they must add up to `n_identities`).
     """
     _check_args(per_identity, size, seed, name)
-    splits = identity_splits(n_identities, seed)
+    splits = identity_splits(n_identities, seed, identities)
     pools = _donor_pool(splits, n_identities)
     is_fake = _fake_indices(per_identity, fake_fraction)
     width = max(3, len(str(n_identities - 1)))
@@ -132,6 +168,8 @@ def synthetic_manifest(
         size=size,
         name=name,
     )
+    if identities is not None:
+        params["identities"] = check_split_counts(identities)
     return Manifest(frame=frame, card=synthetic_card(params), root=None)
 
 
@@ -149,13 +187,16 @@ def synthetic_card(params: Mapping[str, Any]) -> ManifestCard:
     """The card of a synthetic manifest: what it is and the parameters that reproduce it."""
     from fakearena import __version__
 
-    command = "fakearena data synth " + " ".join(f"{k}={v}" for k, v in params.items())
+    command = "fakearena data synth " + " ".join(
+        _command_arg(k, v) for k, v in params.items()
+    )
     return ManifestCard(
         name=str(params["name"]),
         root=".",
         description=(
             f"Built-in procedural faces: {params['n_identities']} identities x "
             f"{params['per_identity']} images, {params['fake_fraction']:.0%} blended fakes "
+            f"{_split_phrase(params)}"
             "(a donor's inner face blended into the target with a soft mask and colour shift)."
         ),
         image_size=int(params["size"]),
@@ -169,6 +210,20 @@ def synthetic_card(params: Mapping[str, Any]) -> ManifestCard:
     )
 
 
+def _split_phrase(params: Mapping[str, Any]) -> str:
+    counts = params.get("identities")
+    if not counts:
+        return ""
+    return "(people per split: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ") "
+
+
+def _command_arg(key: str, value: Any) -> str:
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k}: {v}" for k, v in value.items())
+        return f"'{key}={{{inner}}}'"
+    return f"{key}={value}"
+
+
 def _check_args(per_identity: int, size: int, seed: int, name: str) -> None:
     if int(per_identity) < 2:
         raise ConfigError(f"per_identity must be at least 2 images per person, got {per_identity}")
@@ -180,37 +235,56 @@ def _check_args(per_identity: int, size: int, seed: int, name: str) -> None:
         raise ConfigError(f"name must be a plain file stem like 'synthetic', got {name!r}")
 
 
-def holdout_shots_manifest(
+def generator_shots_manifest(
+    people: str = "test",
     n_identities: int = 8,
     per_identity: int = 60,
     seed: int = 0,
     size: int = 64,
-    shots: int = 40,
-    name: str = "people_holdout",
+    shots: Mapping[str, int] | None = None,
+    identities: Mapping[str, int] | None = None,
+    name: str = "generator_shots",
 ) -> Manifest:
-    """Further real shots of the train-split people: the held-out faces a GAN is judged on.
+    """Further real shots of the people of one split: what a generator of those people learns.
 
-    Each training person of `synthetic_manifest(n_identities, per_identity, seed=seed)` gets
-    `shots` more real images, indices `per_identity` on (shots that manifest never draws, so
-    no row repeats a training image), the first half in split `val`, the rest in `test`.
+    Each person of split `people` of `synthetic_manifest(n_identities, per_identity, seed=seed,
+    identities=identities)` gets more real images, indices `per_identity` on (shots that
+    manifest never draws, so no row repeats an image a detector sees). The `split` column is
+    the generator's own: `shots[split]` images per person in train (what it learns), val
+    (its checkpoint choice) and test (its held-out references), people alike in every split.
+
+    Args:
+        people: whose shots: train, val or test (the split of the detection data).
+        n_identities: as in `synthetic_manifest`.
+        per_identity: as in `synthetic_manifest`.
+        seed: as in `synthetic_manifest`.
+        size: image side (recorded in the card).
+        shots: shots per person and generator split, e.g. {train: 32, val: 4, test: 4}
+            (default).
+        identities: people per split, as in `synthetic_manifest`.
+        name: manifest name.
     """
     _check_args(per_identity, size, seed, name)
-    if int(shots) < 2:
-        raise ConfigError(f"shots must be at least 2 per person (val and test), got {shots}")
-    splits = identity_splits(n_identities, seed)
+    if people not in SPLITS:
+        raise ConfigError(f"people={people!r}: give the split whose people to render, {SPLITS}")
+    shots = check_split_counts(shots if shots is not None else {"train": 32, "val": 4, "test": 4})
+    splits = identity_splits(n_identities, seed, identities)
+    total = sum(shots.values())
+    roles = [split for split in SPLITS for _ in range(shots[split])]
     width = max(3, len(str(n_identities - 1)))
-    iwidth = max(5, len(str(per_identity + shots - 1)))
+    iwidth = max(5, len(str(per_identity + total - 1)))
+    members = sorted(i for i, split in splits.items() if split == people)
     rows = []
-    for k in range(int(shots)):
+    for k, role in enumerate(roles):
         index = int(per_identity) + k
-        for identity in sorted(i for i, split in splits.items() if split == "train"):
+        for identity in members:
             person = f"synth{identity:0{width}d}"
             stem = f"real_{index:0{iwidth}d}"
             rows.append(
                 {
                     "path": f"{person}/{stem}.png",
                     "label": 0,
-                    "split": "val" if k < int(shots) // 2 else "test",
+                    "split": role,
                     "video_id": f"{name}/{person}/{stem}",
                     "frame": 0,
                     "identity": person,
@@ -222,22 +296,25 @@ def holdout_shots_manifest(
                     "synth_donor": -1,
                 }
             )
-    card = synthetic_card(
-        dict(
-            n_identities=n_identities,
-            per_identity=per_identity,
-            fake_fraction=0.0,
-            seed=seed,
-            size=size,
-            name=name,
-        )
+    params = dict(
+        n_identities=n_identities,
+        per_identity=per_identity,
+        fake_fraction=0.0,
+        seed=seed,
+        size=size,
+        name=name,
     )
+    if identities is not None:
+        params["identities"] = check_split_counts(identities)
+    card = synthetic_card(params)
     card.description = (
-        f"Held-out real faces of the train-split people of the built-in synthetic faces "
-        f"({n_identities} identities, seed {seed}): shots {per_identity} to "
-        f"{per_identity + shots - 1} of each, half val, half test (the GAN's references)."
+        f"Generator shots: further real faces of the {len(members)} {people}-split people of "
+        f"the built-in synthetic faces ({n_identities} identities, seed {seed}), shots "
+        f"{per_identity} to {per_identity + total - 1} of each; split column = the "
+        f"generator's own ({shots['train']} train, {shots['val']} val, {shots['test']} test "
+        "per person). Never in the detectors' data."
     )
-    card.provenance["holdout_shots"] = int(shots)
+    card.provenance["generator_shots"] = {"people": people, **shots}
     return Manifest(frame=pd.DataFrame(rows), card=card, root=None)
 
 
@@ -249,6 +326,7 @@ def write_synthetic_dataset(
     size: int = 64,
     fake_fraction: float = 0.5,
     seed: int = 0,
+    identities: Mapping[str, int] | None = None,
     *,
     progress: bool = True,
 ) -> Path:
@@ -262,7 +340,9 @@ def write_synthetic_dataset(
     Returns:
         The path of the manifest CSV.
     """
-    manifest = synthetic_manifest(n_identities, per_identity, fake_fraction, seed, size, name)
+    manifest = synthetic_manifest(
+        n_identities, per_identity, fake_fraction, seed, size, name, identities
+    )
     return write_rendered(manifest, out, size=size, seed=seed, progress=progress)
 
 
