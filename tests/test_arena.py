@@ -71,6 +71,14 @@ def check_populations(run_dir: Path, console: str) -> None:
     swap = read_results(run_dir / "generators" / "faceswap")["train_data"][0]
     swap_people = set(swap["identities"])
     assert len(swap_people) == 3 and swap_people <= test_people
+    # the face swap mirrors the blends of its people: the same source shot and donor per row
+    key = ["synth_seed", "synth_identity", "synth_index", "synth_donor"]
+    swaps = read_manifest(run_dir / "fakes" / "faceswap" / "faceswap.csv").frame
+    blends = read_manifest(run_dir / "data" / "blend.csv").frame
+    mirrored = blends[(blends["split"] == "test") & blends["identity"].isin(swap_people)]
+    assert sorted(map(tuple, swaps[key].to_numpy())) == sorted(
+        map(tuple, mirrored[key].to_numpy())
+    )
     expected = {"blend": test_people, "dcgan": test_people, "faceswap": swap_people}
     for name, people in expected.items():
         frame = read_manifest(run_dir / "testsets" / f"{name}.csv").frame

@@ -46,10 +46,54 @@ def arena_cfg(**extra) -> OmegaConf:
     )
 
 
+SWAP_PEOPLE = 3  # arena_cfg's face swap: max_people
+
+
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("arena") / "data"
-    return prepare_faces(arena_cfg(), root, ("test", "train"))
+    swap_people = tuple(split_people(arena_cfg())["test"][:SWAP_PEOPLE])
+    return prepare_faces(arena_cfg(), root, ("test", "train"), swap_people)
+
+
+def test_the_swap_sources_mirror_the_blended_fakes_of_the_swap_people_row_for_row(faces):
+    people = split_people(arena_cfg())
+    trio = people["test"][:SWAP_PEOPLE]
+    blend = read_manifest(faces["blend"]).frame
+    name_of = dict(zip(blend["synth_identity"], blend["identity"]))
+    mirrored = blend[(blend["split"] == "test") & blend["identity"].isin(trio)]
+    # their blends take donors among them; the other test people's never do
+    assert {name_of[d] for d in mirrored["synth_donor"]} <= set(trio)
+    others = blend[(blend["split"] == "test") & ~blend["identity"].isin(trio)]
+    assert not {name_of.get(d) for d in others["synth_donor"]} & set(trio)
+    sources = read_manifest(faces["swap_sources"])
+    frame = sources.frame
+    key = ["synth_seed", "synth_identity", "synth_index"]
+    assert sorted(map(tuple, frame[key].to_numpy())) == sorted(map(tuple, mirrored[key].to_numpy()))
+    targets = dict(zip(map(tuple, mirrored[key].to_numpy()), mirrored["synth_donor"].map(name_of)))
+    assert all(targets[tuple(r[key])] == r["swap_target"] for _, r in frame.iterrows())
+    assert (frame["label"] == 0).all() and (frame["synth_donor"].astype(int) == -1).all()
+    real = read_manifest(faces["real"]).frame
+    assert not set(frame["path"]) & (set(real["path"]) | set(blend["path"]))
+    # each source is the untouched shot its blend started from
+    from fakearena.data.media import load_image
+    from fakearena.data.synthetic import SyntheticRenderer
+
+    row = frame.iloc[0]
+    expected = SyntheticRenderer(16, seed=1).render_source(row.to_dict())
+    assert (load_image(sources.abspath(0)) == expected).all()
+
+
+def test_faces_written_with_other_parameters_are_written_again(tmp_path):
+    cfg = arena_cfg()
+    first = prepare_faces(cfg, tmp_path, ("test",))
+    before = read_manifest(first["blend"]).frame["synth_donor"].tolist()
+    swap_people = tuple(split_people(cfg)["test"][:2])
+    again = prepare_faces(cfg, tmp_path, ("test",), swap_people)
+    assert "swap_sources" in again and again["swap_sources"].is_file()
+    after = read_manifest(again["blend"]).frame
+    assert after["synth_donor"].tolist() != before  # donor groups changed the blends
+    assert set(read_manifest(again["swap_sources"]).frame["identity"]) == set(swap_people)
 
 
 def test_split_people_are_the_people_of_the_written_faces(faces):
@@ -170,6 +214,10 @@ def test_training_fakes_of_a_generator_come_from_a_second_instance_on_the_train_
     _, generate, instances = generator_stages(cfg, tmp_path, real)
     names = [i.name for i in instances]
     assert names == ["gan", f"gan{TRAIN_PEOPLE}", "swap"]
+    # the test face swap swaps the blends' source shots to their donors
+    sources = real.with_name("swap_sources.csv")
+    assert f"data.manifests=[{sources}]" in generate[2].args
+    assert "target_column=swap_target" in generate[2].args
     second = instances[1]
     assert second.population == "train" and list(second.people) == split_people(cfg)["train"]
     # 4 reals a person: as many samples as the train (3) and val (2) people's reals

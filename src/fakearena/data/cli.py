@@ -30,6 +30,13 @@ SYNTH = ToolArgs(
             "people per split in place of n_identities, e.g. '{train: 24, val: 8, test: 40}'",
             kind=None,
         ),
+        Arg(
+            "donor_groups",
+            None,
+            "groups of identity numbers whose blended fakes take donors among themselves, "
+            "e.g. '[[0,3,5]]'",
+            kind=None,
+        ),
         Arg("per_identity", 200, "images per person (reals + fakes)"),
         Arg("size", 64, "image side in pixels"),
         Arg("fake_fraction", 0.5, "share of each person's images that are blended fakes"),

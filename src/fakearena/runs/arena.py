@@ -27,16 +27,19 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from fakearena.data.manifest import read_manifest
+from fakearena.data.synthetic import SWAP_TARGET
 from fakearena.errors import ConfigError
 from fakearena.results import now_iso
 from fakearena.runs.populations import (
     BLEND,
+    SWAP_SOURCES,
     GeneratorInstance,
     generator_instances,
     prepare_faces,
     real_per_person,
     shots_path,
     split_people,
+    swap_group,
 )
 from fakearena.runs.stages import Stage, StageReport, run_stages
 from fakearena.runs.testsets import build_test_sets
@@ -117,18 +120,30 @@ def _population_overrides(instance: GeneratorInstance, shots_csv: Path) -> list[
     ]
 
 
-def _generate_overrides(cfg: DictConfig, instance: GeneratorInstance, spec: DictConfig) -> list:
-    """Split (by population) and count of an instance's fakes: as many as its people's reals."""
+def _generate_overrides(
+    cfg: DictConfig, instance: GeneratorInstance, spec: DictConfig, real_csv: Path
+) -> list[str]:
+    """What an instance's fakes are made from, their split (by population) and count.
+
+    A GAN makes as many samples as its people have reals; a face swap of the test people
+    mirrors their blended fakes row for row, one of the train people swaps their reals.
+    """
     n = (spec.get("generate") or {}).get("n")
-    if instance.task == "faceswap":  # swaps every real face of its people in the split
-        return ["split=test" if instance.makes_test_set else "split=train"]
+    if instance.task == "faceswap":
+        if not instance.makes_test_set:  # every real face of its (train) people, to the next
+            return [f"data.manifests=[{real_csv}]", "split=train"]
+        # the source shot of every blended fake of its people, to that blend's donor
+        sources = real_csv.with_name(f"{SWAP_SOURCES}.csv")
+        return [f"data.manifests=[{sources}]", "split=test", f"target_column={SWAP_TARGET}"]
+    source = [f"data.manifests=[{real_csv}]"]
     people = split_people(cfg)
     per_person = real_per_person(cfg)
     if instance.makes_test_set:
-        return [f"n={int(n) if n is not None else per_person * len(instance.people)}", "split=test"]
+        count = int(n) if n is not None else per_person * len(instance.people)
+        return [*source, f"n={count}", "split=test"]
     n_train, n_val = (per_person * len(people[s]) for s in ("train", "val"))
     total = int(n) if n is not None else n_train + n_val
-    return [f"n={total}", f"split={{train: {n_train}, val: {n_val}}}"]
+    return [*source, f"n={total}", f"split={{train: {n_train}, val: {n_val}}}"]
 
 
 def generator_stages(
@@ -182,9 +197,8 @@ def generator_stages(
             f"name={name}",
             f"seed={int(cfg.seed)}",
             "data=manifest",
-            f"data.manifests=[{real_csv}]",
             f"data.image_size={int(cfg.faces.size)}",
-            *_generate_overrides(cfg, instance, spec),
+            *_generate_overrides(cfg, instance, spec, real_csv),
             f"hydra.run.dir={fake_dir / 'run'}",
         ]
         generate_stages.append(
@@ -274,7 +288,7 @@ def run(cfg: DictConfig) -> None:
         cfg, run_dir, run_dir / "data" / "real.csv"
     )
     populations = tuple(sorted({i.population for i in instances}))
-    faces = prepare_faces(cfg, run_dir / "data", populations)
+    faces = prepare_faces(cfg, run_dir / "data", populations, swap_group(instances))
     reports.append(
         StageReport("prepare faces", "ran", time.perf_counter() - step, _peak_self_mib())
     )

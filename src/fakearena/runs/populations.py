@@ -170,29 +170,83 @@ def shots_path(data_dir: Path, population: str) -> Path:
     return data_dir / f"shots_{population}.csv"
 
 
-def prepare_faces(cfg: DictConfig, data_dir: Path, populations: tuple[str, ...] = ()) -> dict:
-    """Write the synthetic faces once: real.csv, blend.csv and shots_<split>.csv per population.
+SWAP_SOURCES = "swap_sources"  # the untouched shots of the blended fakes a face swap mirrors
+
+
+def swap_group(instances: list[GeneratorInstance]) -> tuple[str, ...]:
+    """The test people the face swaps swap among (one group: every face-swap entry's)."""
+    groups = {i.people for i in instances if i.task == "faceswap" and i.makes_test_set}
+    if len(groups) > 1:
+        raise ConfigError(
+            "face-swap entries learn different test people "
+            f"({[list(g) for g in sorted(groups)]}); give them the same max_people: the "
+            "blended fakes of those people take their donors among them, so swaps mirror blends"
+        )
+    return next(iter(groups), ())
+
+
+def _identity_number(name: str) -> int:
+    return int(name.removeprefix("synth"))
+
+
+def _faces_are_current(csv_path: Path, expected: dict[str, Any]) -> bool:
+    if not csv_path.is_file():
+        return False
+    card = read_manifest(csv_path).card
+    return card.provenance.get("parameters") == expected
+
+
+def prepare_faces(
+    cfg: DictConfig,
+    data_dir: Path,
+    populations: tuple[str, ...] = (),
+    swap_people: tuple[str, ...] = (),
+) -> dict:
+    """Write the synthetic faces once: real.csv, blend.csv, shots_<split>.csv per population
+    and, for a face swap among `swap_people` (test people), swap_sources.csv.
+
+    The blended fakes of `swap_people` take their donors among them, so the face swap can
+    make the same swaps (`fakearena.data.synthetic.swap_sources_manifest`). Faces written with
+    other parameters are written again.
 
     Returns:
-        {"real": path, "blend": path, "shots_<split>": path for each of `populations`}.
+        {"real": path, "blend": path, "shots_<split>": path for each of `populations`,
+        "swap_sources": path when there are `swap_people`}.
     """
     from fakearena.data.synthetic import (
         generator_shots_manifest,
+        swap_sources_manifest,
+        synthetic_manifest,
         write_rendered,
         write_synthetic_dataset,
     )
 
     options = face_options(cfg)
+    fraction = float(cfg.faces.fake_fraction)
+    groups = [[_identity_number(p) for p in swap_people]] if swap_people else None
+    faces = synthetic_manifest(
+        fake_fraction=fraction, name="faces", donor_groups=groups, **options
+    )
     paths = {"real": data_dir / "real.csv", BLEND: data_dir / f"{BLEND}.csv"}
-    if not all(path.is_file() for path in paths.values()):
+    current = _faces_are_current(data_dir / "faces.csv", faces.card.provenance["parameters"])
+    if not (current and all(path.is_file() for path in paths.values())):
         all_csv = write_synthetic_dataset(
-            data_dir, name="faces", fake_fraction=float(cfg.faces.fake_fraction), **options
+            data_dir, name="faces", fake_fraction=fraction, donor_groups=groups, **options
         )
         everything = read_manifest(all_csv)
         for label, name in ((0, "real"), (1, BLEND)):
             part = everything.select(label=label)
             part.card.name = name
             write_manifest(part, paths[name])
+        # what was made from the former faces goes with them
+        for pattern in (f"{SWAP_SOURCES}.*", "shots_*.csv", "shots_*.yaml"):
+            for stale in data_dir.glob(pattern):
+                stale.unlink()
+    if swap_people:
+        paths[SWAP_SOURCES] = data_dir / f"{SWAP_SOURCES}.csv"
+        if not paths[SWAP_SOURCES].is_file():
+            sources = swap_sources_manifest(faces, swap_people, name=SWAP_SOURCES)
+            write_rendered(sources, data_dir, size=options["size"], seed=options["seed"])
     shots = cfg.faces.get("generator_shots")
     for population in sorted(set(populations)):
         path = shots_path(data_dir, population)

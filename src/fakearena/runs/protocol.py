@@ -28,7 +28,7 @@ from fakearena.errors import ConfigError
 from fakearena.report.protocol import protocol_frame, write_protocol
 from fakearena.results import now_iso, read_results
 from fakearena.runs.arena import fake_set_roles, generator_stages
-from fakearena.runs.populations import BLEND, prepare_faces
+from fakearena.runs.populations import BLEND, prepare_faces, swap_group
 from fakearena.runs.stages import Stage, StageReport, run_stages
 from fakearena.runs.testsets import build_test_sets
 from fakearena.utils.io import atomic_write_json
@@ -51,7 +51,8 @@ def synthetic_world(cfg: DictConfig, run_dir: Path) -> tuple[list[str], dict[str
     train_stages, generate_stages, instances = generator_stages(
         cfg, run_dir, run_dir / "data" / "real.csv", [name for name in fakes if name != BLEND]
     )
-    faces = prepare_faces(cfg, run_dir / "data", tuple({i.population for i in instances}))
+    populations = tuple(sorted({i.population for i in instances}))
+    faces = prepare_faces(cfg, run_dir / "data", populations, swap_group(instances))
     reports = run_stages(train_stages + generate_stages)
     training, tested = fake_set_roles(instances, faces[BLEND], run_dir / "fakes")
     unknown = [name for name in fakes if name not in training]

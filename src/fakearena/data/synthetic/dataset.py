@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +89,34 @@ def check_split_counts(counts: Mapping[str, Any]) -> dict[str, int]:
     return values
 
 
-def _donor_pool(splits: dict[int, str], n_identities: int) -> dict[str, list[int]]:
-    """Donors of each split come from the same split; a split of one person gets a donor-only
-    identity (numbered from `n_identities`), so no face crosses splits."""
-    pools: dict[str, list[int]] = {}
+def _donor_pools(
+    splits: dict[int, str], n_identities: int, groups: Sequence[Sequence[int]] | None = None
+) -> dict[int, list[int]]:
+    """Each person's donor candidates (the person included, skipped when drawing).
+
+    Donors come from the person's split; a member of a donor group draws from its group only
+    (a face swap with a decoder per group member can then make the same swaps), and the rest
+    of a split from its people outside the groups. A pool of one person gets a donor-only
+    identity (numbered from `n_identities`), so no face crosses splits.
+    """
+    groups = [sorted({int(i) for i in group}) for group in groups or []]
+    grouped = {i for group in groups for i in group}
+    if len(grouped) != sum(len(group) for group in groups):
+        raise ConfigError(f"donor_groups {groups} share a person; give each person one group")
+    pools: dict[int, list[int]] = {}
+    for group in groups:
+        unknown = [i for i in group if i not in splits]
+        crossing = {splits[i] for i in group if i in splits}
+        if unknown or len(crossing) != 1 or len(group) < 2:
+            raise ConfigError(
+                f"donor group {group}: give at least 2 identities of one split, each in "
+                f"0..{n_identities - 1}"
+            )
+        pools.update({i: group for i in group})
     for k, name in enumerate(SPLITS):
-        members = sorted(i for i, s in splits.items() if s == name)
-        pools[name] = members if len(members) > 1 else [*members, n_identities + k]
+        members = sorted(i for i, s in splits.items() if s == name and i not in grouped)
+        pool = members if len(members) > 1 else [*members, n_identities + k]
+        pools.update({i: pool for i in members})
     return pools
 
 
@@ -118,17 +139,19 @@ def synthetic_manifest(
     size: int = 64,
     name: str = "synthetic",
     identities: Mapping[str, int] | None = None,
+    donor_groups: Sequence[Sequence[int]] | None = None,
 ) -> Manifest:
     """An in-memory manifest of synthetic reals and blended fakes, split by identity.
 
     `per_identity` counts all images of a person (reals + fakes); with 0 < fake_fraction < 1
     every person, hence every split, has both labels. Reals and fakes are interleaved so any
     contiguous run of rows holds both labels. `identities`: people per split (see
-    `identity_splits`; they must add up to `n_identities`).
+    `identity_splits`; they must add up to `n_identities`). `donor_groups`: groups of identity
+    numbers (of one split each) whose blended fakes take donors from the group only.
     """
     _check_args(per_identity, size, seed, name)
     splits = identity_splits(n_identities, seed, identities)
-    pools = _donor_pool(splits, n_identities)
+    pools = _donor_pools(splits, n_identities, donor_groups)
     is_fake = _fake_indices(per_identity, fake_fraction)
     width = max(3, len(str(n_identities - 1)))
     iwidth = max(5, len(str(per_identity - 1)))
@@ -140,7 +163,7 @@ def synthetic_manifest(
             fake = bool(is_fake[index])
             donor = -1
             if fake:
-                pool = [d for d in pools[split] if d != identity]
+                pool = [d for d in pools[identity] if d != identity]
                 donor = pool[int(rng_stream(seed, _DONOR, identity, index).integers(len(pool)))]
             stem = f"{'fake' if fake else 'real'}_{index:0{iwidth}d}"
             (fakes if fake else reals).append(
@@ -170,6 +193,8 @@ def synthetic_manifest(
     )
     if identities is not None:
         params["identities"] = check_split_counts(identities)
+    if donor_groups:
+        params["donor_groups"] = [sorted(int(i) for i in group) for group in donor_groups]
     return Manifest(frame=frame, card=synthetic_card(params), root=None)
 
 
@@ -218,6 +243,8 @@ def _split_phrase(params: Mapping[str, Any]) -> str:
 
 
 def _command_arg(key: str, value: Any) -> str:
+    if isinstance(value, list):
+        return f"'{key}={value}'".replace(" ", "")
     if isinstance(value, Mapping):
         inner = ", ".join(f"{k}: {v}" for k, v in value.items())
         return f"'{key}={{{inner}}}'"
@@ -235,89 +262,6 @@ def _check_args(per_identity: int, size: int, seed: int, name: str) -> None:
         raise ConfigError(f"name must be a plain file stem like 'synthetic', got {name!r}")
 
 
-def generator_shots_manifest(
-    people: str = "test",
-    n_identities: int = 8,
-    per_identity: int = 60,
-    seed: int = 0,
-    size: int = 64,
-    shots: Mapping[str, int] | None = None,
-    identities: Mapping[str, int] | None = None,
-    name: str = "generator_shots",
-) -> Manifest:
-    """Further real shots of the people of one split: what a generator of those people learns.
-
-    Each person of split `people` of `synthetic_manifest(n_identities, per_identity, seed=seed,
-    identities=identities)` gets more real images, indices `per_identity` on (shots that
-    manifest never draws, so no row repeats an image a detector sees). The `split` column is
-    the generator's own: `shots[split]` images per person in train (what it learns), val
-    (its checkpoint choice) and test (its held-out references), people alike in every split.
-
-    Args:
-        people: whose shots: train, val or test (the split of the detection data).
-        n_identities: as in `synthetic_manifest`.
-        per_identity: as in `synthetic_manifest`.
-        seed: as in `synthetic_manifest`.
-        size: image side (recorded in the card).
-        shots: shots per person and generator split, e.g. {train: 32, val: 4, test: 4}
-            (default).
-        identities: people per split, as in `synthetic_manifest`.
-        name: manifest name.
-    """
-    _check_args(per_identity, size, seed, name)
-    if people not in SPLITS:
-        raise ConfigError(f"people={people!r}: give the split whose people to render, {SPLITS}")
-    shots = check_split_counts(shots if shots is not None else {"train": 32, "val": 4, "test": 4})
-    splits = identity_splits(n_identities, seed, identities)
-    total = sum(shots.values())
-    roles = [split for split in SPLITS for _ in range(shots[split])]
-    width = max(3, len(str(n_identities - 1)))
-    iwidth = max(5, len(str(per_identity + total - 1)))
-    members = sorted(i for i, split in splits.items() if split == people)
-    rows = []
-    for k, role in enumerate(roles):
-        index = int(per_identity) + k
-        for identity in members:
-            person = f"synth{identity:0{width}d}"
-            stem = f"real_{index:0{iwidth}d}"
-            rows.append(
-                {
-                    "path": f"{person}/{stem}.png",
-                    "label": 0,
-                    "split": role,
-                    "video_id": f"{name}/{person}/{stem}",
-                    "frame": 0,
-                    "identity": person,
-                    "source": SOURCE_REAL,
-                    "sha256": "",
-                    "synth_seed": seed,
-                    "synth_identity": identity,
-                    "synth_index": index,
-                    "synth_donor": -1,
-                }
-            )
-    params = dict(
-        n_identities=n_identities,
-        per_identity=per_identity,
-        fake_fraction=0.0,
-        seed=seed,
-        size=size,
-        name=name,
-    )
-    if identities is not None:
-        params["identities"] = check_split_counts(identities)
-    card = synthetic_card(params)
-    card.description = (
-        f"Generator shots: further real faces of the {len(members)} {people}-split people of "
-        f"the built-in synthetic faces ({n_identities} identities, seed {seed}), shots "
-        f"{per_identity} to {per_identity + total - 1} of each; split column = the "
-        f"generator's own ({shots['train']} train, {shots['val']} val, {shots['test']} test "
-        "per person). Never in the detectors' data."
-    )
-    card.provenance["generator_shots"] = {"people": people, **shots}
-    return Manifest(frame=pd.DataFrame(rows), card=card, root=None)
-
-
 def write_synthetic_dataset(
     out: str | os.PathLike[str],
     name: str = "synthetic",
@@ -327,6 +271,7 @@ def write_synthetic_dataset(
     fake_fraction: float = 0.5,
     seed: int = 0,
     identities: Mapping[str, int] | None = None,
+    donor_groups: Sequence[Sequence[int]] | None = None,
     *,
     progress: bool = True,
 ) -> Path:
@@ -341,7 +286,7 @@ def write_synthetic_dataset(
         The path of the manifest CSV.
     """
     manifest = synthetic_manifest(
-        n_identities, per_identity, fake_fraction, seed, size, name, identities
+        n_identities, per_identity, fake_fraction, seed, size, name, identities, donor_groups
     )
     return write_rendered(manifest, out, size=size, seed=seed, progress=progress)
 
