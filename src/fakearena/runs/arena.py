@@ -4,7 +4,8 @@ Folder of an arena run:
 
     data/            real faces (real.csv), their blended fakes (blend.csv) and the
                      generator shots of the test people (shots_test.csv; shots_train.csv when
-                     a generator also makes training fakes): `fakearena.runs.populations`
+                     a generator also makes training fakes) and the source shots of the
+                     blends a face swap mirrors (swap_sources.csv): `fakearena.runs.populations`
     generators/<g>/  `fakearena train` run of each generator (results.json, checkpoints);
                      <g>-train-people/: the instance that learns the train people
     fakes/<g>/       its fake set (`fakearena generate`): PNGs + <g>.csv (+ results.json: a
