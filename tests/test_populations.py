@@ -13,7 +13,12 @@ from omegaconf import OmegaConf
 from fakearena.data.gan_people import GANDataModule
 from fakearena.data.manifest import Manifest, read_manifest, write_manifest
 from fakearena.errors import ConfigError, DataError
-from fakearena.runs.arena import fake_set_roles, generator_stages, training_fake_names
+from fakearena.runs.arena import (
+    detector_stages,
+    fake_set_roles,
+    generator_stages,
+    training_fake_names,
+)
 from fakearena.runs.populations import (
     TRAIN_PEOPLE,
     generator_instances,
@@ -225,6 +230,10 @@ def test_training_fakes_of_a_generator_come_from_a_second_instance_on_the_train_
     training, tested = fake_set_roles(instances, tmp_path / "blend.csv", tmp_path / "fakes")
     assert training["gan"].parent.name == f"gan{TRAIN_PEOPLE}"
     assert set(tested) == {"blend", "gan", "swap"} and tested["gan"].parent.name == "gan"
+    cfg.detectors = {"meso4": ["detector=meso4"]}
+    (stage,) = detector_stages(cfg, tmp_path, real, training, tested)
+    manifests = next(a for a in stage.args if a.startswith("data.manifests="))
+    assert manifests == f"data.manifests=[{real},{tmp_path / 'blend.csv'},{training['gan']}]"
 
 
 @pytest.mark.parametrize(
