@@ -1,14 +1,18 @@
 """Face-swap quality against the true swap, per minute of CPU, on the arena's default faces.
 
-Renders the arena's faces once (`conf/arena.yaml`: 10 people x 120 images at 64 px, seed 0),
-then runs the arena's two face-swap stages as the arena does, as subprocesses:
-`fakearena train` with the `faceswap` entry's overrides (same data, identities
-`across_splits`) plus the recipe's and `trainer.max_epochs=E`, and `fakearena generate
-split=all` on its best checkpoint. For each training length E it records the stages' CPU
-seconds (user + system of the process: fair on a shared machine), wall seconds, and the fake
-set's truth metrics (`fakes/...` in the set's results.json: every real face of the two people
-swapped to the other, scored against the true swaps). The reference row is the arena's
-`blend` fake set (blended fakes of all 10 people), scored the same way.
+Renders the arena's faces once (`conf/arena.yaml`'s people per split and generator shots at
+64 px, seed 0), then runs the arena's two face-swap stages as the arena plans them
+(`fakearena.runs.arena.generator_stages`), as subprocesses: `fakearena train` with the
+`faceswap` entry's overrides (its `max_people` test people, learned from their generator
+shots) plus the recipe's and `trainer.max_epochs=E`, and `fakearena generate split=test` on
+its best checkpoint. For each training length E it records the stages' CPU seconds (user +
+system of the process: fair on a shared machine), wall seconds, and the fake set's truth
+metrics (`fakes/...` in the set's results.json: every real test face of those people swapped
+to the next, scored against the true swaps). The reference row is the arena's `blend` fake
+set (blended fakes of all people), scored the same way.
+
+Results measured before the populations of issue 22 (2 people, one train and one test) are
+not comparable with runs of this version.
 
     python -m benchmarks.faceswap_truth --recipes arena main --epochs 4 8 16 24 --threads 1
 
@@ -51,7 +55,8 @@ from fakearena.data.media import load_image  # noqa: E402
 from fakearena.data.synthetic import SyntheticRenderer  # noqa: E402
 from fakearena.generation.truth import score_manifest, truth_metrics  # noqa: E402
 from fakearena.results import read_results  # noqa: E402
-from fakearena.runs.arena import _identity_overrides, prepare_faces  # noqa: E402
+from fakearena.runs.arena import generator_stages  # noqa: E402
+from fakearena.runs.populations import prepare_faces  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TWO_CORE_SPEEDUP = 1.6  # CPU seconds per wall second of these stages with 2 threads
@@ -105,34 +110,25 @@ def run_cli(args: list[str], log: Path, threads: int) -> dict[str, float]:
 
 
 def arena_stages(real_csv: Path, run_dir: Path, overrides: list[str]) -> list[list[str]]:
-    """The arena's `train generator faceswap` and `generate fakes faceswap` command lines."""
+    """The arena's `train generator faceswap` and `generate fakes faceswap` command lines,
+    with `overrides` added to training; the run in `run_dir/train`, the fakes in
+    `run_dir/fakes`."""
     arena = OmegaConf.load(REPO / "conf" / "arena.yaml")
-    spec = arena.generators.faceswap
-    common = [
-        "data=manifest",
-        f"data.manifests=[{real_csv}]",
-        f"data.image_size={int(arena.faces.size)}",
-        f"seed={int(arena.seed)}",
-    ]
-    train = [
-        "train",
-        *common,
-        *list(spec.train),
-        *overrides,
-        *_identity_overrides(spec, real_csv),
-        f"hydra.run.dir={run_dir / 'train'}",
-    ]
-    generate = [
-        "generate",
-        f"ckpt={run_dir / 'train' / 'checkpoints' / 'best.ckpt'}",
-        f"out={run_dir / 'fakes'}",
-        "name=faceswap",
-        *common,
-        f"split={spec.generate.split}",
-        "overwrite=true",
-        f"hydra.run.dir={run_dir / 'fakes' / 'run'}",
-    ]
-    return [train, generate]
+    arena.generators = {"faceswap": arena.generators.faceswap}
+    trains, generates, _ = generator_stages(arena, run_dir, real_csv, [])
+    moved = {
+        str(run_dir / "generators" / "faceswap"): str(run_dir / "train"),
+        str(run_dir / "fakes" / "faceswap"): str(run_dir / "fakes"),
+    }
+
+    def relocate(arg: str) -> str:
+        for old, new in moved.items():
+            arg = arg.replace(old, new)
+        return arg
+
+    train = [relocate(a) for a in trains[0].args]
+    generate = [relocate(a) for a in generates[0].args]
+    return [[*train[:-1], *overrides, train[-1]], [*generate[:-1], "overwrite=true", generate[-1]]]
 
 
 def comparison_grid(fakes_csv: Path, path: Path, per_direction: int = 4) -> Path:
@@ -203,7 +199,7 @@ def run(quick: bool, args: argparse.Namespace | None = None) -> dict[str, Any]:
     epochs = [1] if quick else args.epochs
     out = Path(args.out) if not quick else Path(args.out).parent / "quick" / "faceswap"
     arena = OmegaConf.load(REPO / "conf" / "arena.yaml")
-    faces = prepare_faces(arena, Path(args.data))
+    faces = prepare_faces(arena, Path(args.data), ("test",))
     reference = blend_reference(faces["blend"])
     print("blend/synthetic reference:", json.dumps(reference), flush=True)
     points = [

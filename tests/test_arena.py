@@ -1,4 +1,5 @@
-"""`fakearena arena` end to end on a tiny config: every generator x detector cell is reported."""
+"""`fakearena arena` end to end on a tiny config: every generator x detector cell is reported,
+and every test set shows the same unseen people in its real and fake rows."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fakearena.data.manifest import read_manifest
 from fakearena.results import read_results
 
 from conftest import run_cli
@@ -39,6 +41,7 @@ def test_smoke_arena_reports_every_generator_detector_cell_and_resumes(tmp_path:
         auc = check["metrics"]["testset/confound_auc"]
         assert auc["flagged"] == (abs(auc["value"] - 0.5) > 0.1) and len(auc["ci95"]) == 2
     assert "confound check" in names
+    check_populations(run_dir, first.stdout)
 
     report = run_dir / "report"
     assert (report / "auc_heatmap.png").is_file()
@@ -69,3 +72,40 @@ def test_smoke_arena_reports_every_generator_detector_cell_and_resumes(tmp_path:
     statuses = {s["name"]: s["status"] for s in rerun["stages"]}
     assert statuses["train detector meso4"] == "skipped"
     assert statuses["train generator dcgan"] == "skipped"
+
+
+def check_populations(run_dir: Path, console: str) -> None:
+    """Each test set: real and fake rows show the same test people, none a detector saw; the
+    generators learned exactly those people; the population JSON says so."""
+    real = read_manifest(run_dir / "data" / "real.csv").frame
+    seen = set(real.loc[real["split"].isin(["train", "val"]), "identity"])
+    test_people = set(real.loc[real["split"] == "test", "identity"])
+    assert len(test_people) == 4  # arena_smoke: faces.identities.test
+    gan = read_results(run_dir / "generators" / "dcgan")["train_data"][0]
+    assert set(gan["training_people"]) == test_people
+    shots = read_manifest(run_dir / "data" / "shots_test.csv").frame
+    assert set(shots["identity"]) == test_people and not set(shots["path"]) & set(real["path"])
+    swap = read_results(run_dir / "generators" / "faceswap")["train_data"][0]
+    swap_people = set(swap["identities"])
+    assert len(swap_people) == 3 and swap_people <= test_people
+    # the face swap mirrors the blends of its people: the same source shot and donor per row
+    key = ["synth_seed", "synth_identity", "synth_index", "synth_donor"]
+    swaps = read_manifest(run_dir / "fakes" / "faceswap" / "faceswap.csv").frame
+    blends = read_manifest(run_dir / "data" / "blend.csv").frame
+    mirrored = blends[(blends["split"] == "test") & blends["identity"].isin(swap_people)]
+    assert sorted(map(tuple, swaps[key].to_numpy())) == sorted(
+        map(tuple, mirrored[key].to_numpy())
+    )
+    expected = {"blend": test_people, "dcgan": test_people, "faceswap": swap_people}
+    for name, people in expected.items():
+        frame = read_manifest(run_dir / "testsets" / f"{name}.csv").frame
+        reals, fakes = frame[frame["label"] == 0], frame[frame["label"] == 1]
+        assert set(reals["identity"]) == people, name
+        fake_people = set(fakes["identity"]) - {""} or set(gan["training_people"])
+        assert fake_people == people, name
+        assert not people & seen, name
+        assert len(reals) == len(fakes), name  # comparable numbers: equal here
+        pop = json.loads((run_dir / "testsets" / f"{name}.json").read_text())
+        assert pop["identities"]["shared"] == pop["identities"]["real"] == len(people)
+        assert pop["people_trained_on_by_detectors"] == 0
+        assert f"test set {name}: {len(reals)} real / {len(fakes)} fake rows" in console

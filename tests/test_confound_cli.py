@@ -1,4 +1,4 @@
-"""`fakearena confound` and the arena's test-set checks (`runs.testsets`) in the report."""
+"""`fakearena confound` and the arena's test-set checks (`runs.confound_check`) in the report."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fakearena.errors import ConfigError, DataError
 from fakearena.metrics.identity_source import people_from_cards, synthetic_people
 from fakearena.report.leaderboard import write_leaderboard
 from fakearena.results import read_results
-from fakearena.runs.testsets import score_test_sets
+from fakearena.runs.confound_check import score_test_sets
 
 SMALL_MODEL = {"people": 16, "shots": 8, "epochs": 4}
 

@@ -193,6 +193,27 @@ def test_synth_writes_a_valid_dataset(tmp_path, capsys):
     assert cli.main(["verify", str(out / "mini.yaml")]) == 0
 
 
+def test_synth_takes_people_per_split_and_donor_groups(tmp_path):
+    out = tmp_path / "synth"
+    args = ["synth", f"out={out}", "identities={train: 3, val: 1, test: 4}", "per_identity=4"]
+    # 0 and 2 are train people with seed 0 (identity_splits(8, 0, counts)), 5 is the third
+    assert cli.main([*args, "size=16", "donor_groups=[[0,2]]"]) == 0
+    from fakearena.data.manifest import read_manifest
+
+    frame = read_manifest(out / "synthetic.csv").frame
+    assert frame.groupby("split")["identity"].nunique().to_dict() == {
+        "train": 3,
+        "val": 1,
+        "test": 4,
+    }
+    group = frame[frame["synth_identity"].astype(int).isin([0, 2]) & (frame["label"] == 1)]
+    assert set(group["synth_donor"].astype(int)) == {0, 2}
+    fakes_of_5 = frame[(frame["synth_identity"].astype(int) == 5) & (frame["label"] == 1)]
+    assert not set(fakes_of_5["synth_donor"].astype(int)) & {0, 2}
+    with pytest.raises(ConfigError, match="add up to 8, not n_identities=9"):
+        cli.main([*args, "n_identities=9"])
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

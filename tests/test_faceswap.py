@@ -18,7 +18,7 @@ from fakearena.data.identities import IdentityBatchSampler, IdentityDataModule
 from fakearena.data.manifest import Manifest, ManifestCard, read_manifest, write_manifest
 from fakearena.data.masks import read_mask
 from fakearena.errors import ConfigError, DataError
-from fakearena.generation.faceswap import generate_fake_set
+from fakearena.generation.faceswap import generate_fake_set, row_targets
 from fakearena.generation.fakeset import CheckpointInfo
 from fakearena.generation.swapper import Swapper, blend_recipe
 from fakearena.models.generators.faceswap_ae import FaceSwapAE
@@ -254,3 +254,20 @@ def test_generate_writes_a_manifest_mapping_back_to_source_rows(
     other = CheckpointInfo(path=path, sha256="0" * 64, task="faceswap")
     with pytest.raises(ConfigError, match="another checkpoint"):
         generate_fake_set(task, cfg, other, tmp_path / "fakes")
+
+
+def test_row_targets_swap_to_the_next_identity_or_to_the_one_a_column_names():
+
+    names = ["a", "b", "c"]
+    frame = pd.DataFrame({"identity": ["a", "b", "c", "a"], "donor": ["c", "a", "b", "b"]})
+    codes = np.array([0, 1, 2, 0])
+    assert row_targets(frame, names, codes, None, "m").tolist() == [1, 2, 0, 1]
+    assert row_targets(frame, names, codes, "donor", "m").tolist() == [2, 0, 1, 1]
+    with pytest.raises(DataError, match="'nope' is not a column of data m"):
+        row_targets(frame, names, codes, "nope", "m")
+    strangers = frame.assign(donor=["c", "z", "b", "b"])
+    with pytest.raises(DataError, match=r"names identities \['z'\] that this checkpoint"):
+        row_targets(strangers, names, codes, "donor", "m")
+    selves = frame.assign(donor=["c", "b", "b", "b"])
+    with pytest.raises(DataError, match=r"swaps a face to its own identity \(row 1\)"):
+        row_targets(selves, names, codes, "donor", "m")

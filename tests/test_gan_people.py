@@ -1,5 +1,6 @@
 """task=gan's data protocol: the GAN trains on the training people's real faces and is judged
-against held-out faces of the same people (other rows), with the unseen people beside them."""
+against held-out faces of the same people (other rows), with the unseen people beside them;
+the arena's GAN learns the test people from their generator shots."""
 
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ from omegaconf import OmegaConf
 from fakearena.data.gan_people import UNSEEN, GANDataModule
 from fakearena.data.manifest import read_manifest, write_manifest
 from fakearena.data.synthetic import (
-    holdout_shots_manifest,
+    generator_shots_manifest,
     identity_splits,
+    synthetic_manifest,
     write_rendered,
     write_synthetic_dataset,
 )
 from fakearena.errors import DataError
 from fakearena.report.generator_details import generator_keys
-from fakearena.runs.arena import HOLDOUT, generator_stages
+from fakearena.runs.arena import generator_stages
 
 FACES = dict(n_identities=4, per_identity=6, size=16, seed=0)
+HOLDOUT = "people_holdout"
+SHOTS = {"train": 2, "val": 2, "test": 2}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +34,9 @@ def faces(tmp_path_factory) -> dict[str, Path]:
     faces_csv = write_synthetic_dataset(
         root, name="faces", fake_fraction=0.5, progress=False, **FACES
     )
-    holdout = holdout_shots_manifest(shots=4, name=HOLDOUT, **FACES)
+    # further shots of the train people (their own train rows dropped: faces.csv's are those)
+    holdout = generator_shots_manifest("train", shots=SHOTS, name=HOLDOUT, **FACES)
+    holdout.frame = holdout.frame[holdout.frame["split"] != "train"].reset_index(drop=True)
     holdout_csv = write_rendered(holdout, root, size=16, seed=0, progress=False)
     return {"faces": faces_csv, "holdout": holdout_csv}
 
@@ -43,14 +49,20 @@ def people(dm: GANDataModule, split: str) -> set[str]:
     return set(dm.dataset(split).manifest.frame["identity"])
 
 
-def test_holdout_shots_are_further_images_of_the_training_people_half_val_half_test():
-    frame = holdout_shots_manifest(shots=4, **FACES).frame
-    train = {i for i, s in identity_splits(4, 0).items() if s == "train"}
-    assert set(frame["synth_identity"]) == train
-    assert frame["synth_index"].min() == FACES["per_identity"]  # never a faces.csv shot
-    assert (frame["label"] == 0).all()
-    per_split = frame.groupby(["synth_identity", "split"]).size()
-    assert set(per_split.to_numpy()) == {2}  # each person: 2 val and 2 test shots
+def test_generator_shots_are_further_images_of_one_splits_people_in_every_generator_split():
+    counts = {"train": 2, "val": 1, "test": 5}
+    frame = generator_shots_manifest(
+        "test", 8, 6, seed=0, shots={"train": 3, "val": 2, "test": 1}, identities=counts
+    ).frame
+    test_people = {i for i, s in identity_splits(8, 0, counts).items() if s == "test"}
+    assert set(frame["synth_identity"]) == test_people and len(test_people) == 5
+    assert frame["synth_index"].min() == 6  # never a shot of the detection data
+    assert (frame["label"] == 0).all() and (frame["synth_donor"] == -1).all()
+    per_split = frame.groupby(["synth_identity", "split"]).size().unstack()
+    assert (per_split[["train", "val", "test"]].to_numpy() == [3, 2, 1]).all()
+    faces = synthetic_manifest(8, 6, seed=0, identities=counts).frame
+    assert not set(frame["path"]) & set(faces["path"])
+    assert set(frame["identity"]) == set(faces.loc[faces["split"] == "test", "identity"])
 
 
 def test_holdout_manifests_judge_the_training_people_on_other_rows(faces):
@@ -112,22 +124,38 @@ def test_a_holdout_with_other_people_or_training_rows_is_refused(faces, tmp_path
         dm.dataset("train")
 
 
-def test_arena_gan_entries_with_holdout_people_get_the_holdout_manifest(tmp_path):
+def test_the_arena_gan_learns_the_test_people_and_is_judged_on_their_held_out_shots(tmp_path):
     cfg = OmegaConf.create(
         {
             "seed": 0,
-            "faces": {"size": 16},
+            "faces": {
+                "identities": {"train": 3, "val": 2, "test": 5},
+                "per_identity": 8,
+                "size": 16,
+                "fake_fraction": 0.5,
+            },
             "generators": {
-                "gan": {"train": ["task=gan"], "holdout": "people"},
-                "swap": {"train": ["task=faceswap"]},
+                "gan": {"train": ["task=gan"]},
+                "swap": {"train": ["task=faceswap"], "max_people": 3},
             },
         }
     )
     real = tmp_path / "data" / "real.csv"
-    stages, _ = generator_stages(cfg, tmp_path, real)
-    holdout = f"data.holdout_manifests=[{real.with_name(HOLDOUT + '.csv')}]"
-    assert holdout in stages[0].args
-    assert not any(a.startswith("data.holdout_manifests") for a in stages[1].args)
+    stages, generate, instances = generator_stages(cfg, tmp_path, real)
+    shots = real.with_name("shots_test.csv")
+    gan = stages[0].args
+    assert f"data.manifests=[{shots}]" in gan and f"data.holdout_manifests=[{shots}]" in gan
+    test_people = sorted(
+        f"synth{i:03d}" for i, s in identity_splits(10, 0, cfg.faces.identities).items()
+        if s == "test"
+    )
+    assert list(instances[0].people) == test_people
+    # all its samples are test fakes, as many as its people's real test faces (4 each)
+    assert "split=test" in generate[0].args and "n=20" in generate[0].args
+    swap = stages[1].args
+    assert f"task.identities=[{','.join(test_people[:3])}]" in swap
+    assert "task.n_identities=3" in swap and "split=test" in generate[1].args
+    assert not any(a.startswith("data.holdout_manifests") for a in swap)
 
 
 def test_the_generator_table_shows_the_unseen_people_beside_the_headline():

@@ -17,6 +17,7 @@ from fakearena.data.synthetic import (
     SOURCE_FAKE,
     SOURCE_REAL,
     SyntheticRenderer,
+    identity_splits,
     synthetic_manifest,
     write_synthetic_dataset,
 )
@@ -192,6 +193,32 @@ def test_splits_are_by_identity_and_each_holds_both_labels():
     small = synthetic_manifest(n_identities=3, per_identity=2).frame
     assert set(small.groupby("split")["identity"].nunique()) == {1}
     assert (small.groupby("split")["label"].nunique() == 2).all()
+
+
+def test_explicit_identities_per_split_give_exactly_those_people():
+    counts = {"train": 5, "val": 2, "test": 40}
+    f = synthetic_manifest(47, per_identity=4, seed=3, identities=counts).frame
+    assert f.groupby("split")["identity"].nunique().to_dict() == counts
+    assert (f.groupby("identity")["split"].nunique() == 1).all()
+    # every person: the same number of reals and of fakes (2 + 2 of 4 images)
+    assert set(f.groupby(["identity", "label"]).size()) == {2}
+    # brute force: the split of each person is the seeded permutation cut into the counts
+    order = np.random.Generator(np.random.PCG64(np.random.SeedSequence([3, 4]))).permutation(47)
+    expected = ["train"] * 5 + ["val"] * 2 + ["test"] * 40
+    assert identity_splits(47, 3, counts) == dict(zip(order.tolist(), expected))
+    # donors stay inside the split: a test fake never shows a train or val face
+    split_of = dict(zip(f.synth_identity, f.split))
+    test_fakes = f[(f.label == 1) & (f.split == "test")]
+    assert {split_of[d] for d in test_fakes.synth_donor} == {"test"}
+    card = synthetic_manifest(47, 4, seed=3, identities=counts).card
+    assert "'identities={train: 5, val: 2, test: 40}'" in card.provenance["command"]
+    for bad, message in [
+        ({"train": 5, "val": 2, "test": 41}, "add up to 48, not n_identities=47"),
+        ({"train": 45, "val": 2}, "for each of"),
+        ({"train": 45, "val": 0, "test": 2}, "positive number"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            synthetic_manifest(47, 4, identities=bad)
 
 
 def test_rows_interleave_labels_so_any_batch_holds_both():

@@ -24,6 +24,19 @@ SYNTH = ToolArgs(
     args=(
         Arg("out", None, "folder for the PNGs and <name>.csv", required=True),
         Arg("n_identities", 8, "people (split 70/15/15 by person)"),
+        Arg(
+            "identities",
+            None,
+            "people per split in place of n_identities, e.g. '{train: 24, val: 8, test: 40}'",
+            kind=None,
+        ),
+        Arg(
+            "donor_groups",
+            None,
+            "groups of identity numbers whose blended fakes take donors among themselves, "
+            "e.g. '[[0,3,5]]'",
+            kind=None,
+        ),
         Arg("per_identity", 200, "images per person (reals + fakes)"),
         Arg("size", 64, "image side in pixels"),
         Arg("fake_fraction", 0.5, "share of each person's images that are blended fakes"),
@@ -96,7 +109,13 @@ def synth(argv: Sequence[str]) -> int:
         return 0
     options = SYNTH.parse(argv)
     from fakearena.data.manifest import read_manifest
-    from fakearena.data.synthetic import write_synthetic_dataset
+    from fakearena.data.synthetic import check_split_counts, write_synthetic_dataset
+
+    if options["identities"] is not None:
+        counts = check_split_counts(options["identities"])
+        given = any(arg.startswith("n_identities=") for arg in argv)
+        if not given:
+            options["n_identities"] = sum(counts.values())
 
     csv_path = write_synthetic_dataset(**{key: options[key] for key in SYNTH.names})
     manifest = read_manifest(csv_path)

@@ -104,6 +104,35 @@ def source_rows(task: Any, cfg: Any) -> tuple[Manifest, ManifestDataset]:
     return manifest, datamodule.rows_dataset(rows, native_size=True)
 
 
+def row_targets(
+    frame: pd.DataFrame, names: list[str], codes: np.ndarray, column: str | None, where: str
+) -> np.ndarray:
+    """Each source row's target identity code: the next identity (i -> i + 1 mod n), or the
+    identity named in `column` (e.g. the donor of the blended fake a swap mirrors)."""
+    if column is None:
+        targets = swap_targets(len(names))
+        return np.array([targets[int(c)] for c in codes], dtype=np.int64)
+    if column not in frame.columns:
+        raise DataError(
+            f"target_column={column!r} is not a column of data {where}; its columns: "
+            f"{list(frame.columns)}"
+        )
+    wanted = frame[column].astype(str)
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise DataError(
+            f"column {column!r} of data {where} names identities {unknown[:5]} that this "
+            f"checkpoint has no decoder for; its identities: {names}"
+        )
+    target_codes = wanted.map(names.index).to_numpy().astype(np.int64)
+    if (target_codes == codes).any():
+        raise DataError(
+            f"column {column!r} of data {where} swaps a face to its own identity (row "
+            f"{int(np.argmax(target_codes == codes))}); give each row another person"
+        )
+    return target_codes
+
+
 def _png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
@@ -147,24 +176,24 @@ def generate_fake_set(
     shard = shard or Shard(device=resolve_device(str(cfg.get("device") or "auto")))
     task.to(shard.device).eval()
     swapper = Swapper(task, blend_recipe(task, cfg.get("blend")))
-    targets = swap_targets(len(names))
     frame = dataset.manifest.frame
     donors = synth_donors(manifest.frame, names)
     codes = frame["identity"].map(names.index).to_numpy()
+    target_codes = row_targets(frame, names, codes, cfg.get("target_column"), manifest.name)
     batch_size = int(cfg.get("batch_size") or 32)
     records: list[tuple[int, int, dict[str, Any]]] = []
-    order = np.argsort(codes, kind="stable")  # batches of one source identity
+    order = np.lexsort((target_codes, codes))  # batches of one source identity (and target)
     starts = range(0, len(order), batch_size)
     mine = [start for k, start in enumerate(starts) if shard.owns(k)]
     total = sum(len(order[start : start + batch_size]) for start in mine)
     progress = tqdm(total=total, desc=f"faceswap {set_name}", unit="img", disable=not shard.is_main)
     for start in mine:
         chunk = order[start : start + batch_size]
-        for code in np.unique(codes[chunk]):
-            members = [int(i) for i in chunk if codes[i] == code]
-            target = names[targets[int(code)]]
+        for code, target_code in sorted(set(zip(codes[chunk], target_codes[chunk]))):
+            members = [int(i) for i in chunk if (codes[i], target_codes[i]) == (code, target_code)]
+            target = names[int(target_code)]
             images = [dataset.load(i) for i in members]
-            fakes = swapper(images, targets[int(code)], int(code))
+            fakes = swapper(images, int(target_code), int(code))
             for i, fake, mask in zip(members, fakes, swapper.masks_used):
                 record = _record(frame.iloc[i], fake, target, generator, set_name, out_dir)
                 record[MASK_COLUMN] = _write_mask(out_dir, record["path"], mask)
@@ -231,12 +260,14 @@ def _card(
 ) -> ManifestCard:
     """The fake set's card: what made it (checkpoint, command, source data, blend recipe)."""
     set_name, splits = stem.name, sorted(fakes["split"].unique().tolist())
+    column = cfg.get("target_column")
     pairs = ", ".join(f"{names[a]}->{names[b]}" for a, b in swap_targets(len(names)).items())
+    to = f"the identity in its column {column!r}" if column else f"the next identity ({pairs})"
     return ManifestCard(
         name=set_name,
         description=(
             f"Face swaps by {generator}: each real face of {names} in split(s) {splits} swapped "
-            f"to the next identity ({pairs}) and blended back ({swapper.describe()})."
+            f"to {to} and blended back ({swapper.describe()})."
         ),
         image_size=manifest.card.image_size,
         license=manifest.card.license,
@@ -249,6 +280,7 @@ def _card(
             "command": _command(cfg, checkpoint, set_name, stem.parent),
             "source_manifest": manifest.reference(),
             "splits": splits,
+            "targets": f"column {column}" if column else "next identity",
             "blend": swapper.recipe,
         },
     )
@@ -280,6 +312,8 @@ def _command(cfg: Any, checkpoint: CheckpointInfo, set_name: str, out_dir: Path)
     parts = [f"fakearena generate ckpt={checkpoint.path} out={out_dir} name={set_name}"]
     split = cfg.get("split", "test")
     parts.append(f"split={split if isinstance(split, str) else '[' + ','.join(split) + ']'}")
+    if cfg.get("target_column"):
+        parts.append(f"target_column={cfg.target_column}")
     if data.get("manifests"):
         parts.append(f"data=manifest data.manifests=[{','.join(map(str, data.manifests))}]")
     else:

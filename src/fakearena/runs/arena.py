@@ -2,13 +2,17 @@
 
 Folder of an arena run:
 
-    data/            real faces (real.csv), their blended fakes (blend.csv) and further shots
-                     of the training people (people_holdout.csv: the GANs' references)
-    generators/<g>/  `fakearena train` run of each generator (results.json, checkpoints)
+    data/            real faces (real.csv), their blended fakes (blend.csv) and the
+                     generator shots of the test people (shots_test.csv; shots_train.csv when
+                     a generator also makes training fakes) and the source shots of the
+                     blends a face swap mirrors (swap_sources.csv): `fakearena.runs.populations`
+    generators/<g>/  `fakearena train` run of each generator (results.json, checkpoints);
+                     <g>-train-people/: the instance that learns the train people
     fakes/<g>/       its fake set (`fakearena generate`): PNGs + <g>.csv (+ results.json: a
                      face swap's truth metrics); fakes/blend/results.json: the blended fakes'
                      truth metrics, the reference a learned swap should reach
-    testsets/<g>.csv real test faces + generator g's test fakes (one test set per generator)
+    testsets/<g>.csv generator g's test fakes + the real test faces of the same people;
+                     <g>.json beside it: its population (`fakearena.runs.testsets`);
     testsets/<g>/    its confound check (results.json: the identity-only AUC, identities per
                      class); testsets/identity_model-*.pt: the identity model it used
     detectors/<d>/   `fakearena train task=detect` run of each detector, scored on every test set
@@ -29,77 +33,33 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from fakearena.data.manifest import Manifest, read_manifest, union_manifests, write_manifest
-from fakearena.errors import ConfigError, DataError
+from fakearena.data.manifest import read_manifest
+from fakearena.data.synthetic import SWAP_TARGET
+from fakearena.errors import ConfigError
 from fakearena.results import now_iso
+from fakearena.runs.confound_check import score_test_sets
+from fakearena.runs.populations import (
+    BLEND,
+    SWAP_SOURCES,
+    GeneratorInstance,
+    generator_instances,
+    prepare_faces,
+    real_per_person,
+    shots_path,
+    split_people,
+    swap_group,
+)
 from fakearena.runs.stages import Stage, StageReport, run_stages
-from fakearena.runs.testsets import score_test_sets
+from fakearena.runs.testsets import build_test_sets
 from fakearena.utils.io import atomic_write_json
 from fakearena.utils.quiet import quiet_third_party
 from fakearena.utils.set_aside import set_aside_together
 
-BLEND = "blend"
-HOLDOUT = "people_holdout"  # further shots of the training people, never in real.csv
 REPLACED = "replaced"  # what reruns replaced: stage folders, the previous report
 
 
 def _peak_self_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def prepare_faces(cfg: DictConfig, data_dir: Path) -> dict[str, Path]:
-    """Write the synthetic faces once: real.csv, blend.csv and people_holdout.csv.
-
-    people_holdout.csv holds `faces.holdout_shots` further real shots of each training person
-    (half val, half test), images real.csv never shows: what a GAN entry with
-    `holdout: people` is judged against (`fakearena.data.gan_people`).
-    """
-    paths = {
-        "real": data_dir / "real.csv",
-        BLEND: data_dir / "blend.csv",
-        HOLDOUT: data_dir / f"{HOLDOUT}.csv",
-    }
-    if all(path.is_file() for path in paths.values()):
-        return paths
-    from fakearena.data.synthetic import (
-        holdout_shots_manifest,
-        write_rendered,
-        write_synthetic_dataset,
-    )
-
-    faces = cfg.faces
-    common = dict(
-        n_identities=int(faces.n_identities),
-        per_identity=int(faces.per_identity),
-        size=int(faces.size),
-        seed=int(cfg.seed),
-    )
-    all_csv = write_synthetic_dataset(
-        data_dir, name="faces", fake_fraction=float(faces.fake_fraction), **common
-    )
-    everything = read_manifest(all_csv)
-    for label, name in ((0, "real"), (1, BLEND)):
-        part = everything.select(label=label)
-        part.card.name = name
-        write_manifest(part, paths[name])
-    shots = int(faces.get("holdout_shots") or 0)
-    if shots > 0:  # a config without them has no `holdout: people` entries to serve
-        holdout = holdout_shots_manifest(shots=shots, name=HOLDOUT, **common)
-        write_rendered(holdout, data_dir, size=common["size"], seed=common["seed"])
-    return paths
-
-
-def _holdout_overrides(spec: DictConfig, name: str, holdout_csv: Path) -> list[str]:
-    """`holdout: people` judges a GAN against further shots of its training people."""
-    choice = spec.get("holdout")
-    if choice is None:
-        return []
-    if choice != "people":
-        raise ConfigError(
-            f"generators.{name}.holdout={choice!r}; use `people` (judged against further "
-            "shots of the training people, data/people_holdout.csv) or null"
-        )
-    return [f"data.holdout_manifests=[{holdout_csv}]"]
 
 
 def score_blend_truth(blend_csv: Path, out_dir: Path) -> Path:
@@ -111,31 +71,6 @@ def score_blend_truth(blend_csv: Path, out_dir: Path) -> Path:
         # its test set is named `blend`: the report joins its detectors' AUCs (evasion)
         fake_set_truth(read_manifest(blend_csv), out_dir, test_set=BLEND)
     return record
-
-
-def _identity_overrides(spec: DictConfig, real_csv: Path) -> list[str]:
-    """`identities: across_splits` picks a face-swap pair of one train and one test person.
-
-    Swaps keep the split of their source image, so such a pair yields fakes in the training
-    data and in the test set, and the test fakes show a person no detector trained on.
-    """
-    choice = spec.get("identities")
-    if choice is None:
-        return []
-    if choice != "across_splits":
-        return [f"task.identities=[{','.join(str(i) for i in choice)}]"]
-    frame = read_manifest(real_csv).frame
-    people = {}
-    for split in ("train", "test"):
-        names = sorted(set(frame.loc[frame["split"] == split, "identity"]) - {""})
-        if not names:
-            raise DataError(f"{real_csv} has no identities in split {split!r} to swap")
-        people[split] = names[0]
-    return [f"task.identities=[{people['train']},{people['test']}]"]
-
-
-def _split_override(value: Any) -> str:
-    return f"split={value}"
 
 
 def budget_overrides(minutes: Any, where: str) -> list[str]:
@@ -176,25 +111,72 @@ def detector_spec(name: str, spec: Any) -> tuple[list[str], Any]:
     return list(spec), None
 
 
-def generator_stages(
-    cfg: DictConfig, run_dir: Path, real_csv: Path, holdout_csv: Path | None = None
-) -> tuple[list, list]:
-    """Training stages and generation stages of the configured generators.
+def training_fake_names(cfg: DictConfig) -> list[str]:
+    """Entries whose fakes the detectors train on: `train_fakes`, or all with leave_one_out."""
+    names = [str(n) for n in cfg.get("train_fakes") or [] if n != BLEND]
+    if cfg.get("leave_one_out"):
+        names += [str(n) for n, spec in (cfg.generators or {}).items() if spec is not None]
+    return sorted(set(names))
 
-    `holdout_csv`: the further shots of the training people (default: people_holdout.csv
-    beside real.csv).
+
+def _population_overrides(instance: GeneratorInstance, shots_csv: Path) -> list[str]:
+    """What the instance learns: its people's generator shots, judged on held-out ones."""
+    if instance.task == "gan":
+        # train rows: what it learns; val/test rows: held-out shots of the same people
+        return [f"data.holdout_manifests=[{shots_csv}]", "data.unseen_people=false"]
+    return [
+        f"task.identities=[{','.join(instance.people)}]",
+        f"task.n_identities={len(instance.people)}",
+        "data.holdout=manifest",
+    ]
+
+
+def _generate_overrides(
+    cfg: DictConfig, instance: GeneratorInstance, spec: DictConfig, real_csv: Path
+) -> list[str]:
+    """What an instance's fakes are made from, their split (by population) and count.
+
+    A GAN makes as many samples as its people have reals; a face swap of the test people
+    mirrors their blended fakes row for row, one of the train people swaps their reals.
     """
-    holdout_csv = holdout_csv or real_csv.with_name(f"{HOLDOUT}.csv")
+    n = (spec.get("generate") or {}).get("n")
+    if instance.task == "faceswap":
+        if not instance.makes_test_set:  # every real face of its (train) people, to the next
+            return [f"data.manifests=[{real_csv}]", "split=train"]
+        # the source shot of every blended fake of its people, to that blend's donor
+        sources = real_csv.with_name(f"{SWAP_SOURCES}.csv")
+        return [f"data.manifests=[{sources}]", "split=test", f"target_column={SWAP_TARGET}"]
+    source = [f"data.manifests=[{real_csv}]"]
+    people = split_people(cfg)
+    per_person = real_per_person(cfg)
+    if instance.makes_test_set:
+        count = int(n) if n is not None else per_person * len(instance.people)
+        return [*source, f"n={count}", "split=test"]
+    n_train, n_val = (per_person * len(people[s]) for s in ("train", "val"))
+    total = int(n) if n is not None else n_train + n_val
+    return [*source, f"n={total}", f"split={{train: {n_train}, val: {n_val}}}"]
+
+
+def generator_stages(
+    cfg: DictConfig, run_dir: Path, real_csv: Path, training_fakes: list[str] | None = None
+) -> tuple[list[Stage], list[Stage], list[GeneratorInstance]]:
+    """Training and generation stages of every generator instance, and the instances.
+
+    Each instance learns its people from their generator shots
+    (`data/shots_<population>.csv` beside `real_csv`) and swaps or samples faces of them.
+    `training_fakes`: entries whose fakes detectors train on (default: from `train_fakes`
+    and `leave_one_out`); each gets a train-people instance.
+    """
     common = list(cfg.get("common") or [])
+    if training_fakes is None:
+        training_fakes = training_fake_names(cfg)
+    instances = generator_instances(cfg, training_fakes)
     train_stages, generate_stages = [], []
-    for name, spec in (cfg.generators or {}).items():
-        if spec is None:  # dropped: generators.<name>=null
-            continue
-        if name == BLEND:
-            raise ConfigError(f"generator name {BLEND!r} is reserved for the blended fakes")
+    for instance in instances:
+        spec = cfg.generators[instance.entry]
+        name = instance.name
+        shots_csv = shots_path(real_csv.parent, instance.population)
         train_dir = run_dir / "generators" / name
-        identities = _identity_overrides(spec, real_csv)
-        holdout = _holdout_overrides(spec, name, holdout_csv)
         budget = spec.get("budget_minutes")
         train_stages.append(
             Stage(
@@ -202,15 +184,14 @@ def generator_stages(
                 args=[
                     "train",
                     "data=manifest",
-                    f"data.manifests=[{real_csv}]",
+                    f"data.manifests=[{shots_csv}]",
                     f"data.image_size={int(cfg.faces.size)}",
                     f"seed={int(cfg.seed)}",
                     *list(spec.train),
                     # the report finds a generator's test set by its name: keep them equal
                     f"generator.name={name}",
-                    *identities,
-                    *holdout,
-                    *budget_overrides(budget, f"generators.{name}"),
+                    *_population_overrides(instance, shots_csv),
+                    *budget_overrides(budget, f"generators.{instance.entry}"),
                     *common,
                     f"hydra.run.dir={train_dir}",
                 ],
@@ -220,7 +201,6 @@ def generator_stages(
             )
         )
         fake_dir = run_dir / "fakes" / name
-        options = spec.get("generate") or {}
         args = [
             "generate",
             f"ckpt={train_dir / 'checkpoints' / 'best.ckpt'}",
@@ -228,34 +208,25 @@ def generator_stages(
             f"name={name}",
             f"seed={int(cfg.seed)}",
             "data=manifest",
-            f"data.manifests=[{real_csv}]",
             f"data.image_size={int(cfg.faces.size)}",
+            *_generate_overrides(cfg, instance, spec, real_csv),
             f"hydra.run.dir={fake_dir / 'run'}",
         ]
-        if options.get("n") is not None:
-            args.append(f"n={int(options.n)}")
-        if options.get("split") is not None:
-            args.append(_split_override(options.split))
         generate_stages.append(
             Stage(f"generate fakes {name}", args, fake_dir, done_file=fake_dir / f"{name}.csv")
         )
-    return train_stages, generate_stages
+    return train_stages, generate_stages, instances
 
 
-def build_test_sets(real_csv: Path, fake_sets: dict[str, Path], out_dir: Path) -> dict[str, Path]:
-    """One test set per fake set: the real test faces plus that set's test fakes."""
-    real_test = read_manifest(real_csv).select(split="test")
-    test_sets = {}
-    for name, fake_csv in fake_sets.items():
-        fakes = read_manifest(fake_csv).select(split="test")
-        if len(fakes) == 0:
-            raise DataError(
-                f"fake set {name} ({fake_csv}) has no test rows; give its generation a test "
-                f"share (generators.{name}.generate.split)"
-            )
-        union: Manifest = union_manifests([real_test, fakes], name=name)
-        test_sets[name] = write_manifest(union, out_dir / f"{name}.csv", relative_root=False)
-    return test_sets
+def fake_set_roles(
+    instances: list[GeneratorInstance], blend_csv: Path, fakes_dir: Path
+) -> tuple[dict[str, Path], dict[str, Path]]:
+    """(fake sets detectors may train on, fake sets tested), each by entry name (+ blend)."""
+    training, tested = {BLEND: blend_csv}, {BLEND: blend_csv}
+    for instance in instances:
+        path = fakes_dir / instance.name / f"{instance.name}.csv"
+        (tested if instance.makes_test_set else training)[instance.entry] = path
+    return training, tested
 
 
 def detector_seeds(cfg: DictConfig) -> list[int] | None:
@@ -349,7 +320,11 @@ def run(cfg: DictConfig) -> None:
 
     print(f"fakearena arena: run folder {run_dir}", flush=True)
     step = time.perf_counter()
-    faces = prepare_faces(cfg, run_dir / "data")
+    train_stages, generate_stages, instances = generator_stages(
+        cfg, run_dir, run_dir / "data" / "real.csv"
+    )
+    populations = tuple(sorted({i.population for i in instances}))
+    faces = prepare_faces(cfg, run_dir / "data", populations, swap_group(instances))
     reports.append(
         StageReport("prepare faces", "ran", time.perf_counter() - step, _peak_self_mib())
     )
@@ -359,19 +334,24 @@ def run(cfg: DictConfig) -> None:
         StageReport("score blend truth", "ran", time.perf_counter() - step, _peak_self_mib())
     )
 
-    train_stages, generate_stages = generator_stages(cfg, run_dir, faces["real"], faces[HOLDOUT])
     reports += run_stages(train_stages + generate_stages, run_dir / REPLACED)
 
-    fake_sets = {BLEND: faces[BLEND]}
-    fake_sets.update({s.done_file.stem: s.done_file for s in generate_stages})
-    test_sets = build_test_sets(faces["real"], fake_sets, run_dir / "testsets")
+    training, tested = fake_set_roles(instances, faces[BLEND], run_dir / "fakes")
+    test_sets = build_test_sets(
+        faces["real"],
+        tested,
+        run_dir / "testsets",
+        # every training fake set is some detector's (train_fakes, or leave_one_out's)
+        trained_on=[faces["real"], *training.values()],
+        learned_people={i.entry: i.people for i in instances if i.makes_test_set},
+    )
     step = time.perf_counter()
     score_test_sets(cfg, test_sets, run_dir / "testsets", list(faces.values()))
     reports.append(
         StageReport("confound check", "ran", time.perf_counter() - step, _peak_self_mib())
     )
     reports += run_stages(
-        detector_stages(cfg, run_dir, faces["real"], fake_sets, test_sets), run_dir / REPLACED
+        detector_stages(cfg, run_dir, faces["real"], training, test_sets), run_dir / REPLACED
     )
 
     from fakearena.report.leaderboard import write_leaderboard

@@ -29,9 +29,11 @@ from omegaconf import DictConfig, OmegaConf
 from fakearena.errors import ConfigError
 from fakearena.report.protocol import protocol_frame, protocol_markdown, write_protocol
 from fakearena.results import now_iso, read_results
-from fakearena.runs.arena import BLEND, build_test_sets, generator_stages, prepare_faces
+from fakearena.runs.arena import fake_set_roles, generator_stages
+from fakearena.runs.populations import BLEND, prepare_faces, swap_group
 from fakearena.runs.preflight import fixed_frames_per_video
 from fakearena.runs.stages import Stage, StageReport, run_stages
+from fakearena.runs.testsets import build_test_sets
 from fakearena.utils.io import atomic_write_json
 from fakearena.utils.quiet import quiet_third_party
 from fakearena.utils.set_aside import set_aside_together
@@ -52,17 +54,27 @@ def synthetic_world(cfg: DictConfig, run_dir: Path) -> tuple[list[str], dict[str
     Returns:
         (training overrides, test set name -> manifest path, stage reports).
     """
-    faces = prepare_faces(cfg, run_dir / "data")
-    train_stages, generate_stages = generator_stages(cfg, run_dir, faces["real"])
+    fakes = [str(name) for name in cfg.train.fakes]
+    train_stages, generate_stages, instances = generator_stages(
+        cfg, run_dir, run_dir / "data" / "real.csv", [name for name in fakes if name != BLEND]
+    )
+    populations = tuple(sorted({i.population for i in instances}))
+    faces = prepare_faces(cfg, run_dir / "data", populations, swap_group(instances))
     reports = run_stages(train_stages + generate_stages, run_dir / REPLACED)
-    fake_sets = {BLEND: faces[BLEND], **{s.done_file.stem: s.done_file for s in generate_stages}}
-    unknown = [name for name in cfg.train.fakes if name not in fake_sets]
+    training, tested = fake_set_roles(instances, faces[BLEND], run_dir / "fakes")
+    unknown = [name for name in fakes if name not in training]
     if unknown:
         raise ConfigError(
-            f"train.fakes {unknown} are not fake sets of this run; choose from {list(fake_sets)}"
+            f"train.fakes {unknown} are not fake sets of this run; choose from {list(tested)}"
         )
-    manifests = [faces["real"], *(fake_sets[name] for name in cfg.train.fakes)]
-    tests = build_test_sets(faces["real"], fake_sets, run_dir / "testsets")
+    manifests = [faces["real"], *(training[name] for name in fakes)]
+    tests = build_test_sets(
+        faces["real"],
+        tested,
+        run_dir / "testsets",
+        trained_on=manifests,
+        learned_people={i.entry: i.people for i in instances if i.makes_test_set},
+    )
     overrides = [
         "data=manifest",
         f"data.manifests=[{','.join(str(p) for p in manifests)}]",

@@ -1,117 +1,142 @@
-"""The arena's test sets, checked: the confound check of each, as `testsets/<name>/results.json`.
+"""The arena's test sets: for each fake set, its test fakes and the real test faces of the
+same people, with the population written beside it (`testsets/<name>.json`).
 
-Every test set the arena builds gets the identity-only AUC (`fakearena.metrics.confound`):
-each row's person from the synthetic identity model (trained once, cached in `testsets/`),
-recognised among a gallery of every person the arena knows, train and test people alike. The
-record's metrics (`testset/confound_auc` with its CI over identities and the flag, rows and
-identities per class, their overlap) are what the report's test-set table shows. A record is
-reused while its test set's sha256 is unchanged; one of a changed set is moved aside
-(`results.replaced.json`) and the check runs again.
+A test set isolates the forgery when its real and fake rows show the same people, in
+comparable numbers, and no detector trained on any of them (`VALIDITY.md` section 1).
+`build_test_sets` is the one place the arena and the protocol build test sets; it checks the
+last rule (a DataError when a detector's train or val rows show a test person) and records the
+others in the population JSON.
 """
 
 from __future__ import annotations
 
-import os
-import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from omegaconf import DictConfig
+import pandas as pd
 
-from fakearena.data.manifest import read_manifest
-from fakearena.metrics.testset_check import (
-    TASK,
-    assign,
-    check_test_set,
-    confound_metrics,
-    declared_identities,
-    summary_lines,
-)
-from fakearena.results import RESULTS_FILE, build_record, now_iso, read_results, write_results
+from fakearena.data.manifest import Manifest, read_manifest, union_manifests, write_manifest
+from fakearena.errors import DataError
+from fakearena.utils.io import atomic_write_json
+
+LEARNED = "learned"  # fake people known from the generator's training people
 
 
-def _current(record_file: Path, sha256: str) -> bool:
-    """Whether a record exists for exactly this test set (same rows); a stale one moves aside."""
-    if not record_file.is_file():
-        return False
-    try:
-        data = read_results(record_file)
-    except Exception:
-        data = {}
-    if [ref.get("sha256") for ref in data.get("test_data") or []] == [sha256]:
-        return True
-    os.replace(record_file, record_file.with_name("results.replaced.json"))
-    return False
+def row_people(frame: pd.DataFrame) -> set[str]:
+    """Named people a set of rows shows: its identity column, and a swap's source person."""
+    people = set(frame["identity"].astype(str))
+    if "source_identity" in frame.columns:
+        people |= set(frame["source_identity"].fillna("").astype(str))
+    return people - {"", "nan"}
 
 
-def arena_people(cfg: DictConfig, manifests: list[Path]) -> list[int]:
-    """Every synthetic person of the arena: 0..faces.n_identities-1 and everyone its data
-    manifests (real faces, blends, held-out shots) name as target or donor."""
-    from fakearena.metrics.identity_source import synthetic_people
-
-    people = set(range(int(cfg.faces.n_identities)))
-    for path in manifests:
-        if path.is_file():
-            people |= set(synthetic_people(read_manifest(path).frame))
-    return sorted(people)
+def detector_people(trained_on: Sequence[Path]) -> set[str]:
+    """Everyone in the train and val rows of the detectors' training manifests."""
+    people: set[str] = set()
+    for path in trained_on:
+        people |= row_people(read_manifest(path).select(split=["train", "val"]).frame)
+    return people
 
 
-def score_test_sets(
-    cfg: DictConfig,
-    test_sets: dict[str, Path],
+def _per_person(frame: pd.DataFrame) -> dict[str, int] | None:
+    counts = frame.loc[frame["identity"].astype(str) != "", "identity"].value_counts()
+    if counts.empty:
+        return None
+    return {"min": int(counts.min()), "max": int(counts.max()), "mean": round(counts.mean(), 2)}
+
+
+def population(
+    reals: pd.DataFrame, fakes: pd.DataFrame, learned: Sequence[str] | None, seen: set[str]
+) -> dict[str, Any]:
+    """Who a test set shows: identities per class, their overlap, rows, and how many of its
+    people any detector trained on (must be 0)."""
+    real_people = row_people(reals)
+    fake_people = row_people(fakes)
+    source = "identity column"
+    if not fake_people and learned is not None:
+        fake_people, source = set(learned), f"{LEARNED} (the generator's training people)"
+    shown = real_people | fake_people
+    return {
+        "rows": {"real": len(reals), "fake": len(fakes)},
+        "identities": {
+            "real": len(real_people),
+            "fake": len(fake_people),
+            "shared": len(real_people & fake_people),
+            "real_only": len(real_people - fake_people),
+            "fake_only": len(fake_people - real_people),
+        },
+        "fake_identities_from": source,
+        "rows_per_identity": {"real": _per_person(reals), "fake": _per_person(fakes)},
+        "people_trained_on_by_detectors": len(shown & seen),
+        "people": sorted(shown),
+    }
+
+
+def summary_line(name: str, pop: Mapping[str, Any]) -> str:
+    """One console line: rows and people per class, their overlap, people detectors saw."""
+    ids, rows = pop["identities"], pop["rows"]
+    return (
+        f"test set {name}: {rows['real']} real / {rows['fake']} fake rows; people real "
+        f"{ids['real']}, fake {ids['fake']}, shared {ids['shared']}; seen by detectors "
+        f"{pop['people_trained_on_by_detectors']}"
+    )
+
+
+def build_test_sets(
+    real_csv: Path,
+    fake_sets: Mapping[str, Path],
     out_dir: Path,
-    people_manifests: list[Path] | None = None,
-) -> list[Path]:
-    """Write the confound check of every test set to `out_dir/<name>/results.json`.
+    *,
+    trained_on: Sequence[Path] = (),
+    learned_people: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Path]:
+    """One test set per fake set: its test fakes plus the real test faces of the same people.
 
-    The gallery holds every person of the arena (`arena_people` of `people_manifests`, the
-    arena's data manifests), so a fake of anyone the arena knows lands on that person.
+    Args:
+        real_csv: the real faces (its test rows are the test reals).
+        fake_sets: test set name -> fake set manifest (its test rows are the test fakes).
+        out_dir: where `<name>.csv` and its population `<name>.json` go.
+        trained_on: the detectors' training manifests (their train/val rows' people must not
+            appear in any test set).
+        learned_people: per fake set whose rows carry no identity (unconditional GAN
+            samples), the people its generator learned: its reals are those people's.
+
+    Returns:
+        test set name -> manifest path.
     """
-    people = arena_people(cfg, list(people_manifests or []))
-    options = cfg.get("confound") or {}
-    model_options = dict(options.get("identity_model") or {})
-    tolerance = float(options.get("tolerance", 0.1))
-    folds = int(options.get("folds", 5))
-    written = []
-    for name, csv_path in test_sets.items():
-        manifest = read_manifest(csv_path)
-        record_file = out_dir / name / RESULTS_FILE
-        if _current(record_file, manifest.sha256):
-            written.append(record_file)
-            continue
-        started_at, start = now_iso(), time.perf_counter()
-        assignment = assign(
-            manifest,
-            "synthetic",
-            people=people,
-            seed=int(cfg.seed),
-            size=int(cfg.faces.size),
-            model_cache=out_dir,
-            model_options=model_options,
+    real_test = read_manifest(real_csv).select(split="test", label=0)
+    seen = detector_people(trained_on)
+    learned_people = dict(learned_people or {})
+    test_sets = {}
+    for name, fake_csv in fake_sets.items():
+        fakes = read_manifest(fake_csv).select(split="test")
+        if len(fakes) == 0:
+            raise DataError(
+                f"fake set {name} ({fake_csv}) has no test rows; its generator must learn the "
+                "test people (the arena's generators.<name> entries do)"
+            )
+        people = row_people(fakes.frame) or set(learned_people.get(name) or ())
+        if not people:
+            raise DataError(
+                f"fake set {name} ({fake_csv}) names no identities and no learned people were "
+                "given; its real rows could not be matched to its people"
+            )
+        frame = real_test.frame
+        reals = Manifest(
+            frame[frame["identity"].isin(people)].reset_index(drop=True),
+            real_test.card,
+            real_test.root,
         )
-        result = check_test_set(
-            manifest, assignment, folds=folds, seed=int(cfg.seed), tolerance=tolerance
-        )
-        declared = declared_identities(manifest)
-        print("fakearena arena: " + "\n".join(summary_lines(name, result, declared)), flush=True)
-        settings = {
-            "identity": "synthetic",
-            "people": len(people),
-            "identity_model": model_options,
-            "folds": result.folds,
-            "smoothing": result.smoothing,
-            "tolerance": result.tolerance,
-            "n_bootstrap": result.n_bootstrap,
-        }
-        record = build_record(
-            task=TASK,
-            metrics=confound_metrics(result, declared),
-            config=settings,
-            seed=int(cfg.seed),
-            started_at=started_at,
-            wall_seconds=time.perf_counter() - start,
-            test_data=[manifest.reference()],
-            artifacts={"run_dir": str(record_file.parent)},
-            extra={"test_set": name, "confound": result.to_dict(), "warnings": result.warnings},
-        )
-        written.append(write_results(record_file.parent, record))
-    return written
+        pop = population(reals.frame, fakes.frame, learned_people.get(name), seen)
+        if pop["people_trained_on_by_detectors"]:
+            raise DataError(
+                f"test set {name} shows {pop['people_trained_on_by_detectors']} people whom a "
+                f"detector trains on (train/val rows of {[str(p) for p in trained_on]}); a "
+                "test set must show unseen people only"
+            )
+        union: Manifest = union_manifests([reals, fakes], name=name)
+        test_sets[name] = write_manifest(union, out_dir / f"{name}.csv", relative_root=False)
+        atomic_write_json(out_dir / f"{name}.json", {"test_set": name, **pop})
+        print(summary_line(name, pop), flush=True)
+    return test_sets

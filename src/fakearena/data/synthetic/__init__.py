@@ -12,7 +12,7 @@ Manifests of synthetic faces are in memory (`root=None`): the extra integer colu
 
 from fakearena.data.synthetic.dataset import (
     EXTRA_COLUMNS,
-    holdout_shots_manifest,
+    check_split_counts,
     identity_splits,
     synthetic_card,
     synthetic_manifest,
@@ -26,15 +26,23 @@ from fakearena.data.synthetic.renderer import (
     is_synthetic_row,
     synth_key,
 )
+from fakearena.data.synthetic.shots import (
+    SWAP_TARGET,
+    generator_shots_manifest,
+    swap_sources_manifest,
+)
 
 __all__ = [
     "EXTRA_COLUMNS",
     "SOURCE_FAKE",
     "SOURCE_REAL",
+    "SWAP_TARGET",
     "SyntheticRenderer",
-    "holdout_shots_manifest",
+    "check_split_counts",
+    "generator_shots_manifest",
     "identity_splits",
     "is_synthetic_row",
+    "swap_sources_manifest",
     "synth_key",
     "synthetic_card",
     "synthetic_manifest",

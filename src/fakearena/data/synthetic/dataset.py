@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,27 +42,82 @@ EXTRA_COLUMNS = ("synth_seed", "synth_identity", "synth_index", "synth_donor")
 _SPLIT, _DONOR = 4, 5
 
 
-def identity_splits(n_identities: int, seed: int) -> dict[int, str]:
-    """Split of each identity: about 70/15/15, at least one identity per split."""
+def identity_splits(
+    n_identities: int, seed: int, counts: Mapping[str, int] | None = None
+) -> dict[int, str]:
+    """Split of each identity: `counts` people per split, or else about 70/15/15.
+
+    Args:
+        n_identities: how many people there are.
+        seed: seed of the (random) assignment of people to splits.
+        counts: people per split ({train: T, val: V, test: N}), each at least 1 and adding
+            up to `n_identities`; None: 15% val, 15% test (at least one each), the rest train.
+    """
     if n_identities < len(SPLITS):
         raise ConfigError(
             f"synthetic data needs n_identities >= {len(SPLITS)} (one per split), "
             f"got {n_identities}"
         )
     order = rng_stream(seed, _SPLIT).permutation(n_identities)
-    n_held = max(1, round(0.15 * n_identities))
-    names = ["val"] * n_held + ["test"] * n_held
-    names += ["train"] * (n_identities - len(names))
-    return {int(identity): name for identity, name in zip(order, names[::-1])}
+    if counts is None:
+        n_held = max(1, round(0.15 * n_identities))
+        names = ["val"] * n_held + ["test"] * n_held
+        names += ["train"] * (n_identities - len(names))
+        names = names[::-1]
+    else:
+        counts = check_split_counts(counts)
+        if sum(counts.values()) != n_identities:
+            raise ConfigError(
+                f"identities per split {counts} add up to {sum(counts.values())}, not "
+                f"n_identities={n_identities}; give one or the other"
+            )
+        names = [split for split in SPLITS for _ in range(counts[split])]
+    return {int(identity): name for identity, name in zip(order, names)}
 
 
-def _donor_pool(splits: dict[int, str], n_identities: int) -> dict[str, list[int]]:
-    """Donors of each split come from the same split; a split of one person gets a donor-only
-    identity (numbered from `n_identities`), so no face crosses splits."""
-    pools: dict[str, list[int]] = {}
+def check_split_counts(counts: Mapping[str, Any]) -> dict[str, int]:
+    """People per split as {train, val, test} integers >= 1, or a ConfigError naming the fix."""
+    given = {str(k): v for k, v in dict(counts).items()}
+    try:
+        values = {split: int(given[split]) for split in SPLITS}
+    except (KeyError, TypeError, ValueError):
+        values = {}
+    if set(given) != set(SPLITS) or not values or min(values.values()) < 1:
+        raise ConfigError(
+            f"identities per split {given}: give a positive number of people for each of "
+            f"{list(SPLITS)}, e.g. {{train: 24, val: 8, test: 40}}"
+        )
+    return values
+
+
+def _donor_pools(
+    splits: dict[int, str], n_identities: int, groups: Sequence[Sequence[int]] | None = None
+) -> dict[int, list[int]]:
+    """Each person's donor candidates (the person included, skipped when drawing).
+
+    Donors come from the person's split; a member of a donor group draws from its group only
+    (a face swap with a decoder per group member can then make the same swaps), and the rest
+    of a split from its people outside the groups. A pool of one person gets a donor-only
+    identity (numbered from `n_identities`), so no face crosses splits.
+    """
+    groups = [sorted({int(i) for i in group}) for group in groups or []]
+    grouped = {i for group in groups for i in group}
+    if len(grouped) != sum(len(group) for group in groups):
+        raise ConfigError(f"donor_groups {groups} share a person; give each person one group")
+    pools: dict[int, list[int]] = {}
+    for group in groups:
+        unknown = [i for i in group if i not in splits]
+        crossing = {splits[i] for i in group if i in splits}
+        if unknown or len(crossing) != 1 or len(group) < 2:
+            raise ConfigError(
+                f"donor group {group}: give at least 2 identities of one split, each in "
+                f"0..{n_identities - 1}"
+            )
+        pools.update({i: group for i in group})
     for k, name in enumerate(SPLITS):
-        members = sorted(i for i, s in splits.items() if s == name)
-        pools[name] = members if len(members) > 1 else [*members, n_identities + k]
+        members = sorted(i for i, s in splits.items() if s == name and i not in grouped)
+        pool = members if len(members) > 1 else [*members, n_identities + k]
+        pools.update({i: pool for i in members})
     return pools
 
 
@@ -84,16 +139,20 @@ def synthetic_manifest(
     seed: int = 0,
     size: int = 64,
     name: str = "synthetic",
+    identities: Mapping[str, int] | None = None,
+    donor_groups: Sequence[Sequence[int]] | None = None,
 ) -> Manifest:
     """An in-memory manifest of synthetic reals and blended fakes, split by identity.
 
     `per_identity` counts all images of a person (reals + fakes); with 0 < fake_fraction < 1
     every person, hence every split, has both labels. Reals and fakes are interleaved so any
-    contiguous run of rows holds both labels.
+    contiguous run of rows holds both labels. `identities`: people per split (see
+    `identity_splits`; they must add up to `n_identities`). `donor_groups`: groups of identity
+    numbers (of one split each) whose blended fakes take donors from the group only.
     """
     _check_args(per_identity, size, seed, name)
-    splits = identity_splits(n_identities, seed)
-    pools = _donor_pool(splits, n_identities)
+    splits = identity_splits(n_identities, seed, identities)
+    pools = _donor_pools(splits, n_identities, donor_groups)
     is_fake = _fake_indices(per_identity, fake_fraction)
     width = max(3, len(str(n_identities - 1)))
     iwidth = max(5, len(str(per_identity - 1)))
@@ -105,7 +164,7 @@ def synthetic_manifest(
             fake = bool(is_fake[index])
             donor = -1
             if fake:
-                pool = [d for d in pools[split] if d != identity]
+                pool = [d for d in pools[identity] if d != identity]
                 donor = pool[int(rng_stream(seed, _DONOR, identity, index).integers(len(pool)))]
             stem = f"{'fake' if fake else 'real'}_{index:0{iwidth}d}"
             (fakes if fake else reals).append(
@@ -133,6 +192,10 @@ def synthetic_manifest(
         size=size,
         name=name,
     )
+    if identities is not None:
+        params["identities"] = check_split_counts(identities)
+    if donor_groups:
+        params["donor_groups"] = [sorted(int(i) for i in group) for group in donor_groups]
     return Manifest(frame=frame, card=synthetic_card(params), root=None)
 
 
@@ -150,13 +213,16 @@ def synthetic_card(params: Mapping[str, Any]) -> ManifestCard:
     """The card of a synthetic manifest: what it is and the parameters that reproduce it."""
     from fakearena import __version__
 
-    command = "fakearena data synth " + " ".join(f"{k}={v}" for k, v in params.items())
+    command = "fakearena data synth " + " ".join(
+        _command_arg(k, v) for k, v in params.items()
+    )
     return ManifestCard(
         name=str(params["name"]),
         root=".",
         description=(
             f"Built-in procedural faces: {params['n_identities']} identities x "
             f"{params['per_identity']} images, {params['fake_fraction']:.0%} blended fakes "
+            f"{_split_phrase(params)}"
             "(a donor's inner face blended into the target with a soft mask and colour shift)."
         ),
         image_size=int(params["size"]),
@@ -170,6 +236,22 @@ def synthetic_card(params: Mapping[str, Any]) -> ManifestCard:
     )
 
 
+def _split_phrase(params: Mapping[str, Any]) -> str:
+    counts = params.get("identities")
+    if not counts:
+        return ""
+    return "(people per split: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ") "
+
+
+def _command_arg(key: str, value: Any) -> str:
+    if isinstance(value, list):
+        return f"'{key}={value}'".replace(" ", "")
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k}: {v}" for k, v in value.items())
+        return f"'{key}={{{inner}}}'"
+    return f"{key}={value}"
+
+
 def _check_args(per_identity: int, size: int, seed: int, name: str) -> None:
     if int(per_identity) < 2:
         raise ConfigError(f"per_identity must be at least 2 images per person, got {per_identity}")
@@ -181,67 +263,6 @@ def _check_args(per_identity: int, size: int, seed: int, name: str) -> None:
         raise ConfigError(f"name must be a plain file stem like 'synthetic', got {name!r}")
 
 
-def holdout_shots_manifest(
-    n_identities: int = 8,
-    per_identity: int = 60,
-    seed: int = 0,
-    size: int = 64,
-    shots: int = 40,
-    name: str = "people_holdout",
-) -> Manifest:
-    """Further real shots of the train-split people: the held-out faces a GAN is judged on.
-
-    Each training person of `synthetic_manifest(n_identities, per_identity, seed=seed)` gets
-    `shots` more real images, indices `per_identity` on (shots that manifest never draws, so
-    no row repeats a training image), the first half in split `val`, the rest in `test`.
-    """
-    _check_args(per_identity, size, seed, name)
-    if int(shots) < 2:
-        raise ConfigError(f"shots must be at least 2 per person (val and test), got {shots}")
-    splits = identity_splits(n_identities, seed)
-    width = max(3, len(str(n_identities - 1)))
-    iwidth = max(5, len(str(per_identity + shots - 1)))
-    rows = []
-    for k in range(int(shots)):
-        index = int(per_identity) + k
-        for identity in sorted(i for i, split in splits.items() if split == "train"):
-            person = f"synth{identity:0{width}d}"
-            stem = f"real_{index:0{iwidth}d}"
-            rows.append(
-                {
-                    "path": f"{person}/{stem}.png",
-                    "label": 0,
-                    "split": "val" if k < int(shots) // 2 else "test",
-                    "video_id": f"{name}/{person}/{stem}",
-                    "frame": 0,
-                    "identity": person,
-                    "source": SOURCE_REAL,
-                    "sha256": "",
-                    "synth_seed": seed,
-                    "synth_identity": identity,
-                    "synth_index": index,
-                    "synth_donor": -1,
-                }
-            )
-    card = synthetic_card(
-        dict(
-            n_identities=n_identities,
-            per_identity=per_identity,
-            fake_fraction=0.0,
-            seed=seed,
-            size=size,
-            name=name,
-        )
-    )
-    card.description = (
-        f"Held-out real faces of the train-split people of the built-in synthetic faces "
-        f"({n_identities} identities, seed {seed}): shots {per_identity} to "
-        f"{per_identity + shots - 1} of each, half val, half test (the GAN's references)."
-    )
-    card.provenance["holdout_shots"] = int(shots)
-    return Manifest(frame=pd.DataFrame(rows), card=card, root=None)
-
-
 def write_synthetic_dataset(
     out: str | os.PathLike[str],
     name: str = "synthetic",
@@ -250,6 +271,8 @@ def write_synthetic_dataset(
     size: int = 64,
     fake_fraction: float = 0.5,
     seed: int = 0,
+    identities: Mapping[str, int] | None = None,
+    donor_groups: Sequence[Sequence[int]] | None = None,
     *,
     progress: bool = True,
 ) -> Path:
@@ -264,7 +287,9 @@ def write_synthetic_dataset(
     Returns:
         The path of the manifest CSV.
     """
-    manifest = synthetic_manifest(n_identities, per_identity, fake_fraction, seed, size, name)
+    manifest = synthetic_manifest(
+        n_identities, per_identity, fake_fraction, seed, size, name, identities, donor_groups
+    )
     return write_rendered(manifest, out, size=size, seed=seed, progress=progress)
 
 
