@@ -40,6 +40,8 @@ from fakearena.results import now_iso
 from fakearena.runs.confound_check import score_test_sets
 from fakearena.runs.populations import (
     BLEND,
+    FACE_SWAPS,
+    SAMPLERS,
     SWAP_SOURCES,
     GeneratorInstance,
     generator_instances,
@@ -121,7 +123,7 @@ def training_fake_names(cfg: DictConfig) -> list[str]:
 
 def _population_overrides(instance: GeneratorInstance, shots_csv: Path) -> list[str]:
     """What the instance learns: its people's generator shots, judged on held-out ones."""
-    if instance.task == "gan":
+    if instance.task in SAMPLERS:
         # train rows: what it learns; val/test rows: held-out shots of the same people
         return [f"data.holdout_manifests=[{shots_csv}]", "data.unseen_people=false"]
     return [
@@ -136,11 +138,12 @@ def _generate_overrides(
 ) -> list[str]:
     """What an instance's fakes are made from, their split (by population) and count.
 
-    A GAN makes as many samples as its people have reals; a face swap of the test people
+    A GAN or diffusion model makes as many samples as its people have reals; a face swap of
+    the test people
     mirrors their blended fakes row for row, one of the train people swaps their reals.
     """
     n = (spec.get("generate") or {}).get("n")
-    if instance.task == "faceswap":
+    if instance.task in FACE_SWAPS:
         if not instance.makes_test_set:  # every real face of its (train) people, to the next
             return [f"data.manifests=[{real_csv}]", "split=train"]
         # the source shot of every blended fake of its people, to that blend's donor

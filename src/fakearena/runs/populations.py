@@ -31,7 +31,9 @@ from fakearena.errors import ConfigError
 
 BLEND = "blend"
 TRAIN_PEOPLE = "-train-people"  # suffix of a generator instance that learns the train people
-TASKS = ("gan", "faceswap")
+SAMPLERS = ("gan", "diffusion")  # draw faces from noise: they learn people, name nobody
+FACE_SWAPS = ("faceswap", "faceswap_masked")  # swap named people among each other
+TASKS = (*SAMPLERS, *FACE_SWAPS)
 
 
 def face_options(cfg: DictConfig) -> dict[str, Any]:
@@ -89,7 +91,7 @@ class GeneratorInstance:
     Attributes:
         name: run, fake set and (for test people) test set name.
         entry: the `generators.<entry>` config it comes from.
-        task: gan or faceswap.
+        task: its `task=` (gan, diffusion, faceswap, faceswap_masked).
         population: the split whose people it learns (test, or train for training fakes).
         people: the people it learns (a face swap: one decoder each).
     """
@@ -106,7 +108,7 @@ class GeneratorInstance:
 
 
 def entry_task(name: str, spec: DictConfig) -> str:
-    """gan or faceswap, read from the entry's `task=` override."""
+    """The entry's `task=` override (one of `TASKS`)."""
     tasks = [str(a).split("=", 1)[1] for a in spec.get("train") or [] if str(a).startswith("task=")]
     if len(tasks) != 1 or tasks[0] not in TASKS:
         raise ConfigError(
@@ -145,7 +147,7 @@ def generator_instances(cfg: DictConfig, training_fakes: list[str]) -> list[Gene
         _check_entry(name, spec)
         task = entry_task(name, spec)
         limit = spec.get("max_people")
-        if limit is not None and task != "faceswap":
+        if limit is not None and task not in FACE_SWAPS:
             raise ConfigError(
                 f"generators.{name}.max_people is for face swaps (one decoder per person); "
                 "a GAN learns every person of its population"
@@ -153,7 +155,7 @@ def generator_instances(cfg: DictConfig, training_fakes: list[str]) -> list[Gene
         populations = ["test"] + (["train"] if name in training_fakes else [])
         for population in populations:
             chosen = people[population][: int(limit)] if limit is not None else people[population]
-            if task == "faceswap" and len(chosen) < 2:
+            if task in FACE_SWAPS and len(chosen) < 2:
                 raise ConfigError(
                     f"generators.{name}: a face swap needs at least 2 {population} people, "
                     f"got {len(chosen)}; raise faces.identities.{population} or max_people"
@@ -175,7 +177,7 @@ SWAP_SOURCES = "swap_sources"  # the untouched shots of the blended fakes a face
 
 def swap_group(instances: list[GeneratorInstance]) -> tuple[str, ...]:
     """The test people the face swaps swap among (one group: every face-swap entry's)."""
-    groups = {i.people for i in instances if i.task == "faceswap" and i.makes_test_set}
+    groups = {i.people for i in instances if i.task in FACE_SWAPS and i.makes_test_set}
     if len(groups) > 1:
         raise ConfigError(
             "face-swap entries learn different test people "
