@@ -1,13 +1,13 @@
 """GAN (or diffusion) quality per CPU time on the arena's faces: FID (beside its floor), KID
 and PRDC.
 
-Trains `fakearena`'s GAN task (`--task diffusion`: its diffusion task, same protocol; its
-real training step, in a Lightning trainer) on the real faces of the arena's default data
-(`conf/arena.yaml` faces: 10 people x 120 images at 64 px,
-half of them blended fakes: the 360 real faces of the 6 training people) and, each time the
-training clock passes a milestone, pauses it and judges N fixed-z samples against two real
-references (see `benchmarks/_gan_reference.py`), each N faces with its real-vs-real floor (the
-same scores between those N faces and N other real faces of the same people):
+Trains `fakearena`'s GAN task (`--task diffusion`: its diffusion task, same protocol; its real
+training step, in a Lightning trainer) on the real faces of the arena's default data
+(the arena's former faces: 10 people x 120 images at 64 px, half of them blended fakes: the
+360 real faces of the 6 training people) and, each time the training clock passes a milestone,
+pauses it and judges N fixed-z samples against two real references (see
+`benchmarks/_gan_reference.py`), each N faces with its real-vs-real floor (the same scores
+between those N faces and N other real faces of the same people):
 
 - `test`: real faces of the arena's test people, whom the GAN never saw (the issue's
   protocol); beside it, `perfect`: N unseen shots of the *training* people scored against

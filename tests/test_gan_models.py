@@ -14,7 +14,7 @@ from fakearena.models.generators.mlp_gan import mlp_gan
 from fakearena.models.generators.sngan import sngan
 
 GENERATOR_CONFIGS = sorted(p.stem for p in (config_dir() / "generator").glob("*.yaml"))
-GAN_CONFIGS = [name for name in GENERATOR_CONFIGS if name in ("mlp", "dcgan", "sngan")]
+GAN_CONFIGS = [name for name in GENERATOR_CONFIGS if name in ("mlp", "dcgan", "dcgan64", "sngan")]
 
 
 def reference_mlp_gan() -> tuple[nn.Sequential, nn.Sequential]:

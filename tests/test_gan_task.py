@@ -123,3 +123,36 @@ def test_image_grid_places_every_image():
     grid = image_grid(images, columns=3, pad=1)
     assert grid.shape == (2 * 5 + 1, 3 * 5 + 1, 3)
     assert grid[1, 1, 0] == 0 and grid[1, 6, 0] == round(255 / 4) and grid[6, 6, 0] == 255
+
+
+# the 64-px recipe's optimiser, as conf/generator/dcgan64.yaml documents it
+DCGAN64_RECIPE = [
+    "task.optimizer.lr=5.0e-4",
+    "task.d_optimizer={_target_: torch.optim.Adam, _partial_: true, lr: 2.0e-4,"
+    " betas: [0.5, 0.999]}",
+]
+
+
+def test_dcgan64_recipe_works_at_64_px_and_trains_a_step(tmp_path):
+    from fakearena.config import compose
+    from fakearena.models.generators.dcgan import DCGANDiscriminator, DCGANGenerator
+    from fakearena.runs.train import build_task
+
+    overrides = ["task=gan", "generator=dcgan64", "data=synthetic", "data.image_size=64"]
+    cfg = compose("train", [*overrides, *DCGAN64_RECIPE, "task.grid_size=0"])
+    torch.manual_seed(0)
+    task = build_task(cfg)
+    net = task.net
+    # both networks are the plain 64-px DCGAN (no work_size wrappers), width 32, with an EMA
+    assert type(net.generator) is DCGANGenerator and type(net.discriminator) is DCGANDiscriminator
+    assert net.generator.net[0].out_channels == 8 * 32  # 4x4 stage: 8 x g_width
+    assert net.discriminator.net[0].out_channels == 32
+    assert (net.image_shape, net.ema_decay) == ((3, 64, 64), 0.999)
+    with torch.no_grad():
+        assert net.generator(torch.randn(2, net.latent_dim)).shape == (2, 3, 64, 64)
+    g, d = snapshot(net.generator), snapshot(net.discriminator)
+    fit(task, batches(1, size=64, channels=3), tmp_path)
+    g_opt, d_opt = task.optimizers()[:2]
+    assert (g_opt.param_groups[0]["lr"], d_opt.param_groups[0]["lr"]) == (5.0e-4, 2.0e-4)
+    assert changed(g, net.generator) and changed(d, net.discriminator)
+    assert any(not torch.equal(a, b) for a, b in zip(g, net.generator_ema.parameters()))
