@@ -213,7 +213,41 @@ def gpu_file_claims() -> Iterator[tuple[str, str, str]]:
         yield "docs/gpu.md", "compile_speed.json", f"{verb} {percent:.0%} for {label.split()[-1]}"
 
 
-CLAIMS = [*readme_claims(), *gpu_claims(), *gpu_file_claims()]
+def arena_demo_claims() -> Iterator[tuple[str, str, str]]:
+    """README's "What the default arena shows", from benchmarks/results/arena_demo/."""
+    source = "arena_demo/summary.json"
+    demo = results(source)
+    yield "README.md", source, f"it took {demo['wall_seconds'] / 60:.1f} minutes"
+    for name, test_set in demo["test_sets"].items():
+        people, rows = test_set["identities"], test_set["rows"]
+        aucs = {d: demo["detectors"][d][name]["auc"] for d in ("resnet", "meso4")}
+        low, high = test_set["confound_ci95"]
+        flag = "**confounded**" if test_set["confound_flagged"] else "ok"
+        yield (
+            "README.md",
+            source,
+            f"| `{name}` | {rows['real']} / {rows['fake']} | {people['real']} / "
+            f"{people['fake']} | {test_set['confound_auc']:.3f} [{low:.3f}, {high:.3f}] {flag} | "
+            f"{test_set['confound_chance']:.3f} | {aucs['resnet']:.3f} | {aucs['meso4']:.3f} |",
+        )
+    gan, diffusion = demo["generators"]["dcgan"], demo["generators"]["diffusion"]
+    swap, blend = demo["generators"]["faceswap"], demo["generators"]["blend"]
+    yield (
+        "README.md",
+        source,
+        f"DCGAN FID {gan['test/fid']:.1f} against a real-vs-real floor of "
+        f"{gan['test/fid_floor']:.1f} (N=60, {gan['batches']} steps), diffusion FID "
+        f"{diffusion['test/fid']:.1f} ({diffusion['batches']} steps)",
+    )
+    yield (
+        "README.md",
+        source,
+        f"truth PSNR {swap['fakes/truth_psnr']:.2f} dB against the blends' "
+        f"{blend['fakes/truth_psnr']:.2f} dB over all the blends",
+    )
+
+
+CLAIMS = [*readme_claims(), *gpu_claims(), *gpu_file_claims(), *arena_demo_claims()]
 
 
 @pytest.mark.parametrize(("doc", "source", "expected"), CLAIMS)
