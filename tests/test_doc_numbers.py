@@ -247,7 +247,45 @@ def arena_demo_claims() -> Iterator[tuple[str, str, str]]:
     )
 
 
-CLAIMS = [*readme_claims(), *gpu_claims(), *gpu_file_claims(), *arena_demo_claims()]
+def real_workflow_claims() -> Iterator[tuple[str, str, str]]:
+    """README's real-video workflow timings and metrics (benchmarks/real_workflow.py)."""
+    source = "real_workflow.json"
+    run = results(source)
+    steps, metrics, convert = run["steps"], run["fake_set"], run["convert"]
+    total = sum(step["seconds"] for step in steps)
+    yield "README.md", source, f"the seven steps took {total:.0f} s in all"
+    yield (
+        "README.md",
+        source,
+        f"faces extract {steps[1]['seconds']:.1f} s, the swap's training "
+        f"{steps[2]['seconds']:.1f} s, generate {steps[3]['seconds']:.1f} s, convert "
+        f"{steps[4]['seconds']:.1f} s for {convert['frames']} frames",
+    )
+    yield (
+        "README.md",
+        source,
+        f"ID retrieval top-1 {metrics['fakes/id_top1']['value']:.3f} among 2 people (chance 0.5) "
+        f"and ID similarity {metrics['fakes/id_similarity']['value']:.3f} to the donor against "
+        f"{metrics['fakes/id_similarity_target']['value']:.3f} to the replaced face",
+    )
+    yield (
+        "README.md",
+        source,
+        f"pose error {metrics['fakes/pose_error']['value']:.1f} degrees and expression error "
+        f"{metrics['fakes/expression_error']['value']:.3f}",
+    )
+    for name, label in (("resnet", "test ResNet"), ("meso4", "Meso4")):
+        probability = run["detections"][name][0].split()[3]
+        yield "README.md", source, f"{probability} ({label},"
+
+
+CLAIMS = [
+    *readme_claims(),
+    *gpu_claims(),
+    *gpu_file_claims(),
+    *arena_demo_claims(),
+    *real_workflow_claims(),
+]
 
 
 @pytest.mark.parametrize(("doc", "source", "expected"), CLAIMS)
