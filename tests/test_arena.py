@@ -27,14 +27,15 @@ def test_smoke_arena_reports_every_generator_detector_cell_and_resumes(tmp_path:
     assert "train generator dcgan" in names and "train detector meso4" in names
     assert all(stage["status"] == "ran" for stage in summary["stages"])
 
-    test_sets = {"dcgan", "faceswap", "blend"}
+    test_sets = {"dcgan", "diffusion", "faceswap", "blend"}
     for detector in ("small_cnn", "meso4"):
         record = read_results(run_dir / "detectors" / detector)
         for test_set in test_sets:
             auc = record["metrics"][f"test/{test_set}/auc"]["value"]
             assert 0.0 <= auc <= 1.0
-    for generator in ("dcgan", "faceswap"):
-        assert read_results(run_dir / "generators" / generator)["task"] in ("gan", "faceswap")
+    tasks = {"dcgan": "gan", "diffusion": "diffusion", "faceswap": "faceswap"}
+    for generator, task in tasks.items():
+        assert read_results(run_dir / "generators" / generator)["task"] == task
     for test_set in test_sets:  # every test set carries its confound check
         check = read_results(run_dir / "testsets" / test_set)
         assert check["task"] == "testset" and check["test_set"] == test_set
@@ -58,7 +59,7 @@ def test_smoke_arena_reports_every_generator_detector_cell_and_resumes(tmp_path:
     headline = md.split("## Generators\n", 1)[1].split("\n## ", 1)[0]
     lines = [line.split(" | ") for line in headline.splitlines() if line.startswith("| ")]
     names = [line[1] for line in lines[1:]]
-    assert len(lines[0]) <= 6 and len(names) == len(set(names)) == 3  # one row per generator
+    assert len(lines[0]) <= 6 and len(names) == len(set(names)) == 4  # one row per generator
     assert "faceswap" in names and "## Generator details" in md
     from PIL import Image
 

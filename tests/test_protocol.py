@@ -229,7 +229,9 @@ def test_the_public_protocol_runs_on_ffpp_fixture_crops(
         assert 0.0 <= table.loc[0, f"{column}/auc"] <= 1.0
         assert 0.0 <= table.loc[0, f"{column}/video_auc"] <= 1.0
         assert table.loc[0, f"{column}/auc_n_units"] == 2  # one real and one fake video
-        assert table.loc[0, f"{column}/auc_flags"] == "small_n"
+        # too few videos for a CI; an untrained-looking meso4 may also score them all alike
+        flags = table.loc[0, f"{column}/auc_flags"].split(";")
+        assert {"small_n", "no_ci"} <= set(flags) <= {"small_n", "no_ci", "collapsed"}
     text = (run_dir / "protocol.md").read_text()
     assert "- frames per video: 32 (fixed by the protocol" in text
     assert text.count("(no CI) N=2 videos ⚠ small N") == 6 and "## Warnings" in text
