@@ -95,7 +95,8 @@ def compare(
 
 
 def _cells(result: PairedComparison) -> list[str]:
-    """Difference [CI], p, seed pairs, units (with flags) and a verdict placeholder."""
+    """Difference [CI], p, seed pairs, units (with flags), and an empty verdict cell that the
+    caller fills with `_verdict` (it needs the detectors' names)."""
     delta = number(result.delta)
     if result.ci95 is not None:
         low, high = (number(v, like=result.delta) for v in result.ci95)
