@@ -11,6 +11,8 @@ from fakearena.errors import DataError
 from fakearena.metrics.confound import (
     CHUNK,
     SMOOTHING,
+    chance_auc,
+    chance_corrected,
     confound_check,
     identity_bootstrap_auc,
     identity_scores,
@@ -75,12 +77,59 @@ def test_cross_fitted_auc_equals_brute_force_loops():
     brute = _brute_scores(list(identities), list(labels), list(folds))
     np.testing.assert_allclose(identity_scores(identities, labels, folds), brute, rtol=1e-12)
     result = confound_check(identities, labels, videos, folds=4, seed=11)
-    assert result.auc == pytest.approx(_pairwise_auc(brute, labels), abs=1e-12)
-    assert result.auc == pytest.approx(roc_auc_score(labels, brute), abs=1e-12)
+    assert result.raw_auc == pytest.approx(_pairwise_auc(brute, labels), abs=1e-12)
+    assert result.raw_auc == pytest.approx(roc_auc_score(labels, brute), abs=1e-12)
+    expected = 0.5 + 0.5 * max(result.raw_auc - result.chance_auc, 0) / (1 - result.chance_auc)
+    assert result.auc == pytest.approx(expected, abs=1e-12)
     assert result.units == {
         "real": int(np.sum(video_label == 0)),
         "fake": int(np.sum(video_label == 1)),
     }
+
+
+def _shuffled_null_auc(identities, labels, units, seed):
+    """The raw check's AUC on labels shuffled over the units, by brute-force loops."""
+    rng = np.random.default_rng([seed, 1])
+    unit_names, unit = np.unique(units, return_inverse=True)
+    unit_label = np.zeros(unit_names.size, int)
+    unit_label[unit] = labels
+    values = []
+    for _ in range(20):
+        shuffled = rng.permutation(unit_label)[unit]
+        folds = unit_folds(identities, shuffled, units, seed=seed)
+        values.append(_pairwise_auc(_brute_scores(identities, shuffled, folds), shuffled))
+    return float(np.mean(values))
+
+
+def test_chance_level_equals_the_brute_force_mean_over_shuffles():
+    rng = np.random.default_rng(8)
+    identities = rng.integers(0, 6, 60)
+    labels = rng.integers(0, 2, 60)
+    units = np.arange(60).astype(str)
+    got = chance_auc(identities.astype(str), labels, units, seed=2)
+    assert got == pytest.approx(_shuffled_null_auc(identities.astype(str), labels, units, 2))
+
+
+def test_random_labels_score_above_half_raw_and_half_corrected():
+    """Labels that ignore identity: the raw cross-fitted AUC sits near 0.58 for 40 people x 40
+    rows (the folds keep each person's chance imbalance); corrected, it is 0.5 +- noise."""
+    raws, corrected = [], []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        identities = rng.integers(0, 40, 1600)
+        labels = rng.permutation(np.repeat([0, 1], 800))
+        result = confound_check(identities, labels, seed=seed, n_bootstrap=50)
+        raws.append(result.raw_auc)
+        corrected.append(result.auc)
+    assert 0.55 < np.mean(raws) < 0.62
+    assert abs(np.mean(corrected) - 0.5) < 0.03 and max(corrected) < 0.58
+
+
+def test_chance_correction_maps_chance_to_half_and_one_to_one():
+    assert chance_corrected(0.6, 0.6) == 0.5
+    assert chance_corrected(0.55, 0.6) == 0.5  # no better than chance: 0.5, not below
+    assert chance_corrected(1.0, 0.6) == 1.0
+    assert chance_corrected(0.8, 0.6) == pytest.approx(0.75)
 
 
 def test_folds_deal_each_persons_classes_evenly():

@@ -114,7 +114,8 @@ def test_arena_checks_every_test_set_and_the_report_shows_them(faces, test_sets,
     records = {path.parent.name: read_results(path) for path in written}
     clean, confounded = (records[n]["metrics"] for n in ("clean", "confounded"))
     assert confounded["testset/confound_auc"]["flagged"] is True
-    assert confounded["testset/confound_auc"]["value"] > 0.9
+    # corrected for chance (raw about 0.93; the small model misplaces a few faces)
+    assert confounded["testset/confound_auc"]["value"] > 0.8
     assert clean["testset/confound_auc"]["flagged"] is False
     assert clean["testset/real_identities"]["value"] == 12
     assert confounded["testset/real_column_identities"]["value"] == 6

@@ -4,8 +4,20 @@ A test set whose fakes show other people than its reals can be scored by recogni
 not forgeries (VALIDITY.md section 1). The check scores each row with the best a classifier
 can do that sees only the row's identity: the fake rate of that person, estimated on other
 rows (cross-fitted over units, k folds) and smoothed towards the overall fake rate. Its ROC
-AUC is then 0.5 for a set whose people each show as many reals as fakes, and near 1 for a
-set whose fakes are of other people. Outside 0.5 +- `TOLERANCE` the set is flagged.
+AUC (`raw_auc`) is 0.5 for a set whose people each show as many reals as fakes, and near 1 for
+a set whose fakes are of other people.
+
+A finite set scores above 0.5 with no confound at all: where each person's labels fall by
+chance, a few more fakes here and a few more reals there, the person rates (dealt per person
+and class, so each fold keeps the person's proportion) pick the imbalance up (about 0.58 for
+40 people x 40 rows of random labels). `chance_auc` measures that level on the set itself (the
+check after shuffling the labels over the units), and the reported `auc` is corrected for it,
+as Cohen's kappa corrects agreement for chance:
+
+    auc = 0.5 + 0.5 * max(raw_auc - chance_auc, 0) / (1 - chance_auc)
+
+0.5: identity tells the classes apart no better than it does in a shuffled copy of the set;
+1: identity alone separates them. Outside 0.5 +- `TOLERANCE` the set is flagged.
 
 Folds are stratified: each person's real units and fake units are dealt round-robin into the
 folds from one seeded start, so every fold holds a person's two classes in the proportion of
@@ -15,8 +27,8 @@ comes out below 0.5 (`leave_one_out_scores` keeps that estimator for the tests t
 
 The 95% CI resamples identities (the repeating unit of an identity classifier), with
 replacement, keeping every row of each drawn person and its score from the whole set;
-replicates lacking a class are dropped. `chance_auc` is the check's value after shuffling
-the labels over the units: what a set of these counts scores with no confound at all.
+replicates lacking a class are dropped; its ends are corrected like the AUC (the chance level
+of the whole set).
 """
 
 from __future__ import annotations
@@ -42,15 +54,17 @@ class ConfoundResult:
     """The confound check of one test set.
 
     Attributes:
-        auc: ROC AUC of the cross-fitted identity scores (0.5: identity says nothing).
-        ci95: 95% bootstrap interval over identities ([auc, auc] with one identity).
+        auc: the identity-only AUC corrected for chance (`chance_corrected`; 0.5: identity
+            says no more than in a shuffled copy of the set, 1: it separates the classes).
+        ci95: its 95% bootstrap interval over identities ([auc, auc] with one identity).
         flagged: whether `auc` lies outside 0.5 +- `tolerance`.
         rows, units, identities: per class ("real", "fake"): rows, units (videos, else
             images) and distinct identities.
         shared_identities: identities with both real and fake rows.
         rows_shared: share of rows whose identity has both classes.
-        chance_auc: the mean AUC of the same check after shuffling the labels over the rows
-            (seeded): what a set with these counts scores with no confound at all. A
+        raw_auc: ROC AUC of the cross-fitted identity scores, before the correction.
+        chance_auc: the mean raw AUC of the same check after shuffling the labels over the
+            units (seeded): what a set with these counts scores with no confound at all. A
             balanced design (each person as many reals as fakes) scores below it; with few
             rows per person, chance imbalance alone lifts it above 0.5.
         identity_source: where each row's identity came from (column, model, embedding).
@@ -66,6 +80,7 @@ class ConfoundResult:
     identities: dict[str, int]
     shared_identities: int
     rows_shared: float
+    raw_auc: float
     chance_auc: float
     identity_source: str
     folds: int
@@ -87,6 +102,13 @@ class ConfoundResult:
 def is_flagged(auc: float, tolerance: float = TOLERANCE) -> bool:
     """Whether an identity-only AUC leaves 0.5 +- tolerance (1e-12 slack for float noise)."""
     return abs(float(auc) - 0.5) > float(tolerance) + 1e-12
+
+
+def chance_corrected(raw_auc: float, chance: float) -> float:
+    """0.5 + 0.5 * max(raw_auc - chance, 0) / (1 - chance): `chance` maps to 0.5, 1 to 1."""
+    if chance >= 1.0:
+        return 0.5
+    return 0.5 + 0.5 * max(float(raw_auc) - float(chance), 0.0) / (1.0 - float(chance))
 
 
 def _codes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -288,7 +310,9 @@ def confound_check(
         )
     fold = unit_folds(names, labels, units, folds=folds, seed=seed)
     scores = identity_scores(names, labels, fold, smoothing)
-    auc = auc_score(scores, labels)
+    raw = auc_score(scores, labels)
+    chance = chance_auc(names, labels, units, folds, seed, smoothing)
+    auc = chance_corrected(raw, chance)
     people = _per_class(names, labels)
     shared = set(names[labels == 0]) & set(names[labels == 1])
     warnings = []
@@ -297,7 +321,7 @@ def confound_check(
         ci95 = [auc, auc]
         warnings.append(f"{what}: one identity only; the confound AUC has no interval")
     else:
-        ci95 = percentile_ci(replicates)
+        ci95 = [chance_corrected(v, chance) for v in percentile_ci(replicates)]
         if replicates.size < n_bootstrap:
             warnings.append(
                 f"{n_bootstrap - replicates.size} of {n_bootstrap} identity bootstrap "
@@ -308,7 +332,6 @@ def confound_check(
             f"{what}: {people['real']} real and {people['fake']} fake identities; the "
             "confound AUC measures those people only (VALIDITY.md asks for >= 40)"
         )
-    chance = chance_auc(names, labels, units, folds, seed, smoothing)
     return ConfoundResult(
         auc=float(auc),
         ci95=[float(v) for v in ci95],
@@ -318,7 +341,8 @@ def confound_check(
         identities=people,
         shared_identities=len(shared),
         rows_shared=float(np.isin(names, sorted(shared)).mean()),
-        chance_auc=chance,
+        raw_auc=float(raw),
+        chance_auc=float(chance),
         identity_source=identity_source,
         folds=int(folds),
         seed=int(seed),

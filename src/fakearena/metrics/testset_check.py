@@ -130,6 +130,7 @@ def confound_metrics(
             flagged=result.flagged,
             tolerance=result.tolerance,
         ),
+        "testset/confound_raw_auc": metric(result.raw_auc, n_ids),
         "testset/confound_chance_auc": metric(result.chance_auc, n_ids),
         "testset/shared_identities": metric(result.shared_identities, n_ids),
         "testset/rows_shared": metric(result.rows_shared, sum(result.rows.values())),
@@ -152,8 +153,8 @@ def summary_lines(
     low, high = result.ci95
     lines = [
         f"{name}: confound AUC {result.auc:.3f} [{low:.3f}, {high:.3f}] "
-        f"{result.flag} (flag outside 0.5 +- {result.tolerance:g}; chance at these counts "
-        f"{result.chance_auc:.3f})",
+        f"{result.flag} (flag outside 0.5 +- {result.tolerance:g}; corrected for chance: raw "
+        f"{result.raw_auc:.3f}, {result.chance_auc:.3f} with shuffled labels)",
         f"  rows real {result.rows['real']}, fake {result.rows['fake']}; identities real "
         f"{result.identities['real']}, fake {result.identities['fake']}, shared "
         f"{result.shared_identities} ({result.rows_shared:.0%} of rows)",

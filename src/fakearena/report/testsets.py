@@ -19,15 +19,17 @@ HEADERS = [
     "identities real / fake",
     "shared",
     "confound AUC [95% CI]",
-    "chance",
+    "raw / chance",
     "check",
 ]
 NOTE = (
     "confound AUC: a classifier that sees only who is in each image (each person's fake "
-    "rate on other rows); near 0.5 means identity does not tell the classes apart, so a "
-    "detector's AUC on the set is not identity. CONFOUNDED: outside 0.5 +- tolerance. "
-    "chance: the same check with the labels shuffled over the units (what these counts give "
-    "with no confound). Identities: as the identity source recognised them (column: as the "
+    "rate on other rows), corrected for chance: 0.5 means identity does not tell the classes "
+    "apart better than in a copy of the set with shuffled labels, so a detector's AUC on the "
+    "set is not identity; 1 means identity alone separates them. CONFOUNDED: outside 0.5 +- "
+    "tolerance. raw / chance: the classifier's AUC before the correction, and the same check "
+    "with the labels shuffled over the units (what these counts give with no confound). "
+    "Identities: as the identity source recognised them (column: as the "
     "manifest's identity column names them; GAN rows name nobody, a swap names its target); "
     "the CI resamples identities."
 )
@@ -73,13 +75,14 @@ def testset_row(run: RunRecord) -> list[str]:
     shared = _value(metrics, "testset/shared_identities")
     share = _value(metrics, "testset/rows_shared")
     chance = _value(metrics, "testset/confound_chance_auc")
+    raw = _value(metrics, "testset/confound_raw_auc")
     return [
         str(name),
         _pair(metrics, "rows"),
         _identities(metrics),
         "-" if shared is None else f"{int(shared)} ({share:.0%} of rows)",
         f"{auc['value']:.3f} [{low:.3f}, {high:.3f}] (N={auc.get('n')} identities)",
-        "-" if chance is None else f"{chance:.3f}",
+        "-" if chance is None else f"{'-' if raw is None else f'{raw:.3f}'} / {chance:.3f}",
         check,
     ]
 
