@@ -11,8 +11,9 @@ Folder of an arena run:
     fakes/<g>/       its fake set (`fakearena generate`): PNGs + <g>.csv (+ results.json: a
                      face swap's truth metrics); fakes/blend/results.json: the blended fakes'
                      truth metrics, the reference a learned swap should reach
-    testsets/<g>.csv generator g's test fakes + the real test faces of the same people;
-                     <g>.json beside it: its population (`fakearena.runs.testsets`);
+    testsets/<g>.csv generator g's test fakes + the real test faces of the same people,
+                     matched by identity (`fakearena.runs.identity_match`); <g>.json
+                     beside it: its population (`fakearena.runs.testsets`);
     testsets/<g>/    its confound check (results.json: the identity-only AUC, identities per
                      class); testsets/identity_model-*.pt: the identity model it used
     detectors/<d>/   `fakearena train task=detect` run of each detector, scored on every test set
@@ -37,7 +38,7 @@ from fakearena.data.manifest import read_manifest
 from fakearena.data.synthetic import SWAP_TARGET
 from fakearena.errors import ConfigError
 from fakearena.results import now_iso
-from fakearena.runs.confound_check import score_test_sets
+from fakearena.runs.confound_check import identity_matcher, score_test_sets
 from fakearena.runs.populations import (
     BLEND,
     FACE_SWAPS,
@@ -138,9 +139,10 @@ def _generate_overrides(
 ) -> list[str]:
     """What an instance's fakes are made from, their split (by population) and count.
 
-    A GAN or diffusion model makes as many samples as its people have reals; a face swap of
-    the test people
-    mirrors their blended fakes row for row, one of the train people swaps their reals.
+    A GAN or diffusion model makes as many samples as its people have reals (times
+    `identity_match.pool` for its test set, which is matched by identity); a face swap of the
+    test people mirrors their blended fakes row for row, one of the train people swaps their
+    reals.
     """
     n = (spec.get("generate") or {}).get("n")
     if instance.task in FACE_SWAPS:
@@ -153,11 +155,29 @@ def _generate_overrides(
     people = split_people(cfg)
     per_person = real_per_person(cfg)
     if instance.makes_test_set:
-        count = int(n) if n is not None else per_person * len(instance.people)
+        count = int(n) if n is not None else per_person * len(instance.people) * sample_pool(cfg)
         return [*source, f"n={count}", "split=test"]
     n_train, n_val = (per_person * len(people[s]) for s in ("train", "val"))
     total = int(n) if n is not None else n_train + n_val
     return [*source, f"n={total}", f"split={{train: {n_train}, val: {n_val}}}"]
+
+
+def identity_matching(cfg: DictConfig) -> bool:
+    """Whether the arena's test sets are identity-matched (`identity_match.enabled`)."""
+    return bool((cfg.get("identity_match") or {}).get("enabled", False))
+
+
+def sample_pool(cfg: DictConfig) -> int:
+    """How many times its test reals a GAN or diffusion model samples for its test set."""
+    if not identity_matching(cfg):
+        return 1
+    pool = (cfg.get("identity_match") or {}).get("pool", 1)
+    if not isinstance(pool, int) or isinstance(pool, bool) or pool < 1:
+        raise ConfigError(
+            f"identity_match.pool={pool!r}: give a whole number >= 1 (samples per test real "
+            "from which the matching draws; 3 by default)"
+        )
+    return pool
 
 
 def generator_stages(
@@ -347,6 +367,7 @@ def run(cfg: DictConfig) -> None:
         # every training fake set is some detector's (train_fakes, or leave_one_out's)
         trained_on=[faces["real"], *training.values()],
         learned_people={i.entry: i.people for i in instances if i.makes_test_set},
+        matcher=identity_matcher(cfg, run_dir / "testsets") if identity_matching(cfg) else None,
     )
     step = time.perf_counter()
     score_test_sets(cfg, test_sets, run_dir / "testsets", list(faces.values()))

@@ -10,7 +10,7 @@ others in the population JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from fakearena.errors import DataError
 from fakearena.utils.io import atomic_write_json
 
 LEARNED = "learned"  # fake people known from the generator's training people
+# (name, test set, its people) -> (the identity-matched set, a record of the selection)
+Matcher = Callable[[str, Manifest, Sequence[str]], tuple[Manifest, dict[str, Any]]]
 
 
 def row_people(frame: pd.DataFrame) -> set[str]:
@@ -90,6 +92,7 @@ def build_test_sets(
     *,
     trained_on: Sequence[Path] = (),
     learned_people: Mapping[str, Sequence[str]] | None = None,
+    matcher: Matcher | None = None,
 ) -> dict[str, Path]:
     """One test set per fake set: its test fakes plus the real test faces of the same people.
 
@@ -101,6 +104,8 @@ def build_test_sets(
             appear in any test set).
         learned_people: per fake set whose rows carry no identity (unconditional GAN
             samples), the people its generator learned: its reals are those people's.
+        matcher: makes each set identity-matched (`fakearena.runs.identity_match`); its
+            record goes into the population JSON as `identity_match`.
 
     Returns:
         test set name -> manifest path.
@@ -136,6 +141,13 @@ def build_test_sets(
                 "test set must show unseen people only"
             )
         union: Manifest = union_manifests([reals, fakes], name=name)
+        matched = None
+        if matcher is not None:
+            union, matched = matcher(name, union, pop["people"])
+            kept = union.frame
+            real_rows, fake_rows = kept[kept["label"] == 0], kept[kept["label"] == 1]
+            pop = population(real_rows, fake_rows, learned_people.get(name), seen)
+            pop["identity_match"] = matched
         test_sets[name] = write_manifest(union, out_dir / f"{name}.csv", relative_root=False)
         atomic_write_json(out_dir / f"{name}.json", {"test_set": name, **pop})
         print(summary_line(name, pop), flush=True)
