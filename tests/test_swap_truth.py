@@ -83,8 +83,17 @@ def _brute_force(fake, truth, source):
         )
         return np.mean([full[y, x].mean() for y, x in pixels])
 
+    inside = set(pixels)
+    outside = [(y, x) for y in range(height) for x in range(width) if (y, x) not in inside]
+    mse_outside = sum(((f[y, x] - s[y, x]) ** 2).sum() for y, x in outside) / (3 * len(outside))
+    changed = sum(
+        max(abs(int(fake[y, x, c]) - int(source[y, x, c])) for c in range(3)) > 2
+        for y, x in outside
+    ) / len(outside)
     return {
         "pixels": len(pixels),
+        "mse_outside": mse_outside,
+        "changed_outside": changed,
         "mse_fake_truth": mse(f, t),
         "mse_source_truth": mse(s, t),
         "mse_fake_source": mse(f, s),
@@ -103,9 +112,13 @@ def test_truth_metrics_equal_an_independent_brute_force_computation():
         truth[2, 18, 1] ^= 1  # a one-level difference in one channel is part of the region
         fake = np.clip(truth.astype(int) + rng.integers(-40, 41, truth.shape), 0, 255)
         fake = fake.astype(np.uint8)
+        fake[:3, :] = source[:3, :]  # damage outside the region in some rows only
         score, reference = truth_score(fake, truth, source), _brute_force(fake, truth, source)
         assert score.region_pixels == reference["pixels"] == 12 * 11 + 1
-        for key in ("mse_fake_truth", "mse_source_truth", "mse_fake_source"):
+        assert 0 < score.changed_outside < 1
+        keys = ("mse_fake_truth", "mse_source_truth", "mse_fake_source", "mse_outside")
+        keys += ("changed_outside",)
+        for key in keys:
             assert getattr(score, key) == pytest.approx(reference[key], rel=1e-12)
         for key in ("ssim_fake_truth", "ssim_source_truth"):
             assert getattr(score, key) == pytest.approx(reference[key], abs=1e-9)
@@ -119,6 +132,11 @@ def test_truth_metrics_equal_an_independent_brute_force_computation():
     assert summary["truth_ssim"] == pytest.approx(np.mean([e["ssim_fake_truth"] for e in expected]))
     closer = np.mean([e["mse_fake_truth"] < e["mse_fake_source"] for e in expected])
     assert summary["closer_to_truth"] == closer == 1.0 and summary["n"] == 4
+    outside_mse = np.mean([e["mse_outside"] for e in expected])
+    assert summary["outside_rmse"] == pytest.approx(255 * np.sqrt(outside_mse))
+    changed = np.mean([e["changed_outside"] for e in expected])
+    assert summary["outside_changed"] == pytest.approx(changed)
+    assert summarise_truth([truth_score(truth, truth, source)])["outside_rmse"] == 0.0
     assert truth_score(source, source, source) is None  # no region: nothing to score
     with pytest.raises(ValueError, match="no fake with a known truth"):
         summarise_truth([])

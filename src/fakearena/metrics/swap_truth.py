@@ -18,6 +18,13 @@ Over that region, per image (uint8 images scaled to [0, 1]):
   symmetric borders) of each channel, averaged over the region and the channels;
 - closer: whether the fake is nearer the truth than its own source (MSE over the region);
   `closer_to_truth` is the share of such fakes.
+
+Outside the region a swap should change nothing (truth and source are identical there), so
+its damage is counted separately: `outside_rmse` is the root of the mean per-image MSE of
+the fake against the source over the other pixels, in grey levels (0-255; 0: untouched);
+`outside_changed` is the share of those pixels changed by more than 2 grey levels in any
+channel. Two fake sets of the same rows have the same regions, so their truth metrics and
+their damage compare like for like.
 """
 
 from __future__ import annotations
@@ -35,7 +42,10 @@ TRUTH_METRICS = (
     "source_ssim",
     "truth_gain_db",
     "closer_to_truth",
+    "outside_rmse",
+    "outside_changed",
 )
+CHANGED_LEVELS = 2  # a pixel outside the region counts as changed beyond this many levels
 _SIGMA, _RADIUS, _K1, _K2 = 1.5, 5, 0.01, 0.03
 
 
@@ -49,6 +59,8 @@ class TruthScore:
     mse_fake_source: float
     ssim_fake_truth: float
     ssim_source_truth: float
+    mse_outside: float = 0.0
+    changed_outside: float = 0.0
 
     @property
     def closer(self) -> bool:
@@ -118,6 +130,14 @@ def truth_score(fake: np.ndarray, truth: np.ndarray, source: np.ndarray) -> Trut
     def mse(x: np.ndarray, y: np.ndarray) -> float:
         return float(np.square(x - y)[region].mean())
 
+    outside = ~region
+    if outside.any():
+        mse_outside = float(np.square(f - s)[outside].mean())
+        levels = np.abs(fake.astype(np.int16) - source.astype(np.int16)).max(axis=2)
+        changed = float((levels[outside] > CHANGED_LEVELS).mean())
+    else:
+        mse_outside, changed = 0.0, 0.0
+
     return TruthScore(
         region_pixels=pixels,
         mse_fake_truth=mse(f, t),
@@ -125,6 +145,8 @@ def truth_score(fake: np.ndarray, truth: np.ndarray, source: np.ndarray) -> Trut
         mse_fake_source=mse(f, s),
         ssim_fake_truth=float(ssim_map(f, t)[region].mean()),
         ssim_source_truth=float(ssim_map(s, t)[region].mean()),
+        mse_outside=mse_outside,
+        changed_outside=changed,
     )
 
 
@@ -150,5 +172,7 @@ def summarise_truth(scores: Iterable[TruthScore]) -> dict[str, float]:
         "source_ssim": float(np.mean([s.ssim_source_truth for s in scores])),
         "truth_gain_db": _psnr(fake_mse) - _psnr(source_mse),
         "closer_to_truth": float(np.mean([s.closer for s in scores])),
+        "outside_rmse": 255.0 * float(np.sqrt(np.mean([s.mse_outside for s in scores]))),
+        "outside_changed": float(np.mean([s.changed_outside for s in scores])),
         "n": len(scores),
     }

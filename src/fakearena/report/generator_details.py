@@ -24,6 +24,8 @@ GENERATOR_ORDER = (
     "truth_ssim",
     "truth_gain_db",
     "closer_to_truth",
+    "outside_rmse",
+    "outside_changed",
     "source_psnr",
     "source_ssim",
     "mse",
