@@ -19,7 +19,13 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "results" / "arena_demo"
 GENERATOR_KEYS = ("test/fid", "test/fid_floor", "test/precision", "test/recall")
-SWAP_KEYS = ("fakes/truth_psnr", "fakes/truth_gain_db", "fakes/closer_to_truth")
+SWAP_KEYS = (
+    "fakes/truth_psnr",
+    "fakes/truth_gain_db",
+    "fakes/closer_to_truth",
+    "fakes/outside_rmse",
+    "fakes/outside_changed",
+)
 
 
 def _read(path: Path) -> dict:
@@ -55,6 +61,14 @@ def summarise(run: Path) -> dict:
             "confound_flagged": auc["flagged"],
             "confound_chance": round(check["testset/confound_chance_auc"]["value"], 3),
         }
+        if "testset/confound_raw_auc" in check:
+            entry = summary["test_sets"][name]
+            entry["confound_raw"] = round(check["testset/confound_raw_auc"]["value"], 3)
+        if pop.get("identity_match"):
+            match = pop["identity_match"]
+            summary["test_sets"][name]["identity_match"] = {
+                key: match[key] for key in ("rows_before", "rows_after", "people_after")
+            }
     for record in sorted((run / "detectors").glob("*/results.json")):
         metrics = _read(record)["metrics"]
         summary["detectors"][record.parent.name] = {
