@@ -65,6 +65,9 @@ def test_an_uneven_generator_is_confounded_before_matching_and_not_after():
     assert record["rows_before"] == {"real": 800, "fake": 2400}
     assert record["rows_after"]["real"] == record["rows_after"]["fake"] == len(kept) // 2
     assert record["people_after"] == kept[ASSIGNED].nunique()
+    # samples that named nobody now name the person they were recognised as
+    assert (kept["identity"] == kept[ASSIGNED]).all()
+    assert record["identity_from_model"] == len(kept)
 
 
 def test_a_set_without_any_person_in_both_classes_is_refused():

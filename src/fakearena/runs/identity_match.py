@@ -14,7 +14,9 @@ matched the same way, from pools of one.
 
 The selection uses only the identity model (trained on real shots of other rendered people,
 never on fakes), so no detector's decision enters the test set. Each kept row carries its
-recognised person in the column `assigned_identity`.
+recognised person in the column `assigned_identity`; rows that name nobody (GAN and diffusion
+samples) take it as their `identity` too, so CIs and significance tests resample people in
+both classes (`fakearena.metrics.units`), not a sample per unit.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def match_test_set(
             "the test people (train it longer, or check its training shots)"
         )
     matched = frame.iloc[kept].reset_index(drop=True)
+    named = matched["identity"].fillna("").astype(str).str.strip()
+    nameless = named.isin(["", "nan"])
+    matched["identity"] = named.where(~nameless, matched[ASSIGNED])
     before = frame.groupby(ASSIGNED)["label"].agg(["size", "sum"])
     people_both = int(((before["sum"] > 0) & (before["sum"] < before["size"])).sum())
     record = {
@@ -87,6 +92,7 @@ def match_test_set(
         },
         "people_after": int(matched[ASSIGNED].nunique()),
         "people_with_both_classes_before": people_both,
+        "identity_from_model": int(nameless.sum()),
         "seed": int(seed),
     }
     return Manifest(matched, manifest.card, manifest.root), record

@@ -148,6 +148,8 @@ def build_test_sets(
             real_rows, fake_rows = kept[kept["label"] == 0], kept[kept["label"] == 1]
             pop = population(real_rows, fake_rows, learned_people.get(name), seen)
             pop["identity_match"] = matched
+            if matched.get("identity_from_model"):
+                pop["fake_identities_from"] = "the identity model (the samples name nobody)"
         test_sets[name] = write_manifest(union, out_dir / f"{name}.csv", relative_root=False)
         atomic_write_json(out_dir / f"{name}.json", {"test_set": name, **pop})
         print(summary_line(name, pop), flush=True)
