@@ -92,6 +92,25 @@ def render_table(summary: dict[str, Any]) -> str:
 
 SECTION = "## Families side by side"
 FIGURE = "benchmarks/results/arena_families/families.png"
+PREVIEW = "benchmarks/results/arena_families/faceswap_swap_preview.png"
+
+
+def render_section(summary: dict[str, Any]) -> str:
+    """The whole README section: heading, how it was made, the figures, the table."""
+    families = ", ".join(f"`{f}`" for f in summary["families"])
+    made_by = f"`{summary['command']}`"
+    if summary.get("config_differs_in"):
+        keys = ", ".join(f"`{k}`" for k in summary["config_differs_in"])
+        made_by = f"an arena whose {keys} settings differ from {made_by}"
+    return (
+        f"{SECTION}\n\n"
+        f"Every detector trained on the fakes of all families ({families}) and once without "
+        "each family, then tested on every family's test set (the same unseen test people in "
+        f"each): {made_by}, summarised by `{summary['benchmark']}`.\n\n"
+        f"![real faces and each family's test fakes]({FIGURE})\n\n"
+        f"![face swap preview: source | truth | fake | mask]({PREVIEW})\n\n"
+        f"{render_table(summary)}"
+    )
 
 
 def section_mismatch(readme: str, summary: dict[str, Any]) -> str | None:

@@ -15,7 +15,8 @@ This writes to `benchmarks/results/arena_families/`:
   families, or without one) the AUC of each seed on each test set, their mean ± std, and for
   the without-rows the paired bootstrap of AUC(all) − AUC(without) on the same rows across
   seed pairs (`fakearena.report.significance.compare`);
-- families.md: the table README's "Families side by side" quotes (`_families_table`);
+- families.md: README's "Families side by side" section, ready to paste (`_families_table`:
+  the table, its notes, the figures);
 - families.png: real faces and each family's test fakes, same count and size
   (`_families_figure`); faceswap_swap_preview.png: the swap preview (source | truth | fake |
   mask) the arena's report drew.
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks._families_figure import families_figure
-from benchmarks._families_table import render_table
+from benchmarks._families_table import render_section
 from fakearena.errors import DataError, FakearenaError
 from fakearena.metrics.units import PLURAL
 from fakearena.report.plots import prediction_files
@@ -50,6 +51,9 @@ ARENA_OVERRIDES = (f"train_fakes=[{','.join(FAMILIES)}]", "leave_one_out=true", 
 COMMAND = "fakearena arena hydra.run.dir=outputs/arena/families " + " ".join(
     f"'{o}'" if "[" in o else o for o in ARENA_OVERRIDES
 )
+# config keys that decide what the table shows (the documented command's, or the run says not)
+COMPARED = ("seed", "faces", "generators", "detectors", "train_fakes", "leave_one_out", "seeds",
+            "common", "confound")
 WITHOUT = "-without-"
 VERDICTS = {"A": "drop", "B": "gain", "tie": "tie", "untested": "untested"}
 PREVIEW = "faceswap_swap_preview.png"
@@ -74,6 +78,22 @@ def arena_settings(run: Path) -> dict[str, Any]:
             f"<detector>{WITHOUT}<family> rows; rerun it with leave_one_out=true ({COMMAND})"
         )
     return config
+
+
+def config_differences(config: dict[str, Any]) -> list[str]:
+    """The keys that shape the table where the run's config is not the one `COMMAND`
+    composes (empty: the run is the documented command's)."""
+    from omegaconf import OmegaConf
+
+    from fakearena.config import compose
+
+    documented = compose("arena", list(ARENA_OVERRIDES))
+
+    def plain(key: str) -> Any:  # only these keys: paths.* resolve from Hydra's run state
+        value = documented.get(key)
+        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+    return [k for k in COMPARED if plain(k) != config.get(k)]
 
 
 def test_sets(run: Path) -> dict[str, dict[str, Any]]:
@@ -200,6 +220,7 @@ def summarise(run: Path, replicates: int = 1000, seed: int = 0) -> dict[str, Any
         test_set["unit_plural"] = PLURAL.get(str(first["unit"]), "units")
     return {
         "command": COMMAND,
+        "config_differs_in": config_differences(config),
         "benchmark": f"python -m benchmarks.arena_families {run}",
         "families": families,
         "train_fakes": train_fakes,
@@ -216,7 +237,7 @@ def write(run: Path, out: Path = OUT, faces: int = 8, replicates: int = 1000) ->
     summary = summarise(run, replicates=replicates)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "families.md", render_table(summary))
+    atomic_write_text(out / "families.md", render_section(summary))
     families_figure(run / "testsets", summary["families"], out / "families.png", count=faces)
     preview = run / "report" / "images" / PREVIEW
     if preview.is_file():
