@@ -159,6 +159,16 @@ def test_a_run_without_leave_one_out_is_refused_with_the_fix(tmp_path: Path):
         arena_families.summarise(tmp_path)
 
 
+def test_the_command_line_names_the_missing_run_without_a_traceback(tmp_path: Path):
+    missing = tmp_path / "nothing"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.arena_families", str(missing)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{missing / 'arena.json'} does not exist" in done.stderr
+
+
 def test_rows_take_one_face_per_person_in_turn():
     frame = pd.DataFrame(
         {"identity": ["b", "a", "a", "b", "c"], "path": ["b1", "a2", "a1", "b0", "c0"]},
