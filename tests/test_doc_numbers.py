@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -309,6 +310,21 @@ def test_every_measured_number_in_the_readme_is_a_claim():
         if number not in README_TARGETS and number not in claimed
     ]
     assert unclaimed == [], f"README.md numbers without a results file: {unclaimed}"
+
+
+def test_the_families_section_quotes_its_summary():
+    """README's "Families side by side" (once pasted) is the table rendered from
+    benchmarks/results/arena_families/summary.json (`python -m benchmarks.arena_families`)."""
+    if str(ROOT) not in sys.path:  # `benchmarks` is a top-level folder, not a package
+        sys.path.insert(0, str(ROOT))
+    from benchmarks._families_table import SECTION, section_mismatch
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    if SECTION not in readme:
+        pytest.skip(f"README.md has no {SECTION!r} section yet")
+    source = RESULTS / "arena_families" / "summary.json"
+    assert source.is_file(), f"README.md quotes {source}: run python -m benchmarks.arena_families"
+    assert section_mismatch(readme, results("arena_families/summary.json")) is None
 
 
 def test_the_zoo_doc_quotes_no_unmeasured_results():
