@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +25,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageFilter
 from torch import nn
 
-from fakearena.errors import DataError
+from fakearena.errors import ConfigError, DataError
 from fakearena.utils.io import atomic_path
 
 FIRST_PERSON = 1_000_000  # identity numbers of the model's own people (no arena draws these)
@@ -195,6 +197,28 @@ def train_identity_model(settings: IdentityModelSettings) -> SyntheticIdentityMo
             optimizer.step()
             schedule.step()
     return SyntheticIdentityModel(net, settings)
+
+
+def model_settings(
+    seed: int, render_size: int, options: dict[str, Any] | None = None
+) -> IdentityModelSettings:
+    """The settings of a model for faces of this seed and size, changed by `options` (fields
+    of `IdentityModelSettings`); an unknown option is a ConfigError naming the fields."""
+    try:
+        return IdentityModelSettings(
+            seed=int(seed), render_size=int(render_size), **dict(options or {})
+        )
+    except TypeError as exc:
+        raise ConfigError(
+            f"identity model options {sorted(options or {})}: {exc}; the options are "
+            "the fields of IdentityModelSettings (people, shots, epochs, input_size, ...)"
+        ) from exc
+
+
+def default_model_cache() -> Path:
+    """`$FAKEARENA_CACHE/identity`, else `~/.cache/fakearena/identity`."""
+    base = os.environ.get("FAKEARENA_CACHE") or Path.home() / ".cache" / "fakearena"
+    return Path(base) / "identity"
 
 
 def cached_identity_model(
