@@ -286,3 +286,12 @@ def test_held_out_rows_that_are_no_faces_get_no_face_metrics(toy_manifest: Path,
     task = IdentitySwapTask(["p0", "p1"])
     assert heldout_face_metrics(task, datamodule, swap=lambda images, d, s: images) == {}
     assert "carry no landmarks68" in capsys.readouterr().err
+
+
+def test_a_negative_number_of_swaps_to_measure_is_refused():
+    from fakearena.models.generators.faceswap_ae import FaceSwapAE
+    from fakearena.tasks.faceswap import FaceSwapTask
+
+    net = FaceSwapAE(image_size=32, n_decoders=2, width=8)
+    with pytest.raises(ConfigError, match=r"task.face_metrics_n=-1 must be >= 0 \(0: none\)"):
+        FaceSwapTask(net=net, n_identities=2, face_metrics_n=-1)
