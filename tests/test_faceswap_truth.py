@@ -163,3 +163,21 @@ def test_a_synthetic_fake_set_records_id_retrieval_as_a_loop_over_its_files_comp
     card = fakes.card.provenance["face_metrics"]
     assert card["embedding"] == "synthetic_identity_model"
     assert card["id_top1"] == pytest.approx(metrics["fakes/id_top1"]["value"], abs=1e-4)
+
+
+def test_bad_identity_model_options_stop_generate_before_any_swap(swap_run: Path, tmp_path):
+    from omegaconf import OmegaConf
+
+    from fakearena.errors import ConfigError
+    from fakearena.generation.faceswap import generate_fake_set
+    from fakearena.generation.fakeset import CheckpointInfo
+    from fakearena.tasks.checkpoints import restore_task
+
+    path = swap_run / "checkpoints" / "best.ckpt"
+    cfg = OmegaConf.create({"identity_model": {"layer": 3}, "data": {"name": "synthetic"}})
+    with pytest.raises(ConfigError, match=r"identity_model \['layer'\]: \['layer'\] are not"):
+        generate_fake_set(
+            restore_task(path, "faceswap"), cfg, CheckpointInfo(path, "0" * 64, "faceswap"),
+            tmp_path / "fakes",
+        )  # fmt: skip
+    assert not (tmp_path / "fakes").exists()

@@ -161,7 +161,7 @@ def test_synthetic_id_metrics_name_a_bad_donor_and_bad_options(model_cache):
     fakes = rendered([0], range(1))
     with pytest.raises(DataError, match=r"donors \[7\] are not among the gallery's people"):
         synthetic_id_metrics(fakes, [7], [0], [0, 1], seed=0, stage="test", cache=model_cache)
-    with pytest.raises(ConfigError, match="fields of IdentityModelSettings"):
+    with pytest.raises(ConfigError, match=r"identity_model \['layers'\]: \['layers'\] are not"):
         synthetic_id_metrics(fakes, [1], [0], [0, 1], seed=0, stage="test",
                              model_options={"layers": 3}, cache=model_cache)  # fmt: skip
     assert synthetic_id_metrics([], [], [], [0, 1], seed=0, stage="test") == {}
@@ -288,10 +288,13 @@ def test_held_out_rows_that_are_no_faces_get_no_face_metrics(toy_manifest: Path,
     assert "carry no landmarks68" in capsys.readouterr().err
 
 
-def test_a_negative_number_of_swaps_to_measure_is_refused():
+def test_a_negative_number_of_swaps_or_a_bad_identity_model_is_refused_before_training():
     from fakearena.models.generators.faceswap_ae import FaceSwapAE
     from fakearena.tasks.faceswap import FaceSwapTask
 
     net = FaceSwapAE(image_size=32, n_decoders=2, width=8)
     with pytest.raises(ConfigError, match=r"task.face_metrics_n=-1 must be >= 0 \(0: none\)"):
         FaceSwapTask(net=net, n_identities=2, face_metrics_n=-1)
+    named = r"task.identity_model \['layers'\].*fields are input_size, people"
+    with pytest.raises(ConfigError, match=named):
+        FaceSwapTask(net=net, n_identities=2, identity_model={"layers": 3})

@@ -63,6 +63,7 @@ from fakearena.generation.swapper import (
 )
 from fakearena.generation.truth import FAKES_STAGE, score_manifest, truth_metrics
 from fakearena.generation.truth import write_truth_record as write_truth_record
+from fakearena.metrics.identity_model import model_settings
 from fakearena.metrics.synthetic_swap_identity import synthetic_id_metrics
 from fakearena.utils.io import sha256_bytes
 from fakearena.utils.parallel import Shard, resolve_device
@@ -176,6 +177,7 @@ def generate_fake_set(
             "data=manifest data.manifests=[faces.csv], and split=<the split to swap>"
         )
     start_time = time.perf_counter()
+    identity_model_options(cfg)  # bad options fail before any swap is made
     generator = generator_name(task)
     names = list(task.identity_names)
     set_name = str(cfg.get("name") or f"{generator}_{'-'.join(names)}")
@@ -250,6 +252,14 @@ def generate_fake_set(
     return path
 
 
+def identity_model_options(cfg: Any) -> dict[str, Any]:
+    """The `identity_model` options of a generate config, checked (a ConfigError names them)."""
+    options = cfg.get("identity_model") or {}
+    options = dict(OmegaConf.to_container(options) if OmegaConf.is_config(options) else options)
+    model_settings(0, 64, options, "identity_model")
+    return options
+
+
 def fake_set_face_metrics(
     fakes: pd.DataFrame,
     out_dir: Path,
@@ -272,7 +282,6 @@ def fake_set_face_metrics(
         samples, gallery = fake_set_samples(fakes, out_dir, dataset, limit)
         return literature_metrics(samples, gallery, FAKES_STAGE)
     rows = fakes.iloc[spread(len(fakes), limit)]
-    options = cfg.get("identity_model")
     return synthetic_id_metrics(
         read_fakes(rows, out_dir),
         donors=rows["synth_donor"].astype(int).tolist(),
@@ -280,7 +289,7 @@ def fake_set_face_metrics(
         people=people,
         seed=int(rows["synth_seed"].iloc[0]),
         stage=FAKES_STAGE,
-        model_options=OmegaConf.to_container(options) if OmegaConf.is_config(options) else options,
+        model_options=identity_model_options(cfg),
         cache=cfg.get("identity_model_cache"),
     )
 

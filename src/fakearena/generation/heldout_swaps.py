@@ -127,6 +127,7 @@ def heldout_face_metrics(
             stage=split,
             model_options=identity_model,
             cache=cache,
+            options_key="task.identity_model",
         )
     samples = [
         SwapSample(

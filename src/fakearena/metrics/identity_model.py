@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -200,19 +200,23 @@ def train_identity_model(settings: IdentityModelSettings) -> SyntheticIdentityMo
 
 
 def model_settings(
-    seed: int, render_size: int, options: dict[str, Any] | None = None
+    seed: int,
+    render_size: int,
+    options: dict[str, Any] | None = None,
+    key: str = "identity model options",
 ) -> IdentityModelSettings:
     """The settings of a model for faces of this seed and size, changed by `options` (fields
-    of `IdentityModelSettings`); an unknown option is a ConfigError naming the fields."""
-    try:
-        return IdentityModelSettings(
-            seed=int(seed), render_size=int(render_size), **dict(options or {})
-        )
-    except TypeError as exc:
+    of `IdentityModelSettings`); an unknown option is a ConfigError naming `key` (the config
+    key that gave them) and the fields."""
+    options = dict(options or {})
+    known = [f.name for f in fields(IdentityModelSettings) if f.name not in ("seed", "render_size")]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
         raise ConfigError(
-            f"identity model options {sorted(options or {})}: {exc}; the options are "
-            "the fields of IdentityModelSettings (people, shots, epochs, input_size, ...)"
-        ) from exc
+            f"{key} {sorted(options)}: {unknown} are not fields of IdentityModelSettings; its "
+            f"fields are {', '.join(known)} (seed and size come from the faces)"
+        )
+    return IdentityModelSettings(seed=int(seed), render_size=int(render_size), **options)
 
 
 def default_model_cache() -> Path:

@@ -60,6 +60,7 @@ def synthetic_id_metrics(
     stage: str,
     model_options: dict[str, Any] | None = None,
     cache: str | Path | None = None,
+    options_key: str = "identity_model",
 ) -> dict[str, dict[str, Any]]:
     """`<stage>/id_top1`, `id_top5`, `id_similarity` and `id_similarity_target` of swaps of
     synthetic faces; empty without swaps.
@@ -73,6 +74,7 @@ def synthetic_id_metrics(
         stage: the entries' stage (`test`, `fakes`).
         model_options: fields of `IdentityModelSettings` changing the model (its cache key).
         cache: folder of the trained model (None: `default_model_cache()`).
+        options_key: the config key of `model_options`, for errors.
     """
     if not len(fakes):
         return {}
@@ -80,7 +82,7 @@ def synthetic_id_metrics(
     if missing:
         raise DataError(f"donors {missing[:5]} are not among the gallery's people {list(people)}")
     size = int(np.asarray(fakes[0]).shape[0])
-    settings = model_settings(seed, size, model_options)
+    settings = model_settings(seed, size, model_options, options_key)
     model = cached_identity_model(settings, cache if cache is not None else default_model_cache())
     shots, owners = gallery_shots(people, seed=seed, size=size)
     gallery = identity_gallery(model.embed(shots), [str(p) for p in owners])

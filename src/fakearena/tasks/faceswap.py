@@ -39,6 +39,7 @@ from fakearena.data.transforms.warp import (
 )
 from fakearena.errors import ConfigError
 from fakearena.generation.blend import MASK_MODES, EllipseMask, blend_options, mask_mode
+from fakearena.metrics.identity_model import model_settings
 from fakearena.metrics.reconstruction import METRICS, image_metrics, summarise
 from fakearena.results import metric
 from fakearena.tasks.base import Task, called_parts
@@ -197,6 +198,7 @@ class FaceSwapTask(Task):
             )
         if int(face_metrics_n) < 0:
             raise ConfigError(f"task.face_metrics_n={face_metrics_n} must be >= 0 (0: none)")
+        model_settings(0, 64, identity_model, "task.identity_model")  # bad options fail now
         if lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"task.lr_schedule={lr_schedule!r}; use one of {list(LR_SCHEDULES)}")
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
