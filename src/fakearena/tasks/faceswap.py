@@ -123,7 +123,7 @@ class FaceSwapTask(Task):
         face_metrics_n: held-out swaps measured as the face-swap papers do at test time
             (`fakearena.generation.heldout_swaps`; 0: none).
         identity_model: options of the synthetic identity model those metrics embed
-            synthetic faces with (fields of `IdentityModelSettings`; {}: the defaults).
+            synthetic faces with (fields of `IdentityModelSettings`; None: the defaults).
         identity_model_cache: its folder (None: `$FAKEARENA_CACHE/identity`).
         preview_faces: faces per identity in the swap preview grid (0: no preview).
         seed: seed of the augmentation draws (with the step and rank).
