@@ -130,6 +130,7 @@ def swap_run(tmp_path_factory) -> Path:
         "trainer.max_epochs=1",
         "data.epoch_size=32",
         "task.preview_faces=0",
+        "task.face_metrics_n=0",  # the held-out ID metrics: tests/test_swap_heldout.py
         f"hydra.run.dir={run_dir}",
     )
     assert result.returncode == 0, result.stderr[-3000:]

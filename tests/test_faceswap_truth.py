@@ -1,4 +1,5 @@
-"""Face swaps of synthetic faces are scored against their true swaps: run and fake set."""
+"""Face swaps of synthetic faces are scored against their true swaps and, as the face-swap
+papers score them, by ID retrieval with the synthetic identity model: run and fake set."""
 
 from __future__ import annotations
 
@@ -23,10 +24,17 @@ SYNTH = [
     "data.image_size=32",
     "seed=0",
 ]
+# a small synthetic identity model (~1 s to train), kept in a folder of this module's tests
+IDENTITY_MODEL = {"people": 16, "shots": 8, "epochs": 4}
 
 
 @pytest.fixture(scope="module")
-def swap_run(tmp_path_factory) -> Path:
+def identity_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("identity_models")
+
+
+@pytest.fixture(scope="module")
+def swap_run(tmp_path_factory, identity_cache: Path) -> Path:
     run_dir = tmp_path_factory.mktemp("swap") / "run"
     result = run_cli(
         "train",
@@ -36,6 +44,8 @@ def swap_run(tmp_path_factory) -> Path:
         "generator.width=8",
         "data.batch_size=4",
         "debug=fast_dev_run",
+        "task.identity_model={people: 16, shots: 8, epochs: 4}",
+        f"task.identity_model_cache={identity_cache}",
         f"hydra.run.dir={run_dir}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -52,10 +62,9 @@ def test_a_face_swap_run_of_synthetic_faces_reports_truth_metrics(swap_run: Path
     assert metrics["test/truth_gain_db"]["value"] == pytest.approx(gain)
 
 
-def test_a_face_swap_fake_set_names_its_truth_and_records_its_metrics(
-    swap_run: Path, tmp_path: Path
-):
-    out = tmp_path / "fakes"
+@pytest.fixture(scope="module")
+def swap_fakes(swap_run: Path, identity_cache: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("swap_fakes") / "fakes"
     result = run_cli(
         "generate",
         f"ckpt={swap_run / 'checkpoints' / 'best.ckpt'}",
@@ -63,9 +72,18 @@ def test_a_face_swap_fake_set_names_its_truth_and_records_its_metrics(
         "name=swaps",
         *SYNTH,
         "split=all",
+        "identity_model={people: 16, shots: 8, epochs: 4}",
+        f"identity_model_cache={identity_cache}",
         f"hydra.run.dir={out / 'run'}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_a_face_swap_fake_set_names_its_truth_and_records_its_metrics(
+    swap_fakes: Path, tmp_path: Path
+):
+    out = swap_fakes
     fakes = read_manifest(out / "swaps.csv", check_files=True)
     frame = fakes.frame
     donors = {"synth000": 1, "synth001": 0}
@@ -94,3 +112,72 @@ def test_a_face_swap_fake_set_names_its_truth_and_records_its_metrics(
     # scoring the set again from disk gives the same numbers
     again = read_results(fake_set_truth(fakes, tmp_path / "again", "faceswap_ae"))["metrics"]
     assert again["fakes/truth_psnr"]["value"] == pytest.approx(metrics["fakes/truth_psnr"]["value"])
+
+
+def test_a_face_swap_run_of_synthetic_faces_reports_id_metrics(swap_run: Path):
+    metrics = read_results(swap_run)["metrics"]
+    n = metrics["test/mse"]["n"]  # two people: each held-out face into the other one
+    for name in ("id_top1", "id_top5", "id_similarity", "id_similarity_target"):
+        entry = metrics[f"test/{name}"]
+        assert entry["n"] == n and entry["embedding"] == "synthetic_identity_model"
+        assert np.isfinite(entry["value"])
+    assert metrics["test/id_top1"]["chance"] == 0.5 and metrics["test/id_top5"]["k"] == 2
+    assert "test/pose_error" not in metrics  # landmarks of real faces only
+
+
+def test_a_synthetic_fake_set_records_id_retrieval_as_a_loop_over_its_files_computes_it(
+    swap_fakes: Path, identity_cache: Path
+):
+    """Recomputed from the PNGs on disk, the cached model and gallery shots rendered here."""
+    from fakearena.metrics.identity_model import SyntheticIdentityModel
+    from fakearena.metrics.identity_source import GALLERY_FIRST_SHOT, GALLERY_SHOTS
+
+    fakes = read_manifest(swap_fakes / "swaps.csv", check_files=True)
+    metrics = read_results(swap_fakes)["metrics"]
+    [model_file] = identity_cache.glob("identity_model-*.pt")
+    model = SyntheticIdentityModel.load(model_file)
+    renderer = SyntheticRenderer(32, seed=0)
+    people = (0, 1)  # the checkpoint's identities synth000 and synth001
+    centroid = {}
+    for person in people:
+        shots = [renderer.render_face(person, GALLERY_FIRST_SHOT + k) for k in range(GALLERY_SHOTS)]
+        vectors = model.embed(np.stack(shots)).astype(np.float64)
+        mean = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).mean(axis=0)
+        centroid[person] = mean / np.linalg.norm(mean)
+    hits, to_donor, to_target = [], [], []
+    for i, row in enumerate(fakes.frame.to_dict("records")):
+        swap = model.embed(load_image(fakes.abspath(i))[None]).astype(np.float64)[0]
+        swap /= np.linalg.norm(swap)
+        scores = {person: float(swap @ centroid[person]) for person in people}
+        donor, target = int(row["synth_donor"]), int(row["synth_identity"])
+        hits.append(max(people, key=lambda p: (scores[p], -p)) == donor)
+        to_donor.append(scores[donor])
+        to_target.append(scores[target])
+    assert metrics["fakes/id_top1"]["value"] == pytest.approx(np.mean(hits))
+    assert metrics["fakes/id_similarity"]["value"] == pytest.approx(np.mean(to_donor), abs=1e-5)
+    assert metrics["fakes/id_similarity_target"]["value"] == pytest.approx(
+        np.mean(to_target), abs=1e-5
+    )
+    assert metrics["fakes/id_top1"]["n"] == len(fakes.frame) == 12
+    assert metrics["fakes/id_top1"]["embedding"] == "synthetic_identity_model"
+    card = fakes.card.provenance["face_metrics"]
+    assert card["embedding"] == "synthetic_identity_model"
+    assert card["id_top1"] == pytest.approx(metrics["fakes/id_top1"]["value"], abs=1e-4)
+
+
+def test_bad_identity_model_options_stop_generate_before_any_swap(swap_run: Path, tmp_path):
+    from omegaconf import OmegaConf
+
+    from fakearena.errors import ConfigError
+    from fakearena.generation.faceswap import generate_fake_set
+    from fakearena.generation.fakeset import CheckpointInfo
+    from fakearena.tasks.checkpoints import restore_task
+
+    path = swap_run / "checkpoints" / "best.ckpt"
+    cfg = OmegaConf.create({"identity_model": {"layer": 3}, "data": {"name": "synthetic"}})
+    with pytest.raises(ConfigError, match=r"identity_model \['layer'\]: \['layer'\] are not"):
+        generate_fake_set(
+            restore_task(path, "faceswap"), cfg, CheckpointInfo(path, "0" * 64, "faceswap"),
+            tmp_path / "fakes",
+        )  # fmt: skip
+    assert not (tmp_path / "fakes").exists()

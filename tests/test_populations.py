@@ -261,3 +261,25 @@ def test_faces_without_people_per_split_keep_the_old_split_rule():
     del cfg.faces["n_identities"]
     with pytest.raises(ConfigError, match="neither `identities`"):
         split_people(cfg)
+
+
+def test_a_face_swap_scores_its_swaps_with_the_confound_checks_identity_model(tmp_path):
+    """Its training and generate stages name the model's settings and the arena's testsets/
+    cache (one model for both), and the stages compose with them."""
+    from fakearena.runs.stage_inputs import stage_inputs
+
+    cfg = arena_cfg(confound={"identity_model": {"people": 16, "epochs": 4}})
+    real = tmp_path / "data" / "real.csv"
+    train, generate, instances = generator_stages(cfg, tmp_path, real)
+    swap = [i.name for i in instances].index("swap")
+    cache = tmp_path / "testsets"
+    assert f"task.identity_model_cache={cache}" in train[swap].args
+    assert "task.identity_model={people: 16, epochs: 4}" in train[swap].args
+    assert f"identity_model_cache={cache}" in generate[swap].args
+    assert "identity_model={people: 16, epochs: 4}" in generate[swap].args
+    gan = [i.name for i in instances].index("gan")
+    assert not any("identity_model" in arg for arg in train[gan].args + generate[gan].args)
+    settings = stage_inputs(train[swap].args).settings
+    assert settings["task.identity_model.people"] == 16
+    assert settings["task.identity_model_cache"] == str(cache)
+    assert stage_inputs(generate[swap].args).settings["identity_model.epochs"] == 4

@@ -94,3 +94,50 @@ def test_an_evasion_score_on_a_small_set_is_marked(tmp_path: Path):
     md = write_leaderboard([tmp_path], tmp_path / "out")["md"].read_text()
     row = dict(zip(*read_md_table(md, "Generators")[:2]))
     assert row["evasion: best AUC (detector)"] == "0.800 ⚠ (meso4)"  # 20 videos < 30
+
+
+def test_the_face_swap_papers_metrics_are_generator_columns_with_their_embedding(tmp_path: Path):
+    """A face swap of real faces: its run's held-out ID, pose and expression metrics (dlib)
+    beside its evasion; yaw/pitch/roll stay in the CSV."""
+    about = {"embedding": "dlib_face_recognition_resnet_model_v1", "gallery_identities": 2}
+    make_record(
+        tmp_path / "generators" / "faceswap",
+        seed=0,
+        detector=None,
+        generator="faceswap",
+        metrics={
+            "val/mse": metric(0.01, n=48),
+            "test/id_top1": metric(0.865, n=48, chance=0.5, **about),
+            "test/id_top5": metric(1.0, n=48, k=2, **about),
+            "test/id_similarity": metric(0.919, n=48, **about),
+            "test/id_similarity_target": metric(0.889, n=48, **about),
+            "test/pose_error": metric(33.6, n=48, unit="deg"),
+            "test/yaw_error": metric(20.0, n=48, unit="deg"),
+            "test/expression_error": metric(0.049, n=48),
+        },
+    )
+    make_record(
+        tmp_path / "detectors" / "meso4",
+        seed=0,
+        detector="meso4",
+        metrics={"test/auc": metric(0.9, n=100), "test/faceswap/auc": metric(0.7, n=100)},
+    )
+    written = write_leaderboard([tmp_path], tmp_path / "out")
+    md = written["md"].read_text()
+    details = read_md_table(md, "Generator details")
+    header = details[0]
+    row = dict(zip(header, details[1]))
+    shown = [h for h in header if h.startswith("test/")]
+    assert shown == [
+        "test/id_top1",
+        "test/id_top5",
+        "test/id_similarity",
+        "test/id_similarity_target",
+        "test/pose_error",
+        "test/expression_error",
+    ]
+    assert row["test/id_top1"] == "0.865" and row["test/pose_error"] == "33.600"
+    assert row["ID embedding"] == "dlib ResNet"
+    assert row["evasion: best AUC (detector)"] == "0.700 (meso4)"
+    assert "the network that embedded them" in md
+    assert "test/yaw_error" in written["csv"].read_text().splitlines()[0]

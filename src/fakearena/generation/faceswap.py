@@ -13,6 +13,8 @@ When the source faces are the built-in synthetic ones (rows with `synth_*` colum
 source's `synth_seed, synth_identity, synth_index` and names the donor's synthetic identity in
 `synth_donor`: its true swap is known, and the set's truth metrics
 (`fakearena.generation.truth`) go into the card's provenance and `<out>/results.json`.
+Both kinds of set also get the face-swap papers' metrics there (`fake_set_face_metrics`: ID
+retrieval and similarity, and on real faces pose and expression error).
 Each fake's blend mask (the feathered ellipse or the predicted mask it was pasted through) is
 written beside it, column `mask`.
 """
@@ -46,7 +48,12 @@ from fakearena.data.manifest import (
 from fakearena.data.masks import mask_path_for, mask_png
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.fakeset import CheckpointInfo
-from fakearena.generation.swap_literature import fake_set_samples, literature_metrics
+from fakearena.generation.swap_literature import (
+    fake_set_samples,
+    literature_metrics,
+    read_fakes,
+    spread,
+)
 from fakearena.generation.swapper import (
     SYNTH_SOURCE_COLUMNS,
     Swapper,
@@ -56,6 +63,8 @@ from fakearena.generation.swapper import (
 )
 from fakearena.generation.truth import FAKES_STAGE, score_manifest, truth_metrics
 from fakearena.generation.truth import write_truth_record as write_truth_record
+from fakearena.metrics.identity_model import model_settings
+from fakearena.metrics.synthetic_swap_identity import synthetic_id_metrics
 from fakearena.utils.io import sha256_bytes
 from fakearena.utils.parallel import Shard, resolve_device
 
@@ -159,7 +168,8 @@ def generate_fake_set(
     list, or `all`; fakes keep their source row's split), `batch_size`, `device`, `name`
     (manifest name; default `<generator>_<identities>`), `overwrite`, and optional `blend`
     (keys of `fakearena.generation.swapper.blend_options`; default: the checkpoint's
-    `task.blend`).
+    `task.blend`), `face_metrics_n`, `identity_model`, `identity_model_cache`
+    (`fake_set_face_metrics`).
     """
     if cfg.get("data") is None:
         raise ConfigError(
@@ -167,6 +177,7 @@ def generate_fake_set(
             "data=manifest data.manifests=[faces.csv], and split=<the split to swap>"
         )
     start_time = time.perf_counter()
+    identity_model_options(cfg)  # bad options fail before any swap is made
     generator = generator_name(task)
     names = list(task.identity_names)
     set_name = str(cfg.get("name") or f"{generator}_{'-'.join(names)}")
@@ -210,18 +221,20 @@ def generate_fake_set(
     card = _card(fakes, manifest, names, swapper, generator, checkpoint, cfg, out_dir / set_name)
     result = Manifest(fakes, card, out_dir.resolve())
     metrics = truth_metrics(score_manifest(result), FAKES_STAGE) if donors is not None else {}
-    if donors is None and int(cfg.get("face_metrics_n", 256) or 0) > 0:  # real faces
-        metrics = real_face_metrics(fakes, out_dir, dataset, int(cfg.get("face_metrics_n", 256)))
-        if metrics:
-            card.provenance["face_metrics"] = {
-                key.split("/", 1)[1]: round(entry["value"], 4) for key, entry in metrics.items()
-            }
-    if metrics and donors is not None:
+    if metrics:
         card.provenance["truth"] = {
             key.split("/", 1)[1]: round(entry["value"], 4)
             for key, entry in metrics.items()
             if key.count("/") == 1
         }
+    people = None if donors is None else [donors[name] for name in names]
+    face_metrics = fake_set_face_metrics(fakes, out_dir, dataset, people, cfg)
+    if face_metrics:
+        card.provenance["face_metrics"] = {
+            "embedding": next(iter(face_metrics.values()))["embedding"],
+            **{key.split("/", 1)[1]: round(e["value"], 4) for key, e in face_metrics.items()},
+        }
+        metrics.update(face_metrics)
     path = write_manifest(result, out_dir / f"{set_name}.csv")
     if metrics:
         write_truth_record(
@@ -239,13 +252,46 @@ def generate_fake_set(
     return path
 
 
-def real_face_metrics(
-    fakes: pd.DataFrame, out_dir: Path, dataset: ManifestDataset, limit: int
+def identity_model_options(cfg: Any) -> dict[str, Any]:
+    """The `identity_model` options of a generate config, checked (a ConfigError names them)."""
+    options = cfg.get("identity_model") or {}
+    options = dict(OmegaConf.to_container(options) if OmegaConf.is_config(options) else options)
+    model_settings(0, 64, options, "identity_model")
+    return options
+
+
+def fake_set_face_metrics(
+    fakes: pd.DataFrame,
+    out_dir: Path,
+    dataset: ManifestDataset,
+    people: list[int] | None,
+    cfg: Any,
 ) -> dict[str, dict[str, Any]]:
-    """ID retrieval/similarity, pose and expression error of up to `limit` swaps of real faces
-    (`fakearena.generation.swap_literature`); empty when dlib measures none."""
-    samples, gallery = fake_set_samples(fakes, out_dir, dataset, limit)
-    return literature_metrics(samples, gallery, FAKES_STAGE)
+    """The face-swap papers' metrics of up to `face_metrics_n` swaps (spread evenly; 0: none).
+
+    Real faces (`people` None): ID retrieval/similarity with dlib's network, pose and
+    expression error (`fakearena.generation.swap_literature`; empty when dlib measures none).
+    Synthetic faces (`people`: the synthetic person of each of the checkpoint's identities):
+    ID retrieval/similarity with the synthetic identity model (`identity_model` options,
+    cached in `identity_model_cache`; `fakearena.metrics.synthetic_swap_identity`).
+    """
+    limit = int(cfg.get("face_metrics_n", 256) or 0)
+    if limit <= 0:
+        return {}
+    if people is None:
+        samples, gallery = fake_set_samples(fakes, out_dir, dataset, limit)
+        return literature_metrics(samples, gallery, FAKES_STAGE)
+    rows = fakes.iloc[spread(len(fakes), limit)]
+    return synthetic_id_metrics(
+        read_fakes(rows, out_dir),
+        donors=rows["synth_donor"].astype(int).tolist(),
+        targets=rows["synth_identity"].astype(int).tolist(),
+        people=people,
+        seed=int(rows["synth_seed"].iloc[0]),
+        stage=FAKES_STAGE,
+        model_options=identity_model_options(cfg),
+        cache=cfg.get("identity_model_cache"),
+    )
 
 
 def _card(

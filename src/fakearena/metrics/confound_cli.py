@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -99,11 +98,6 @@ def load_embedding(target: str):
     return function
 
 
-def default_model_cache() -> Path:
-    base = os.environ.get("FAKEARENA_CACHE") or Path.home() / ".cache" / "fakearena"
-    return Path(base) / "identity"
-
-
 def main(argv: Sequence[str]) -> int:
     """Run the check and print it; returns the exit code."""
     if ARGS.wants_help(argv):
@@ -111,6 +105,7 @@ def main(argv: Sequence[str]) -> int:
         return 0
     args = ARGS.parse(argv)
     from fakearena.data.manifest import read_manifest
+    from fakearena.metrics.identity_model import default_model_cache
     from fakearena.metrics.testset_check import (
         assign,
         check_test_set,

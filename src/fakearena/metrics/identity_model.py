@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +25,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageFilter
 from torch import nn
 
-from fakearena.errors import DataError
+from fakearena.errors import ConfigError, DataError
 from fakearena.utils.io import atomic_path
 
 FIRST_PERSON = 1_000_000  # identity numbers of the model's own people (no arena draws these)
@@ -195,6 +197,32 @@ def train_identity_model(settings: IdentityModelSettings) -> SyntheticIdentityMo
             optimizer.step()
             schedule.step()
     return SyntheticIdentityModel(net, settings)
+
+
+def model_settings(
+    seed: int,
+    render_size: int,
+    options: dict[str, Any] | None = None,
+    key: str = "identity model options",
+) -> IdentityModelSettings:
+    """The settings of a model for faces of this seed and size, changed by `options` (fields
+    of `IdentityModelSettings`); an unknown option is a ConfigError naming `key` (the config
+    key that gave them) and the fields."""
+    options = dict(options or {})
+    known = [f.name for f in fields(IdentityModelSettings) if f.name not in ("seed", "render_size")]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{key} {sorted(options)}: {unknown} are not fields of IdentityModelSettings; its "
+            f"fields are {', '.join(known)} (seed and size come from the faces)"
+        )
+    return IdentityModelSettings(seed=int(seed), render_size=int(render_size), **options)
+
+
+def default_model_cache() -> Path:
+    """`$FAKEARENA_CACHE/identity`, else `~/.cache/fakearena/identity`."""
+    base = os.environ.get("FAKEARENA_CACHE") or Path.home() / ".cache" / "fakearena"
+    return Path(base) / "identity"
 
 
 def cached_identity_model(

@@ -145,6 +145,19 @@ def people_from_cards(manifest: Manifest) -> int | None:
     return max(counts) if counts else None
 
 
+def gallery_shots(
+    people: Iterable[int], *, seed: int, size: int, shots: int = GALLERY_SHOTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (people * shots, size, size, 3) real shots of each synthetic person, rendered at
+    shot indices no manifest uses, and the person of each."""
+    from fakearena.data.synthetic import SyntheticRenderer
+
+    people = [int(p) for p in people]
+    renderer = SyntheticRenderer(size, seed)
+    images = [renderer.render_face(p, GALLERY_FIRST_SHOT + k) for p in people for k in range(shots)]
+    return np.stack(images), np.repeat(np.asarray(people, dtype=np.int64), shots)
+
+
 def synthetic_identities(
     manifest: Manifest,
     model: Embed,
@@ -155,19 +168,14 @@ def synthetic_identities(
     shots: int = GALLERY_SHOTS,
 ) -> IdentityAssignment:
     """Each row's nearest person among rendered gallery shots of `people` (name `synthNNN`)."""
-    from fakearena.data.synthetic import SyntheticRenderer
-
     people = list(people)
     if not people:
         raise DataError(
             f"{manifest.name}: no synthetic people to recognise; give people=N (the number of "
             "identities the faces were drawn from) or rows with synth_identity columns"
         )
-    renderer = SyntheticRenderer(size, seed)
-    gallery = np.stack(
-        [renderer.render_face(p, GALLERY_FIRST_SHOT + k) for p in people for k in range(shots)]
-    )
-    names = np.repeat([f"synth{p:03d}" for p in people], shots)
+    gallery, owners = gallery_shots(people, seed=seed, size=size, shots=shots)
+    names = np.array([f"synth{p:03d}" for p in owners])
     known, centres = centroids(np.asarray(model(gallery), np.float64), names)
     assigned = nearest(embed_rows(manifest, model, size), known, centres)
     return IdentityAssignment(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fakearena.errors import DataError
+from fakearena.results import metric
 
 
 def unit_rows(vectors: Any) -> np.ndarray:
@@ -88,3 +89,35 @@ def id_similarity(
     index = {name: i for i, name in enumerate(names)}
     rows = np.array([index[str(i)] for i in identities])
     return float(np.mean(np.sum(unit_rows(swap_embeddings) * centroids[rows], axis=1)))
+
+
+def id_entries(
+    swap_embeddings: Any,
+    donors: Sequence[str],
+    targets: Sequence[str | None],
+    gallery: tuple[list[str], np.ndarray],
+    stage: str,
+    **about: Any,
+) -> dict[str, dict[str, Any]]:
+    """The result entries `<stage>/id_top1`, `id_top5`, `id_similarity` and, over the swaps
+    whose target is in the gallery, `id_similarity_target`.
+
+    Top-5 is top-k with k = min(5, gallery size) (its `k` says which); `about` (e.g. the
+    embedding and protocol used) goes into every entry, with the gallery's size.
+    """
+    swaps = unit_rows(swap_embeddings)
+    names = gallery[0]
+    n, k5 = len(swaps), min(5, len(names))
+    retrieval = id_retrieval(swaps, donors, gallery, ks=(1, k5))
+    about = {**about, "gallery_identities": len(names)}
+    entries = {
+        f"{stage}/id_top1": metric(retrieval["top1"], n=n, chance=1 / len(names), **about),
+        f"{stage}/id_top5": metric(retrieval[f"top{k5}"], n=n, k=k5, chance=k5 / len(names),
+                                   **about),
+        f"{stage}/id_similarity": metric(id_similarity(swaps, donors, gallery), n=n, **about),
+    }  # fmt: skip
+    known = [i for i, target in enumerate(targets) if target is not None and target in names]
+    if known:
+        similarity = id_similarity(swaps[known], [str(targets[i]) for i in known], gallery)
+        entries[f"{stage}/id_similarity_target"] = metric(similarity, n=len(known), **about)
+    return entries

@@ -58,19 +58,13 @@ def assign(
                 "(N, H, W, 3) uint8 -> (N, D) embeddings)"
             )
         return embedding_identities(manifest, embed, gallery, embedding_name)
-    from fakearena.metrics.identity_model import IdentityModelSettings, cached_identity_model
+    from fakearena.metrics.identity_model import cached_identity_model, model_settings
 
     frame = manifest.frame
     if seed is None:
         seed = int(frame["synth_seed"].dropna().iloc[0]) if "synth_seed" in frame else 0
     size = int(size or manifest.card.image_size or 64)
-    try:
-        settings = IdentityModelSettings(seed=seed, render_size=size, **(model_options or {}))
-    except TypeError as exc:
-        raise ConfigError(
-            f"identity model options {sorted(model_options or {})}: {exc}; the options are "
-            "the fields of IdentityModelSettings (people, shots, epochs, input_size, ...)"
-        ) from exc
+    settings = model_settings(seed, size, model_options)
     model = cached_identity_model(settings, model_cache)
     if people is None:
         people = people_from_cards(manifest)

@@ -13,7 +13,22 @@ from fakearena.report.units import Units, entry_flags, entry_units, missing_ci_r
 
 MISSING = "-"
 # Metrics where lower is better; everything else sorts high-to-low.
-LOWER_IS_BETTER = ("fid", "kid", "kid_mean", "mse", "eer", "loss", "lpips", "mae", "fpr")
+LOWER_IS_BETTER = (
+    "fid",
+    "kid",
+    "kid_mean",
+    "mse",
+    "eer",
+    "loss",
+    "lpips",
+    "mae",
+    "fpr",
+    "pose_error",
+    "yaw_error",
+    "pitch_error",
+    "roll_error",
+    "expression_error",
+)
 
 
 @dataclass(frozen=True)

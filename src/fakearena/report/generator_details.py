@@ -26,6 +26,12 @@ GENERATOR_ORDER = (
     "closer_to_truth",
     "outside_rmse",
     "outside_changed",
+    "id_top1",
+    "id_top5",
+    "id_similarity",
+    "id_similarity_target",
+    "pose_error",
+    "expression_error",
     "source_psnr",
     "source_ssim",
     "mse",
@@ -35,8 +41,22 @@ GENERATOR_ORDER = (
 
 
 # metrics kept in leaderboard.csv but not shown as generator columns (context of the shown
-# ones: doing nothing's scores behind truth_gain_db, and the SSIM twin of truth_psnr)
-GENERATOR_CSV_ONLY = ("source_psnr", "source_ssim", "truth_ssim")
+# ones: doing nothing's scores behind truth_gain_db, the SSIM twin of truth_psnr, and the
+# parts of pose_error)
+GENERATOR_CSV_ONLY = (
+    "source_psnr",
+    "source_ssim",
+    "truth_ssim",
+    "yaw_error",
+    "pitch_error",
+    "roll_error",
+)
+# the face recognition network behind the ID metrics, as the table names it
+EMBEDDING_NAMES = {
+    "dlib_face_recognition_resnet_model_v1": "dlib ResNet",
+    "synthetic_identity_model": "synthetic identity model",
+}
+EMBEDDING_HEADER = "ID embedding"
 
 
 FLOOR_SUFFIX = "_floor"  # `<stage>/<metric>_floor`: the metric between two real samples
@@ -93,6 +113,19 @@ def _quality_cell(values: dict[str, Folded], key: str) -> str:
     return text
 
 
+def id_embedding(conf: Configuration, keys: list[str]) -> str:
+    """Which network embedded the ID metrics (`id_top1`, ...) of a configuration's runs."""
+    found = {
+        str(entry.get("embedding"))
+        for run in conf.runs
+        for key in keys
+        if key.rsplit("/", 1)[-1].startswith("id_")
+        and isinstance(entry := run.record.get("metrics", {}).get(key), dict)
+        and entry.get("embedding")
+    }
+    return ", ".join(sorted(EMBEDDING_NAMES.get(name, name) for name in found)) or MISSING
+
+
 def generator_table(
     confs: list[Configuration],
     folded: dict[str, dict[str, Folded]],
@@ -108,7 +141,9 @@ def generator_table(
     keys = generator_keys(confs, folded)
     fid_key = next((k for k in keys if k.endswith("/fid")), None)
     detectors = list(dict.fromkeys(d for e in (evasion or {}).values() for d in e.aucs))
+    with_ids = any(k.rsplit("/", 1)[-1].startswith("id_") for k in keys)
     headers = ["#", "generator", "train data", *keys, "N (FID)"]
+    headers += [EMBEDDING_HEADER] if with_ids else []
     headers += [f"AUC {d}" for d in detectors]
     if evasion is not None:
         headers.append("evasion: best AUC (detector)")
@@ -119,6 +154,7 @@ def generator_table(
         row: list[Any] = [str(rank), conf.label, conf.first.train_name]
         row += [_quality_cell(values, k) for k in keys]
         row.append(MISSING if n is None else str(n))
+        row += [id_embedding(conf, keys)] if with_ids else []
         if evasion is not None:
             mine = evasion[conf.key]
             row += [mine.aucs[d].text() if d in mine.aucs else MISSING for d in detectors]
@@ -132,4 +168,14 @@ def generator_table(
         "named like the generator) against real test faces; evasion is the best of them: "
         "lower is a better generator, 0.5 is chance."
     )
+    if with_ids:
+        table.note += (
+            " Face swaps as the face-swap papers score them: id_top1/id_top5, the share of "
+            "swaps whose donor is the nearest (within the 5 nearest) of the source identities; "
+            "id_similarity, the mean cosine to the donor's faces (id_similarity_target: to the "
+            "replaced face's); pose_error (degrees) and expression_error, between swap and "
+            f"target (lower is better). {EMBEDDING_HEADER}: the network that embedded them "
+            "(dlib's on real faces, never trained with this suite; the synthetic identity "
+            "model on synthetic faces)."
+        )
     return table

@@ -9,13 +9,14 @@ Folder of an arena run:
     generators/<g>/  `fakearena train` run of each generator (results.json, checkpoints);
                      <g>-train-people/: the instance that learns the train people
     fakes/<g>/       its fake set (`fakearena generate`): PNGs + <g>.csv (+ results.json: a
-                     face swap's truth metrics); fakes/blend/results.json: the blended fakes'
+                     face swap's truth and ID metrics); fakes/blend/results.json: the blended fakes'
                      truth metrics, the reference a learned swap should reach
     testsets/<g>.csv generator g's test fakes + the real test faces of the same people,
                      matched by identity (`fakearena.runs.identity_match`); <g>.json
                      beside it: its population (`fakearena.runs.testsets`);
     testsets/<g>/    its confound check (results.json: the identity-only AUC, identities per
-                     class); testsets/identity_model-*.pt: the identity model it used
+                     class); testsets/identity_model-*.pt: the identity model it used (the face
+                     swaps' ID metrics use it too)
     detectors/<d>/   `fakearena train task=detect` run of each detector, scored on every test set
                      (with `seeds=[0,1,2]`: detectors/<d>/seed<k>/, one run per seed)
     report/          leaderboard.{md,csv,html}, auc_heatmap.png, ...
@@ -134,6 +135,18 @@ def _population_overrides(instance: GeneratorInstance, shots_csv: Path) -> list[
     ]
 
 
+def identity_model_overrides(cfg: DictConfig, run_dir: Path, prefix: str = "") -> list[str]:
+    """A face swap's ID metrics embed synthetic faces with the confound check's identity
+    model: its settings (`confound.identity_model`) and its cache (`testsets/`), so the arena
+    trains it once for both. `prefix`: `task.` for a training stage, "" for `generate`."""
+    options = dict((cfg.get("confound") or {}).get("identity_model") or {})
+    args = [f"{prefix}identity_model_cache={run_dir / 'testsets'}"]
+    if options:
+        fields = ", ".join(f"{key}: {value}" for key, value in options.items())
+        args.append(f"{prefix}identity_model={{{fields}}}")
+    return args
+
+
 def _generate_overrides(
     cfg: DictConfig, instance: GeneratorInstance, spec: DictConfig, real_csv: Path
 ) -> list[str]:
@@ -201,6 +214,7 @@ def generator_stages(
         shots_csv = shots_path(real_csv.parent, instance.population)
         train_dir = run_dir / "generators" / name
         budget = spec.get("budget_minutes")
+        swaps = instance.task in FACE_SWAPS
         train_stages.append(
             Stage(
                 name=f"train generator {name}",
@@ -214,6 +228,7 @@ def generator_stages(
                     # the report finds a generator's test set by its name: keep them equal
                     f"generator.name={name}",
                     *_population_overrides(instance, shots_csv),
+                    *(identity_model_overrides(cfg, run_dir, "task.") if swaps else []),
                     *budget_overrides(budget, f"generators.{instance.entry}"),
                     *common,
                     f"hydra.run.dir={train_dir}",
@@ -233,6 +248,7 @@ def generator_stages(
             "data=manifest",
             f"data.image_size={int(cfg.faces.size)}",
             *_generate_overrides(cfg, instance, spec, real_csv),
+            *(identity_model_overrides(cfg, run_dir) if swaps else []),
             f"hydra.run.dir={fake_dir / 'run'}",
         ]
         generate_stages.append(

@@ -39,6 +39,7 @@ from fakearena.data.transforms.warp import (
 )
 from fakearena.errors import ConfigError
 from fakearena.generation.blend import MASK_MODES, EllipseMask, blend_options, mask_mode
+from fakearena.metrics.identity_model import model_settings
 from fakearena.metrics.reconstruction import METRICS, image_metrics, summarise
 from fakearena.results import metric
 from fakearena.tasks.base import Task, called_parts
@@ -119,6 +120,11 @@ class FaceSwapTask(Task):
             `fakearena.data.transforms.warp`).
         lr_schedule: "constant", or "cosine": the learning rate falls to 0 along a half cosine
             over the run's planned steps (a short run ends on a settled network).
+        face_metrics_n: held-out swaps measured as the face-swap papers do at test time
+            (`fakearena.generation.heldout_swaps`; 0: none).
+        identity_model: options of the synthetic identity model those metrics embed
+            synthetic faces with (fields of `IdentityModelSettings`; None: the defaults).
+        identity_model_cache: its folder (None: `$FAKEARENA_CACHE/identity`).
         preview_faces: faces per identity in the swap preview grid (0: no preview).
         seed: seed of the augmentation draws (with the step and rank).
         monitor: metric key that selects the checkpoint.
@@ -145,6 +151,9 @@ class FaceSwapTask(Task):
         blend: Mapping[str, Any] | None = None,
         augment: Mapping[str, Any] | None = None,
         lr_schedule: str = "constant",
+        face_metrics_n: int = 256,
+        identity_model: Mapping[str, Any] | None = None,
+        identity_model_cache: str | None = None,
         preview_faces: int = 4,
         seed: int = 0,
         monitor: str = "val/mse",
@@ -152,6 +161,7 @@ class FaceSwapTask(Task):
         name: str = "faceswap",
     ):
         identities, augment = _plain(identities), _plain(augment)
+        identity_model = _plain(identity_model)
         loss_weights, crop, blend = _plain(loss_weights), _plain(crop), _plain(blend)
         super().__init__()
         self.save_hyperparameters(ignore=["net", "optimizer"])
@@ -186,6 +196,9 @@ class FaceSwapTask(Task):
                 f"task.blend.mask={mask_mode(blend)} pastes through the predicted mask, but "
                 "this generator predicts none; set generator.mask=true or task.blend.mask=ellipse"
             )
+        if int(face_metrics_n) < 0:
+            raise ConfigError(f"task.face_metrics_n={face_metrics_n} must be >= 0 (0: none)")
+        model_settings(0, 64, identity_model, "task.identity_model")  # bad options fail now
         if lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"task.lr_schedule={lr_schedule!r}; use one of {list(LR_SCHEDULES)}")
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
@@ -455,12 +468,24 @@ class FaceSwapTask(Task):
             self.log(key, value, sync_dist=False)
 
     def heldout_metrics(self, datamodule: Any) -> dict[str, dict[str, Any]]:
-        """The best weights' swaps of the held-out test faces scored against their true
-        swaps (`test/truth_psnr`, ...; synthetic faces only): what a fake set of this run
-        will show."""
+        """The best weights' swaps of the held-out test faces: scored against their true
+        swaps (`test/truth_psnr`, ...; synthetic faces only), and as the face-swap papers
+        score them (`test/id_top1`, ...; `fakearena.generation.heldout_swaps`): what a fake
+        set of this run will show."""
+        from fakearena.generation.heldout_swaps import heldout_face_metrics
         from fakearena.generation.swapper import heldout_truth_metrics
 
-        return heldout_truth_metrics(self, datamodule)
+        metrics = heldout_truth_metrics(self, datamodule)
+        metrics.update(
+            heldout_face_metrics(
+                self,
+                datamodule,
+                limit=int(self.hparams.get("face_metrics_n", 256)),
+                identity_model=self.hparams.get("identity_model"),
+                cache=self.hparams.get("identity_model_cache"),
+            )
+        )
+        return metrics
 
     def result_metrics(self) -> dict[str, dict[str, Any]]:
         """Untrained (`init/...`) and best-epoch validation metrics, overall and per identity."""
