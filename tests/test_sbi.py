@@ -6,6 +6,7 @@ unseen people clearly above chance."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -207,6 +208,39 @@ def test_experiment_sbi_trains_on_reals_only():
     datamodule = instantiate(cfg.data)
     assert set(datamodule.dataset("train").labels) == {0}
     assert set(datamodule.dataset("test").labels) == {0, 1}  # the data's own fakes to test on
+
+
+@pytest.mark.parametrize(
+    ("overrides", "only"),
+    [
+        (["augment=sbi", "data.train_transform.p=0", "data.train_labels=[0]"], "real (0)"),
+        (["data.train_labels=[0]"], "real (0)"),
+        (["augment=sbi", "data.train_labels=[1]"], "fake (1)"),
+    ],
+)
+def test_sbi_ablation_on_reals_alone_has_one_class_and_is_refused(
+    overrides: list[str], only: str, tmp_path: Path
+):
+    """SBI's ablation (the same reals, no self-blends: augment.p=0) leaves a detector one
+    class to learn from; it is refused before training, naming the cause and the fix, and
+    writes nothing (it used to train and report an AUC of a model that never saw a fake)."""
+    from fakearena.runs.train import run
+
+    data = ["data=synthetic", "data.synthetic.n_identities=4", "data.synthetic.per_identity=4"]
+    cfg = compose(
+        "train",
+        [*data, "data.image_size=32", *overrides, f"paths.output_dir={tmp_path / 'run'}"],
+    )
+    fix = "add the other class to the train split"
+    kept = "[0]" if only == "real (0)" else "[1]"
+    with pytest.raises(
+        DataError,
+        match=rf"the train rows of data synthetic are all {re.escape(only)} "
+        rf"\(data\.train_labels={re.escape(kept)} keeps only those\): a detector learns "
+        rf"nothing from one class; {fix}",
+    ):
+        run(cfg)
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow
