@@ -246,8 +246,11 @@ def test_sbi_ablation_on_reals_alone_has_one_class_and_is_refused(
 @pytest.mark.slow
 def test_sbi_on_real_faces_alone_detects_blended_fakes_of_unseen_people(tmp_path: Path):
     """Trained on self-blends of real synthetic faces only (hull masks from the renderer's
-    landmarks), a small CNN tells the renderer's blended fakes of unseen people from their
-    real faces: a blend it never trained on."""
+    landmarks), a small CNN tells the renderer's blended fakes of 6 unseen people from their
+    real faces: a blend it never trained on. 10 epochs, 10-20 s of training on one core.
+    Test AUC measured with seeds 0 / 1 / 2: 0.723 / 0.702 / 0.700 (the test runs seed 0).
+    With 3 test people (the default 15% of 20) it was 0.763 / 0.716 / 0.673: too few people
+    to hold a bar; 20 epochs do not raise it (seed 2: 0.671)."""
     from fakearena.runs.train import run
 
     cfg = compose(
@@ -255,6 +258,7 @@ def test_sbi_on_real_faces_alone_detects_blended_fakes_of_unseen_people(tmp_path
         [
             "data=synthetic",
             "data.synthetic.n_identities=20",
+            "+data.synthetic.identities={train: 12, val: 2, test: 6}",
             "data.synthetic.per_identity=40",
             "data.synthetic.fake_fraction=0.3",
             "data.image_size=64",
@@ -272,6 +276,6 @@ def test_sbi_on_real_faces_alone_detects_blended_fakes_of_unseen_people(tmp_path
     )
     run(cfg)
     metrics = read_results(tmp_path)["metrics"]
-    assert metrics["test/source=blend/synthetic/auc"]["n_pos"] == 36  # 3 unseen people
-    # measured 0.763 (val 0.796), 10 epochs, 35-75 s on one core; the same with the same seed
-    assert metrics["test/auc"]["value"] >= 0.7
+    assert metrics["test/source=blend/synthetic/auc"]["n_pos"] == 72  # 6 unseen people
+    assert metrics["test/auc"]["n_units"] == 12  # clustered by person
+    assert metrics["test/auc"]["value"] >= 0.65
