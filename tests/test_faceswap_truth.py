@@ -47,7 +47,7 @@ def test_a_face_swap_run_of_synthetic_faces_reports_truth_metrics(swap_run: Path
     for name in TRUTH_METRICS:
         entry = metrics[f"test/{name}"]
         assert np.isfinite(entry["value"]) and entry["n"] >= 2  # both people's held-out faces
-    # a share of the test fakes (what a trained swap reaches is tested below, slow)
+    # a share of the test fakes (what training changes is tested below, slow)
     closer = metrics["test/closer_to_truth"]
     assert closer["value"] * closer["n"] == pytest.approx(round(closer["value"] * closer["n"]))
     gain = metrics["test/truth_psnr"]["value"] - metrics["test/source_psnr"]["value"]
@@ -140,21 +140,24 @@ def _closer_by_person(path: Path) -> dict[str, float]:
 
 
 @pytest.mark.slow
-def test_a_trained_swap_is_closer_to_the_truth_than_an_untrained_one(tmp_path: Path):
-    """25 short epochs (256 faces each; 1-2.5 minutes with both runs) against one step, the same
-    40 swaps of two people. Measured (seed 0): closer_to_truth 0.80 trained (0.70 after 10
-    epochs) against 0.50 untrained; truth PSNR 22.52 dB against 20.07 dB. Half of the untrained
-    share is free: synth000's swaps are nearer the truth than the source even as noise (20/20
-    trained or not), so the bar also holds synth001, where the untrained swap never is (0/20;
-    trained 12/20)."""
+def test_a_trained_swap_comes_nearer_the_truth_than_an_untrained_one(tmp_path: Path):
+    """25 short epochs (256 faces each; 1-2.5 minutes with both runs) against one step, the
+    same 40 swaps of two people, scored against their true swaps. Measured with seeds 0 / 1 / 2
+    (the test runs seed 0), trained against untrained: truth SSIM 0.619 / 0.522 / 0.494
+    against 0.366 / 0.308 / 0.319, truth PSNR 22.52 / 20.94 / 17.51 dB against
+    20.07 / 18.92 / 16.31 dB. closer_to_truth does not separate them: 0.80 / 0.25 / 0.125
+    against 0.50 / 0.40 / 0.70. A short-trained swap still looks more like its source than the
+    truth, and whether an untrained (near-grey) output lies nearer the truth than the source
+    depends on the two people's faces (at seed 0 synth000's untrained swaps all do, 20/20),
+    so no bar is set on it; it is checked against a recomputation from the images."""
     untrained, before = _swap_set(tmp_path / "untrained", "debug=fast_dev_run")
     trained, after = _swap_set(
         tmp_path / "trained", "data.epoch_size=256", "trainer.max_epochs=25", "logger=csv"
     )
-    assert after["fakes/closer_to_truth"]["n"] == before["fakes/closer_to_truth"]["n"] == 40
-    assert after["fakes/closer_to_truth"]["value"] >= 0.7
-    assert before["fakes/closer_to_truth"]["value"] < 0.7
-    assert after["fakes/truth_psnr"]["value"] >= before["fakes/truth_psnr"]["value"] + 1.5
-    by_person = _closer_by_person(trained), _closer_by_person(untrained)
-    assert np.mean(list(by_person[0].values())) == after["fakes/closer_to_truth"]["value"]
-    assert by_person[0]["synth001"] >= 0.4 and by_person[1]["synth001"] == 0.0
+    assert after["fakes/truth_ssim"]["n"] == before["fakes/truth_ssim"]["n"] == 40
+    assert after["fakes/truth_ssim"]["value"] >= before["fakes/truth_ssim"]["value"] + 0.1
+    assert after["fakes/truth_psnr"]["value"] >= before["fakes/truth_psnr"]["value"] + 1.0
+    for path, metrics in ((trained, after), (untrained, before)):
+        by_person = _closer_by_person(path)
+        closer = np.mean(list(by_person.values()))  # 20 swaps of each person
+        assert metrics["fakes/closer_to_truth"]["value"] == pytest.approx(closer)
