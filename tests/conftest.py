@@ -17,6 +17,19 @@ from fakearena.data.manifest import Manifest, ManifestCard, write_manifest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """One FAKEARENA_CACHE per test session (identity models, FID statistics): tests never
+    read or fill the user's ~/.cache, and CLI subprocesses inherit it."""
+    previous = os.environ.get("FAKEARENA_CACHE")
+    os.environ["FAKEARENA_CACHE"] = str(tmp_path_factory.mktemp("fakearena_cache"))
+    yield
+    if previous is None:
+        os.environ.pop("FAKEARENA_CACHE", None)
+    else:
+        os.environ["FAKEARENA_CACHE"] = previous
+
+
 def shared_dir() -> Path | None:
     """`../shared` beside the repository (fixtures, split lists), or None when absent."""
     for candidate in (REPO_ROOT.parent / "shared", Path("/work/shared")):

@@ -7,7 +7,9 @@ import csv
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from fakearena.data.manifest import read_manifest
 from fakearena.results import read_results
@@ -28,11 +30,24 @@ def test_smoke_arena_reports_every_generator_detector_cell_and_resumes(tmp_path:
     assert all(stage["status"] == "ran" for stage in summary["stages"])
 
     test_sets = {"dcgan", "diffusion", "faceswap", "blend"}
+    # What the arena must do with its detectors: score every row of every test set, no other,
+    # and report the AUC of those scores (sklearn's, recomputed here). What they achieve is no
+    # bar here: one epoch on 3 people's 32 px faces does not learn the renderer's blends
+    # (measured blend AUC 0.425 meso4, 0.590 small_cnn; a test ResNet needs 64 px and ~300
+    # steps on 24 people for 0.77-0.80). The detectors' achievements are asserted in
+    # test_detector_zoo.py (each >= 0.9 on blended, resampled faces) and test_sbi.py.
     for detector in ("small_cnn", "meso4"):
         record = read_results(run_dir / "detectors" / detector)
         for test_set in test_sets:
             auc = record["metrics"][f"test/{test_set}/auc"]["value"]
-            assert 0.0 <= auc <= 1.0
+            scored = pd.read_csv(
+                run_dir / "detectors" / detector / "test_data" / test_set / "predictions.csv"
+            )
+            rows = read_manifest(run_dir / "testsets" / f"{test_set}.csv").frame
+            assert sorted(zip(scored["path"], scored["label"])) == sorted(
+                zip(rows["path"], rows["label"])
+            ), (detector, test_set)
+            assert auc == pytest.approx(roc_auc_score(scored["label"], scored["prob"]))
     tasks = {"dcgan": "gan", "diffusion": "diffusion", "faceswap": "faceswap"}
     for generator, task in tasks.items():
         assert read_results(run_dir / "generators" / generator)["task"] == task

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from safetensors.torch import save_file
 
 from fakearena.config import compose
+from fakearena.data.transforms.sbi import SelfBlend
 from fakearena.errors import CheckpointError, ConfigError
 from fakearena.models.detectors.auxiliary import AuxiliaryDetector
 from fakearena.models.detectors.f3net import (
@@ -131,23 +132,49 @@ def _resampled_blends(n: int, size: int, seed: int):
     return images, labels, mask * fake
 
 
-@pytest.mark.parametrize("name", ["test_resnet", *sorted(SMALL)])
+def _train_and_score(task: DetectTask, batches, steps: int, test_x: torch.Tensor) -> torch.Tensor:
+    """`steps` seeded Adam steps (lr 1e-3) on the batches `batches(step)` draws; the trained
+    detector's scores of `test_x`."""
+    optimizer = task.optimizer_factory(params=task.parameters())
+    task.train()
+    for step in range(steps):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # self.log outside a Trainer
+            loss = task.training_step(batches(step), step)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    task.eval()
+    with torch.no_grad():
+        return task(test_x)
+
+
+def _adam_task(name: str) -> DetectTask:
+    torch.manual_seed(0)
+    net = build(name, 32, *SMALL.get(name, []))
+    return DetectTask(net=net, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))
+
+
+# Adam steps each detector gets (batch 16): Meso4's 28k parameters learn more slowly
+STEPS = {"meso4": 150}
+
+
+@pytest.mark.parametrize("name", ["meso4", "test_resnet", *sorted(SMALL)])
 def test_each_detector_beats_chance_clearly_on_blended_resampled_faces(name: str):
-    """60 seeded Adam steps (batch 16, 32 px) on 256 training images; AUC on 200 others.
-    Each takes 3-8 s on one CPU thread and reaches 0.96-0.99."""
+    """60 seeded Adam steps (150 for Meso4; batch 16, 32 px) on 256 training images; AUC on
+    200 others; 1-4 s each on one CPU thread. AUC measured with model and draw seeds 0 / 1 / 2
+    (the test runs seed 0): meso4 1.00 / 1.00 / 1.00 (0.92 / 0.86 / 1.00 after 60 steps),
+    test_resnet and cnndetection 0.970 / 0.986 / 0.974, f3net 0.969 / 0.985 / 0.989,
+    f3net_rgb 0.989 / 0.984 / 0.990, srm 0.991 / 0.991 / 0.988, xray 0.965 / 0.940 / 0.956."""
     from sklearn.metrics import roc_auc_score
 
     train_x, train_y, train_mask = _resampled_blends(256, 32, seed=0)
     test_x, test_y, _ = _resampled_blends(200, 32, seed=1)
-    torch.manual_seed(0)
-    net = build(name, 32, *SMALL.get(name, []))
-    task = DetectTask(net=net, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))
-    optimizer = task.optimizer_factory(params=task.parameters())
     draws = torch.Generator().manual_seed(0)
-    task.train()
-    for step in range(60):
+
+    def batches(step: int) -> dict[str, torch.Tensor]:
         rows = torch.randint(0, len(train_x), (16,), generator=draws)
-        batch = {
+        return {
             "image": train_x[rows],
             "label": train_y[rows],
             "index": rows,
@@ -155,16 +182,41 @@ def test_each_detector_beats_chance_clearly_on_blended_resampled_faces(name: str
             "mask": train_mask[rows],
             "has_mask": torch.ones(16, dtype=torch.bool),
         }
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # self.log outside a Trainer
-            loss = task.training_step(batch, step)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    task.eval()
-    with torch.no_grad():
-        scores = task(test_x)
+
+    scores = _train_and_score(_adam_task(name), batches, STEPS.get(name, 60), test_x)
     assert roc_auc_score(test_y.numpy(), scores.numpy()) >= 0.9
+
+
+def test_sbi_trained_on_reals_alone_detects_blended_resampled_faces():
+    """SBI's claim in miniature: the test ResNet sees only the 128 real training images, each
+    drawn one time in two as a self-blend (`SelfBlend.transform_sample`, random shapes, no
+    post-augmentation), and then tells the 200 held-out images' blends (another blend: a
+    resampled copy through a round mask) from their reals. 150 steps, about 5 s; AUC measured
+    with model and draw seeds 0 / 1 / 2: 0.939 / 0.973 / 0.868 (the test runs seed 0)."""
+    from sklearn.metrics import roc_auc_score
+
+    train_x, train_y, _ = _resampled_blends(256, 32, seed=0)
+    reals = train_x[train_y == 0]
+    test_x, test_y, _ = _resampled_blends(200, 32, seed=1)
+    blend = SelfBlend(p=0.5, post=None)
+    draws = torch.Generator().manual_seed(0)
+
+    def batches(step: int) -> dict[str, torch.Tensor]:
+        rows = torch.randint(0, len(reals), (16,), generator=draws)
+        samples = [
+            blend.transform_sample({"image": reals[r], "label": torch.tensor(0), "index": r})
+            for r in rows
+        ]
+        return {
+            "image": torch.stack([s["image"] for s in samples]),
+            "label": torch.stack([torch.as_tensor(s["label"]) for s in samples]),
+            "index": rows,
+            "skipped": torch.zeros(0, dtype=torch.long),
+        }
+
+    task = _adam_task("test_resnet")  # seeds torch's global generator, which SBI draws from
+    scores = _train_and_score(task, batches, 150, test_x)
+    assert roc_auc_score(test_y.numpy(), scores.numpy()) >= 0.85
 
 
 def test_boundary_map_is_four_m_one_minus_m():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from fakearena.config import compose
 from fakearena.errors import ConfigError
@@ -192,9 +193,23 @@ def test_the_smoke_protocol_runs_on_synthetic_faces_and_resumes(tmp_path: Path):
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     table = pd.read_csv(run_dir / "protocol.csv")
     assert table["detector"].tolist() == ["meso4", "xray_small"]
-    for column in ("blend", "dcgan", "faceswap"):
-        assert table[f"{column}/auc"].between(0, 1).all()
-        assert table[f"{column}/video_auc"].between(0, 1).all()
+    # One epoch on 3 people's 32 px faces learns nothing to hold to a bar (measured blend AUC
+    # 0.425 meso4, 0.420 xray_small; meso4's scores collapse within 4e-4). What the protocol
+    # must do: report sklearn's AUC of each detector's scores of each set's rows, per frame
+    # and per video, and flag a cell `collapsed` exactly when its scores span less than 1e-3.
+    folders = {"blend": "test", "dcgan": "test_data/dcgan", "faceswap": "test_data/faceswap"}
+    for row in table.itertuples():
+        for column, folder in folders.items():
+            path = run_dir / "detectors" / row.detector / folder / "predictions.csv"
+            scored = pd.read_csv(path)
+            cell = table.loc[row.Index]
+            auc = roc_auc_score(scored["label"], scored["prob"])
+            assert cell[f"{column}/auc"] == pytest.approx(auc), (row.detector, column)
+            by_video = scored.groupby("video_id")[["label", "prob"]].mean()
+            video_auc = roc_auc_score(by_video["label"], by_video["prob"])
+            assert cell[f"{column}/video_auc"] == pytest.approx(video_auc), (row.detector, column)
+            collapsed = scored["prob"].max() - scored["prob"].min() < 1e-3
+            assert ("collapsed" in str(cell[f"{column}/auc_flags"]).split(";")) == collapsed
     assert "| detector | blend (in-domain) | dcgan | faceswap | cross-domain mean |" in first.stdout
     assert "frames per video: 32" in first.stdout
     again = run_cli("protocol", "--config-name", "protocol_smoke", f"hydra.run.dir={run_dir}")
@@ -225,9 +240,26 @@ def test_the_public_protocol_runs_on_ffpp_fixture_crops(
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     table = pd.read_csv(run_dir / "protocol.csv")
     assert table["detector"].tolist() == ["meso4"]
-    for column in ("ffpp_c23", "celebdf_v2", "dfdc"):
-        assert 0.0 <= table.loc[0, f"{column}/auc"] <= 1.0
-        assert 0.0 <= table.loc[0, f"{column}/video_auc"] <= 1.0
+    # One epoch on 8 frames of two videos is no training to hold to a bar. What the protocol
+    # must do: score each set's test rows with the one checkpoint and report sklearn's AUC of
+    # those scores; the three names hold the same two videos, so every column gets the same
+    # scores, frame AUC and video AUC.
+    scores = {}
+    folders = {"ffpp_c23": "test", "celebdf_v2": "test_data/celebdf_v2", "dfdc": "test_data/dfdc"}
+    for column, folder in folders.items():
+        scored = pd.read_csv(run_dir / "detectors" / "meso4" / folder / "predictions.csv")
+        assert len(scored) == 4  # frames 6-7 of each video
+        auc = roc_auc_score(scored["label"], scored["prob"])
+        assert table.loc[0, f"{column}/auc"] == pytest.approx(auc)
+        by_video = scored.groupby("video_id")[["label", "prob"]].mean()
+        video_auc = roc_auc_score(by_video["label"], by_video["prob"])
+        assert table.loc[0, f"{column}/video_auc"] == pytest.approx(video_auc)
+        scores[column] = scored.sort_values("path")[["path", "label", "prob"]]
+        pd.testing.assert_frame_equal(
+            scores[column].reset_index(drop=True),
+            scores["ffpp_c23"].reset_index(drop=True),
+            atol=1e-6,
+        )
         assert table.loc[0, f"{column}/auc_n_units"] == 2  # one real and one fake video
         # too few videos for a CI; an untrained-looking meso4 may also score them all alike
         flags = table.loc[0, f"{column}/auc_flags"].split(";")

@@ -6,6 +6,7 @@ unseen people clearly above chance."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -209,11 +210,47 @@ def test_experiment_sbi_trains_on_reals_only():
     assert set(datamodule.dataset("test").labels) == {0, 1}  # the data's own fakes to test on
 
 
+@pytest.mark.parametrize(
+    ("overrides", "only"),
+    [
+        (["augment=sbi", "data.train_transform.p=0", "data.train_labels=[0]"], "real (0)"),
+        (["data.train_labels=[0]"], "real (0)"),
+        (["augment=sbi", "data.train_labels=[1]"], "fake (1)"),
+    ],
+)
+def test_sbi_ablation_on_reals_alone_has_one_class_and_is_refused(
+    overrides: list[str], only: str, tmp_path: Path
+):
+    """SBI's ablation (the same reals, no self-blends: augment.p=0) leaves a detector one
+    class to learn from; it is refused before training, naming the cause and the fix, and
+    writes nothing (it used to train and report an AUC of a model that never saw a fake)."""
+    from fakearena.runs.train import run
+
+    data = ["data=synthetic", "data.synthetic.n_identities=4", "data.synthetic.per_identity=4"]
+    cfg = compose(
+        "train",
+        [*data, "data.image_size=32", *overrides, f"paths.output_dir={tmp_path / 'run'}"],
+    )
+    fix = "add the other class to the train split"
+    kept = "[0]" if only == "real (0)" else "[1]"
+    with pytest.raises(
+        DataError,
+        match=rf"the train rows of data synthetic are all {re.escape(only)} "
+        rf"\(data\.train_labels={re.escape(kept)} keeps only those\): a detector learns "
+        rf"nothing from one class; {fix}",
+    ):
+        run(cfg)
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.slow
 def test_sbi_on_real_faces_alone_detects_blended_fakes_of_unseen_people(tmp_path: Path):
     """Trained on self-blends of real synthetic faces only (hull masks from the renderer's
-    landmarks), a small CNN tells the renderer's blended fakes of unseen people from their
-    real faces: a blend it never trained on."""
+    landmarks), a small CNN tells the renderer's blended fakes of 6 unseen people from their
+    real faces: a blend it never trained on. 10 epochs, 10-20 s of training on one core.
+    Test AUC measured with seeds 0 / 1 / 2: 0.723 / 0.702 / 0.700 (the test runs seed 0).
+    With 3 test people (the default 15% of 20) it was 0.763 / 0.716 / 0.673: too few people
+    to hold a bar; 20 epochs do not raise it (seed 2: 0.671)."""
     from fakearena.runs.train import run
 
     cfg = compose(
@@ -221,6 +258,7 @@ def test_sbi_on_real_faces_alone_detects_blended_fakes_of_unseen_people(tmp_path
         [
             "data=synthetic",
             "data.synthetic.n_identities=20",
+            "+data.synthetic.identities={train: 12, val: 2, test: 6}",
             "data.synthetic.per_identity=40",
             "data.synthetic.fake_fraction=0.3",
             "data.image_size=64",
@@ -238,6 +276,6 @@ def test_sbi_on_real_faces_alone_detects_blended_fakes_of_unseen_people(tmp_path
     )
     run(cfg)
     metrics = read_results(tmp_path)["metrics"]
-    assert metrics["test/source=blend/synthetic/auc"]["n_pos"] == 36  # 3 unseen people
-    # measured 0.763 (val 0.796), 10 epochs, 35-75 s on one core; the same with the same seed
-    assert metrics["test/auc"]["value"] >= 0.7
+    assert metrics["test/source=blend/synthetic/auc"]["n_pos"] == 72  # 6 unseen people
+    assert metrics["test/auc"]["n_units"] == 12  # clustered by person
+    assert metrics["test/auc"]["value"] >= 0.65

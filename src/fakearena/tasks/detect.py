@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fakearena.data.transforms.sbi import SOURCE_SBI
+from fakearena.errors import DataError
 from fakearena.metrics.detection import auc_score, require_both_classes
 from fakearena.metrics.predictions import metric_entries, predictions_frame, score_predictions
 from fakearena.metrics.units import check_unit, selection_warning
@@ -83,9 +84,12 @@ class DetectTask(Task):
 
     @classmethod
     def check_data(cls, datamodule: Any, *, test: bool) -> None:
-        """Train and val (and test) rows exist, and val/test hold both classes."""
+        """Train and val (and test) rows exist, val/test hold both classes, and so does train
+        unless the training transform makes fakes from its reals (SBI, Face X-ray's blends)."""
         for split in ("train", "val", "test") if test else ("train", "val"):
             labels = datamodule.dataset(split).labels  # an empty split raises here
+            if split == "train":
+                _require_trainable_labels(labels, datamodule)
             if split != "train":
                 fix = f"the {split} split" + (" (or train with test=false)" if test else "")
                 require_both_classes(labels, f"the {split} rows of data {datamodule.name}", fix)
@@ -261,3 +265,25 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
         return (step + 1) / (warmup_steps + 1)
     progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
     return 0.5 * (1.0 + float(np.cos(np.pi * min(progress, 1.0))))
+
+
+def _require_trainable_labels(labels: Any, datamodule: Any) -> None:
+    """A detector needs both classes to learn from: in its train rows, or fakes that the
+    training transform makes from the real ones (`SampleTransform.makes_fakes`)."""
+    present = set(np.unique(np.asarray(labels)).tolist())
+    transform = getattr(datamodule, "train_transform", None)
+    if len(present) != 1 or (present == {0} and getattr(transform, "makes_fakes", False)):
+        return
+    only = "real (0)" if present == {0} else "fake (1)"
+    kept = getattr(datamodule, "train_labels", None)
+    hint = f" (data.train_labels={list(kept)} keeps only those)" if kept is not None else ""
+    make = (
+        ", or make fakes from the reals with augment=sbi or augment=xray and augment.p > 0"
+        if present == {0}
+        else ""
+    )
+    raise DataError(
+        f"the train rows of data {datamodule.name} are all {only}{hint}: a detector learns "
+        f"nothing from one class; add the other class to the train split{make}"
+    )
+

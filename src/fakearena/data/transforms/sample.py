@@ -28,6 +28,12 @@ class SampleTransform(ABC):
     def transform_sample(self, sample: Sample) -> Sample:
         """A transformed copy of `sample` (same keys; `label` may change)."""
 
+    @property
+    def makes_fakes(self) -> bool:
+        """Whether this transform turns real training faces into fakes (SBI, Face X-ray's
+        blends), so that real training rows alone give a detector both classes."""
+        return False
+
     def held_out(self, dataset: Dataset) -> Dataset:
         """What a held-out split (val, test) serves when this transform trains the model: the
         split itself, unless the transform makes fakes the split lacks (SBI)."""

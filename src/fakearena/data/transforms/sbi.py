@@ -171,6 +171,10 @@ class SelfBlend(SampleTransform):
         fake = image + mask * (source.clamp(0.0, 1.0) - image)
         return fake, mask
 
+    @property
+    def makes_fakes(self) -> bool:
+        return self.p > 0
+
     def mask_kind(self, landmarks: torch.Tensor | None) -> str:
         """`hull` or `random`: the mask a row with these landmarks gets."""
         has = landmarks is not None and bool(torch.isfinite(torch.as_tensor(landmarks)).all())

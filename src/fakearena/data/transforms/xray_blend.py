@@ -193,6 +193,10 @@ class XrayBlend(SampleTransform):
         census["donor_people"] = len(set(self.person[self.reals])) if self.dataset else 0
         return census
 
+    @property
+    def makes_fakes(self) -> bool:
+        return self.p > 0
+
     def transform_sample(self, sample: Sample) -> Sample:
         out = dict(sample)
         if self.dataset is None:
