@@ -89,3 +89,22 @@ def test_detector_entries_take_overrides_or_a_mapping_with_a_budget(tmp_path: Pa
     assert timed.budget_minutes == 0.5 and "trainer.max_time=00:00:00:30" in timed.args
     plain = next(s for s in stages if s.name.endswith("plain"))
     assert plain.budget_minutes is None and not any("max_time" in a for a in plain.args)
+
+
+def test_a_step_budget_replaces_the_wall_clock_budget_of_a_generator(tmp_path: Path):
+    from fakearena.config import compose
+    from fakearena.runs.arena import generator_stages, step_budget_overrides
+
+    assert step_budget_overrides(None, "x") == []
+    assert step_budget_overrides(600, "x") == ["trainer.max_steps=600", "trainer.max_epochs=-1"]
+    for bad in (0, 2.5, "many", True):
+        with pytest.raises(ConfigError, match=r"generators\.dcgan\.budget_steps"):
+            step_budget_overrides(bad, "generators.dcgan")
+    cfg = compose("arena", ["+generators.diffusion.budget_steps=600"])
+    stages, _, _ = generator_stages(cfg, tmp_path, tmp_path / "data" / "real.csv")
+    by_name = {stage.name: stage for stage in stages}
+    stepped = by_name["train generator diffusion"]
+    assert "trainer.max_steps=600" in stepped.args and stepped.budget_minutes is None
+    assert not any(arg.startswith("trainer.max_time") for arg in stepped.args)
+    timed = by_name["train generator dcgan"]  # the default: its wall-clock budget
+    assert "trainer.max_time=00:00:02:30" in timed.args

@@ -102,6 +102,26 @@ def budget_overrides(minutes: Any, where: str) -> list[str]:
     ]
 
 
+def step_budget_overrides(steps: Any, where: str) -> list[str]:
+    """`trainer.max_steps` for a stage's budget in optimiser steps (None: no step budget).
+
+    Lightning's global step: a GAN's discriminator and generator steps both count, so a
+    GAN's batches are half its steps.
+
+    A step budget trains the same number of steps on any machine, however loaded: what a
+    measurement run uses so its generators match the ones a wall-clock budget buys on idle
+    cores. It replaces the epoch count and any wall-clock budget.
+    """
+    if steps is None:
+        return []
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ConfigError(
+            f"{where}.budget_steps={steps!r}: give a whole number of steps >= 1, or null to "
+            "train for budget_minutes (or the configured epochs)"
+        )
+    return [f"trainer.max_steps={steps}", "trainer.max_epochs=-1"]
+
+
 def detector_spec(name: str, spec: Any) -> tuple[list[str], Any]:
     """A detector entry's overrides and budget: a list of overrides, or {train, budget_minutes}."""
     if isinstance(spec, DictConfig):
@@ -213,7 +233,9 @@ def generator_stages(
         name = instance.name
         shots_csv = shots_path(real_csv.parent, instance.population)
         train_dir = run_dir / "generators" / name
-        budget = spec.get("budget_minutes")
+        steps = spec.get("budget_steps")
+        budget = None if steps is not None else spec.get("budget_minutes")
+        where = f"generators.{instance.entry}"
         swaps = instance.task in FACE_SWAPS
         train_stages.append(
             Stage(
@@ -229,7 +251,8 @@ def generator_stages(
                     f"generator.name={name}",
                     *_population_overrides(instance, shots_csv),
                     *(identity_model_overrides(cfg, run_dir, "task.") if swaps else []),
-                    *budget_overrides(budget, f"generators.{instance.entry}"),
+                    *budget_overrides(budget, where),
+                    *step_budget_overrides(steps, where),
                     *common,
                     f"hydra.run.dir={train_dir}",
                 ],
