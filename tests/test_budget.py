@@ -108,3 +108,32 @@ def test_a_step_budget_replaces_the_wall_clock_budget_of_a_generator(tmp_path: P
     assert not any(arg.startswith("trainer.max_time") for arg in stepped.args)
     timed = by_name["train generator dcgan"]  # the default: its wall-clock budget
     assert "trainer.max_time=00:00:02:30" in timed.args
+
+
+@pytest.mark.timeout(300)
+def test_a_step_budget_stops_a_gan_run_at_its_steps_validated(tmp_path: Path):
+    """max_steps counts the GAN's D and G steps; the stopping batch validates (FID)."""
+    cfg = compose(
+        "train",
+        [
+            "experiment=gan_mlp",
+            "data.reference=split",
+            "data.synthetic.n_identities=3",
+            "data.synthetic.per_identity=16",
+            "data.batch_size=8",
+            "trainer.max_epochs=-1",
+            "trainer.max_steps=10",
+            f"trainer.check_val_every_n_epoch={MAX_EPOCHS}",
+            "trainer.limit_val_batches=1",
+            "task.fid_n=6",
+            "task.kid_subsets=5",
+            "task.grid_size=4",
+            f"hydra.run.dir={tmp_path}",
+            f"paths.output_dir={tmp_path}",
+        ],
+    )
+    train.run(cfg)
+    record = read_results(tmp_path)
+    assert record["training"]["batches"] == 5  # 10 steps: 5 discriminator + 5 generator
+    assert record["metrics"]["val/fid"]["value"] > 0
+    assert Path(record["artifacts"]["checkpoints"]["best"]).is_file()

@@ -31,7 +31,7 @@ class ValidateBeforeStop(L.Callback):
     ) -> None:
         if trainer.sanity_checking or not trainer.enable_validation:
             return
-        out_of_time = self._out_of_time(trainer)
+        out_of_time = self._out_of_time(trainer) or self._out_of_steps(trainer)
         if out_of_time:
             trainer.should_stop = True
         interval = trainer.check_val_every_n_epoch
@@ -48,6 +48,12 @@ class ValidateBeforeStop(L.Callback):
                 remaining = callback.time_remaining()
                 return remaining is not None and remaining <= self.lead_seconds
         return False
+
+    @staticmethod
+    def _out_of_steps(trainer: L.Trainer) -> bool:
+        """`trainer.max_steps` reached on this batch (Lightning would stop unvalidated)."""
+        limit = trainer.max_steps
+        return limit is not None and limit >= 0 and trainer.global_step >= limit
 
     @staticmethod
     def _last_batch_of_run(trainer: L.Trainer) -> bool:
