@@ -174,14 +174,18 @@ def render_table(summary: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 1:
-        raise SystemExit("usage: python -m benchmarks.detector_zoo RUN_DIR")
-    summary = summarise(Path(argv[0]))
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    (OUT / "table.md").write_text(render_table(summary) + "\n", encoding="utf-8")
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.detector_zoo")
+    parser.add_argument("run", type=Path, help="the zoo's arena run folder")
+    parser.add_argument("--out", type=Path, default=OUT, help="where summary.json goes")
+    args = parser.parse_args(argv)
+    summary = summarise(args.run)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
+    (args.out / "table.md").write_text(render_table(summary) + "\n", encoding="utf-8")
     print(render_table(summary))
-    print(f"wrote {OUT / 'summary.json'}")
+    print(f"wrote {args.out / 'summary.json'}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from benchmarks.detector_zoo import render_table, summarise
+from benchmarks.detector_zoo import main, render_table, summarise
 
 from fakearena.metrics.significance import paired_bootstrap_auc
 
@@ -93,3 +93,13 @@ def test_a_run_without_seeds_is_refused_with_the_command(tmp_path):
     (tmp_path / "detectors" / "resnet").mkdir(parents=True)
     with pytest.raises(SystemExit, match="seeds=3"):
         summarise(tmp_path)
+
+
+def test_the_documented_command_writes_the_summary_and_table(zoo_run, tmp_path, capsys):
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "detector_zoo.md").read_text()
+    assert "python -m benchmarks.detector_zoo outputs/arena/zoo" in doc
+    run, _ = zoo_run
+    main([str(run), "--out", str(tmp_path / "out")])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert table.strip() == render_table(summary) and table.strip() in capsys.readouterr().out
