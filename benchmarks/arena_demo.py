@@ -25,6 +25,10 @@ SWAP_KEYS = (
     "fakes/closer_to_truth",
     "fakes/outside_rmse",
     "fakes/outside_changed",
+    # the blends' test rows: the rows the face swap mirrors (same shots, donors, regions)
+    "fakes/test/truth_psnr",
+    "fakes/test/outside_rmse",
+    "fakes/test/outside_changed",
 )
 
 
