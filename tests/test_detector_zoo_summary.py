@@ -103,3 +103,27 @@ def test_the_documented_command_writes_the_summary_and_table(zoo_run, tmp_path, 
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     table = (tmp_path / "out" / "table.md").read_text()
     assert table.strip() == render_table(summary) and table.strip() in capsys.readouterr().out
+
+
+def test_every_arm_of_the_documented_zoo_command_composes_as_a_training_run():
+    """The arena hands each `+detectors.<name>=[...]` list to `fakearena train task=detect`:
+    every item must be a key of that config (a wrong key fails the stage after the generators
+    have trained, half an hour in)."""
+    import re
+    import shlex
+
+    from fakearena.config import compose
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "detector_zoo.md").read_text()
+    block = doc.split("```bash", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    arms = {}
+    for token in shlex.split(block):
+        found = re.fullmatch(r"\+detectors\.(\w+)=\[(.*)\]", token)
+        if found:
+            arms[found[1]] = [item.strip().strip('"') for item in found[2].split('","')]
+    assert len(arms) == 8 and "sbi_ablation" in arms
+    for name, items in arms.items():
+        cfg = compose("train", ["task=detect", "data=synthetic", *items])
+        assert cfg.trainer.max_epochs == 12, name
+    ablation = compose("train", ["task=detect", "data=synthetic", *arms["sbi_ablation"]])
+    assert ablation.data.train_transform.p == 0

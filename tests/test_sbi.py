@@ -67,9 +67,9 @@ def test_masks_are_landmark_hulls_where_landmarks_exist_and_random_shapes_otherw
         assert torch.equal(shape, blend._mask(64, 64, torch.Generator().manual_seed(k), None))
     assert blend.mask_kind(_marks(64, 0)) == "hull" and blend.mask_kind(None) == "random"
     assert SelfBlend(mask="random").mask_kind(_marks(64, 0)) == "random"
-    with pytest.raises(DataError, match=r"augment\.mask=hull but a training row has no landmarks"):
+    with pytest.raises(DataError, match=r"train_transform\.mask=hull but a training row has no"):
         SelfBlend(mask="hull").mask_kind(None)
-    with pytest.raises(ConfigError, match=r"augment\.mask="):
+    with pytest.raises(ConfigError, match=r"data\.train_transform\.mask="):
         SelfBlend(mask="ellipse")
 
 
@@ -129,7 +129,7 @@ def test_only_real_samples_become_fakes_and_masks_follow_on_request(faces):
 
 
 def test_bad_options_are_config_errors():
-    with pytest.raises(ConfigError, match=r"augment\.p"):
+    with pytest.raises(ConfigError, match=r"data\.train_transform\.p"):
         SelfBlend(p=2)
     with pytest.raises(ConfigError, match="held_out_fakes"):
         SelfBlend(held_out_fakes="sometimes")
@@ -221,9 +221,10 @@ def test_experiment_sbi_trains_on_reals_only():
 def test_sbi_ablation_on_reals_alone_has_one_class_and_is_refused(
     overrides: list[str], only: str, tmp_path: Path
 ):
-    """SBI's ablation (the same reals, no self-blends: augment.p=0) leaves a detector one
-    class to learn from; it is refused before training, naming the cause and the fix, and
-    writes nothing (it used to train and report an AUC of a model that never saw a fake)."""
+    """SBI's ablation (the same reals, no self-blends: data.train_transform.p=0) leaves a
+    detector one class to learn from; it is refused before training, naming the cause and the
+    fix, and writes nothing (it used to train and report an AUC of a model that never saw a
+    fake)."""
     from fakearena.runs.train import run
 
     data = ["data=synthetic", "data.synthetic.n_identities=4", "data.synthetic.per_identity=4"]

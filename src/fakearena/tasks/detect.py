@@ -278,7 +278,8 @@ def _require_trainable_labels(labels: Any, datamodule: Any) -> None:
     kept = getattr(datamodule, "train_labels", None)
     hint = f" (data.train_labels={list(kept)} keeps only those)" if kept is not None else ""
     make = (
-        ", or make fakes from the reals with augment=sbi or augment=xray and augment.p > 0"
+        ", or make fakes from the reals with augment=sbi or augment=xray and "
+        "data.train_transform.p > 0"
         if present == {0}
         else ""
     )

@@ -23,7 +23,8 @@ def _range(name: str, value: Sequence[float], low: float, high: float) -> tuple[
     pair = tuple(float(v) for v in value)
     if len(pair) != 2 or not (low <= pair[0] <= pair[1] <= high):
         raise ConfigError(
-            f"augment.{name}={list(value)}: give [min, max] with {low} <= min <= max <= {high}"
+            f"data.train_transform.{name}={list(value)}: give [min, max] with "
+            f"{low} <= min <= max <= {high}"
         )
     return pair  # type: ignore[return-value]
 
@@ -83,7 +84,9 @@ class DetectorAugment(SampleTransform):
             ("jpeg_p", jpeg_p),
         ):
             if not 0.0 <= float(p) <= 1.0:
-                raise ConfigError(f"augment.{name}={p}: a probability must lie in [0, 1]")
+                raise ConfigError(
+                    f"data.train_transform.{name}={p}: a probability must lie in [0, 1]"
+                )
         self.flip_p, self.crop_p, self.jitter_p = float(flip_p), float(crop_p), float(jitter_p)
         self.blur_p, self.jpeg_p = float(blur_p), float(jpeg_p)
         self.crop_scale = _range("crop_scale", crop_scale, 1e-3, 1.0)
@@ -95,8 +98,8 @@ class DetectorAugment(SampleTransform):
         self.blur_sigma = _range("blur_sigma", blur_sigma, 0.0, 50.0)
         if blur_reference_side is not None and int(blur_reference_side) < 1:
             raise ConfigError(
-                f"augment.blur_reference_side={blur_reference_side}: give the image side the "
-                "blur sigma is meant for (e.g. 256), or null for pixels at any size"
+                f"data.train_transform.blur_reference_side={blur_reference_side}: give the "
+                "image side the blur sigma is meant for (e.g. 256), or null for pixels at any size"
             )
         self.blur_reference_side = None if blur_reference_side is None else int(blur_reference_side)
         self.jpeg_quality = _range("jpeg_quality", jpeg_quality, 1, 100)

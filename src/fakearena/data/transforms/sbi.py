@@ -61,7 +61,8 @@ def _pair(name: str, value: Sequence[float], low: float, high: float) -> tuple[f
     pair = tuple(float(v) for v in value)
     if len(pair) != 2 or not (low <= pair[0] <= pair[1] <= high):
         raise ConfigError(
-            f"augment.{name}={list(value)}: give [min, max] with {low} <= min <= max <= {high}"
+            f"data.train_transform.{name}={list(value)}: give [min, max] with "
+            f"{low} <= min <= max <= {high}"
         )
     return pair  # type: ignore[return-value]
 
@@ -112,20 +113,22 @@ class SelfBlend(SampleTransform):
         seed: int = 0,
     ):
         if not 0.0 <= float(p) <= 1.0:
-            raise ConfigError(f"augment.p={p}: a probability must lie in [0, 1]")
+            raise ConfigError(f"data.train_transform.p={p}: a probability must lie in [0, 1]")
         ratios = [float(r) for r in blend_ratios]
         if not ratios or not all(0.0 < r <= 1.0 for r in ratios):
-            raise ConfigError(f"augment.blend_ratios={ratios}: give values in (0, 1]")
+            raise ConfigError(f"data.train_transform.blend_ratios={ratios}: give values in (0, 1]")
         if held_out_fakes not in HELD_OUT_POLICIES:
             raise ConfigError(
-                f"augment.held_out_fakes={held_out_fakes!r}: use one of {list(HELD_OUT_POLICIES)}"
+                f"data.train_transform.held_out_fakes={held_out_fakes!r}: use one of "
+                f"{list(HELD_OUT_POLICIES)}"
             )
         if mask not in MASK_MODES:
-            raise ConfigError(f"augment.mask={mask!r}: use one of {list(MASK_MODES)}")
+            raise ConfigError(f"data.train_transform.mask={mask!r}: use one of {list(MASK_MODES)}")
         unknown = sorted(set(hull_kinds) - set(HULL_KINDS))
         if unknown or not hull_kinds:
             raise ConfigError(
-                f"augment.hull_kinds={list(hull_kinds)}: give some of {list(HULL_KINDS)}"
+                f"data.train_transform.hull_kinds={list(hull_kinds)}: give some of "
+                f"{list(HULL_KINDS)}"
             )
         self.p = float(p)
         self.blend_ratios = tuple(ratios)
@@ -135,7 +138,9 @@ class SelfBlend(SampleTransform):
         self.random_radius = _pair("random_radius", random_radius, 0.01, 1.0)
         low, high = (int(v) for v in random_vertices)
         if not 3 <= low <= high:
-            raise ConfigError(f"augment.random_vertices={list(random_vertices)}: 3 <= min <= max")
+            raise ConfigError(
+                f"data.train_transform.random_vertices={list(random_vertices)}: 3 <= min <= max"
+            )
         self.random_vertices = (low, high)
         self.elastic = float(elastic)
         self.erode_sigma = _pair("erode_sigma", erode_sigma, 0.0, 0.1)
@@ -180,9 +185,9 @@ class SelfBlend(SampleTransform):
         has = landmarks is not None and bool(torch.isfinite(torch.as_tensor(landmarks)).all())
         if self.mask == "hull" and not has:
             raise DataError(
-                "augment.mask=hull but a training row has no landmarks68; extract its faces "
-                "with landmarks (fakearena faces extract ... landmarks=true) or set "
-                "augment.mask=auto (random shapes for such rows)"
+                "data.train_transform.mask=hull but a training row has no landmarks68; extract "
+                "its faces with landmarks (fakearena faces extract ... landmarks=true) or set "
+                "data.train_transform.mask=auto (random shapes for such rows)"
             )
         return "hull" if has and self.mask != "random" else "random"
 

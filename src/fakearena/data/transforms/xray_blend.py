@@ -127,15 +127,19 @@ class XrayBlend(SampleTransform):
         post: DetectorAugment | None = None,
     ):
         if not 0.0 <= float(p) <= 1.0:
-            raise ConfigError(f"augment.p={p}: a probability must lie in [0, 1]")
+            raise ConfigError(f"data.train_transform.p={p}: a probability must lie in [0, 1]")
         if int(nearest) < 1:
-            raise ConfigError(f"augment.nearest={nearest}: give 1 or more")
+            raise ConfigError(f"data.train_transform.nearest={nearest}: give 1 or more")
         unknown = sorted(set(hull_kinds) - set(HULL_KINDS))
         if unknown or not hull_kinds:
-            raise ConfigError(f"augment.hull_kinds={list(hull_kinds)}: use {list(HULL_KINDS)}")
+            raise ConfigError(
+                f"data.train_transform.hull_kinds={list(hull_kinds)}: use {list(HULL_KINDS)}"
+            )
         low, high = (float(v) for v in blur_sigma)
         if not 0.0 <= low <= high <= 0.2:
-            raise ConfigError(f"augment.blur_sigma={list(blur_sigma)}: 0 <= min <= max <= 0.2")
+            raise ConfigError(
+                f"data.train_transform.blur_sigma={list(blur_sigma)}: 0 <= min <= max <= 0.2"
+            )
         self.p = float(p)
         self.nearest = int(nearest)
         self.hull_kinds = tuple(hull_kinds)
