@@ -230,7 +230,9 @@ def summarise(run: Path, replicates: int = 1000, seed: int = 0) -> dict[str, Any
     return {
         "command": COMMAND,
         "config_differs_in": config_differences(config),
-        "benchmark": f"python -m benchmarks.arena_families {run}",
+        # the documented command (the folder the run was read from is `run_dir`)
+        "benchmark": "python -m benchmarks.arena_families outputs/arena/families",
+        "run_dir": str(run),
         "families": families,
         "train_fakes": train_fakes,
         "seeds": rows[0]["seeds"],

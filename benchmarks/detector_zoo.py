@@ -127,6 +127,10 @@ def summarise(run: Path) -> dict[str, Any]:
             "confound_auc": round(check["testset/confound_auc"]["value"], 3),
             "confound_flagged": check["testset/confound_auc"]["flagged"],
         }
+    summary["generators"] = {
+        record.parent.name: (_read(record).get("training") or {}).get("batches")
+        for record in sorted((run / "generators").glob("*/results.json"))
+    }
     summary["detectors"] = {name: detector_entry(found) for name, found in runs.items()}
     summary["ablations"] = {}
     for method, reference in ABLATIONS.items():

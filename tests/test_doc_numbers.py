@@ -362,10 +362,11 @@ def _zoo_values(summary: dict) -> Iterator[float]:
         for cell in entry["test_sets"].values():
             yield cell["mean"]
             yield cell["std"]
+            yield from cell["auc"]
     for method in summary["ablations"].values():
         for cell in method["test_sets"].values():
-            yield abs(cell["delta"])
-            yield cell["delta"]
+            for value in [cell["delta"], *(cell["ci95"] or [])]:
+                yield abs(value)
 
 
 def _meta_count(name: str, *extra: str, size: int = 256) -> torch.nn.Module:
