@@ -298,3 +298,36 @@ def test_a_negative_number_of_swaps_or_a_bad_identity_model_is_refused_before_tr
     named = r"task.identity_model \['layers'\].*fields are input_size, people"
     with pytest.raises(ConfigError, match=named):
         FaceSwapTask(net=net, n_identities=2, identity_model={"layers": 3})
+
+
+def test_the_true_swaps_of_the_same_rows_are_scored_beside_the_fakes(model_cache):
+    """With the shots given, `*_truth` holds the same metrics of the renderer's perfect swaps
+    of those rows (the ceiling of this embedding), recomputed here by a loop."""
+    people = [0, 1, 2, 3]
+    targets = [p for p in people for _ in range(3)]
+    donors = [(p + 2) % 4 for p in targets]
+    shots = [7, 8, 9] * 4
+    fakes = rendered(people, range(3))
+    entries = synthetic_id_metrics(
+        fakes, donors, targets, people, seed=0, stage="fakes", model_options=SMALL,
+        cache=model_cache, shot_indices=shots,
+    )  # fmt: skip
+    [model_file] = model_cache.glob("identity_model-*.pt")
+    model = SyntheticIdentityModel.load(model_file)
+    renderer = SyntheticRenderer(32, seed=0)
+    truths = [renderer.render_swap(t, k, d) for t, k, d in zip(targets, shots, donors)]
+    gallery = rendered(people, range(GALLERY_FIRST_SHOT, GALLERY_FIRST_SHOT + GALLERY_SHOTS))
+    owners = [str(p) for p in people for _ in range(GALLERY_SHOTS)]
+    top1, _, to_donor, to_target = brute_force_scores(
+        model.embed(np.stack(truths)), [str(d) for d in donors], [str(t) for t in targets],
+        model.embed(np.stack(gallery)), owners,
+    )  # fmt: skip
+    assert entries["fakes/id_top1_truth"]["value"] == pytest.approx(top1)
+    assert entries["fakes/id_similarity_truth"]["value"] == pytest.approx(to_donor, abs=1e-6)
+    assert entries["fakes/id_similarity_target_truth"]["value"] == pytest.approx(
+        to_target, abs=1e-6
+    )
+    assert "fakes/id_top1_truth" not in synthetic_id_metrics(
+        fakes, donors, targets, people, seed=0, stage="fakes", model_options=SMALL,
+        cache=model_cache,
+    )  # fmt: skip

@@ -291,6 +291,7 @@ def fake_set_face_metrics(
         stage=FAKES_STAGE,
         model_options=identity_model_options(cfg),
         cache=cfg.get("identity_model_cache"),
+        shot_indices=rows["synth_index"].astype(int).tolist(),
     )
 
 

@@ -128,6 +128,7 @@ def heldout_face_metrics(
             model_options=identity_model,
             cache=cache,
             options_key="task.identity_model",
+            shot_indices=[int(rows.frame["synth_index"].iloc[row]) for row, _ in pairs],
         )
     samples = [
         SwapSample(

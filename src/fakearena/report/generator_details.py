@@ -27,6 +27,7 @@ GENERATOR_ORDER = (
     "outside_rmse",
     "outside_changed",
     "id_top1",
+    "id_top1_truth",
     "id_top5",
     "id_similarity",
     "id_similarity_target",
