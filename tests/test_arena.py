@@ -116,12 +116,16 @@ def check_populations(run_dir: Path, console: str) -> None:
     for name, people in expected.items():
         frame = read_manifest(run_dir / "testsets" / f"{name}.csv").frame
         reals, fakes = frame[frame["label"] == 0], frame[frame["label"] == 1]
-        assert set(reals["identity"]) == people, name
-        fake_people = set(fakes["identity"]) - {""} or set(gan["training_people"])
-        assert fake_people == people, name
+        # identity-matched: the set's people only (an untrained smoke GAN may draw a few of
+        # them), and per recognised person as many fakes as reals
+        assert set(reals["identity"]) <= people and len(reals) > 0, name
+        assert set(fakes["identity"]) <= people, name  # GAN samples: the recognised person
         assert not people & seen, name
-        assert len(reals) == len(fakes), name  # comparable numbers: equal here
+        per_person = frame.groupby(["assigned_identity", "label"]).size().unstack(fill_value=0)
+        assert (per_person[0] == per_person[1]).all(), name
         pop = json.loads((run_dir / "testsets" / f"{name}.json").read_text())
-        assert pop["identities"]["shared"] == pop["identities"]["real"] == len(people)
+        kept = pop["identity_match"]["rows_after"]
+        assert kept == {"real": len(reals), "fake": len(fakes)}, name
+        assert pop["identities"]["real"] == len(set(reals["identity"]))
         assert pop["people_trained_on_by_detectors"] == 0
         assert f"test set {name}: {len(reals)} real / {len(fakes)} fake rows" in console
