@@ -37,7 +37,9 @@ from fakearena.runs.arena import detector_stages  # noqa: E402
 
 from conftest import run_cli  # noqa: E402
 
-FACES, TILE = 6, 96
+# the smoke arena's identity-matched GAN sets keep few rows (an untrained GAN draws one or
+# two of its people): the figure shows 4 faces a family
+FACES, TILE = 4, 96
 
 SEEDS = ([0.90, 0.92, 0.95], [0.60, 0.70, 0.65])  # blend, dcgan AUCs of three seeds
 
@@ -196,7 +198,13 @@ def test_the_readme_check_finds_a_changed_number_and_a_missing_figure():
 @pytest.mark.slow
 def test_a_tiny_leave_one_out_arena_gives_the_table_and_the_figure(tmp_path: Path):
     run_dir, out = tmp_path / "arena", tmp_path / "out"
-    overrides = [o.strip("'") for o in arena_families.COMMAND.split()[3:] if "seeds" not in o]
+    # the documented command's families and leave-one-out, at the smoke arena's sizes (its
+    # seeds and step budgets are the full measurement's)
+    overrides = [
+        o.strip("'")
+        for o in arena_families.COMMAND.split()[3:]
+        if "seeds" not in o and "budget_steps" not in o
+    ]
     arena = run_cli(
         "arena", "--config-name", "arena_smoke", f"hydra.run.dir={run_dir}", *overrides,
         "seeds=2", "detectors.meso4=null",
@@ -250,6 +258,9 @@ def check_outputs(run_dir: Path, out: Path) -> None:
                     - roc_auc_score(both["label"], both["prob_y"])
                 )
             assert drop["drop"] == pytest.approx(np.mean(deltas), abs=1e-4), (name, family)
+            if drop["ci95"] is None:  # a matched smoke set of one person: nothing to resample
+                assert drop["verdict"] == "untested", (name, family)
+                continue
             low, high = drop["ci95"]
             assert drop["verdict"] == ("drop" if low > 0 else "gain" if high < 0 else "tie")
             assert drop["seed_pairs"] == 2 and drop["units"] == row["cells"][family]["units"]
