@@ -29,6 +29,11 @@ SWAP_KEYS = (
     "fakes/test/truth_psnr",
     "fakes/test/outside_rmse",
     "fakes/test/outside_changed",
+    # ID retrieval of the swaps and of the true swaps of the same rows (the embedding's ceiling)
+    "fakes/id_top1",
+    "fakes/id_top1_truth",
+    "fakes/id_similarity",
+    "fakes/id_similarity_target",
 )
 
 

@@ -256,6 +256,12 @@ def arena_demo_claims() -> Iterator[tuple[str, str, str]]:
         f"the blends {blend['fakes/test/outside_changed']:.0%} (RMSE "
         f"{blend['fakes/test/outside_rmse']:.1f})",
     )
+    yield (
+        "README.md",
+        source,
+        f"chance 0.025) is {swap['fakes/id_top1']:.3f}, and the renderer's perfect swaps of the "
+        f"same rows score {swap['fakes/id_top1_truth']:.3f}",
+    )
 
 
 def real_workflow_claims() -> Iterator[tuple[str, str, str]]:

@@ -10,7 +10,8 @@ every source identity, rendered at shot indices no manifest uses
 
 The synthetic identity model recognises a rendered person mostly by what a face swap keeps
 (hair, skin, outline): on true swaps (the renderer's perfect swap of the same shot) it names
-the target, not the donor (about 95% against 0.5% top-1 over 40 people). So, given the shots,
+the target, not the donor (`id_top1_truth` of the arena's swaps:
+benchmarks/results/arena_demo/summary.json). So, given the shots,
 the same metrics of the true swaps of the same rows come beside the fakes' (`*_truth`): the
 ceiling this embedding allows, which a swap's own value is read against.
 """
