@@ -151,7 +151,9 @@ def load_streams(
 class F3Net(nn.Module):
     """DeepfakeBench's F3Net: FAD bands of the normalised image -> backbone -> one logit.
 
-    Maps (B, C, S, S) images in [0, 1] to (B,) logits.
+    Maps (B, C, S, S) images in [0, 1] to (B,) logits. With `rgb_stream` a second backbone
+    sees the normalised image itself and the two pooled features are joined before the logit
+    (`F3NetRGB`, fakearena's hybrid; not in the paper or DeepfakeBench).
 
     Args:
         model_name: timm backbone (`legacy_xception` in the paper and DeepfakeBench).
@@ -159,8 +161,10 @@ class F3Net(nn.Module):
         in_chans: image channels.
         drop_rate: dropout before the logit.
         learnable_filters: add the learnable band filters.
-        pretrained_file: local backbone weights (the first conv adapted to 4C channels).
+        pretrained_file: local backbone weights (the FAD stream's first conv adapted to 4C
+            channels; loaded into both streams with `rgb_stream`).
         pretrained_sha256: expected SHA-256 of `pretrained_file`.
+        rgb_stream: add the RGB stream.
     """
 
     def __init__(
@@ -173,20 +177,28 @@ class F3Net(nn.Module):
         learnable_filters: bool = True,
         pretrained_file: str | None = None,
         pretrained_sha256: str | None = None,
+        rgb_stream: bool = False,
     ):
         super().__init__()
         self.model_name = model_name
+        # built before the FAD stream: the same parameter draws as the hybrid always had
+        self.rgb = timm_backbone(model_name, int(in_chans)) if rgb_stream else None
         self.fad = FrequencyAwareDecomposition(int(image_size), bool(learnable_filters))
         self.frequency = timm_backbone(model_name, len(BAND_NAMES) * int(in_chans))
-        width = self.frequency.num_features
+        streams = {"frequency": self.frequency}
+        if self.rgb is not None:
+            streams = {"rgb": self.rgb, **streams}
+        width = sum(stream.num_features for stream in streams.values())
         self.head = nn.Sequential(nn.Dropout(float(drop_rate)), nn.Linear(width, 1))
         if pretrained_file:
-            streams = {"frequency": self.frequency}
             load_streams(streams, model_name, pretrained_file, pretrained_sha256)
-        mean, std = input_normalisation(self.frequency, in_chans)
+        mean, std = input_normalisation(next(iter(streams.values())), in_chans)
         self.register_buffer("mean", mean, persistent=False)
         self.register_buffer("std", std, persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
-        return self.head(self.frequency(self.fad(x))).squeeze(1)
+        features = self.frequency(self.fad(x))
+        if self.rgb is not None:
+            features = torch.cat([self.rgb(x), features], dim=1)
+        return self.head(features).squeeze(1)
