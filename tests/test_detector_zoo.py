@@ -65,7 +65,7 @@ def test_parameter_counts_match_the_papers_backbones():
     assert _count(cnn.model) - _count(cnn.model.fc) == RESNET50
     f3 = build("f3net", 64)  # DeepfakeBench's F3Net: one Xception on the 12 band channels
     assert _count(f3.frequency) == XCEPTION + 9 * 32 * 9
-    assert not hasattr(f3, "rgb")
+    assert f3.rgb is None  # FAD stream only, as DeepfakeBench
     hybrid = build("f3net_rgb", 64)
     assert _count(hybrid.rgb) == XCEPTION
     assert _count(hybrid.frequency) == XCEPTION + 9 * 32 * 9
