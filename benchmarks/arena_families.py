@@ -33,16 +33,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from benchmarks._families_figure import families_figure
 from benchmarks._families_table import render_section
+from benchmarks._seed_runs import auc_cell, paired_difference
 from fakearena.errors import DataError, FakearenaError
 from fakearena.metrics.units import PLURAL
-from fakearena.report.plots import prediction_files
 from fakearena.report.records import RunRecord
-from fakearena.report.significance import compare
-from fakearena.report.table import own_test_set
 from fakearena.results import read_results
 from fakearena.utils.io import atomic_write_json, atomic_write_text
 
@@ -146,50 +142,12 @@ def detector_runs(run: Path, families: list[str]) -> dict[str, dict[str | None, 
     return found
 
 
-def _cell(runs: list[RunRecord], family: str) -> dict[str, Any]:
-    entries = [r.record["metrics"].get(f"test/{family}/auc") for r in runs]
-    if any(e is None for e in entries):
-        folders = [str(r.run_dir) for r, e in zip(runs, entries) if e is None]
-        raise DataError(f"runs {folders} have no test/{family}/auc; rerun them with the arena")
-    aucs = [float(e["value"]) for e in entries]
-    flags = sorted({str(f) for e in entries for f in e.get("flags") or []})
-    return {
-        "aucs": [round(a, 4) for a in aucs],
-        "mean": round(float(np.mean(aucs)), 4),
-        "std": round(float(np.std(aucs, ddof=1)), 4) if len(aucs) > 1 else None,
-        "units": entries[0].get("n_units"),
-        "unit": entries[0].get("ci_unit"),
-        "flags": flags,
-    }
-
-
-def _predictions(runs: list[RunRecord], family: str) -> dict[Any, Path]:
-    found = {}
-    for run in runs:
-        path = prediction_files(run, own_test_set(run)).get(family)
-        if path is not None:
-            found[run.seed] = path
-    return found
-
-
 def _drop(all_runs, without_runs, family: str, replicates: int, seed: int) -> dict | None:
     """AUC(all) − AUC(without) on the test set's rows, paired bootstrap across seed pairs."""
-    found = compare(
-        _predictions(all_runs, family), _predictions(without_runs, family), replicates, seed
-    )
+    found = paired_difference(all_runs, without_runs, family, replicates, seed)
     if found is None:
         return None
-    result = found["result"]
-    return {
-        "drop": round(result.delta, 4),
-        "ci95": None if result.ci95 is None else [round(v, 4) for v in result.ci95],
-        "p": None if result.p_value is None else round(result.p_value, 4),
-        "verdict": VERDICTS[result.verdict],
-        "seed_pairs": result.seeds,
-        "rows": found["rows"],
-        "units": result.n_units,
-        "unit": result.unit,
-    }
+    return {"drop": found.pop("delta"), **found, "verdict": VERDICTS[found["verdict"]]}
 
 
 def summarise(run: Path, replicates: int = 1000, seed: int = 0) -> dict[str, Any]:
@@ -214,7 +172,7 @@ def summarise(run: Path, replicates: int = 1000, seed: int = 0) -> dict[str, Any
                 "detector": detector,
                 "held_out": held_out,
                 "seeds": [r.seed for r in runs],
-                "cells": {f: _cell(runs, f) for f in families},
+                "cells": {f: auc_cell(runs, f) for f in families},
                 "drops": {},
             }
             if held_out is not None:

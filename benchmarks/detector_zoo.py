@@ -20,7 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from benchmarks._seed_runs import auc_cell, paired_difference
+from fakearena.report.records import RunRecord
+from fakearena.results import read_results
 
 OUT = Path(__file__).resolve().parent / "results" / "detector_zoo"
 COMMAND = "docs/detector_zoo.md's command (fakearena arena ... seeds=3)"
@@ -40,12 +42,13 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def seed_runs(run: Path) -> dict[str, dict[int, Path]]:
-    """Detector name -> {seed: run folder} (detectors/<name>/seed<k>/results.json)."""
-    found: dict[str, dict[int, Path]] = {}
-    for record in sorted((run / "detectors").glob("*/seed*/results.json")):
-        seed = int(record.parent.name.removeprefix("seed"))
-        found.setdefault(record.parent.parent.name, {})[seed] = record.parent
+def seed_runs(run: Path) -> dict[str, list[RunRecord]]:
+    """Detector name -> its runs, one per seed (detectors/<name>/seed<k>/results.json)."""
+    found: dict[str, list[RunRecord]] = {}
+    records = (run / "detectors").glob("*/seed*/results.json")
+    for record in sorted(records, key=lambda r: int(r.parent.name.removeprefix("seed"))):
+        folder = record.parent
+        found.setdefault(folder.parent.name, []).append(RunRecord(read_results(folder), folder))
     return found
 
 
@@ -57,56 +60,16 @@ def _test_sets(record: dict) -> list[str]:
     )
 
 
-def detector_entry(runs: dict[int, Path]) -> dict[str, Any]:
-    """Per test set: AUC per seed, mean, std (ddof 1), units; parameters of seed 0's run."""
-    records = {seed: _read(folder / "results.json") for seed, folder in runs.items()}
-    first = records[min(records)]
-    entry: dict[str, Any] = {"seeds": sorted(records), "test_sets": {}}
+def detector_entry(runs: list[RunRecord]) -> dict[str, Any]:
+    """Per test set its AUC cell over the seeds (`auc_cell`); parameters of the first run."""
+    first = runs[0].record
     params = first.get("parameters") or {}
-    entry["parameters"] = params.get("trainable")
-    entry["reference"] = params.get("reference")
-    entry["parameter_ratio"] = params.get("ratio")
-    for name in _test_sets(first):
-        values = [records[s]["metrics"][f"test/{name}/auc"] for s in sorted(records)]
-        aucs = [float(v["value"]) for v in values]
-        entry["test_sets"][name] = {
-            "auc": [round(a, 4) for a in aucs],
-            "mean": round(float(np.mean(aucs)), 4),
-            "std": round(float(np.std(aucs, ddof=1)), 4) if len(aucs) > 1 else 0.0,
-            "unit": values[0].get("ci_unit"),
-            "units": values[0].get("n_units"),
-            "flags": sorted({f for v in values for f in v.get("flags") or []}),
-        }
-    return entry
-
-
-def _predictions(folder: Path, test_set: str) -> Path | None:
-    path = folder / "test_data" / test_set / "predictions.csv"
-    return path if path.is_file() else None
-
-
-def ablation_entry(
-    method: dict[int, Path], ablation: dict[int, Path], test_set: str
-) -> dict[str, Any] | None:
-    """The paired bootstrap of AUC(method) - AUC(ablation) over seeds on one test set."""
-    from fakearena.report.significance import compare
-
-    a = {s: p for s, f in method.items() if (p := _predictions(f, test_set))}
-    b = {s: p for s, f in ablation.items() if (p := _predictions(f, test_set))}
-    if not a or not b:
-        return None
-    found = compare(a, b, N_BOOTSTRAP, seed=0)
-    if found is None:
-        return None
-    result = found["result"]
     return {
-        "delta": round(result.delta, 4),
-        "ci95": None if result.ci95 is None else [round(v, 4) for v in result.ci95],
-        "p": None if result.p_value is None else round(result.p_value, 4),
-        "verdict": result.verdict,
-        "seed_pairs": result.seeds,
-        "unit": result.unit,
-        "units": result.n_units,
+        "seeds": [r.seed for r in runs],
+        "parameters": params.get("trainable"),
+        "reference": params.get("reference"),
+        "parameter_ratio": params.get("ratio"),
+        "test_sets": {name: auc_cell(runs, name) for name in _test_sets(first)},
     }
 
 
@@ -137,7 +100,7 @@ def summarise(run: Path) -> dict[str, Any]:
         if method not in runs or reference not in runs:
             continue
         for test_set in summary["detectors"][method]["test_sets"]:
-            entry = ablation_entry(runs[method], runs[reference], test_set)
+            entry = paired_difference(runs[method], runs[reference], test_set, N_BOOTSTRAP, 0)
             if entry is not None:
                 summary["ablations"].setdefault(method, {"against": reference, "test_sets": {}})
                 summary["ablations"][method]["test_sets"][test_set] = entry

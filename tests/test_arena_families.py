@@ -27,6 +27,7 @@ from benchmarks._families_table import (  # noqa: E402
     render_table,
     section_mismatch,
 )
+from benchmarks._seed_runs import auc_cell  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from fakearena.config import compose  # noqa: E402
@@ -51,12 +52,12 @@ def _record(auc: float, test_set: str, flags=()) -> RunRecord:
 
 def test_a_cell_is_the_mean_and_sample_std_of_the_seeds():
     runs = [_record(a, "dcgan", ["small_n"] if a < 0.65 else []) for a in SEEDS[1]]
-    cell = arena_families._cell(runs, "dcgan")
+    cell = auc_cell(runs, "dcgan")
     assert cell["mean"] == pytest.approx(np.mean(SEEDS[1]), abs=1e-4)
     assert cell["std"] == pytest.approx(np.std(SEEDS[1], ddof=1), abs=1e-4)
     assert cell["units"] == 40 and cell["flags"] == ["small_n"]
     with pytest.raises(DataError, match="have no test/blend/auc"):
-        arena_families._cell(runs, "blend")
+        auc_cell(runs, "blend")
 
 
 def _summary() -> dict:

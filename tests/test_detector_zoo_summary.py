@@ -25,6 +25,11 @@ def _write_run(root: Path, name: str, seed: int, probs: np.ndarray, frame: pd.Da
     frame.assign(prob=probs).to_csv(folder / "test_data" / "blend" / "predictions.csv", index=False)
     auc = float(roc_auc_score(frame["label"], probs))
     record = {
+        "schema_version": 1,
+        "task": "detect",
+        "seed": seed,
+        "test_data": [{"name": "blend"}],
+        "artifacts": {"predictions": {"blend": "test_data/blend/predictions.csv"}},
         "metrics": {"test/blend/auc": {"value": auc, "ci_unit": "identity", "n_units": 40}},
         "parameters": {"trainable": 1000, "reference": "test_resnet", "ratio": 1.0},
     }
@@ -68,7 +73,7 @@ def test_summary_means_stds_and_the_ablation_test(zoo_run):
     for name in ("sbi", "sbi_ablation"):
         aucs = [roc_auc_score(labels, made["probs"][name, s]) for s in SEEDS]
         entry = summary["detectors"][name]["test_sets"]["blend"]
-        assert entry["auc"] == pytest.approx(aucs, abs=1e-4)
+        assert entry["aucs"] == pytest.approx(aucs, abs=1e-4)
         assert entry["mean"] == pytest.approx(np.mean(aucs), abs=1e-4)
         assert entry["std"] == pytest.approx(np.std(aucs, ddof=1), abs=1e-4)
     direct, _ = paired_bootstrap_auc(

@@ -368,7 +368,7 @@ def _zoo_values(summary: dict) -> Iterator[float]:
         for cell in entry["test_sets"].values():
             yield cell["mean"]
             yield cell["std"]
-            yield from cell["auc"]
+            yield from cell["aucs"]
     for method in summary["ablations"].values():
         for cell in method["test_sets"].values():
             for value in [cell["delta"], *(cell["ci95"] or [])]:
