@@ -6,12 +6,11 @@ FAKEARENA_DATA set or unset as the case needs.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from fakearena.cli import main
+from _cli import in_process_cli
 from fakearena.config import closest_key, compose
 from fakearena.errors import CheckpointError, DataError
 from fakearena.tasks.checkpoints import resolve_checkpoint
@@ -25,18 +24,11 @@ def one_paragraph_errors(monkeypatch):
 @pytest.fixture()
 def cli(capsys, monkeypatch):
     """`fakearena ARGS` in this process: (exit code, stderr)."""
-    from hydra.core.global_hydra import GlobalHydra
+    run_cli = in_process_cli(capsys, monkeypatch)
 
     def run(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["fakearena"])
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        finally:
-            GlobalHydra.instance().clear()
-        return code, capsys.readouterr().err
+        code, _, err = run_cli(*args)
+        return code, err
 
     return run
 
