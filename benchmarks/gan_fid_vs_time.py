@@ -27,12 +27,13 @@ from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
 from benchmarks._common import machine_info
+from benchmarks._milestones import TrainingMilestones
 from fakearena.config import compose
 from fakearena.data.datasets import float_images
 from fakearena.runs.train import build_task
 
 
-class Milestones(L.Callback):
+class Milestones(TrainingMilestones):
     """Evaluates FID at training-time milestones of training and stops after the last one."""
 
     def __init__(
@@ -44,49 +45,34 @@ class Milestones(L.Callback):
         clock: str,
         meta: dict,
     ):
-        self.minutes, self.reals, self.out, self.name = list(minutes), reals, out, name
-        self.clock = time.perf_counter if clock == "wall" else time.process_time
+        super().__init__(minutes, clock)
+        self.reals, self.out, self.name = reals, out, name
         self.meta = meta
         self.results: list[dict] = []
-        self.train_time, self.steps = 0.0, 0
-        self._since = self.clock()
 
-    def _maybe_evaluate(self, trainer: L.Trainer, task) -> None:
-        self.train_time += self.clock() - self._since
-        while self.minutes and self.train_time >= self.minutes[0] * 60:
-            minute = self.minutes.pop(0)
-            start = time.perf_counter()
-            task._reals = [(torch.arange(len(self.reals)), self.reals)]
-            scores = task._evaluate("val")
-            grid = task.save_sample_grid(f"{self.name}_{minute:g}min")
-            entry = {
-                "train_minutes": round(self.train_time / 60, 3),
-                "milestone_minutes": minute,
-                "steps": self.steps,
-                "epoch": trainer.current_epoch,
-                "fid": scores["fid"],
-                "kid": scores["kid"],
-                "kid_std": scores["kid_std"],
-                "n_real": scores["n_real"],
-                "n_fake": scores["n_fake"],
-                "grid": str(grid),
-                "eval_wall_s": round(time.perf_counter() - start, 1),
-            }
-            self.results.append(entry)
-            print(json.dumps(entry), flush=True)
-            record = {**self.meta, "milestones": self.results}
-            (self.out / f"{self.name}.json").write_text(json.dumps(record, indent=1))
-        if not self.minutes:
-            trainer.should_stop = True
-        self._since = self.clock()
-
-    def on_train_start(self, trainer, task) -> None:
-        self._since = self.clock()
-        self._maybe_evaluate(trainer, task)
-
-    def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx) -> None:
-        self.steps += 1
-        self._maybe_evaluate(trainer, task)
+    def evaluate(self, trainer: L.Trainer, task, minute: float) -> None:
+        start = time.perf_counter()
+        # the task's reals of loader 0, as its validation loop collects them
+        task._reals = {0: [(torch.arange(len(self.reals)), self.reals)]}
+        scores = task._evaluate("val")[""]
+        grid = task.save_sample_grid(f"{self.name}_{minute:g}min")
+        entry = {
+            "train_minutes": round(self.train_time / 60, 3),
+            "milestone_minutes": minute,
+            "steps": self.steps,
+            "epoch": trainer.current_epoch,
+            "fid": scores["fid"],
+            "kid": scores["kid"],
+            "kid_std": scores["kid_std"],
+            "n_real": scores["n_real"],
+            "n_fake": scores["n_fake"],
+            "grid": str(grid),
+            "eval_wall_s": round(time.perf_counter() - start, 1),
+        }
+        self.results.append(entry)
+        print(json.dumps(entry), flush=True)
+        record = {**self.meta, "milestones": self.results}
+        (self.out / f"{self.name}.json").write_text(json.dumps(record, indent=1))
 
 
 def rendered(dataset) -> torch.Tensor:
@@ -95,7 +81,7 @@ def rendered(dataset) -> torch.Tensor:
     return float_images(torch.stack(images))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generator", default="sngan")
     parser.add_argument("--minutes", type=float, nargs="+", default=[0, 5, 15])
@@ -108,7 +94,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/gan"))
     parser.add_argument("overrides", nargs="*", help="extra config overrides (task.loss=...)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     cfg = compose(

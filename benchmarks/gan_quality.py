@@ -44,6 +44,7 @@ from torch.utils.data import DataLoader
 
 from benchmarks._common import machine_info, print_table
 from benchmarks._gan_reference import reference_features
+from benchmarks._milestones import TrainingMilestones
 from fakearena.config import compose
 from fakearena.metrics.quality import floor_rows, sample_quality
 from fakearena.metrics.reference import subset
@@ -80,20 +81,16 @@ def judged(scores: dict, floor: dict) -> dict:
     }
 
 
-class Milestones(L.Callback):
+class Milestones(TrainingMilestones):
     """Judges the generator when the training clock passes each milestone; stops after the last."""
 
     def __init__(self, args, record: dict):
-        self.minutes = list(args.minutes)
+        super().__init__(args.minutes, args.clock)
         self.args, self.record = args, record
         self.references: dict[int, dict[str, np.ndarray]] = {}  # by N
         self.floors: dict[int, dict[str, dict]] = {}
-        self.clock = time.perf_counter if args.clock == "wall" else time.process_time
-        self.train_time, self.batches = 0.0, 0
-        self._since = self.clock()
 
-    def _evaluate(self, trainer: L.Trainer, task) -> None:
-        minute = self.minutes.pop(0)
+    def evaluate(self, trainer: L.Trainer, task, minute: float) -> None:
         n = self.args.n if not self.minutes else self.args.n_curve or self.args.n
         start = time.perf_counter()
         if n not in self.references:  # loaded when first needed: training starts at once
@@ -103,7 +100,7 @@ class Milestones(L.Callback):
         entry = {
             "milestone_minutes": minute,
             "train_minutes": round(self.train_time / 60, 3),
-            "batches": self.batches,
+            "batches": self.steps,
             "epoch": trainer.current_epoch,
             "grid": str(Path(grid).relative_to(self.args.out)),
         }
@@ -115,22 +112,6 @@ class Milestones(L.Callback):
         print(json.dumps(entry), flush=True)
         path = self.args.out / f"{self.args.name}.json"
         path.write_text(json.dumps(self.record, indent=1))
-
-    def _tick(self, trainer: L.Trainer, task) -> None:
-        self.train_time += self.clock() - self._since
-        while self.minutes and self.train_time >= self.minutes[0] * 60:
-            self._evaluate(trainer, task)
-        if not self.minutes:
-            trainer.should_stop = True
-        self._since = self.clock()
-
-    def on_train_start(self, trainer, task) -> None:
-        self._since = self.clock()
-        self._tick(trainer, task)
-
-    def on_train_batch_end(self, trainer, task, outputs, batch, batch_idx) -> None:
-        self.batches += 1
-        self._tick(trainer, task)
 
 
 def load_references(args, n: int, record: dict) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
