@@ -291,6 +291,16 @@ def real_workflow_claims() -> Iterator[tuple[str, str, str]]:
         f"pose error {metrics['fakes/pose_error']['value']:.1f} degrees and expression error "
         f"{metrics['fakes/expression_error']['value']:.3f}",
     )
+    held_out = run["swap"]
+    yield (
+        "README.md",
+        source,
+        f"{held_out['test/id_top1']['n']} held-out crops (`train`, `test/*`), top-1 "
+        f"{held_out['test/id_top1']['value']:.3f}, ID similarity "
+        f"{held_out['test/id_similarity']['value']:.3f} against "
+        f"{held_out['test/id_similarity_target']['value']:.3f}, pose error "
+        f"{held_out['test/pose_error']['value']:.1f} degrees",
+    )
     for name, label in (("resnet", "test ResNet"), ("meso4", "Meso4")):
         probability = run["detections"][name][0].split()[3]
         yield "README.md", source, f"{probability} ({label},"
