@@ -120,7 +120,7 @@ def test_synthetic_swaps_are_scored_with_the_identity_model_as_a_loop_scores_the
         fakes, donors, targets, people, seed=0, stage="fakes", model_options=SMALL,
         cache=model_cache,
     )  # fmt: skip
-    settings = IdentityModelSettings(seed=0, render_size=32, **SMALL)
+    settings = IdentityModelSettings(seed=0, render_size=32, region="inner_face", **SMALL)
     files = list(model_cache.glob("identity_model-*.pt"))
     assert [f.name for f in files] == [f"identity_model-{settings.key()}.pt"]
     model = SyntheticIdentityModel.load(files[0])  # the cached model, read independently
