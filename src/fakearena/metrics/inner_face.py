@@ -27,8 +27,9 @@ SWAPS_PER_SHOT = 3
 # so unseen people (the arena's) separate better than with a plain softmax
 MARGIN, SCALE = 0.2, 16.0
 # What the face swaps' ID metrics train unless their options say otherwise: more people and
-# fewer shots each than the head model's defaults (unseen people separate better)
-INNER_FACE_DEFAULTS = {"region": "inner_face", "people": 128, "shots": 12}
+# fewer shots each than the head model's defaults (unseen people separate better), and the
+# box of a 64-px face at its own size (40 px: eye widths differ by a pixel between people)
+INNER_FACE_DEFAULTS = {"region": "inner_face", "people": 128, "shots": 12, "input_size": 40}
 
 
 def box_pixels(height: int, width: int) -> tuple[slice, slice]:
