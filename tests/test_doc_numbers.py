@@ -264,6 +264,49 @@ def arena_demo_claims() -> Iterator[tuple[str, str, str]]:
     )
 
 
+def synthetic_identity_claims() -> Iterator[tuple[str, str, str]]:
+    """README's swap ID embedding on the arena's rows (python -m benchmarks.synthetic_identity)."""
+    source = "synthetic_identity.json"
+    run = results(source)
+    inner, head = run["inner_face_model"], run["head_model"]
+    scores = inner["donor_scores"]
+    truth, faces = scores["true_swap"], run["faces"]
+    yield "README.md", source, f"On the default arena's {faces['rows']} blended test rows"
+    yield "README.md", source, f"({faces['test_people']} people, chance {truth['chance']:.3f};"
+    yield (
+        "README.md",
+        source,
+        f"donor at top-1 {truth['top1']:.3f} (top-5 {truth['top5']:.3f}), the untouched "
+        f"target images claimed as swaps of that donor at {scores['source']['top1']:.3f}",
+    )
+    yield (
+        "README.md",
+        source,
+        f"inner face at {scores['reverse_mix']['top1']:.3f}; real shots are recognised at "
+        f"{inner['real_shots_as_their_person']['top1']:.3f}",
+    )
+    yield (
+        "README.md",
+        source,
+        "names the donor of those perfect swaps at "
+        f"{head['donor_scores']['true_swap']['top1']:.3f}",
+    )
+    arena, masked = (
+        next(v for k, v in run["learned_swaps"].items() if f"/{name}/" in k)
+        for name in ("arena_20ep", "masked64_20ep")
+    )
+    yield (
+        "README.md",
+        source,
+        f"carry their donor at {arena['fakes']['top1']:.3f} and {masked['fakes']['top1']:.3f}",
+    )
+    yield (
+        "README.md",
+        source,
+        f"({inner['settings']['train_cpu_seconds']:.1f} CPU-seconds at the defaults",
+    )
+
+
 def real_workflow_claims() -> Iterator[tuple[str, str, str]]:
     """README's real-video workflow timings and metrics (benchmarks/real_workflow.py)."""
     source = "real_workflow.json"
@@ -301,6 +344,7 @@ CLAIMS = [
     *gpu_claims(),
     *gpu_file_claims(),
     *arena_demo_claims(),
+    *synthetic_identity_claims(),
     *real_workflow_claims(),
 ]
 

@@ -212,3 +212,28 @@ def test_on_unseen_people_it_names_the_donor_of_a_true_swap_and_nothing_else(tmp
     assert untouched["x/id_similarity_target"]["value"] > untouched["x/id_similarity"]["value"]
     assert brute_force_top1(model, reverse, donors, people) <= 2 * chance  # hair is no donor
     assert brute_force_top1(model, reverse, targets, people) >= 0.8  # its face's owner
+
+
+def test_the_benchmark_writes_its_record_with_both_models(tmp_path):
+    """`python -m benchmarks.synthetic_identity --quick` (small models, every 10th row)."""
+    import json
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    if str(root) not in sys.path:  # `benchmarks` is a top-level folder, not a package
+        sys.path.insert(0, str(root))
+    from benchmarks import synthetic_identity
+
+    people, rows = synthetic_identity.arena_rows(0)
+    assert len(people) == 40 and len(rows) == 800  # the default arena's blended test rows
+    assert all(t in people and d in people and d != t for t, _, d in rows)
+    out = tmp_path / "synthetic_identity.json"
+    assert synthetic_identity.main(["--quick", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["command"] == "python -m benchmarks.synthetic_identity --quick"
+    assert record["inner_face_model"]["settings"]["region"] == "inner_face"
+    assert record["head_model"]["settings"]["region"] == "head"
+    for model in ("inner_face_model", "head_model"):
+        scores = record[model]["donor_scores"]
+        assert set(scores) == {"true_swap", "source", "reverse_mix", "blend"}
+        assert {s["n"] for s in scores.values()} == {80} and scores["source"]["chance"] == 0.025
