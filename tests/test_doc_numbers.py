@@ -262,6 +262,15 @@ def arena_demo_claims() -> Iterator[tuple[str, str, str]]:
         f"chance 0.025) is {swap['fakes/id_top1']:.3f}, and the renderer's perfect swaps of the "
         f"same rows score {swap['fakes/id_top1_truth']:.3f}",
     )
+    # which network embedded them: summaries from before `id_embedding` was recorded come from
+    # runs whose swap ID metrics embedded with the confound check's head model
+    embedding = swap.get("id_embedding", "synthetic_identity_model")
+    said = {
+        "synthetic_identity_model": "that run embedded the swaps with the confound check's head "
+        "model",
+        "synthetic_inner_face_model": "embedded with the synthetic inner-face model",
+    }
+    yield "README.md", source, said[embedding]
 
 
 def synthetic_identity_claims() -> Iterator[tuple[str, str, str]]:
