@@ -152,8 +152,11 @@ def test_it_is_deterministic_per_seed_and_round_trips_through_the_cache(tiny_mod
 
 
 def test_a_bad_region_is_named_with_the_choices():
-    with pytest.raises(ConfigError, match=r"region='eyes'; choose one of head, inner_face"):
+    named = r"confound.identity_model region='eyes'; choose one of head, inner_face"
+    with pytest.raises(ConfigError, match=named):
         model_settings(0, 64, {"region": "eyes"}, "confound.identity_model")
+    with pytest.raises(ConfigError, match=r"identity model region='eyes'; choose one of"):
+        IdentityModelSettings(region="eyes")
     named = r"task.identity_model region='head': the swaps' ID metrics embed with the inner-face"
     with pytest.raises(ConfigError, match=named):
         inner_face_settings(0, 64, {"region": "head"}, "task.identity_model")

@@ -274,6 +274,8 @@ def model_settings(
             f"{key} {sorted(options)}: {unknown} are not fields of IdentityModelSettings; its "
             f"fields are {', '.join(known)} (seed and size come from the faces)"
         )
+    if options.get("region", "head") not in REGIONS:
+        raise ConfigError(f"{key} region={options['region']!r}; choose one of {', '.join(REGIONS)}")
     return IdentityModelSettings(seed=int(seed), render_size=int(render_size), **options)
 
 
