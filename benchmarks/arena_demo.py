@@ -99,6 +99,8 @@ def summarise(run: Path) -> dict:
         name = record.parent.name
         metrics = _read(record)["metrics"]
         summary["generators"].setdefault(name, {}).update(_values(metrics, SWAP_KEYS))
+        if "fakes/id_top1" in metrics:  # the network the ID metrics embedded with
+            summary["generators"][name]["id_embedding"] = metrics["fakes/id_top1"].get("embedding")
     return summary
 
 

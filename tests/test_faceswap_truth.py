@@ -1,5 +1,5 @@
 """Face swaps of synthetic faces are scored against their true swaps and, as the face-swap
-papers score them, by ID retrieval with the synthetic identity model: run and fake set."""
+papers score them, by ID retrieval with the synthetic inner-face model: run and fake set."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ SYNTH = [
     "data.image_size=32",
     "seed=0",
 ]
-# a small synthetic identity model (~1 s to train), kept in a folder of this module's tests
+# a small synthetic inner-face model (seconds to train), kept in a folder of this module's tests
 IDENTITY_MODEL = {"people": 16, "shots": 8, "epochs": 4}
 
 
@@ -121,7 +121,7 @@ def test_a_face_swap_run_of_synthetic_faces_reports_id_metrics(swap_run: Path):
     n = metrics["test/mse"]["n"]  # two people: each held-out face into the other one
     for name in ("id_top1", "id_top5", "id_similarity", "id_similarity_target"):
         entry = metrics[f"test/{name}"]
-        assert entry["n"] == n and entry["embedding"] == "synthetic_identity_model"
+        assert entry["n"] == n and entry["embedding"] == "synthetic_inner_face_model"
         assert np.isfinite(entry["value"])
     assert metrics["test/id_top1"]["chance"] == 0.5 and metrics["test/id_top5"]["k"] == 2
     assert "test/pose_error" not in metrics  # landmarks of real faces only
@@ -161,9 +161,9 @@ def test_a_synthetic_fake_set_records_id_retrieval_as_a_loop_over_its_files_comp
         np.mean(to_target), abs=1e-5
     )
     assert metrics["fakes/id_top1"]["n"] == len(fakes.frame) == 12
-    assert metrics["fakes/id_top1"]["embedding"] == "synthetic_identity_model"
+    assert metrics["fakes/id_top1"]["embedding"] == "synthetic_inner_face_model"
     card = fakes.card.provenance["face_metrics"]
-    assert card["embedding"] == "synthetic_identity_model"
+    assert card["embedding"] == "synthetic_inner_face_model"
     assert card["id_top1"] == pytest.approx(metrics["fakes/id_top1"]["value"], abs=1e-4)
 
 

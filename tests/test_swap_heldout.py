@@ -14,10 +14,14 @@ import torch
 from fakearena.data.synthetic import SyntheticRenderer
 from fakearena.errors import ConfigError, DataError
 from fakearena.generation.heldout_swaps import donor_pairs, heldout_face_metrics, swap_pairs
-from fakearena.metrics.identity_model import IdentityModelSettings, SyntheticIdentityModel
+from fakearena.metrics.identity_model import SyntheticIdentityModel
 from fakearena.metrics.identity_source import GALLERY_FIRST_SHOT, GALLERY_SHOTS
 from fakearena.metrics.swap_identity import id_entries, identity_gallery
-from fakearena.metrics.synthetic_swap_identity import EMBEDDING, synthetic_id_metrics
+from fakearena.metrics.synthetic_swap_identity import (
+    EMBEDDING,
+    inner_face_settings,
+    synthetic_id_metrics,
+)
 
 SMALL = {"people": 16, "shots": 8, "epochs": 4}  # a small identity model (~1 s to train)
 
@@ -120,7 +124,8 @@ def test_synthetic_swaps_are_scored_with_the_identity_model_as_a_loop_scores_the
         fakes, donors, targets, people, seed=0, stage="fakes", model_options=SMALL,
         cache=model_cache,
     )  # fmt: skip
-    settings = IdentityModelSettings(seed=0, render_size=32, **SMALL)
+    settings = inner_face_settings(0, 32, SMALL)  # the inner-face defaults, made small
+    assert settings.region == "inner_face" and settings.people == SMALL["people"]
     files = list(model_cache.glob("identity_model-*.pt"))
     assert [f.name for f in files] == [f"identity_model-{settings.key()}.pt"]
     model = SyntheticIdentityModel.load(files[0])  # the cached model, read independently

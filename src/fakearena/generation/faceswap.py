@@ -63,8 +63,7 @@ from fakearena.generation.swapper import (
 )
 from fakearena.generation.truth import FAKES_STAGE, score_manifest, truth_metrics
 from fakearena.generation.truth import write_truth_record as write_truth_record
-from fakearena.metrics.identity_model import model_settings
-from fakearena.metrics.synthetic_swap_identity import synthetic_id_metrics
+from fakearena.metrics.synthetic_swap_identity import inner_face_settings, synthetic_id_metrics
 from fakearena.utils.io import sha256_bytes
 from fakearena.utils.parallel import Shard, resolve_device
 
@@ -256,7 +255,7 @@ def identity_model_options(cfg: Any) -> dict[str, Any]:
     """The `identity_model` options of a generate config, checked (a ConfigError names them)."""
     options = cfg.get("identity_model") or {}
     options = dict(OmegaConf.to_container(options) if OmegaConf.is_config(options) else options)
-    model_settings(0, 64, options, "identity_model")
+    inner_face_settings(0, 64, options, "identity_model")
     return options
 
 
@@ -272,7 +271,7 @@ def fake_set_face_metrics(
     Real faces (`people` None): ID retrieval/similarity with dlib's network, pose and
     expression error (`fakearena.generation.swap_literature`; empty when dlib measures none).
     Synthetic faces (`people`: the synthetic person of each of the checkpoint's identities):
-    ID retrieval/similarity with the synthetic identity model (`identity_model` options,
+    ID retrieval/similarity with the synthetic inner-face model (`identity_model` options,
     cached in `identity_model_cache`; `fakearena.metrics.synthetic_swap_identity`).
     """
     limit = int(cfg.get("face_metrics_n", 256) or 0)

@@ -5,7 +5,7 @@ donor; for two people, A -> B and B -> A) and pasted back with the run's blend r
 `fakearena generate` does; up to `limit` of these swaps (spread evenly) are measured:
 
 - on the built-in synthetic faces: ID retrieval top-1/top-5 among the run's identities and ID
-  similarity to donor and target, embedded by the synthetic identity model
+  similarity to donor and target, embedded by the synthetic inner-face model
   (`fakearena.metrics.synthetic_swap_identity`);
 - on real faces whose rows carry `landmarks68` (crops from `fakearena faces extract`): the
   same with dlib's face recognition network, plus pose and expression error
@@ -88,8 +88,8 @@ def heldout_face_metrics(
         task: the trained face-swap task (`identity_names`, and what `Swapper` needs).
         datamodule: its `IdentityDataModule`.
         limit: the most swaps measured.
-        identity_model: options of the synthetic identity model (`IdentityModelSettings`).
-        cache: folder of the synthetic identity model (None: `$FAKEARENA_CACHE/identity`).
+        identity_model: options of the synthetic inner-face model (`IdentityModelSettings`).
+        cache: folder of that model (None: `$FAKEARENA_CACHE/identity`).
         swap: how faces are swapped (default: `Swapper` with the run's blend recipe).
     """
     names = list(task.identity_names)

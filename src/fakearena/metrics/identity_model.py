@@ -1,12 +1,21 @@
 """A face-recognition embedding for the synthetic faces: who is in an image, not how it was made.
 
-A small CNN learns to tell `people` rendered identities apart from real shots only (never a
-fake), under blur, sensor noise, down- and up-scaling and JPEG, so that image quality does
-not move it; its normalised penultimate layer is the embedding. Its people are drawn from
-identity numbers far above any arena's (`FIRST_PERSON` on), so it knows none of the people
-it is later asked about: those are recognised through a gallery of their real shots
-(`fakearena.metrics.identity_source`). Seeded and deterministic on CPU; a trained model is
-cached (`save` / `load`, weights_only) under a name that holds its settings.
+A small CNN learns to tell `people` rendered identities apart, under blur, sensor noise, down-
+and up-scaling and JPEG, so that image quality does not move it; its normalised penultimate
+layer is the embedding. It comes in two regions (`IdentityModelSettings.region`):
+
+- `head` (the confound check's model): the whole image, learnt from real shots only (never a
+  fake); it recognises a person by all of the head, hair and skin included, so it names the
+  target of a face swap, which keeps them.
+- `inner_face` (the face swaps' ID metrics): the inner-face box only, learnt from real shots
+  and the renderer's true swaps labelled by their donor (`fakearena.metrics.inner_face`); like
+  a real face recognition network it names the person whose eyes, brows, nose and mouth it
+  sees, so it names the donor of a perfect swap.
+
+Its people are drawn from identity numbers far above any arena's (`FIRST_PERSON` on), so it
+knows none of the people it is later asked about: those are recognised through a gallery of
+their real shots (`fakearena.metrics.identity_source`). Seeded and deterministic on CPU; a
+trained model is cached (`save` / `load`, weights_only) under a name that holds its settings.
 """
 
 from __future__ import annotations
@@ -26,10 +35,17 @@ from PIL import Image, ImageFilter
 from torch import nn
 
 from fakearena.errors import ConfigError, DataError
+from fakearena.metrics.inner_face import (
+    SWAPS_PER_SHOT,
+    cosine_margin_logits,
+    donor_labelled_swaps,
+    inner_face_crop,
+)
 from fakearena.utils.io import atomic_path
 
 FIRST_PERSON = 1_000_000  # identity numbers of the model's own people (no arena draws these)
 FIRST_SHOT = 500_000  # shot indices of its training images (no manifest draws these)
+REGIONS = ("head", "inner_face")
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,8 @@ class IdentityModelSettings:
         input_size: side the network sees (images are resized to it, antialiased).
         people: identities it learns; shots: real shots of each; epochs, batch_size, lr: SGD.
         embedding: the embedding's dimension.
+        region: what it sees and learns: `head` (the whole image, real shots) or `inner_face`
+            (the inner-face box, real shots and donor-labelled true swaps).
     """
 
     seed: int = 0
@@ -54,10 +72,21 @@ class IdentityModelSettings:
     batch_size: int = 64
     lr: float = 3e-3
     embedding: int = 64
+    region: str = "head"
+
+    def __post_init__(self):
+        if self.region not in REGIONS:
+            raise ConfigError(
+                f"identity model region={self.region!r}; choose one of {', '.join(REGIONS)}"
+            )
 
     def key(self) -> str:
-        """A short hash of the settings (the cache file's name)."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        """A short hash of the settings (the cache file's name; a head model's leaves `region`
+        out, so its name is the one it had before regions existed)."""
+        values = asdict(self)
+        if self.region == "head":
+            del values["region"]
+        text = json.dumps(values, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -109,10 +138,13 @@ def degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def network_input(images: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> float (N, 3, size, size) in [0, 1] (antialiased resize)."""
+def network_input(images: np.ndarray, size: int, region: str = "head") -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, size, size) in [0, 1]: the whole image (`head`) or
+    its inner-face box (`inner_face`), antialiased resize."""
     if images.ndim != 4 or images.shape[-1] != 3:
         raise DataError(f"identity embedding takes (N, H, W, 3) RGB images, got {images.shape}")
+    if region == "inner_face":
+        images = inner_face_crop(images)
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(
@@ -132,7 +164,9 @@ class SyntheticIdentityModel:
     def embed(self, images: np.ndarray) -> np.ndarray:
         """uint8 (N, H, W, 3) RGB images -> float32 (N, D) unit embeddings."""
         out = [
-            self.net(network_input(images[i : i + 256], self.settings.input_size))
+            self.net(
+                network_input(images[i : i + 256], self.settings.input_size, self.settings.region)
+            )
             for i in range(0, len(images), 256)
         ]
         return torch.cat(out).numpy() if out else np.zeros((0, self.settings.embedding), np.float32)
@@ -158,24 +192,48 @@ class SyntheticIdentityModel:
 
 
 def training_shots(settings: IdentityModelSettings) -> tuple[np.ndarray, np.ndarray]:
-    """The rendered real shots the model learns, two degraded copies each, and their person."""
+    """The rendered images the model learns, two degraded copies each, and their person: real
+    shots, and for `inner_face` `SWAPS_PER_SHOT` true swaps per shot labelled by their donor."""
     from fakearena.data.synthetic import SyntheticRenderer
 
     renderer = SyntheticRenderer(settings.render_size, settings.seed)
     rng = np.random.default_rng([settings.seed, 7])
-    images, people = [], []
+    faces, labels = [], []
     for person in range(settings.people):
         for shot in range(settings.shots):
-            face = renderer.render_face(FIRST_PERSON + person, FIRST_SHOT + shot)
-            images += [face, degrade(face, rng), degrade(face, rng)]
-            people += [person] * 3
+            faces.append(renderer.render_face(FIRST_PERSON + person, FIRST_SHOT + shot))
+            labels.append(person)
+    if settings.region == "inner_face":
+        people = [FIRST_PERSON + p for p in range(settings.people)]
+        shots = [FIRST_SHOT + s for s in range(settings.shots)]
+        targets = np.random.default_rng([settings.seed, 8])
+        swaps, donors = donor_labelled_swaps(renderer, people, shots, targets, SWAPS_PER_SHOT)
+        faces, labels = faces + swaps, labels + donors
+    images, people = [], []
+    for face, label in zip(faces, labels):
+        images += [face, degrade(face, rng), degrade(face, rng)]
+        people += [label] * 3
     return np.stack(images), np.asarray(people)
 
 
+def training_logits(
+    net: EmbeddingNet, inputs: torch.Tensor, labels: torch.Tensor, settings: IdentityModelSettings
+) -> torch.Tensor:
+    """The head model's softmax logits; the inner-face model's cosine-margin logits."""
+    if settings.region == "head":
+        return net.classify(inputs)
+    return cosine_margin_logits(net.project(net.features(inputs - 0.5)), net.head.weight, labels)
+
+
 def train_identity_model(settings: IdentityModelSettings) -> SyntheticIdentityModel:
-    """Train the embedding on real shots of `settings.people` rendered people (seeded)."""
+    """Train the embedding on `training_shots` of `settings.people` rendered people (seeded)."""
     images, people = training_shots(settings)
-    x = network_input(images, settings.input_size)
+    x = torch.cat(  # in chunks: the float copy of every full-size image at once is large
+        [
+            network_input(images[i : i + 1024], settings.input_size, settings.region)
+            for i in range(0, len(images), 1024)
+        ]
+    )
     y = torch.from_numpy(people)
     generator = torch.Generator().manual_seed(settings.seed)
     torch.manual_seed(settings.seed)
@@ -191,7 +249,7 @@ def train_identity_model(settings: IdentityModelSettings) -> SyntheticIdentityMo
             inputs = x[batch]
             if torch.rand((), generator=generator) < 0.5:  # a horizontal flip: same person
                 inputs = inputs.flip(-1)
-            loss = F.cross_entropy(net.classify(inputs), y[batch])
+            loss = F.cross_entropy(training_logits(net, inputs, y[batch], settings), y[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -216,6 +274,8 @@ def model_settings(
             f"{key} {sorted(options)}: {unknown} are not fields of IdentityModelSettings; its "
             f"fields are {', '.join(known)} (seed and size come from the faces)"
         )
+    if options.get("region", "head") not in REGIONS:
+        raise ConfigError(f"{key} region={options['region']!r}; choose one of {', '.join(REGIONS)}")
     return IdentityModelSettings(seed=int(seed), render_size=int(render_size), **options)
 
 

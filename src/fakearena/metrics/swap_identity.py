@@ -11,7 +11,7 @@ identity (the mean of its real faces' unit embeddings, renormalised).
   that carries its donor scores higher on the first.
 
 Embeddings are any (N, D) arrays: dlib's 128-d face recognition ResNet on real faces, the
-synthetic identity model on the built-in faces.
+synthetic inner-face model on the built-in faces.
 """
 
 from __future__ import annotations

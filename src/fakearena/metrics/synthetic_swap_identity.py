@@ -1,19 +1,20 @@
 """ID retrieval and similarity of swaps of the built-in synthetic faces.
 
 The face-swap papers embed swaps with a face recognition network the swap never trained with
-(`fakearena.metrics.swap_identity`); dlib's network knows nothing of the rendered faces, so on
-them the embedding is the synthetic identity model of the confound check
-(`fakearena.metrics.identity_model`: trained on real shots of other rendered people only,
-never on a fake, cached by its settings). The gallery holds `GALLERY_SHOTS` real shots of
-every source identity, rendered at shot indices no manifest uses
+(`fakearena.metrics.swap_identity`), one that names the person whose inner face (eyes, brows,
+nose, mouth) it sees. dlib's network knows nothing of the rendered faces, so on them the
+embedding is the synthetic inner-face model (`IdentityModelSettings(region="inner_face")`,
+`fakearena.metrics.inner_face`): it sees the inner-face box of each image and learnt other
+rendered people (never the arena's, never a generator's fake) from their real shots and the
+renderer's true swaps labelled by their donor, so on a perfect swap it names the donor. (The
+confound check keeps the head model, which also sees hair, outline and skin: it asks who is
+in the image, and names the target of a swap.) The gallery holds `GALLERY_SHOTS` real shots
+of every source identity, rendered at shot indices no manifest uses
 (`fakearena.metrics.identity_source.gallery_shots`), so no swap's own source image is in it.
 
-The synthetic identity model recognises a rendered person mostly by what a face swap keeps
-(hair, skin, outline): on true swaps (the renderer's perfect swap of the same shot) it names
-the target, not the donor (`id_top1_truth` of the arena's swaps:
-benchmarks/results/arena_demo/summary.json). So, given the shots,
-the same metrics of the true swaps of the same rows come beside the fakes' (`*_truth`): the
-ceiling this embedding allows, which a swap's own value is read against.
+Given the shots, the same metrics of the renderer's true swaps of the same rows come beside
+the fakes' (`*_truth`): the ceiling this embedding allows, which a swap's own value is read
+against.
 """
 
 from __future__ import annotations
@@ -25,21 +26,40 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from fakearena.errors import DataError
+from fakearena.errors import ConfigError, DataError
 from fakearena.metrics.identity_model import (
+    IdentityModelSettings,
     cached_identity_model,
     default_model_cache,
     model_settings,
 )
 from fakearena.metrics.identity_source import GALLERY_SHOTS, gallery_shots
+from fakearena.metrics.inner_face import INNER_FACE_DEFAULTS
 from fakearena.metrics.swap_identity import id_entries, identity_gallery
 
-EMBEDDING = "synthetic_identity_model"
+EMBEDDING = "synthetic_inner_face_model"
 PROTOCOL = (
-    "the synthetic identity model (a CNN trained on real shots of rendered people no arena "
-    "draws, never on a fake; fakearena.metrics.identity_model); ID retrieval over identity "
-    f"centroids of {GALLERY_SHOTS} gallery shots per source identity"
+    "the synthetic inner-face model (a CNN that sees the inner-face box, trained on real shots "
+    "and donor-labelled true swaps of rendered people no arena draws, never on a generator's "
+    "fake; fakearena.metrics.inner_face); ID retrieval over identity centroids of "
+    f"{GALLERY_SHOTS} gallery shots per source identity"
 )
+
+
+def inner_face_settings(
+    seed: int, size: int, options: dict[str, Any] | None, key: str = "identity_model"
+) -> IdentityModelSettings:
+    """The settings of the swap metrics' model: `INNER_FACE_DEFAULTS` changed by `options`
+    (fields of `IdentityModelSettings`, e.g. the confound check's `{people: 16, epochs: 4}`);
+    its region is always the inner face (another one is a ConfigError naming `key`)."""
+    options = dict(options or {})
+    model_settings(seed, size, options, key)  # unknown fields are named as the user gave them
+    if options.get("region", "inner_face") != "inner_face":
+        raise ConfigError(
+            f"{key} region={options['region']!r}: the swaps' ID metrics embed with the "
+            "inner-face model (a swap carries its donor's inner face only); drop `region`"
+        )
+    return model_settings(seed, size, {**INNER_FACE_DEFAULTS, **options}, key)
 
 
 def same_size(images: Sequence[np.ndarray], size: int) -> np.ndarray:
@@ -80,7 +100,8 @@ def synthetic_id_metrics(
         people: the gallery: every source identity a swap could receive.
         seed: the synthetic faces' seed (the renderer of the gallery and the model's people).
         stage: the entries' stage (`test`, `fakes`).
-        model_options: fields of `IdentityModelSettings` changing the model (its cache key).
+        model_options: fields of `IdentityModelSettings` changing the model (its cache key;
+            `inner_face_settings`).
         cache: folder of the trained model (None: `default_model_cache()`).
         options_key: the config key of `model_options`, for errors.
         shot_indices: each swap's shot index (`synth_index`); given, the true swaps of the same
@@ -92,7 +113,7 @@ def synthetic_id_metrics(
     if missing:
         raise DataError(f"donors {missing[:5]} are not among the gallery's people {list(people)}")
     size = int(np.asarray(fakes[0]).shape[0])
-    settings = model_settings(seed, size, model_options, options_key)
+    settings = inner_face_settings(seed, size, model_options, options_key)
     model = cached_identity_model(settings, cache if cache is not None else default_model_cache())
     shots, owners = gallery_shots(people, seed=seed, size=size)
     gallery = identity_gallery(model.embed(shots), [str(p) for p in owners])

@@ -56,6 +56,7 @@ GENERATOR_CSV_ONLY = (
 EMBEDDING_NAMES = {
     "dlib_face_recognition_resnet_model_v1": "dlib ResNet",
     "synthetic_identity_model": "synthetic identity model",
+    "synthetic_inner_face_model": "synthetic inner-face model",
 }
 EMBEDDING_HEADER = "ID embedding"
 

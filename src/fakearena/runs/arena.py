@@ -15,8 +15,8 @@ Folder of an arena run:
                      matched by identity (`fakearena.runs.identity_match`); <g>.json
                      beside it: its population (`fakearena.runs.testsets`);
     testsets/<g>/    its confound check (results.json: the identity-only AUC, identities per
-                     class); testsets/identity_model-*.pt: the identity model it used (the face
-                     swaps' ID metrics use it too)
+                     class); testsets/identity_model-*.pt: the identity models (the confound
+                     check's head model; the face swaps' ID metrics' inner-face model)
     detectors/<d>/   `fakearena train task=detect` run of each detector, scored on every test set
                      (with `seeds=[0,1,2]`: detectors/<d>/seed<k>/, one run per seed)
     report/          leaderboard.{md,csv,html}, auc_heatmap.png, ...
@@ -156,9 +156,10 @@ def _population_overrides(instance: GeneratorInstance, shots_csv: Path) -> list[
 
 
 def identity_model_overrides(cfg: DictConfig, run_dir: Path, prefix: str = "") -> list[str]:
-    """A face swap's ID metrics embed synthetic faces with the confound check's identity
-    model: its settings (`confound.identity_model`) and its cache (`testsets/`), so the arena
-    trains it once for both. `prefix`: `task.` for a training stage, "" for `generate`."""
+    """A face swap's ID metrics embed synthetic faces with the inner-face identity model,
+    trained with the confound check's options (`confound.identity_model`) and kept in its
+    cache (`testsets/`), so the training and generate stages share it. `prefix`: `task.` for
+    a training stage, "" for `generate`."""
     options = dict((cfg.get("confound") or {}).get("identity_model") or {})
     args = [f"{prefix}identity_model_cache={run_dir / 'testsets'}"]
     if options:

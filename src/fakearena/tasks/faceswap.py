@@ -39,8 +39,8 @@ from fakearena.data.transforms.warp import (
 )
 from fakearena.errors import ConfigError
 from fakearena.generation.blend import MASK_MODES, EllipseMask, blend_options, mask_mode
-from fakearena.metrics.identity_model import model_settings
 from fakearena.metrics.reconstruction import METRICS, image_metrics, summarise
+from fakearena.metrics.synthetic_swap_identity import inner_face_settings
 from fakearena.results import metric
 from fakearena.tasks.base import Task, called_parts
 from fakearena.tasks.buffers import RowBuffer
@@ -122,8 +122,9 @@ class FaceSwapTask(Task):
             over the run's planned steps (a short run ends on a settled network).
         face_metrics_n: held-out swaps measured as the face-swap papers do at test time
             (`fakearena.generation.heldout_swaps`; 0: none).
-        identity_model: options of the synthetic identity model those metrics embed
-            synthetic faces with (fields of `IdentityModelSettings`; None: the defaults).
+        identity_model: options of the synthetic inner-face model those metrics embed
+            synthetic faces with (fields of `IdentityModelSettings`; None: the defaults;
+            `fakearena.metrics.synthetic_swap_identity.inner_face_settings`).
         identity_model_cache: its folder (None: `$FAKEARENA_CACHE/identity`).
         preview_faces: faces per identity in the swap preview grid (0: no preview).
         seed: seed of the augmentation draws (with the step and rank).
@@ -198,7 +199,7 @@ class FaceSwapTask(Task):
             )
         if int(face_metrics_n) < 0:
             raise ConfigError(f"task.face_metrics_n={face_metrics_n} must be >= 0 (0: none)")
-        model_settings(0, 64, identity_model, "task.identity_model")  # bad options fail now
+        inner_face_settings(0, 64, identity_model, "task.identity_model")  # bad options fail now
         if lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"task.lr_schedule={lr_schedule!r}; use one of {list(LR_SCHEDULES)}")
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
