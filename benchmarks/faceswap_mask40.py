@@ -51,8 +51,9 @@ ENTRY = "faceswap"
 RECIPES: dict[str, list[str]] = {
     "arena": ["task=faceswap"],
     "masked64": ["task=faceswap_masked"],
-    "masked64_w24": ["task=faceswap_masked", "generator.width=24"],
-    "masked64_lr1e3": ["task=faceswap_masked", "task.optimizer.lr=1.0e-3"],
+    # without batch norm: a batch of 40 holds one face of each person, so each decoder's
+    # batch norm sees one face in training (its own statistics) and running averages at test
+    "masked64_nonorm": ["task=faceswap_masked", "generator.norm=none"],
 }
 METRICS = (
     "truth_psnr",
@@ -232,25 +233,26 @@ def previous_points(results: Path) -> list[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> Path:
-    """Measure the points (`--jobs` at a time), writing the results file after each."""
+    """Measure the points (`--jobs` at a time); after each, the results file is rewritten with
+    it in place of the file's point of the same recipe and epochs (the others are kept)."""
     arena = OmegaConf.load(REPO / "conf" / "arena.yaml")
     work, out = Path(args.work), Path(args.out)
     _, people = prepare(arena, work)
     print(f"{len(people)} people; faces in {work / 'data'}", flush=True)
     specs = [(recipe, int(epochs)) for recipe, epochs in (p.split(":") for p in args.points)]
     results = Path(args.results)
-    points = [p for p in previous_points(results) if (p["recipe"], p["epochs"]) not in specs]
     reference: dict[str, Any] = {}
     written = results / f"{NAME}.json"
 
     def measure(recipe: str, epochs: int) -> None:
-        point = run_point(arena, recipe, epochs, work, out)
+        point, key = run_point(arena, recipe, epochs, work, out), (recipe, epochs)
         fakes_csv = work / f"{recipe}_{epochs}ep" / "fakes" / ENTRY / f"{ENTRY}.csv"
         with _WRITE:
             if not reference:
                 reference.update(blend_reference(work, fakes_csv))
-            points.append(point)
-            write_results(NAME, payload(points, reference), results)
+            # the file as it is now (another call may have added points), this one replaced
+            kept = [p for p in previous_points(results) if (p["recipe"], p["epochs"]) != key]
+            write_results(NAME, payload([*kept, point], reference), results)
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for future in [pool.submit(measure, recipe, epochs) for recipe, epochs in specs]:
