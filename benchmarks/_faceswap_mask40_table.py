@@ -19,6 +19,7 @@ HEADER = (
 LABELS = {
     "arena": "arena (`task=faceswap`, 32 px, ellipse)",
     "masked64": "masked64 (`task=faceswap_masked`)",
+    "arena_nonorm": "arena without batch norm",
     "masked64_nonorm": "masked64 without batch norm",
 }
 

@@ -54,6 +54,7 @@ RECIPES: dict[str, list[str]] = {
     # without batch norm: a batch of 40 holds one face of each person, so each decoder's
     # batch norm sees one face in training (its own statistics) and running averages at test
     "masked64_nonorm": ["task=faceswap_masked", "generator.norm=none"],
+    "arena_nonorm": ["task=faceswap", "generator.norm=none"],
 }
 METRICS = (
     "truth_psnr",
@@ -70,12 +71,20 @@ _WRITE = threading.Lock()
 
 
 def entry_with(arena: DictConfig, recipe: str, epochs: int) -> DictConfig:
-    """The arena config with only the face-swap entry, trained by `recipe` for `epochs`."""
+    """The arena config with only the face-swap entry, trained by `recipe` for `epochs`: the
+    entry's `task=` replaced by the recipe's overrides, its own values of the keys any recipe
+    sets (`generator.norm`, ...) and its epochs dropped."""
     cfg = arena.copy()
+    recipe_keys = {o.split("=", 1)[0] for r in RECIPES.values() for o in r}
     train = [str(a) for a in arena.generators[ENTRY].train]
-    train = [a for a in train if not a.startswith("trainer.max_epochs=")]
     at = next(i for i, a in enumerate(train) if a.startswith("task="))
-    train = [*train[:at], *RECIPES[recipe], *train[at + 1 :], f"trainer.max_epochs={epochs}"]
+    kept = [
+        a
+        for a in train
+        if a.split("=", 1)[0] not in recipe_keys and not a.startswith("trainer.max_epochs=")
+    ]
+    before = sum(1 for a in kept if train.index(a) < at)
+    train = [*kept[:before], *RECIPES[recipe], *kept[before:], f"trainer.max_epochs={epochs}"]
     cfg.generators = {ENTRY: {**OmegaConf.to_container(arena.generators[ENTRY]), "train": train}}
     return cfg
 
