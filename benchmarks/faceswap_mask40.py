@@ -89,17 +89,17 @@ def entry_with(arena: DictConfig, recipe: str, epochs: int) -> DictConfig:
     return cfg
 
 
-def prepare(arena: DictConfig, work: Path) -> tuple[dict, list[str]]:
+def prepare(arena: DictConfig, work: Path) -> list[str]:
     """The arena's faces for a face swap of its test people (written once), the blend
     reference record and the identity models its ID metrics use (trained once, so no point
-    pays for them). Returns (faces, the entry's test people)."""
+    pays for them). Returns the entry's test people."""
     _, _, instances = generator_stages(entry_with(arena, "arena", 1), work, work / "real.csv")
     faces = prepare_faces(arena, work / "data", ("test",), swap_group(instances))
     score_blend_truth(faces["blend"], work / "fakes" / "blend")
     options = dict((arena.get("confound") or {}).get("identity_model") or {})
     for size in (32, 64):  # the 32-px recipe's held-out swaps are crops, the fakes 64 px
         cached_identity_model(model_settings(int(arena.seed), size, options), work / "testsets")
-    return faces, list(instances[0].people)
+    return list(instances[0].people)
 
 
 def rows_digest(fakes_csv: Path) -> str:
@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> Path:
     it in place of the file's point of the same recipe and epochs (the others are kept)."""
     arena = OmegaConf.load(REPO / "conf" / "arena.yaml")
     work, out = Path(args.work), Path(args.out)
-    _, people = prepare(arena, work)
+    people = prepare(arena, work)
     print(f"{len(people)} people; faces in {work / 'data'}", flush=True)
     specs = [(recipe, int(epochs)) for recipe, epochs in (p.split(":") for p in args.points)]
     results = Path(args.results)
