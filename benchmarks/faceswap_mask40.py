@@ -1,0 +1,297 @@
+"""The arena's face swap against the learned-mask swap on its 40 test people, per CPU-minute.
+
+Renders the arena's faces as `fakearena arena` does (`conf/arena.yaml`: its people per split,
+the test people's generator shots and the source shots of their blended fakes), then, for each
+point `RECIPE:EPOCHS`, runs the arena's own two face-swap stages
+(`fakearena.runs.arena.generator_stages` with only the `faceswap` entry, its `task=` replaced by
+the recipe's overrides and `trainer.max_epochs=EPOCHS`): `fakearena train` (one decoder per
+test person, batch 40, 960 faces an epoch) and `fakearena generate` of the 800 swaps that
+mirror the test people's blended fakes row for row. The clock is the train stage's process CPU
+time (user + system, one thread: fair on a shared machine). Every point's fake set holds the
+same rows; the reference is the synthetic blended fake of exactly those rows (same target
+shot, donor and true swap), which must equal the arena's own `blend` test-split record
+(`fakes/blend/results.json`). Writes benchmarks/results/faceswap_mask40.json (after every
+point, keeping the file's other points) and per point a preview (source | truth | fake | mask,
+one face of each of the first 8 people) under benchmarks/results/faceswap/.
+
+    python -m benchmarks.faceswap_mask40 --points arena:20 masked64:20 masked64:40 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import RESULTS_DIR, check, print_checks, print_table, write_results
+from benchmarks.faceswap_mask import blend_same_rows
+from benchmarks.faceswap_truth import CLOSER_TARGET, REPO, run_cli
+from fakearena.data.manifest import read_manifest
+from fakearena.data.masks import read_mask
+from fakearena.data.media import load_image
+from fakearena.data.synthetic import SyntheticRenderer, synth_key
+from fakearena.metrics.identity_model import cached_identity_model, model_settings
+from fakearena.results import read_results
+from fakearena.runs.arena import generator_stages, score_blend_truth
+from fakearena.runs.populations import prepare_faces, swap_group
+
+NAME = "faceswap_mask40"
+ENTRY = "faceswap"
+# recipe -> what replaces the entry's `task=faceswap` (the rest of the entry stays)
+RECIPES: dict[str, list[str]] = {
+    "arena": ["task=faceswap"],
+    "masked64": ["task=faceswap_masked"],
+    # without batch norm: a batch of 40 holds one face of each person, so each decoder's
+    # batch norm sees one face in training (its own statistics) and running averages at test
+    "masked64_nonorm": ["task=faceswap_masked", "generator.norm=none"],
+    "arena_nonorm": ["task=faceswap", "generator.norm=none"],
+}
+METRICS = (
+    "truth_psnr",
+    "truth_ssim",
+    "source_psnr",
+    "truth_gain_db",
+    "closer_to_truth",
+    "outside_rmse",
+    "outside_changed",
+    "id_top1",
+    "id_top1_truth",
+)
+_WRITE = threading.Lock()
+
+
+def entry_with(arena: DictConfig, recipe: str, epochs: int) -> DictConfig:
+    """The arena config with only the face-swap entry, trained by `recipe` for `epochs`: the
+    entry's `task=` replaced by the recipe's overrides, its own values of the keys any recipe
+    sets (`generator.norm`, ...) and its epochs dropped."""
+    cfg = arena.copy()
+    recipe_keys = {o.split("=", 1)[0] for r in RECIPES.values() for o in r}
+    train = [str(a) for a in arena.generators[ENTRY].train]
+    at = next(i for i, a in enumerate(train) if a.startswith("task="))
+    kept = [
+        a
+        for a in train
+        if a.split("=", 1)[0] not in recipe_keys and not a.startswith("trainer.max_epochs=")
+    ]
+    before = sum(1 for a in kept if train.index(a) < at)
+    train = [*kept[:before], *RECIPES[recipe], *kept[before:], f"trainer.max_epochs={epochs}"]
+    cfg.generators = {ENTRY: {**OmegaConf.to_container(arena.generators[ENTRY]), "train": train}}
+    return cfg
+
+
+def prepare(arena: DictConfig, work: Path) -> list[str]:
+    """The arena's faces for a face swap of its test people (written once), the blend
+    reference record and the identity models its ID metrics use (trained once, so no point
+    pays for them). Returns the entry's test people."""
+    _, _, instances = generator_stages(entry_with(arena, "arena", 1), work, work / "real.csv")
+    faces = prepare_faces(arena, work / "data", ("test",), swap_group(instances))
+    score_blend_truth(faces["blend"], work / "fakes" / "blend")
+    options = dict((arena.get("confound") or {}).get("identity_model") or {})
+    for size in (32, 64):  # the 32-px recipe's held-out swaps are crops, the fakes 64 px
+        cached_identity_model(model_settings(int(arena.seed), size, options), work / "testsets")
+    return list(instances[0].people)
+
+
+def rows_digest(fakes_csv: Path) -> str:
+    """SHA-256 of the fake set's rows as sorted (identity, shot, donor, seed): every point's
+    must be the same."""
+    keys = sorted(synth_key(r) for r in read_manifest(fakes_csv).frame.to_dict("records"))
+    return hashlib.sha256(json.dumps(keys).encode()).hexdigest()
+
+
+def preview(fakes_csv: Path, path: Path, people: int = 8) -> Path:
+    """Rows of source | truth | fake | the mask it was pasted through: the first fake of each
+    of the first `people` source people (sorted)."""
+    manifest = read_manifest(fakes_csv)
+    frame = manifest.frame
+    renderer = SyntheticRenderer(int(manifest.card.image_size or 64))
+    rows = []
+    for _, group in list(frame.groupby("source_identity", sort=True))[:people]:
+        i = group.index[0]
+        row = frame.loc[i].to_dict()
+        mask = np.round(read_mask(manifest.root / row["mask"]) * 255).astype(np.uint8)
+        tiles = [renderer.render_source(row), renderer.render_truth(row)]
+        fake = load_image(manifest.abspath(i))
+        rows.append(np.concatenate([*tiles, fake, np.repeat(mask[..., None], 3, 2)], 1))
+    grid = np.concatenate(rows, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).resize((grid.shape[1] * 3, grid.shape[0] * 3), Image.NEAREST).save(path)
+    return path
+
+
+def run_point(arena: DictConfig, recipe: str, epochs: int, work: Path, out: Path) -> dict:
+    """Train and generate once as the arena would: CPU seconds and the fake set's metrics."""
+    run_dir = work / f"{recipe}_{epochs}ep"
+    cfg = entry_with(arena, recipe, epochs)
+    trains, generates, _ = generator_stages(cfg, run_dir, work / "data" / "real.csv")
+    # the identity models prepared once (the arena keeps them in its testsets/ too)
+    moved = (str(run_dir / "testsets"), str(work / "testsets"))
+    train_args = [a.replace(*moved) for a in trains[0].args]
+    generate_args = [a.replace(*moved) for a in generates[0].args]
+    generate_args.insert(-1, "overwrite=true")
+    train = run_cli(train_args, run_dir / "train.log", 1)
+    generate = run_cli(generate_args, run_dir / "generate.log", 1)
+    fake_dir = run_dir / "fakes" / ENTRY
+    fakes = read_results(fake_dir)["metrics"]
+    steps = read_results(run_dir / "generators" / ENTRY).get("training", {}).get("batches")
+    point = {
+        "recipe": recipe,
+        "overrides": RECIPES[recipe],
+        "epochs": epochs,
+        "steps": steps,
+        "train_cpu_minutes": round(train["cpu_seconds"] / 60, 2),
+        "train": train,
+        "generate": generate,
+        "n": fakes["fakes/truth_psnr"]["n"],
+        **{k: round(fakes[f"fakes/{k}"]["value"], 4) for k in METRICS if f"fakes/{k}" in fakes},
+        "rows_sha256": rows_digest(fake_dir / f"{ENTRY}.csv"),
+        "preview": str(preview(fake_dir / f"{ENTRY}.csv", out / f"{NAME}_{recipe}_{epochs}ep.png")),
+    }
+    print(json.dumps(point), flush=True)
+    return point
+
+
+def blend_reference(work: Path, fakes_csv: Path) -> dict[str, Any]:
+    """The blended fakes of the fake set's rows, rendered, beside the arena's own `blend`
+    record of its test split (the same 800 rows: `checks` compares the two)."""
+    record = read_results(work / "fakes" / "blend")["metrics"]
+    arena_test = {
+        k.split("/")[-1]: round(v["value"], 4) for k, v in record.items() if "/test/" in k
+    }
+    return {"same_rows": blend_same_rows(fakes_csv), "arena_blend_test": arena_test}
+
+
+def point_checks(p: dict[str, Any], blend: dict[str, float]) -> list[dict[str, Any]]:
+    """The issue's three targets of one point, against the blends of the same rows."""
+    label = f"{p['recipe']} {p['epochs']} ep ({p['train_cpu_minutes']:.1f} CPU-min)"
+    targets = (
+        ("truth PSNR", "truth_psnr", "dB", ">= blend", p["truth_psnr"] >= blend["truth_psnr"]),
+        ("truth gain", "truth_gain_db", "dB", "> 0", p["truth_gain_db"] > 0),
+        (
+            "closer to truth",
+            "closer_to_truth",
+            "",
+            f">= {CLOSER_TARGET}",
+            p["closer_to_truth"] >= CLOSER_TARGET,
+        ),
+    )
+    return [
+        check(
+            f"{label}: {name}",
+            ours=p[key],
+            unit=unit,
+            baseline=blend[key],
+            baseline_name="blend, same rows",
+            target=target,
+            passed=passed,
+        )
+        for name, key, unit, target, passed in targets
+    ]
+
+
+def payload(points: list[dict[str, Any]], reference: dict[str, Any]) -> dict[str, Any]:
+    """The results file: points, the blend reference and the checks."""
+    points = sorted(points, key=lambda p: (p["recipe"], p["epochs"]))
+    same, arena_test = reference["same_rows"], reference["arena_blend_test"]
+    checks = [
+        check(
+            "blends of the swaps' rows = the arena's blend test split (truth PSNR)",
+            ours=same["truth_psnr"],
+            unit="dB",
+            baseline=arena_test["truth_psnr"],
+            baseline_name="fakes/blend test",
+            target="equal (0.01 dB)",
+            passed=abs(same["truth_psnr"] - arena_test["truth_psnr"]) <= 0.01,
+        ),
+        check(
+            "every point's fake set holds the same rows",
+            ours=len({p["rows_sha256"] for p in points}),
+            unit="row sets",
+            target="1",
+            passed=len({p["rows_sha256"] for p in points}) == 1,
+        ),
+    ]
+    for p in points:
+        checks += point_checks(p, same)
+    return {
+        "clock": "process CPU seconds (user + system) of the train stage, one thread; the "
+        "identity models of the ID metrics trained beforehand",
+        "threads": 1,
+        "entry": "conf/arena.yaml generators.faceswap, its task= replaced by the recipe",
+        "blend_same_rows": same,
+        "arena_blend_test": arena_test,
+        "points": points,
+        "checks": checks,
+    }
+
+
+def previous_points(results: Path) -> list[dict[str, Any]]:
+    """The points of the results file (none when there is none)."""
+    path = results / f"{NAME}.json"
+    return json.loads(path.read_text())["points"] if path.is_file() else []
+
+
+def run(args: argparse.Namespace) -> Path:
+    """Measure the points (`--jobs` at a time); after each, the results file is rewritten with
+    it in place of the file's point of the same recipe and epochs (the others are kept)."""
+    arena = OmegaConf.load(REPO / "conf" / "arena.yaml")
+    work, out = Path(args.work), Path(args.out)
+    people = prepare(arena, work)
+    print(f"{len(people)} people; faces in {work / 'data'}", flush=True)
+    specs = [(recipe, int(epochs)) for recipe, epochs in (p.split(":") for p in args.points)]
+    results = Path(args.results)
+    reference: dict[str, Any] = {}
+    written = results / f"{NAME}.json"
+
+    def measure(recipe: str, epochs: int) -> None:
+        point, key = run_point(arena, recipe, epochs, work, out), (recipe, epochs)
+        fakes_csv = work / f"{recipe}_{epochs}ep" / "fakes" / ENTRY / f"{ENTRY}.csv"
+        with _WRITE:
+            if not reference:
+                reference.update(blend_reference(work, fakes_csv))
+            # the file as it is now (another call may have added points), this one replaced
+            kept = [p for p in previous_points(results) if (p["recipe"], p["epochs"]) != key]
+            write_results(NAME, payload([*kept, point], reference), results)
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for future in [pool.submit(measure, recipe, epochs) for recipe, epochs in specs]:
+            future.result()
+    record = json.loads(written.read_text())
+    columns = ["recipe", "epochs", "steps", "train_cpu_minutes", *METRICS[:5]]
+    print_table([{k: p.get(k) for k in columns} for p in record["points"]], columns)
+    print_checks(record["checks"])
+    return written
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--points", nargs="+", default=["arena:20", "masked64:20"])
+    parser.add_argument("--jobs", type=int, default=1, help="points run at the same time")
+    parser.add_argument("--work", default=str(REPO / ".cache" / NAME), help="run folders")
+    parser.add_argument("--out", default=str(RESULTS_DIR / "faceswap"), help="previews")
+    parser.add_argument("--results", default=str(RESULTS_DIR), help=f"folder of {NAME}.json")
+    args = parser.parse_args(argv)
+    bad = [p for p in args.points if ":" not in p or p.split(":")[0] not in RECIPES]
+    if bad:
+        parser.error(f"--points {bad}: give RECIPE:EPOCHS with RECIPE in {sorted(RECIPES)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    path = run(parse(sys.argv[1:] if argv is None else argv))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""benchmarks.faceswap_mask40: its points run the arena's own face-swap stages, the arena's
+entry is one of its measured points, its checks follow from its numbers, and
+benchmarks/results/faceswap/README.md holds its table and command."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from benchmarks._faceswap_mask40_table import table_rows
+from benchmarks.faceswap_mask40 import ENTRY, RECIPES, entry_with, parse, payload, point_checks
+from omegaconf import OmegaConf
+
+from fakearena.runs.arena import generator_stages
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORD = json.loads((ROOT / "benchmarks/results/faceswap_mask40.json").read_text())
+README = (ROOT / "benchmarks/results/faceswap/README.md").read_text()
+
+
+def arena_config():
+    return OmegaConf.load(ROOT / "conf" / "arena.yaml")
+
+
+def swap_train_args(cfg, run_dir: Path) -> list[str]:
+    only = cfg.copy()
+    only.generators = {ENTRY: cfg.generators[ENTRY]}
+    trains, _, _ = generator_stages(only, run_dir, run_dir / "real.csv")
+    return trains[0].args
+
+
+def test_a_point_is_the_arenas_train_stage_with_only_the_recipe_and_epochs_replaced(
+    tmp_path: Path,
+):
+    arena = arena_config()
+    theirs = swap_train_args(arena, tmp_path)
+    keys = {o.split("=", 1)[0] for r in RECIPES.values() for o in r} | {"trainer.max_epochs"}
+
+    def untouched(args: list[str]) -> list[str]:
+        return [a for a in args if a.split("=", 1)[0] not in keys]
+
+    for recipe, overrides in RECIPES.items():
+        mine = swap_train_args(entry_with(arena, recipe, 40), tmp_path)
+        assert untouched(mine) == untouched(theirs), recipe  # same arguments, same order
+        assert [a for a in mine if a not in untouched(mine)] == [
+            *overrides,
+            "trainer.max_epochs=40",
+        ]
+
+
+def test_the_arenas_face_swap_entry_is_a_measured_point():
+    arena = arena_config()
+    entry = [str(a) for a in arena.generators[ENTRY].train]
+    epochs = int(next(a for a in entry if a.startswith("trainer.max_epochs=")).split("=")[1])
+    matches = [
+        recipe
+        for recipe in RECIPES
+        if sorted(str(a) for a in entry_with(arena, recipe, epochs).generators[ENTRY].train)
+        == sorted(entry)
+    ]
+    assert len(matches) == 1, matches
+    measured = {(p["recipe"], p["epochs"]) for p in RECORD["points"]}
+    assert (matches[0], epochs) in measured
+
+
+def test_the_committed_checks_follow_from_the_committed_numbers():
+    reference = {
+        "same_rows": RECORD["blend_same_rows"],
+        "arena_blend_test": RECORD["arena_blend_test"],
+    }
+    assert payload(RECORD["points"], reference)["checks"] == RECORD["checks"]
+    assert all(c["pass"] for c in RECORD["checks"][:2])  # same rows, blends = arena's record
+    assert len({p["n"] for p in RECORD["points"]}) == 1
+
+
+def test_checks_flag_each_target_and_a_differing_row_set():
+    blend = {"truth_psnr": 21.0, "truth_gain_db": 2.0, "closer_to_truth": 0.6}
+    point = {
+        "recipe": "masked64",
+        "epochs": 8,
+        "train_cpu_minutes": 1.0,
+        "truth_psnr": 21.0,
+        "truth_gain_db": 0.0,
+        "closer_to_truth": 0.8,
+    }
+    assert [c["pass"] for c in point_checks(point, blend)] == [True, False, True]
+    point |= {"truth_psnr": 20.99, "truth_gain_db": 0.01, "closer_to_truth": 0.79}
+    assert [c["pass"] for c in point_checks(point, blend)] == [False, True, False]
+    same = {**blend, "truth_psnr": 21.0}
+    other = {**point, "epochs": 16, "rows_sha256": "b"}
+    checks = payload(
+        [{**point, "rows_sha256": "a"}, other], {"same_rows": same, "arena_blend_test": same}
+    )["checks"]
+    assert checks[0]["pass"] and not checks[1]["pass"] and checks[1]["ours"] == 2
+
+
+def test_the_readme_holds_the_table_and_the_command_that_wrote_it():
+    for row in table_rows(RECORD):
+        assert row in README, row
+    lines = [line.strip() for line in README.splitlines() if "benchmarks.faceswap_mask40" in line]
+    commands = [shlex.split(line) for line in lines if line.startswith("python -m")]
+    assert commands, "no `python -m benchmarks.faceswap_mask40` command in the README"
+    points = set()
+    for argv in commands:
+        args = parse(argv[3:])
+        points |= {(r, int(e)) for r, e in (p.split(":") for p in args.points)}
+    assert points == {(p["recipe"], p["epochs"]) for p in RECORD["points"]}
+
+
+@pytest.mark.parametrize("bad", ["masked64", "nope:8"])
+def test_a_bad_point_names_the_recipes(bad: str, capsys):
+    with pytest.raises(SystemExit):
+        parse(["--points", bad])
+    assert re.search(r"give RECIPE:EPOCHS with RECIPE in \['arena', ", capsys.readouterr().err)
+
+
+def test_the_top_readme_command_parses_and_names_measured_points():
+    text = (ROOT / "README.md").read_text()
+    lines = [line.strip() for line in text.splitlines() if "benchmarks.faceswap_mask40 " in line]
+    assert lines, "README.md lost its `python -m benchmarks.faceswap_mask40` command"
+    measured = {(p["recipe"], p["epochs"]) for p in RECORD["points"]}
+    for line in lines:
+        args = parse(shlex.split(line)[3:])
+        assert {(r, int(e)) for r, e in (p.split(":") for p in args.points)} <= measured
