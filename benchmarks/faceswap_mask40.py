@@ -34,8 +34,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import RESULTS_DIR, check, print_checks, print_table, write_results
-from benchmarks.faceswap_mask import blend_same_rows
-from benchmarks.faceswap_truth import CLOSER_TARGET, REPO, run_cli
+from benchmarks._faceswap_runs import CLOSER_TARGET, REPO, blend_same_rows, run_cli
 from fakearena.data.manifest import read_manifest
 from fakearena.data.masks import read_mask
 from fakearena.data.media import load_image
