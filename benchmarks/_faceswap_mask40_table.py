@@ -13,8 +13,8 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results" / "faceswap_mask40.json"
 HEADER = (
     "| recipe | epochs (steps) | train CPU-min | truth PSNR | gain vs doing nothing | "
-    "closer to truth | outside RMSE (changed) |\n"
-    "|---|---|---|---|---|---|---|"
+    "closer to truth | outside RMSE (changed) | donor ID top-1 |\n"
+    "|---|---|---|---|---|---|---|---|"
 )
 LABELS = {
     "arena": "arena (`task=faceswap`, 32 px, ellipse)",
@@ -25,9 +25,11 @@ LABELS = {
 
 
 def _cells(p: dict[str, Any]) -> str:
+    identity = f"{p['id_top1']:.3f}" if "id_top1" in p else "-"
     return (
         f"{p['truth_psnr']:.2f} dB | {p['truth_gain_db']:+.2f} dB | "
-        f"{p['closer_to_truth']:.0%} | {p['outside_rmse']:.1f} ({p['outside_changed']:.0%}) |"
+        f"{p['closer_to_truth']:.0%} | {p['outside_rmse']:.1f} ({p['outside_changed']:.0%}) | "
+        f"{identity} |"
     )
 
 

@@ -40,6 +40,7 @@ from fakearena.data.masks import read_mask
 from fakearena.data.media import load_image
 from fakearena.data.synthetic import SyntheticRenderer, synth_key
 from fakearena.metrics.identity_model import cached_identity_model, model_settings
+from fakearena.metrics.synthetic_swap_identity import EMBEDDING as SWAP_ID_EMBEDDING
 from fakearena.results import read_results
 from fakearena.runs.arena import generator_stages, score_blend_truth
 from fakearena.runs.populations import prepare_faces, swap_group
@@ -63,9 +64,9 @@ METRICS = (
     "closer_to_truth",
     "outside_rmse",
     "outside_changed",
-    "id_top1",
-    "id_top1_truth",
 )
+# the donor's ID retrieval of every fake (`id_scores`), beside the true swaps' of the same rows
+ID_METRICS = ("id_top1", "id_top5", "id_top1_truth")
 _WRITE = threading.Lock()
 
 
@@ -128,6 +129,23 @@ def preview(fakes_csv: Path, path: Path, people: int = 8) -> Path:
     return path
 
 
+def id_scores(fakes_csv: Path, seed: int, cache: Path) -> dict[str, Any]:
+    """Donor ID retrieval of every fake of the set and of the true swaps of the same rows,
+    with the swap metrics' embedding (`benchmarks.synthetic_identity.fake_set`)."""
+    from benchmarks.synthetic_identity import arena_rows, fake_set
+
+    people, _ = arena_rows(seed)
+    found = fake_set(fakes_csv, people, seed, cache, None)
+    fakes, truths = found["fakes"], found["true_swaps_of_the_same_rows"]
+    return {
+        "id_top1": fakes["top1"],
+        "id_top5": fakes["top5"],
+        "id_top1_truth": truths["top1"],
+        "id_rows": fakes["n"],
+        "id_embedding": SWAP_ID_EMBEDDING,
+    }
+
+
 def run_point(arena: DictConfig, recipe: str, epochs: int, work: Path, out: Path) -> dict:
     """Train and generate once as the arena would: CPU seconds and the fake set's metrics."""
     run_dir = work / f"{recipe}_{epochs}ep"
@@ -153,6 +171,7 @@ def run_point(arena: DictConfig, recipe: str, epochs: int, work: Path, out: Path
         "generate": generate,
         "n": fakes["fakes/truth_psnr"]["n"],
         **{k: round(fakes[f"fakes/{k}"]["value"], 4) for k in METRICS if f"fakes/{k}" in fakes},
+        **id_scores(fake_dir / f"{ENTRY}.csv", int(arena.seed), work / "testsets"),
         "rows_sha256": rows_digest(fake_dir / f"{ENTRY}.csv"),
         "preview": str(preview(fake_dir / f"{ENTRY}.csv", out / f"{NAME}_{recipe}_{epochs}ep.png")),
     }
@@ -240,6 +259,24 @@ def previous_points(results: Path) -> list[dict[str, Any]]:
     return json.loads(path.read_text())["points"] if path.is_file() else []
 
 
+def fake_set_of(work: Path, recipe: str, epochs: int) -> Path:
+    """The fake-set manifest of a point's run folder."""
+    return work / f"{recipe}_{epochs}ep" / "fakes" / ENTRY / f"{ENTRY}.csv"
+
+
+def rescore_ids(arena: DictConfig, work: Path, results: Path) -> Path:
+    """Every point of the results file whose fake set is under `work`: its ID scores again,
+    with today's embedding (the other numbers are kept)."""
+    points = previous_points(results)
+    for point in points:
+        fakes_csv = fake_set_of(work, point["recipe"], point["epochs"])
+        if fakes_csv.is_file():
+            point.update(id_scores(fakes_csv, int(arena.seed), work / "testsets"))
+            print(point["recipe"], point["epochs"], point["id_top1"], flush=True)
+    reference = blend_reference(work, fake_set_of(work, points[0]["recipe"], points[0]["epochs"]))
+    return write_results(NAME, payload(points, reference), results)
+
+
 def run(args: argparse.Namespace) -> Path:
     """Measure the points (`--jobs` at a time); after each, the results file is rewritten with
     it in place of the file's point of the same recipe and epochs (the others are kept)."""
@@ -249,12 +286,14 @@ def run(args: argparse.Namespace) -> Path:
     print(f"{len(people)} people; faces in {work / 'data'}", flush=True)
     specs = [(recipe, int(epochs)) for recipe, epochs in (p.split(":") for p in args.points)]
     results = Path(args.results)
+    if args.rescore_ids:
+        return rescore_ids(arena, work, results)
     reference: dict[str, Any] = {}
     written = results / f"{NAME}.json"
 
     def measure(recipe: str, epochs: int) -> None:
         point, key = run_point(arena, recipe, epochs, work, out), (recipe, epochs)
-        fakes_csv = work / f"{recipe}_{epochs}ep" / "fakes" / ENTRY / f"{ENTRY}.csv"
+        fakes_csv = fake_set_of(work, recipe, epochs)
         with _WRITE:
             if not reference:
                 reference.update(blend_reference(work, fakes_csv))
@@ -279,6 +318,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--work", default=str(REPO / ".cache" / NAME), help="run folders")
     parser.add_argument("--out", default=str(RESULTS_DIR / "faceswap"), help="previews")
     parser.add_argument("--results", default=str(RESULTS_DIR), help=f"folder of {NAME}.json")
+    parser.add_argument(
+        "--rescore-ids", action="store_true",
+        help="only score the ID retrieval of the file's points again (their fake sets in --work)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     bad = [p for p in args.points if ":" not in p or p.split(":")[0] not in RECIPES]
     if bad:
