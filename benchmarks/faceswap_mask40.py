@@ -39,8 +39,9 @@ from fakearena.data.manifest import read_manifest
 from fakearena.data.masks import read_mask
 from fakearena.data.media import load_image
 from fakearena.data.synthetic import SyntheticRenderer, synth_key
-from fakearena.metrics.identity_model import cached_identity_model, model_settings
+from fakearena.metrics.identity_model import cached_identity_model
 from fakearena.metrics.synthetic_swap_identity import EMBEDDING as SWAP_ID_EMBEDDING
+from fakearena.metrics.synthetic_swap_identity import inner_face_settings
 from fakearena.results import read_results
 from fakearena.runs.arena import generator_stages, score_blend_truth
 from fakearena.runs.populations import prepare_faces, swap_group
@@ -97,8 +98,9 @@ def prepare(arena: DictConfig, work: Path) -> list[str]:
     faces = prepare_faces(arena, work / "data", ("test",), swap_group(instances))
     score_blend_truth(faces["blend"], work / "fakes" / "blend")
     options = dict((arena.get("confound") or {}).get("identity_model") or {})
-    for size in (32, 64):  # the 32-px recipe's held-out swaps are crops, the fakes 64 px
-        cached_identity_model(model_settings(int(arena.seed), size, options), work / "testsets")
+    # held-out swaps and fakes alike are pasted back into the arena's full-size faces
+    settings = inner_face_settings(int(arena.seed), int(arena.faces.size), options)
+    cached_identity_model(settings, work / "testsets")
     return list(instances[0].people)
 
 

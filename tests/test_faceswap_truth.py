@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _id_loops import gallery_centroids
 from fakearena.data.manifest import read_manifest
 from fakearena.data.media import load_image
 from fakearena.data.synthetic import SyntheticRenderer
@@ -132,20 +133,13 @@ def test_a_synthetic_fake_set_records_id_retrieval_as_a_loop_over_its_files_comp
 ):
     """Recomputed from the PNGs on disk, the cached model and gallery shots rendered here."""
     from fakearena.metrics.identity_model import SyntheticIdentityModel
-    from fakearena.metrics.identity_source import GALLERY_FIRST_SHOT, GALLERY_SHOTS
 
     fakes = read_manifest(swap_fakes / "swaps.csv", check_files=True)
     metrics = read_results(swap_fakes)["metrics"]
     [model_file] = identity_cache.glob("identity_model-*.pt")
     model = SyntheticIdentityModel.load(model_file)
-    renderer = SyntheticRenderer(32, seed=0)
     people = (0, 1)  # the checkpoint's identities synth000 and synth001
-    centroid = {}
-    for person in people:
-        shots = [renderer.render_face(person, GALLERY_FIRST_SHOT + k) for k in range(GALLERY_SHOTS)]
-        vectors = model.embed(np.stack(shots)).astype(np.float64)
-        mean = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).mean(axis=0)
-        centroid[person] = mean / np.linalg.norm(mean)
+    centroid = gallery_centroids(model, people, 32)
     hits, to_donor, to_target = [], [], []
     for i, row in enumerate(fakes.frame.to_dict("records")):
         swap = model.embed(load_image(fakes.abspath(i))[None]).astype(np.float64)[0]

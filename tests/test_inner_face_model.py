@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
+from _id_loops import gallery_centroids
 from fakearena.data.synthetic import SyntheticRenderer
 from fakearena.errors import ConfigError
 from fakearena.metrics.identity_model import (
@@ -27,7 +28,6 @@ from fakearena.metrics.identity_model import (
     train_identity_model,
     training_shots,
 )
-from fakearena.metrics.identity_source import GALLERY_FIRST_SHOT, GALLERY_SHOTS
 from fakearena.metrics.inner_face import (
     INNER_FACE_BOX,
     INNER_FACE_DEFAULTS,
@@ -167,13 +167,7 @@ def test_a_bad_region_is_named_with_the_choices():
 
 def brute_force_top1(model, queries, claimed, people, seed=0, size=64):
     """Share of queries whose claimed person has the most similar gallery centroid (loops)."""
-    renderer = SyntheticRenderer(size, seed)
-    centroid = {}
-    for person in people:
-        shots = [renderer.render_face(person, GALLERY_FIRST_SHOT + k) for k in range(GALLERY_SHOTS)]
-        vectors = model.embed(np.stack(shots)).astype(np.float64)
-        mean = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).mean(axis=0)
-        centroid[person] = mean / np.linalg.norm(mean)
+    centroid = gallery_centroids(model, people, size, seed)
     hits = []
     for query, person in zip(model.embed(np.stack(queries)).astype(np.float64), claimed):
         scores = {p: float(query @ centroid[p]) / np.linalg.norm(query) for p in people}
@@ -208,7 +202,7 @@ def test_on_unseen_people_it_names_the_donor_of_a_true_swap_and_nothing_else(tmp
     assert swaps["x/id_top1"]["identity_model"] == settings.key()  # the model saved above
     top1 = brute_force_top1(model, truths, donors, people)
     assert swaps["x/id_top1"]["value"] == pytest.approx(top1)
-    assert top1 >= 0.85, top1  # the true swaps carry their donor (0.91 measured)
+    assert top1 >= 0.9, top1  # the true swaps carry their donor (0.91 measured)
     assert brute_force_top1(model, sources, targets, people) >= 0.9  # real shots: their person
     untouched = metrics(sources, donors)  # an untouched image claimed as a swap of the donor
     assert untouched["x/id_top1"]["value"] <= 2 * chance

@@ -114,6 +114,16 @@ def rendered(people, shots, size=32, seed=0):
     return [renderer.render_face(p, s) for p in people for s in shots]
 
 
+def scored_by_loops(model, swaps, donors, targets, people):
+    """`brute_force_scores` of the swaps against each person's rendered gallery shots."""
+    gallery = rendered(people, range(GALLERY_FIRST_SHOT, GALLERY_FIRST_SHOT + GALLERY_SHOTS))
+    owners = [str(p) for p in people for _ in range(GALLERY_SHOTS)]
+    return brute_force_scores(
+        model.embed(np.stack(swaps)), [str(d) for d in donors], [str(t) for t in targets],
+        model.embed(np.stack(gallery)), owners,
+    )
+
+
 def test_synthetic_swaps_are_scored_with_the_identity_model_as_a_loop_scores_them(model_cache):
     people = [0, 1, 2, 3]
     # "swaps": real shots of each donor (not gallery shots), and each target is another person
@@ -129,12 +139,7 @@ def test_synthetic_swaps_are_scored_with_the_identity_model_as_a_loop_scores_the
     files = list(model_cache.glob("identity_model-*.pt"))
     assert [f.name for f in files] == [f"identity_model-{settings.key()}.pt"]
     model = SyntheticIdentityModel.load(files[0])  # the cached model, read independently
-    gallery = rendered(people, range(GALLERY_FIRST_SHOT, GALLERY_FIRST_SHOT + GALLERY_SHOTS))
-    owners = [str(p) for p in people for _ in range(GALLERY_SHOTS)]
-    top1, top5, to_donor, to_target = brute_force_scores(
-        model.embed(np.stack(fakes)), [str(d) for d in donors], [str(t) for t in targets],
-        model.embed(np.stack(gallery)), owners,
-    )  # fmt: skip
+    top1, top5, to_donor, to_target = scored_by_loops(model, fakes, donors, targets, people)
     assert entries["fakes/id_top1"]["value"] == pytest.approx(top1)
     assert entries["fakes/id_top5"]["value"] == pytest.approx(top5) == 1.0  # 4 people, k=4
     assert entries["fakes/id_similarity"]["value"] == pytest.approx(to_donor, abs=1e-6)
@@ -321,12 +326,7 @@ def test_the_true_swaps_of_the_same_rows_are_scored_beside_the_fakes(model_cache
     model = SyntheticIdentityModel.load(model_file)
     renderer = SyntheticRenderer(32, seed=0)
     truths = [renderer.render_swap(t, k, d) for t, k, d in zip(targets, shots, donors)]
-    gallery = rendered(people, range(GALLERY_FIRST_SHOT, GALLERY_FIRST_SHOT + GALLERY_SHOTS))
-    owners = [str(p) for p in people for _ in range(GALLERY_SHOTS)]
-    top1, _, to_donor, to_target = brute_force_scores(
-        model.embed(np.stack(truths)), [str(d) for d in donors], [str(t) for t in targets],
-        model.embed(np.stack(gallery)), owners,
-    )  # fmt: skip
+    top1, _, to_donor, to_target = scored_by_loops(model, truths, donors, targets, people)
     assert entries["fakes/id_top1_truth"]["value"] == pytest.approx(top1)
     assert entries["fakes/id_similarity_truth"]["value"] == pytest.approx(to_donor, abs=1e-6)
     assert entries["fakes/id_similarity_target_truth"]["value"] == pytest.approx(
