@@ -190,7 +190,17 @@ def write_results(
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
     record = {"benchmark": name, "quick": quick, "machine": machine_info(), **payload}
-    path.write_text(json.dumps(record, indent=2, default=_json_default) + "\n")
+    return write_json(path, record)
+
+
+def write_json(path: str | Path, record: Any, indent: int = 2) -> Path:
+    """Write `record` as JSON atomically (a temporary file beside it, then a rename), creating
+    its folder: an interrupted benchmark never leaves a half-written results file."""
+    from fakearena.utils.io import atomic_write_text  # gpu_check imports this module first
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(record, indent=indent, default=_json_default) + "\n")
     return path
 
 

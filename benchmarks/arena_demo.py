@@ -17,6 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from benchmarks._common import write_json
+
 OUT = Path(__file__).resolve().parent / "results" / "arena_demo"
 GENERATOR_KEYS = ("test/fid", "test/fid_floor", "test/precision", "test/recall")
 SWAP_KEYS = (
@@ -106,8 +108,7 @@ def summarise(run: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> Path:
     run = Path((argv or sys.argv[1:] or ["outputs/arena/demo"])[0])
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "summary.json").write_text(json.dumps(summarise(run), indent=1) + "\n")
+    write_json(OUT / "summary.json", summarise(run), indent=1)
     for image in ("dcgan_sample_grid", "diffusion_sample_grid", "faceswap_swap_preview"):
         source = run / "report" / "images" / f"{image}.png"
         if source.is_file():

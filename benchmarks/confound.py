@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks._common import write_json
 from fakearena import __version__
 from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
 from fakearena.metrics.confound import confound_check
@@ -154,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "test_sets": sets,
     }
     print(json.dumps({"train_seconds": record["identity_model"]["train_seconds"], **recognition}))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(args.out, record)
     print(f"wrote {args.out}")
     return 0
 

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmarks._common import write_json
 from benchmarks._seed_runs import auc_cell, paired_difference
 from fakearena.report.records import RunRecord
 from fakearena.results import read_results
@@ -148,8 +149,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="where summary.json goes")
     args = parser.parse_args(argv)
     summary = summarise(args.run)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
+    write_json(args.out / "summary.json", summary, indent=1)
     (args.out / "table.md").write_text(render_table(summary) + "\n", encoding="utf-8")
     print(render_table(summary))
     print(f"wrote {args.out / 'summary.json'}")

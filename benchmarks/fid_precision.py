@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import RESULTS_DIR, ensure_importable, machine_info
+from benchmarks._common import RESULTS_DIR, ensure_importable, machine_info, write_json
 
 ensure_importable()
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=1))
     record = {"benchmark": "fid_precision", "machine": machine_info(), **result}
     path = RESULTS_DIR / "fid_precision.json"
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(path, record)
     print(f"wrote {path}")
     return 0
 

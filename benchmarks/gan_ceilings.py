@@ -20,13 +20,12 @@ Writes benchmarks/results/gan_quality/ceilings.json and prints the table.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from benchmarks._common import machine_info, print_table
+from benchmarks._common import machine_info, print_table, write_json
 from benchmarks._gan_reference import reference_features, render_people, split_people
 from fakearena.metrics.quality import floor_rows, sample_quality
 from fakearena.metrics.reference import subset
@@ -80,8 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
         },
         "machine": machine_info(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "ceilings.json").write_text(json.dumps(record, indent=1))
+    write_json(args.out / "ceilings.json", record, indent=1)
     table = [
         {
             "stand-in": name,

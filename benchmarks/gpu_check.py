@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import ensure_importable, machine_info, print_table
+from benchmarks._common import ensure_importable, machine_info, print_table, write_json
 
 ensure_importable()
 
@@ -412,13 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     payload["cases"] = rows
     payload["wall_seconds"] = round(time.perf_counter() - start, 1)
     _print(payload)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"gpu_check_{args.profile}.json"
-    import json
-
+    path = Path(args.out) / f"gpu_check_{args.profile}.json"
     record = {"benchmark": "gpu_check", "machine": _machine(), **payload}
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(path, record)
     print(f"wrote {path}")
     return 0
 

@@ -21,7 +21,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from benchmarks._common import RESULTS_DIR, load_average, machine_info
+from benchmarks._common import RESULTS_DIR, load_average, machine_info, write_json
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 DEFAULT_VIDEOS = (
@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
         result = run("detect", str(video), f"ckpt={detector.resolve()}", "device=cpu")
         record["detections"][detector.name] = result.stdout.strip().splitlines()[-3:]
     record["load_average_end"] = load_average()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=1, default=str))
+    write_json(args.out, record, indent=1)
     print(f"written: {args.out}")
     return record
 

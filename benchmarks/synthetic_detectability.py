@@ -13,7 +13,6 @@ benchmarks/results/synthetic_detectability.json.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
+from benchmarks._common import write_json
 from fakearena import __version__
 from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
 
@@ -118,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "cnn_train_s": time.perf_counter() - start,
         "results": results,
     }  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    write_json(args.out, record)
     print(f"wrote {args.out}")
     return 0
 

@@ -27,7 +27,6 @@ row, under benchmarks/results/quick/).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -37,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks._common import write_json
 from fakearena import __version__
 from fakearena.data.manifest import read_manifest
 from fakearena.data.synthetic import SyntheticRenderer, synthetic_manifest
@@ -50,7 +50,7 @@ from fakearena.metrics.identity_model import (
 from fakearena.metrics.identity_source import gallery_shots
 from fakearena.metrics.swap_identity import id_entries, identity_gallery
 from fakearena.metrics.synthetic_swap_identity import inner_face_settings, synthetic_id_metrics
-from fakearena.utils.io import atomic_path, sha256_file
+from fakearena.utils.io import sha256_file
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FACES = {"identities": {"train": 21, "val": 6, "test": 40}, "per_identity": 40, "size": 64}
@@ -204,9 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "learned_swaps": fakes,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        Path(tmp).write_text(json.dumps(record, indent=2) + "\n")
+    write_json(out, record)
     for model in ("inner_face_model", "head_model"):
         print(model, record[model]["settings"]["train_cpu_seconds"], "CPU-s")
         for kind, score in record[model]["donor_scores"].items():

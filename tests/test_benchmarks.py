@@ -31,6 +31,29 @@ def test_results_record_has_machine_info_and_checks(tmp_path) -> None:
     assert record["checks"][0]["ratio"] == pytest.approx(1.5)
 
 
+def test_write_json_round_trips_numpy_and_never_leaves_a_half_written_file(
+    tmp_path, monkeypatch
+) -> None:
+    import fakearena.utils.io
+
+    path = tmp_path / "deep" / "record.json"
+    record = {"auc": np.float32(0.75), "counts": np.arange(3), "where": Path("a/b")}
+    assert _common.write_json(path, record) == path
+    assert json.loads(path.read_text()) == {"auc": 0.75, "counts": [0, 1, 2], "where": "a/b"}
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match="not JSON serialisable: object"):
+        _common.write_json(path, {"bad": object()})
+
+    def interrupted(source, target):  # the process dies between writing and renaming
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fakearena.utils.io.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _common.write_json(path, {"auc": 0.5, "padding": "x" * 100_000})
+    assert path.read_bytes() == before  # the earlier record is intact
+    assert sorted(p.name for p in path.parent.iterdir()) == ["record.json"]  # no temp left
+
+
 def test_table_rows_show_ratio_and_verdict() -> None:
     rows = _common.table_rows(
         [
