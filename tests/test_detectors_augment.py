@@ -55,8 +55,10 @@ def test_jpeg_matches_pil_encoding():
 def test_bad_augment_options_are_config_errors():
     with pytest.raises(ConfigError, match="flip_p"):
         DetectorAugment(flip_p=1.5)
-    with pytest.raises(ConfigError, match="jpeg_quality"):
+    with pytest.raises(ConfigError, match=r"data\.train_transform\.jpeg_quality=\[90, 40\]"):
         DetectorAugment(jpeg_quality=(90, 40))
+    with pytest.raises(ConfigError, match=r"^data\.train_transform\.hue=0\.7: give a value"):
+        DetectorAugment(hue=0.7)
 
 
 @pytest.mark.parametrize("kind", sorted(PERTURBATIONS))

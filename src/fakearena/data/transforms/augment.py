@@ -15,26 +15,9 @@ from collections.abc import Sequence
 import torch
 from torchvision.transforms.v2 import functional as TF
 
+from fakearena.data.transforms.draws import chance, config_range, uniform
 from fakearena.data.transforms.sample import Sample, SampleTransform
 from fakearena.errors import ConfigError
-
-
-def _range(name: str, value: Sequence[float], low: float, high: float) -> tuple[float, float]:
-    pair = tuple(float(v) for v in value)
-    if len(pair) != 2 or not (low <= pair[0] <= pair[1] <= high):
-        raise ConfigError(
-            f"data.train_transform.{name}={list(value)}: give [min, max] with "
-            f"{low} <= min <= max <= {high}"
-        )
-    return pair  # type: ignore[return-value]
-
-
-def _uniform(low: float, high: float) -> float:
-    return low + (high - low) * float(torch.rand(()))
-
-
-def _chance(p: float) -> bool:
-    return p > 0 and float(torch.rand(())) < p
 
 
 class DetectorAugment(SampleTransform):
@@ -89,39 +72,39 @@ class DetectorAugment(SampleTransform):
                 )
         self.flip_p, self.crop_p, self.jitter_p = float(flip_p), float(crop_p), float(jitter_p)
         self.blur_p, self.jpeg_p = float(blur_p), float(jpeg_p)
-        self.crop_scale = _range("crop_scale", crop_scale, 1e-3, 1.0)
-        self.crop_ratio = _range("crop_ratio", crop_ratio, 0.1, 10.0)
+        self.crop_scale = config_range("crop_scale", crop_scale, 1e-3, 1.0)
+        self.crop_ratio = config_range("crop_ratio", crop_ratio, 0.1, 10.0)
         self.brightness, self.contrast = float(brightness), float(contrast)
         self.saturation, self.hue = float(saturation), float(hue)
         if not 0.0 <= self.hue <= 0.5:
-            raise ConfigError(f"augment.hue={hue}: give a value in [0, 0.5]")
-        self.blur_sigma = _range("blur_sigma", blur_sigma, 0.0, 50.0)
+            raise ConfigError(f"data.train_transform.hue={hue}: give a value in [0, 0.5]")
+        self.blur_sigma = config_range("blur_sigma", blur_sigma, 0.0, 50.0)
         if blur_reference_side is not None and int(blur_reference_side) < 1:
             raise ConfigError(
                 f"data.train_transform.blur_reference_side={blur_reference_side}: give the "
                 "image side the blur sigma is meant for (e.g. 256), or null for pixels at any size"
             )
         self.blur_reference_side = None if blur_reference_side is None else int(blur_reference_side)
-        self.jpeg_quality = _range("jpeg_quality", jpeg_quality, 1, 100)
+        self.jpeg_quality = config_range("jpeg_quality", jpeg_quality, 1, 100)
 
     def transform_sample(self, sample: Sample) -> Sample:
         image, mask = sample["image"], sample.get("mask")
         if image.ndim != 3:
             raise ValueError(f"augment expects one (C,H,W) image, got shape {tuple(image.shape)}")
-        if _chance(self.crop_p):
+        if chance(self.crop_p):
             box = self._crop_box(*image.shape[-2:])
             if box is not None:
                 image, mask = _resized_crop(image, box), _resized_crop(mask, box)
-        if _chance(self.flip_p):
+        if chance(self.flip_p):
             image = image.flip(-1)
             mask = None if mask is None else mask.flip(-1)
-        if _chance(self.jitter_p):
+        if chance(self.jitter_p):
             image = self._jitter(image)
-        if _chance(self.blur_p):
-            sigma = _uniform(*self.blur_sigma) * self.blur_scale(*image.shape[-2:])
+        if chance(self.blur_p):
+            sigma = uniform(*self.blur_sigma) * self.blur_scale(*image.shape[-2:])
             image = blur(image, sigma) if sigma >= 0.01 else image
-        if _chance(self.jpeg_p):
-            image = jpeg(image, round(_uniform(*self.jpeg_quality)))
+        if chance(self.jpeg_p):
+            image = jpeg(image, round(uniform(*self.jpeg_quality)))
         out = {**sample, "image": image.clamp(0.0, 1.0)}
         if mask is not None:
             out["mask"] = mask.clamp(0.0, 1.0)
@@ -138,8 +121,8 @@ class DetectorAugment(SampleTransform):
         area = height * width
         log_ratio = (math.log(self.crop_ratio[0]), math.log(self.crop_ratio[1]))
         for _ in range(10):
-            target = area * _uniform(*self.crop_scale)
-            ratio = math.exp(_uniform(*log_ratio))
+            target = area * uniform(*self.crop_scale)
+            ratio = math.exp(uniform(*log_ratio))
             w = round(math.sqrt(target * ratio))
             h = round(math.sqrt(target / ratio))
             if 0 < w <= width and 0 < h <= height:
@@ -152,13 +135,13 @@ class DetectorAugment(SampleTransform):
         ops = torch.randperm(4).tolist()  # torchvision's ColorJitter also shuffles the order
         for op in ops:
             if op == 0 and self.brightness > 0:
-                image = TF.adjust_brightness(image, _uniform(*_factor(self.brightness)))
+                image = TF.adjust_brightness(image, uniform(*_factor(self.brightness)))
             elif op == 1 and self.contrast > 0 and image.shape[0] == 3:
-                image = TF.adjust_contrast(image, _uniform(*_factor(self.contrast)))
+                image = TF.adjust_contrast(image, uniform(*_factor(self.contrast)))
             elif op == 2 and self.saturation > 0 and image.shape[0] == 3:
-                image = TF.adjust_saturation(image, _uniform(*_factor(self.saturation)))
+                image = TF.adjust_saturation(image, uniform(*_factor(self.saturation)))
             elif op == 3 and self.hue > 0 and image.shape[0] == 3:
-                image = TF.adjust_hue(image, _uniform(-self.hue, self.hue))
+                image = TF.adjust_hue(image, uniform(-self.hue, self.hue))
         return image
 
 

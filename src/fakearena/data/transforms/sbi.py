@@ -35,6 +35,7 @@ from torch.utils.data import Dataset
 
 from fakearena.data.datasets import float_images
 from fakearena.data.transforms.augment import DetectorAugment, blur
+from fakearena.data.transforms.draws import chance, config_range, uniform
 from fakearena.data.transforms.face_masks import (
     HULL_KINDS,
     MASK_MODES,
@@ -47,24 +48,6 @@ from fakearena.errors import ConfigError, DataError
 
 SOURCE_SBI = "sbi/self-blend"
 HELD_OUT_POLICIES = ("auto", "always", "never")
-
-
-def _uniform(low: float, high: float, generator: torch.Generator | None) -> float:
-    return low + (high - low) * float(torch.rand((), generator=generator))
-
-
-def _chance(p: float, generator: torch.Generator | None) -> bool:
-    return p > 0 and float(torch.rand((), generator=generator)) < p
-
-
-def _pair(name: str, value: Sequence[float], low: float, high: float) -> tuple[float, float]:
-    pair = tuple(float(v) for v in value)
-    if len(pair) != 2 or not (low <= pair[0] <= pair[1] <= high):
-        raise ConfigError(
-            f"data.train_transform.{name}={list(value)}: give [min, max] with "
-            f"{low} <= min <= max <= {high}"
-        )
-    return pair  # type: ignore[return-value]
 
 
 class SelfBlend(SampleTransform):
@@ -134,8 +117,8 @@ class SelfBlend(SampleTransform):
         self.blend_ratios = tuple(ratios)
         self.mask = mask
         self.hull_kinds = tuple(hull_kinds)
-        self.random_center = _pair("random_center", random_center, 0.0, 1.0)
-        self.random_radius = _pair("random_radius", random_radius, 0.01, 1.0)
+        self.random_center = config_range("random_center", random_center, 0.0, 1.0)
+        self.random_radius = config_range("random_radius", random_radius, 0.01, 1.0)
         low, high = (int(v) for v in random_vertices)
         if not 3 <= low <= high:
             raise ConfigError(
@@ -143,10 +126,10 @@ class SelfBlend(SampleTransform):
             )
         self.random_vertices = (low, high)
         self.elastic = float(elastic)
-        self.erode_sigma = _pair("erode_sigma", erode_sigma, 0.0, 0.1)
-        self.soften_sigma = _pair("soften_sigma", soften_sigma, 0.0, 0.1)
+        self.erode_sigma = config_range("erode_sigma", erode_sigma, 0.0, 0.1)
+        self.soften_sigma = config_range("soften_sigma", soften_sigma, 0.0, 0.1)
         self.shift = tuple(float(v) for v in shift)
-        self.scale = _pair("scale", scale, 0.5, 2.0)
+        self.scale = config_range("scale", scale, 0.5, 2.0)
         self.post = post
         self.held_out_fakes = held_out_fakes
         self.seed = int(seed)
@@ -216,25 +199,25 @@ class SelfBlend(SampleTransform):
 
     def _affine(self, generator: torch.Generator | None) -> torch.Tensor:
         """(1, 2, 3) sampling matrix of the source copy's shift and scale."""
-        scale = _uniform(*self.scale, generator)
+        scale = uniform(*self.scale, generator)
         # normalised coordinates span 2 units per side: a shift fraction f is 2f units
-        tx = 2.0 * _uniform(-self.shift[0], self.shift[0], generator)
-        ty = 2.0 * _uniform(-self.shift[1], self.shift[1], generator)
+        tx = 2.0 * uniform(-self.shift[0], self.shift[0], generator)
+        ty = 2.0 * uniform(-self.shift[1], self.shift[1], generator)
         return torch.tensor([[[1.0 / scale, 0.0, tx], [0.0, 1.0 / scale, ty]]])
 
     def _soften(self, mask: torch.Tensor, side: int, generator: torch.Generator | None):
         """The paper's blend mask: blur and keep the core (an erosion), blur again, rescale."""
-        eroded = _blur_mask(mask, _uniform(*self.erode_sigma, generator) * side)
+        eroded = _blur_mask(mask, uniform(*self.erode_sigma, generator) * side)
         eroded = (eroded >= 0.999 * float(eroded.max())).float() * (mask > 0).float()
         if float(eroded.max()) <= 0:
             eroded = mask
-        soft = _blur_mask(eroded, _uniform(*self.soften_sigma, generator) * side)
+        soft = _blur_mask(eroded, uniform(*self.soften_sigma, generator) * side)
         peak = float(soft.max())
         return soft / peak if peak > 0 else soft
 
     def transform_sample(self, sample: Sample) -> Sample:
         out = dict(sample)
-        if "label" in sample and int(sample["label"]) == 0 and _chance(self.p, None):
+        if "label" in sample and int(sample["label"]) == 0 and chance(self.p, None):
             out = self.blend_sample(out, None)
         return self.post.transform_sample(out) if self.post is not None else out
 
@@ -337,21 +320,21 @@ def _float_sample(sample: dict[str, Any] | None) -> dict[str, Any] | None:
 def _alter(image: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """The source copy: colour shift, brightness and contrast, then a downscale or a sharpen."""
     out = image
-    if _chance(0.3, generator):
+    if chance(0.3, generator):
         shift = (torch.rand(image.shape[0], 1, 1, generator=generator) - 0.5) * (40.0 / 255.0)
         out = out + shift
-    brightness = _uniform(-0.1, 0.1, generator)
-    contrast = _uniform(0.9, 1.1, generator)
+    brightness = uniform(-0.1, 0.1, generator)
+    contrast = uniform(0.9, 1.1, generator)
     mean = out.mean(dim=(-2, -1), keepdim=True)
     out = ((out - mean) * contrast + mean + brightness).clamp(0.0, 1.0)
     height, width = image.shape[-2:]
-    if _chance(0.5, generator):
-        factor = 2 if _chance(0.5, generator) else 4
+    if chance(0.5, generator):
+        factor = 2 if chance(0.5, generator) else 4
         small = (max(1, height // factor), max(1, width // factor))
         down = F.interpolate(out[None], size=small, mode="nearest")
         out = F.interpolate(down, size=(height, width), mode="bilinear", align_corners=False)[0]
     else:
-        alpha = _uniform(0.2, 0.5, generator)
+        alpha = uniform(0.2, 0.5, generator)
         out = out + alpha * (out - blur(out, 1.0))
     return out.clamp(0.0, 1.0)
 
