@@ -17,9 +17,9 @@ from fakearena.runs.arena import budget_overrides, detector_spec, detector_stage
 MAX_EPOCHS = 10_000  # what the run would do without its budget
 
 
-@pytest.mark.timeout(300)
-def test_a_time_budget_stops_a_gan_run_early_validated_and_recorded(tmp_path: Path):
-    cfg = compose(
+def tiny_gan_config(run_dir: Path, *budget: str):
+    """A tiny MLP GAN run whose validation epochs never come: its stop must validate itself."""
+    return compose(
         "train",
         [
             "experiment=gan_mlp",
@@ -29,17 +29,22 @@ def test_a_time_budget_stops_a_gan_run_early_validated_and_recorded(tmp_path: Pa
             "data.synthetic.n_identities=3",
             "data.synthetic.per_identity=16",
             "data.batch_size=8",
-            f"trainer.max_epochs={MAX_EPOCHS}",
-            "trainer.max_time=00:00:00:03",
-            # FID only at validation epochs that never come: the stop must validate itself
+            *budget,
             f"trainer.check_val_every_n_epoch={MAX_EPOCHS}",
             "trainer.limit_val_batches=1",
             "task.fid_n=6",
             "task.kid_subsets=5",
             "task.grid_size=4",
-            f"hydra.run.dir={tmp_path}",
-            f"paths.output_dir={tmp_path}",
+            f"hydra.run.dir={run_dir}",
+            f"paths.output_dir={run_dir}",
         ],
+    )
+
+
+@pytest.mark.timeout(300)
+def test_a_time_budget_stops_a_gan_run_early_validated_and_recorded(tmp_path: Path):
+    cfg = tiny_gan_config(
+        tmp_path, f"trainer.max_epochs={MAX_EPOCHS}", "trainer.max_time=00:00:00:03"
     )
     train.run(cfg)
     record = read_results(tmp_path)
@@ -113,25 +118,7 @@ def test_a_step_budget_replaces_the_wall_clock_budget_of_a_generator(tmp_path: P
 @pytest.mark.timeout(300)
 def test_a_step_budget_stops_a_gan_run_at_its_steps_validated(tmp_path: Path):
     """max_steps counts the GAN's D and G steps; the stopping batch validates (FID)."""
-    cfg = compose(
-        "train",
-        [
-            "experiment=gan_mlp",
-            "data.reference=split",
-            "data.synthetic.n_identities=3",
-            "data.synthetic.per_identity=16",
-            "data.batch_size=8",
-            "trainer.max_epochs=-1",
-            "trainer.max_steps=10",
-            f"trainer.check_val_every_n_epoch={MAX_EPOCHS}",
-            "trainer.limit_val_batches=1",
-            "task.fid_n=6",
-            "task.kid_subsets=5",
-            "task.grid_size=4",
-            f"hydra.run.dir={tmp_path}",
-            f"paths.output_dir={tmp_path}",
-        ],
-    )
+    cfg = tiny_gan_config(tmp_path, "trainer.max_epochs=-1", "trainer.max_steps=10")
     train.run(cfg)
     record = read_results(tmp_path)
     assert record["training"]["batches"] == 5  # 10 steps: 5 discriminator + 5 generator
