@@ -90,6 +90,19 @@ def test_set_module(entry: str, *, seed: int, **data_options: Any) -> FaceDataMo
     return FaceDataModule(name=path.stem, manifests=[str(path)], **data_options)
 
 
+def scoring_options(cfg: DictConfig, device, shard) -> dict[str, Any]:
+    """How `score_dataset` scores every pass of one evaluation (clean and perturbed alike)."""
+    return {
+        "batch_size": int(cfg.batch_size),
+        "num_workers": num_workers_value(cfg.num_workers),
+        "device": device,
+        "n_bootstrap": int(cfg.n_bootstrap),
+        "seed": int(cfg.seed),
+        "shard": shard,
+        "unit": str(cfg.get("ci_unit", "auto")),
+    }
+
+
 def robustness_table(
     net: nn.Module,
     dataset: ManifestDataset,
@@ -104,17 +117,7 @@ def robustness_table(
     rows = [_robustness_row(kind, 0, float("nan"), clean)]
     for severity, level in enumerate(levels, start=1):
         perturbed = PerturbedDataset(dataset, kind.name, level, seed=int(cfg.seed))
-        _, result, _ = score_dataset(
-            net,
-            perturbed,
-            batch_size=cfg.batch_size,
-            num_workers=num_workers_value(cfg.num_workers),
-            device=device,
-            n_bootstrap=int(cfg.n_bootstrap),
-            seed=int(cfg.seed),
-            shard=shard,
-            unit=str(cfg.get("ci_unit", "auto")),
-        )
+        _, result, _ = score_dataset(net, perturbed, **scoring_options(cfg, device, shard))
         rows.append(_robustness_row(kind, severity, level, result))
     return pd.DataFrame(rows)
 
@@ -169,17 +172,7 @@ def run(cfg: DictConfig) -> float:
     run_dir = Path(cfg.paths.output_dir)
     # the generic `manifest` config names nothing: use the manifest's own name
     name = datamodule.manifest.name if datamodule.name == "manifest" else datamodule.name
-    frame, result, skipped = score_dataset(
-        task,
-        dataset,
-        batch_size=int(cfg.batch_size),
-        num_workers=num_workers_value(cfg.num_workers),
-        device=device,
-        n_bootstrap=int(cfg.n_bootstrap),
-        seed=int(cfg.seed),
-        shard=shard,
-        unit=str(cfg.get("ci_unit", "auto")),
-    )
+    frame, result, skipped = score_dataset(task, dataset, **scoring_options(cfg, device, shard))
     table = None
     if cfg.get("perturb"):
         table = robustness_table(task, dataset, cfg, device, result, shard)
