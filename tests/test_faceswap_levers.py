@@ -78,6 +78,65 @@ def test_batch_norm_variant_and_its_config_errors():
         FaceSwapAE(image_size=32, norm="layer")
 
 
+def _norms(module: torch.nn.Module) -> list[torch.nn.Module]:
+    kinds = (torch.nn.BatchNorm2d, torch.nn.GroupNorm)
+    return [m for m in module.modules() if isinstance(m, kinds)]
+
+
+@pytest.mark.parametrize(
+    ("decoder_norm", "kind", "groups"),
+    [("instance", torch.nn.GroupNorm, "channels"), ("group", torch.nn.GroupNorm, 8)],
+)
+def test_decoder_norm_replaces_the_decoders_batch_norm_only(decoder_norm, kind, groups):
+    net = FaceSwapAE(image_size=32, n_decoders=3, width=8, norm="batch", decoder_norm=decoder_norm)
+    encoder = _norms(net.encoder)
+    assert encoder and all(type(m) is torch.nn.BatchNorm2d for m in encoder)
+    for decoder in net.decoders:
+        layers = _norms(decoder)
+        assert len(layers) == 2 and all(type(m) is kind for m in layers)  # 8->16->32 px
+        for m in layers:
+            assert m.num_groups == (m.num_channels if groups == "channels" else groups)
+    plain = FaceSwapAE(image_size=32, n_decoders=3, width=8, norm="batch", decoder_norm="none")
+    assert all(not _norms(d) for d in plain.decoders) and _norms(plain.encoder)
+    same = FaceSwapAE(image_size=32, n_decoders=3, width=8, norm="batch", decoder_norm=None)
+    assert all(type(m) is torch.nn.BatchNorm2d for m in _norms(same.decoders[0]))
+
+
+def test_instance_decoder_norm_is_batch_norm_of_one_face_in_both_modes():
+    torch.manual_seed(0)
+    net = FaceSwapAE(image_size=32, n_decoders=2, width=8, decoder_norm="instance")
+    with torch.no_grad():
+        for m in _norms(net):  # a non-trivial affine, the same in both copies below
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.2, 0.2)
+    latent = torch.randn(5, 32, 8, 8)
+    net.train()
+    together = net.decode(latent, 1)
+    alone = torch.cat([net.decode(latent[i : i + 1], 1) for i in range(5)])
+    net.eval()
+    torch.testing.assert_close(net.decode(latent, 1), together)  # train = eval
+    torch.testing.assert_close(together, alone)  # a face does not depend on its batch
+    # the independent computation: the same decoder with batch norm in training mode,
+    # given one face at a time (what a decoder of a batch of one face per person does)
+    batch = FaceSwapAE(image_size=32, n_decoders=2, width=8, decoder_norm="batch")
+    state = {k: v for k, v in net.state_dict().items()}
+    batch.load_state_dict(state, strict=False)
+    batch.train()
+    with torch.no_grad():
+        one_by_one = torch.cat([batch.decode(latent[i : i + 1], 1) for i in range(5)])
+        batch.eval()  # running averages (here their initial 0 and 1): not the same faces
+        running = batch.decode(latent, 1)
+    torch.testing.assert_close(one_by_one, alone)
+    assert (running - alone).abs().max() > 1e-2
+
+
+def test_bad_decoder_norm_is_a_config_error_naming_the_key():
+    with pytest.raises(ConfigError, match=r"generator\.decoder_norm='layer'.*null: the same"):
+        FaceSwapAE(image_size=32, decoder_norm="layer")
+    with pytest.raises(ConfigError, match=r"generator\.norm='layer'"):
+        FaceSwapAE(image_size=32, norm="layer", decoder_norm="instance")
+
+
 def test_task_swaps_whole_images_through_its_crop():
     torch.manual_seed(0)
     task = FaceSwapTask(
