@@ -31,7 +31,9 @@ import torch
 from torch import nn
 
 from fakearena.errors import ConfigError
+from fakearena.models.generators.faceswap_shared_decoder import SharedDecoder
 
+DECODERS = ("separate", "shared")
 NORMS = ("none", "batch", "group", "instance")
 GROUPS = 8  # norm="group": channels per group = channels / 8 (fewer groups when fewer channels)
 
@@ -81,6 +83,10 @@ class FaceSwapAE(nn.Module):
         decoder_norm: the decoders' normalisation (same choices; None: as `norm`); `norm`
             then applies to the shared encoder only.
         mask: each decoder also predicts the face mask (a fourth, sigmoid output channel).
+        decoders: "separate" (one decoder per identity, the original) or "shared" (one
+            decoder for all, with per-identity maps and instance-norm affines:
+            `faceswap_shared_decoder`; its norm is that, so `decoder_norm` must be null or
+            "instance").
     """
 
     def __init__(
@@ -93,6 +99,7 @@ class FaceSwapAE(nn.Module):
         norm: str = "none",
         decoder_norm: str | None = None,
         mask: bool = False,
+        decoders: str = "separate",
     ):
         super().__init__()
         image_size, width = int(image_size), int(width)
@@ -109,6 +116,13 @@ class FaceSwapAE(nn.Module):
             raise ConfigError(
                 f"generator.decoder_norm={decoder_norm!r}; use one of {list(NORMS)} "
                 "(or null: the same as generator.norm)"
+            )
+        if decoders not in DECODERS:
+            raise ConfigError(f"generator.decoders={decoders!r}; use one of {list(DECODERS)}")
+        if decoders == "shared" and decoder_norm not in (None, "instance"):
+            raise ConfigError(
+                f"generator.decoders=shared normalises per face with a per-person affine; "
+                f"generator.decoder_norm={decoder_norm!r} does not apply (set it to null)"
             )
         decoder_norm = norm if decoder_norm is None else decoder_norm
         if int(n_decoders) < 1:
@@ -129,25 +143,35 @@ class FaceSwapAE(nn.Module):
         )
         n_up = n_down - 1  # 8x8 -> image_size
         dec = [max(2 * width // 2**i, 1) for i in range(n_up)]
-        self.decoders = nn.ModuleList(
-            nn.Sequential(
-                *[
-                    _up(c_in, c_out, decoder_norm)
-                    for c_in, c_out in zip([4 * width, *dec[:-1]], dec)
-                ],
-                nn.Conv2d(dec[-1], 4 if self.predicts_mask else 3, 5, padding=2),
-                nn.Sigmoid(),
+        out = 4 if self.predicts_mask else 3
+        self.shared_decoder = decoders == "shared"
+        if self.shared_decoder:
+            self.decoders = nn.ModuleList([SharedDecoder([4 * width, *dec], out, self.n_decoders)])
+        else:
+            self.decoders = nn.ModuleList(
+                nn.Sequential(
+                    *[
+                        _up(c_in, c_out, decoder_norm)
+                        for c_in, c_out in zip([4 * width, *dec[:-1]], dec)
+                    ],
+                    nn.Conv2d(dec[-1], out, 5, padding=2),
+                    nn.Sigmoid(),
+                )
+                for _ in range(self.n_decoders)
             )
-            for _ in range(self.n_decoders)
-        )
+
+    def _decoded(self, latent: torch.Tensor, decoder: int) -> torch.Tensor:
+        check_decoder(decoder, self.n_decoders)
+        if self.shared_decoder:
+            return self.decoders[0](latent, int(decoder))
+        return self.decoders[int(decoder)](latent)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return self.encoder(images)
 
     def decode(self, latent: torch.Tensor, decoder: int) -> torch.Tensor:
         """(B,3,H,W) RGB in [0, 1] of decoder `decoder`."""
-        check_decoder(decoder, self.n_decoders)
-        return self.decoders[int(decoder)](latent)[:, :3]
+        return self._decoded(latent, decoder)[:, :3]
 
     def decode_with_mask(
         self, latent: torch.Tensor, decoder: int
@@ -157,8 +181,7 @@ class FaceSwapAE(nn.Module):
             raise ConfigError(
                 "this face-swap network predicts no mask; build it with generator.mask=true"
             )
-        check_decoder(decoder, self.n_decoders)
-        out = self.decoders[int(decoder)](latent)
+        out = self._decoded(latent, decoder)
         return out[:, :3], out[:, 3:]
 
     def forward(self, images: torch.Tensor, decoder: int = 0) -> torch.Tensor:
