@@ -64,6 +64,11 @@ RECIPES: dict[str, list[str]] = {
     # fewer people a batch, more faces of each: batch 40 = 8 people x 5 faces, 4 x 10
     "arena_ppb8": ["task=faceswap", "data.people_per_batch=8"],
     "arena_ppb4": ["task=faceswap", "data.people_per_batch=4"],
+    "arena_ppb8_instance": [
+        "task=faceswap",
+        "generator.decoder_norm=instance",
+        "data.people_per_batch=8",
+    ],
     # one decoder for all people, per-person latent maps and instance-norm affines
     "arena_shared": ["task=faceswap", "generator.decoders=shared"],
 }
