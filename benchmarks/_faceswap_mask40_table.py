@@ -40,8 +40,11 @@ LABELS = {
     "arena_dec_none": "arena, no norm in the decoders",
     "arena_ppb8": "arena, 8 people x 5 faces a batch",
     "arena_ppb4": "arena, 4 people x 10 faces a batch",
-    "arena_ppb8_instance": "**arena now**: 8 people x 5 faces, instance norm in the decoders",
+    "arena_ppb8_instance": "arena, 8 people x 5 faces, instance norm in the decoders",
     "arena_shared": "arena, one shared decoder (per-person map and norm)",
+    "arena_ppb8_instance_ssim": "**arena now**: 8 people x 5 faces, instance norm, DSSIM",
+    "arena_ssim": "arena until now, with DSSIM (`task.ssim_weight=0.5`)",
+    "masked64_ppb8_instance": "masked64, 8 people x 5 faces, instance norm in the decoders",
 }
 
 

@@ -69,6 +69,19 @@ RECIPES: dict[str, list[str]] = {
         "generator.decoder_norm=instance",
         "data.people_per_batch=8",
     ],
+    # the same with DSSIM mixed into the loss (half and half), and on the learned-mask network
+    "arena_ppb8_instance_ssim": [
+        "task=faceswap",
+        "generator.decoder_norm=instance",
+        "data.people_per_batch=8",
+        "task.ssim_weight=0.5",
+    ],
+    "arena_ssim": ["task=faceswap", "task.ssim_weight=0.5"],
+    "masked64_ppb8_instance": [
+        "task=faceswap_masked",
+        "generator.decoder_norm=instance",
+        "data.people_per_batch=8",
+    ],
     # one decoder for all people, per-person latent maps and instance-norm affines
     "arena_shared": ["task=faceswap", "generator.decoders=shared"],
 }

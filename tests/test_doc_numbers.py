@@ -62,8 +62,8 @@ def readme_claims() -> Iterator[tuple[str, str, str]]:
         f"{blend['truth_gain_db']:+.2f} dB | {blend['closer_to_truth']:.0%} |",
     )
     rows = (
-        ("arena_ppb8_instance", 30, "as the arena trains it, 30 epochs (the arena's slot)"),
-        ("arena_ppb8_instance", 80, "as the arena trains it, 80 epochs"),
+        ("arena_ppb8_instance_ssim", 20, "as the arena trains it, 20 epochs (the arena's slot)"),
+        ("arena_ppb8_instance_ssim", 80, "as the arena trains it, 80 epochs"),
         ("arena", 20, "the former recipe, 20 epochs"),
         ("arena", 80, "the former recipe, 80 epochs"),
     )
