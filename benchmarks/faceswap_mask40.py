@@ -56,6 +56,34 @@ RECIPES: dict[str, list[str]] = {
     # batch norm sees one face in training (its own statistics) and running averages at test
     "masked64_nonorm": ["task=faceswap_masked", "generator.norm=none"],
     "arena_nonorm": ["task=faceswap", "generator.norm=none"],
+    # batch norm in the shared encoder (it sees the whole batch), a batch-independent norm (or
+    # none) in the decoders: the same in training and at test time
+    "arena_dec_instance": ["task=faceswap", "generator.decoder_norm=instance"],
+    "arena_dec_group": ["task=faceswap", "generator.decoder_norm=group"],
+    "arena_dec_none": ["task=faceswap", "generator.decoder_norm=none"],
+    # fewer people a batch, more faces of each: batch 40 = 8 people x 5 faces, 4 x 10
+    "arena_ppb8": ["task=faceswap", "data.people_per_batch=8"],
+    "arena_ppb4": ["task=faceswap", "data.people_per_batch=4"],
+    "arena_ppb8_instance": [
+        "task=faceswap",
+        "generator.decoder_norm=instance",
+        "data.people_per_batch=8",
+    ],
+    # the same with DSSIM mixed into the loss (half and half), and on the learned-mask network
+    "arena_ppb8_instance_ssim": [
+        "task=faceswap",
+        "generator.decoder_norm=instance",
+        "data.people_per_batch=8",
+        "task.ssim_weight=0.5",
+    ],
+    "arena_ssim": ["task=faceswap", "task.ssim_weight=0.5"],
+    "masked64_ppb8_instance": [
+        "task=faceswap_masked",
+        "generator.decoder_norm=instance",
+        "data.people_per_batch=8",
+    ],
+    # one decoder for all people, per-person latent maps and instance-norm affines
+    "arena_shared": ["task=faceswap", "generator.decoders=shared"],
 }
 METRICS = (
     "truth_psnr",

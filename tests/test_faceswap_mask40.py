@@ -10,7 +10,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from benchmarks._faceswap_mask40_table import table_rows
+from benchmarks._faceswap_mask40_table import bn_rows, paired_rows, table_rows
 from benchmarks.faceswap_mask40 import ENTRY, RECIPES, entry_with, parse, payload, point_checks
 from omegaconf import OmegaConf
 
@@ -18,6 +18,8 @@ from fakearena.runs.arena import generator_stages
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = json.loads((ROOT / "benchmarks/results/faceswap_mask40.json").read_text())
+BN_MODES = json.loads((ROOT / "benchmarks/results/faceswap_bn_modes.json").read_text())
+PAIRED = json.loads((ROOT / "benchmarks/results/faceswap_paired.json").read_text())
 README = (ROOT / "benchmarks/results/faceswap/README.md").read_text()
 
 
@@ -125,3 +127,46 @@ def test_the_top_readme_command_parses_and_names_measured_points():
     for line in lines:
         args = parse(shlex.split(line)[3:])
         assert {(r, int(e)) for r, e in (p.split(":") for p in args.points)} <= measured
+
+
+def _readme_command(module: str) -> list[str]:
+    lines = [line.strip() for line in README.splitlines() if f"-m benchmarks.{module} " in line]
+    assert len(lines) == 1, lines
+    return shlex.split(lines[0])
+
+
+def _point(run: str) -> dict:
+    recipe, epochs = run.rsplit("_", 1)
+    points = RECORD["points"]
+    return next(p for p in points if (p["recipe"], f"{p['epochs']}ep") == (recipe, epochs))
+
+
+def test_the_batch_norm_modes_table_is_the_committed_file_and_eval_mode_is_the_point():
+    for row in bn_rows(BN_MODES):
+        assert row in README, row
+    argv = _readme_command("faceswap_bn_modes")
+    assert argv[argv.index("--runs") + 1 : argv.index("--work")] == [
+        r["run"] for r in BN_MODES["runs"]
+    ]
+    assert len(BN_MODES["checks"]) == 2 * len(BN_MODES["runs"])
+    assert all(c["pass"] for c in BN_MODES["checks"])
+    for run in BN_MODES["runs"]:  # the swaps in eval mode are the point's own fake set
+        point = _point(run["run"])
+        assert run["eval"]["truth_psnr"] == pytest.approx(point["truth_psnr"], abs=1e-3)
+        assert run["eval"]["n"] == point["n"]
+
+
+def test_the_paired_table_is_the_committed_file_and_its_sides_are_the_points():
+    for row in paired_rows(PAIRED):
+        assert row in README, row
+    argv = _readme_command("faceswap_paired")
+    pairs = argv[argv.index("--pairs") + 1 : argv.index("--work")]
+    assert pairs == [f"{p['a']}:{p['b']}" for p in PAIRED["pairs"]]
+    for pair in PAIRED["pairs"]:  # rescored from the fake sets: the committed points' values
+        assert pair["rows"] == RECORD["points"][0]["n"] and pair["people"] == 40
+        for side in ("a", "b"):
+            point = _point(pair[side])
+            for key in ("truth_psnr", "closer_to_truth"):
+                assert pair[key][side] == pytest.approx(point[key], abs=1e-3), (pair, key)
+        low, high = pair["truth_psnr"]["ci95"]
+        assert low <= pair["truth_psnr"]["b_minus_a"] <= high

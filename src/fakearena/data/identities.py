@@ -11,21 +11,23 @@ rows; `holdout=manifest` keeps the manifest's own split column instead. Samples 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from fakearena.data.datamodule import FaceDataModule
 from fakearena.data.datasets import ManifestDataset, collate_samples
+from fakearena.data.identity_batches import IdentityBatchSampler
 from fakearena.data.manifest import SPLITS, Manifest
 from fakearena.errors import ConfigError, DataError
 
 HOLDOUTS = ("identity", "manifest")
+__all__ = ["IdentityBatchSampler", "IdentityDataModule", "IdentityDataset"]
 
 
 class IdentityDataset(Dataset):
@@ -44,56 +46,6 @@ class IdentityDataset(Dataset):
         if "skipped" not in sample:
             sample["identity"] = torch.tensor(self.codes[index])
         return sample
-
-
-class IdentityBatchSampler(BatchSampler):
-    """Batches holding `batch_size // n_identities` rows of every identity.
-
-    Rows come from `sampler` (Lightning may swap in a distributed wrapper of it under DDP);
-    each is queued under its identity and a batch is emitted whenever every queue can give
-    its share; an epoch is `len(sampler) // batch_size` batches (at least one).
-    """
-
-    def __init__(
-        self, sampler: Sampler[int], batch_size: int, drop_last: bool, codes: Sequence[int]
-    ):
-        super().__init__(sampler, batch_size, drop_last)
-        self.codes = np.asarray(codes, dtype=np.int64)
-        self.n_identities = int(self.codes.max()) + 1
-        if batch_size < self.n_identities:
-            raise ConfigError(
-                f"data.batch_size={batch_size} is smaller than the {self.n_identities} identities; "
-                "an identity-balanced batch needs at least one face of each"
-            )
-        self.per_identity = batch_size // self.n_identities
-
-    def __iter__(self) -> Iterator[list[int]]:
-        # Exactly len(self) batches (Lightning schedules validation by the length), drawing
-        # from the sampler again when one pass does not fill them all.
-        queues: list[list[int]] = [[] for _ in range(self.n_identities)]
-        emitted, target = 0, len(self)
-        while emitted < target:
-            before = emitted
-            for index in self.sampler:
-                queues[self.codes[index]].append(int(index))
-                if all(len(q) >= self.per_identity for q in queues):
-                    batch = []
-                    for q in queues:
-                        batch.extend(q[: self.per_identity])
-                        del q[: self.per_identity]
-                    yield batch
-                    emitted += 1
-                    if emitted == target:
-                        return
-            if emitted == before:
-                missing = [i for i, q in enumerate(queues) if len(q) < self.per_identity]
-                raise DataError(
-                    f"the training sampler gave too few rows of identity code(s) {missing} to "
-                    "fill one balanced batch; lower data.batch_size or add faces of them"
-                )
-
-    def __len__(self) -> int:
-        return max(len(self.sampler) // (self.per_identity * self.n_identities), 1)
 
 
 def resolve_identities(
@@ -177,6 +129,9 @@ class IdentityDataModule(FaceDataModule):
         epoch_size: training faces drawn per epoch (None: as many as there are training
             rows); more makes fewer, longer epochs, so validation and checkpoints cost less
             of a short run.
+        people_per_batch: people in a training batch, each giving `batch_size //
+            people_per_batch` faces, in turns so all are visited equally
+            (`fakearena.data.identity_batches`; None: all people, one share each).
         **kwargs: the `FaceDataModule` options.
     """
 
@@ -190,6 +145,7 @@ class IdentityDataModule(FaceDataModule):
         test_fraction: float = 0.1,
         split_seed: int = 0,
         epoch_size: int | None = None,
+        people_per_batch: int | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -204,6 +160,12 @@ class IdentityDataModule(FaceDataModule):
         self.test_fraction = float(test_fraction)
         self.split_seed = int(split_seed)
         self.epoch_size = None if epoch_size is None else int(epoch_size)
+        if people_per_batch is not None and not 1 <= int(people_per_batch) <= int(n_identities):
+            raise ConfigError(
+                f"data.people_per_batch={people_per_batch}: give a number of people from 1 to "
+                f"task.n_identities={n_identities} (null: all of them in every batch)"
+            )
+        self.people_per_batch = None if people_per_batch is None else int(people_per_batch)
         self.identity_names: list[str] = []
         self._source: Manifest | None = None
         self._chosen: Manifest | None = None
@@ -269,15 +231,23 @@ class IdentityDataModule(FaceDataModule):
         dataset = self.dataset("train")
         counts = np.bincount(dataset.codes, minlength=len(self.identity_names))
         weights = 1.0 / counts[dataset.codes].astype(np.float64)
-        generator = torch.Generator().manual_seed(int(torch.initial_seed()) % (2**63))
+        seed = int(torch.initial_seed()) % (2**63)
         sampler = WeightedRandomSampler(
             torch.as_tensor(weights),
             num_samples=self.epoch_size or len(dataset),
-            generator=generator,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        batches = IdentityBatchSampler(
+            sampler,
+            self.batch_size,
+            False,
+            dataset.codes,
+            people_per_batch=self.people_per_batch,
+            seed=seed,
         )
         return DataLoader(
             dataset,
-            batch_sampler=IdentityBatchSampler(sampler, self.batch_size, False, dataset.codes),
+            batch_sampler=batches,
             collate_fn=collate_samples,
             **self.loader_options(),
         )

@@ -7,7 +7,12 @@ with a sigmoid. `width=128` gives the original 64x64 model (128-256-512-1024 cha
 1024-d bottleneck, 256-128-64 decoder channels); the CPU default is narrower.
 `norm="batch"` adds batch normalisation after every convolution but the last (not in the
 original): on a CPU budget of a few hundred steps it learns the faces' features several
-times sooner.
+times sooner. `decoder_norm` sets the decoders' own normalisation apart from the shared
+part's: a decoder sees only its person's faces of a batch (one face of each person in a
+batch of all people), so its batch norm normalises that one face by its own statistics in
+training but by running averages at test time; "instance" (per face and channel, as batch
+norm of one face, in training and at test time alike) and "group" (per face, over groups of
+channels) do not depend on the batch.
 
 Face-swap network contract (what `fakearena.tasks.faceswap` relies on):
     `encode(images)` maps (B,3,H,W) in [0,1] to a latent; `decode(latent, k)` maps it back to
@@ -26,12 +31,27 @@ import torch
 from torch import nn
 
 from fakearena.errors import ConfigError
+from fakearena.models.generators.faceswap_shared_decoder import SharedDecoder
 
-NORMS = ("none", "batch")
+DECODERS = ("separate", "shared")
+NORMS = ("none", "batch", "group", "instance")
+GROUPS = 8  # norm="group": channels per group = channels / 8 (fewer groups when fewer channels)
+
+
+def norm_layer(channels: int, norm: str) -> nn.Module | None:
+    """The normalisation after a hidden convolution of `channels` outputs (None: none)."""
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    if norm == "group":
+        return nn.GroupNorm(math.gcd(GROUPS, channels), channels)
+    if norm == "instance":  # per face and channel, with a learned affine, as InstanceNorm2d
+        return nn.GroupNorm(channels, channels)
+    return None
 
 
 def _normed(conv: nn.Conv2d, norm: str) -> list[nn.Module]:
-    return [conv, nn.BatchNorm2d(conv.out_channels)] if norm == "batch" else [conv]
+    layer = norm_layer(conv.out_channels, norm)
+    return [conv] if layer is None else [conv, layer]
 
 
 def _down(c_in: int, c_out: int, norm: str = "none") -> nn.Sequential:
@@ -58,8 +78,15 @@ class FaceSwapAE(nn.Module):
         n_decoders: number of identities (one decoder each).
         width: channels of the first convolution (128 in the original; a multiple of 4).
         latent_dim: size of the dense bottleneck (default 8 * width, as in the original).
-        norm: "none" (the original) or "batch" (batch norm after each hidden convolution).
+        norm: normalisation after each hidden convolution: "none" (the original), "batch",
+            "group" (GroupNorm, 8 groups) or "instance" (per face and channel).
+        decoder_norm: the decoders' normalisation (same choices; None: as `norm`); `norm`
+            then applies to the shared encoder only.
         mask: each decoder also predicts the face mask (a fourth, sigmoid output channel).
+        decoders: "separate" (one decoder per identity, the original) or "shared" (one
+            decoder for all, with per-identity maps and instance-norm affines:
+            `faceswap_shared_decoder`; its norm is that, so `decoder_norm` must be null or
+            "instance").
     """
 
     def __init__(
@@ -70,7 +97,9 @@ class FaceSwapAE(nn.Module):
         width: int = 32,
         latent_dim: int | None = None,
         norm: str = "none",
+        decoder_norm: str | None = None,
         mask: bool = False,
+        decoders: str = "separate",
     ):
         super().__init__()
         image_size, width = int(image_size), int(width)
@@ -83,6 +112,19 @@ class FaceSwapAE(nn.Module):
             raise ConfigError(f"generator.width={width} must be a positive multiple of 4")
         if norm not in NORMS:
             raise ConfigError(f"generator.norm={norm!r}; use one of {list(NORMS)}")
+        if decoder_norm is not None and decoder_norm not in NORMS:
+            raise ConfigError(
+                f"generator.decoder_norm={decoder_norm!r}; use one of {list(NORMS)} "
+                "(or null: the same as generator.norm)"
+            )
+        if decoders not in DECODERS:
+            raise ConfigError(f"generator.decoders={decoders!r}; use one of {list(DECODERS)}")
+        if decoders == "shared" and decoder_norm not in (None, "instance"):
+            raise ConfigError(
+                f"generator.decoders=shared normalises per face with a per-person affine; "
+                f"generator.decoder_norm={decoder_norm!r} does not apply (set it to null)"
+            )
+        decoder_norm = norm if decoder_norm is None else decoder_norm
         if int(n_decoders) < 1:
             raise ConfigError(f"generator.n_decoders={n_decoders} must be at least 1")
         self.image_size = image_size
@@ -101,22 +143,35 @@ class FaceSwapAE(nn.Module):
         )
         n_up = n_down - 1  # 8x8 -> image_size
         dec = [max(2 * width // 2**i, 1) for i in range(n_up)]
-        self.decoders = nn.ModuleList(
-            nn.Sequential(
-                *[_up(c_in, c_out, norm) for c_in, c_out in zip([4 * width, *dec[:-1]], dec)],
-                nn.Conv2d(dec[-1], 4 if self.predicts_mask else 3, 5, padding=2),
-                nn.Sigmoid(),
+        out = 4 if self.predicts_mask else 3
+        self.shared_decoder = decoders == "shared"
+        if self.shared_decoder:
+            self.decoders = nn.ModuleList([SharedDecoder([4 * width, *dec], out, self.n_decoders)])
+        else:
+            self.decoders = nn.ModuleList(
+                nn.Sequential(
+                    *[
+                        _up(c_in, c_out, decoder_norm)
+                        for c_in, c_out in zip([4 * width, *dec[:-1]], dec)
+                    ],
+                    nn.Conv2d(dec[-1], out, 5, padding=2),
+                    nn.Sigmoid(),
+                )
+                for _ in range(self.n_decoders)
             )
-            for _ in range(self.n_decoders)
-        )
+
+    def _decoded(self, latent: torch.Tensor, decoder: int) -> torch.Tensor:
+        check_decoder(decoder, self.n_decoders)
+        if self.shared_decoder:
+            return self.decoders[0](latent, int(decoder))
+        return self.decoders[int(decoder)](latent)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return self.encoder(images)
 
     def decode(self, latent: torch.Tensor, decoder: int) -> torch.Tensor:
         """(B,3,H,W) RGB in [0, 1] of decoder `decoder`."""
-        check_decoder(decoder, self.n_decoders)
-        return self.decoders[int(decoder)](latent)[:, :3]
+        return self._decoded(latent, decoder)[:, :3]
 
     def decode_with_mask(
         self, latent: torch.Tensor, decoder: int
@@ -126,8 +181,7 @@ class FaceSwapAE(nn.Module):
             raise ConfigError(
                 "this face-swap network predicts no mask; build it with generator.mask=true"
             )
-        check_decoder(decoder, self.n_decoders)
-        out = self.decoders[int(decoder)](latent)
+        out = self._decoded(latent, decoder)
         return out[:, :3], out[:, 3:]
 
     def forward(self, images: torch.Tensor, decoder: int = 0) -> torch.Tensor:
