@@ -162,3 +162,12 @@ def test_the_task_config_passes_r1_settings_to_the_task():
     cfg = compose("train", [*base, "task.r1_gamma=0.05", "task.r1_every=8"])
     task = build_task(cfg)
     assert (task.hparams.r1_gamma, task.hparams.r1_every) == (0.05, 8)
+
+
+def test_with_r1_compile_leaves_the_discriminator_eager():
+    """torch.compile has no double backward, which the penalty's gradient needs."""
+    optimizer = partial(torch.optim.SGD, lr=0.1)
+    plain = GANTask(net=tiny_pair(), optimizer=optimizer)
+    assert any(part is plain.net.discriminator for part in plain.compiled_modules())
+    task = GANTask(net=tiny_pair(), optimizer=optimizer, r1_gamma=0.1)
+    assert task.compiled_modules() == [task.net.generator]

@@ -142,8 +142,12 @@ class GANTask(SampleQualityTask):
         self._pretrain_step_count = 0
 
     def compiled_modules(self) -> list[nn.Module]:
-        """The parts a step calls one by one (`compile=true`)."""
-        return called_parts(self.net)
+        """The parts a step calls one by one (`compile=true`); with R1 on, D stays eager, as
+        torch.compile's autograd has no double backward (the penalty's gradient needs one)."""
+        parts = called_parts(self.net)
+        if float(self.hparams.r1_gamma) > 0:
+            parts = [part for part in parts if part is not self.net.discriminator]
+        return parts
 
     # ---- training -------------------------------------------------------------------------
     def forward(self, z: torch.Tensor) -> torch.Tensor:
