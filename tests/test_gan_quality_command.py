@@ -156,6 +156,7 @@ def test_the_small_data_commands_compose_what_they_say():
         "steps_dcgan64": ["generator.diffaugment=null"],
         "steps_dcgan64_r1": ["generator.diffaugment=null", "task.r1_gamma=0.025"],
         "steps_dcgan64_t_r1": ["generator.diffaugment=[translation]", "task.r1_gamma=0.025"],
+        "steps_dcgan64_tc": ["generator.diffaugment=[translation,cutout]"],
     }
     for name, extra in probes.items():
         recorded = json.loads((RESULTS / f"{name}.json").read_text())["overrides"][2:]
@@ -193,6 +194,9 @@ def test_the_small_data_reading_quotes_differences_of_the_jsons():
         f"(-{base[0] - shifted[0]:.1f} FID at 600 steps, -{base[1] - shifted[1]:.1f} at 1500"
         in text
     )
+    cutout = fids("steps_dcgan64_tc")
+    assert f"at 600 steps ({cutout[0]:.1f}) and behind it at 1500 ({cutout[1]:.1f})" in text
+    assert shifted[1] < min(base[1], r1[1], cutout[1], fids("steps_dcgan64_t_r1")[1])
     assert f"R1 alone helps a little (-{base[0] - r1[0]:.1f}, -{base[1] - r1[1]:.1f})" in text
     assert f", {earlier['batches']} steps) to {earlier['train']['fid']:.1f}, here " in text
     assert f"here {base[0]:.1f} at 600 steps" in text
