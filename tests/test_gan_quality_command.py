@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 from benchmarks.gan_quality import parse_args
+from omegaconf import OmegaConf
 
 from fakearena.config import compose
 
@@ -141,6 +142,13 @@ def test_the_small_data_commands_compose_what_they_say():
     text = section_text()
     commands = documented_commands(text)
     assert len(commands) >= 2
+    arena = OmegaConf.load(README.parents[3] / "conf" / "arena.yaml")
+    arena_dcgan = list(arena.generators.dcgan.train)
+    for argv in [a for a in commands if parse_args(a[3:]).generator == "dcgan"]:
+        # the arena's 32-px recipe, override for override
+        assert set(parse_args(argv[3:]).overrides) <= set(arena_dcgan)
+        assert "generator.work_size=32" in argv
+    commands = [a for a in commands if parse_args(a[3:]).generator != "dcgan"]
     for argv in commands:
         args = parse_args(argv[3:])
         assert (args.generator, args.clock, args.threads) == ("dcgan64", "cpu", 1)
@@ -148,9 +156,10 @@ def test_the_small_data_commands_compose_what_they_say():
                                 *args.overrides])
         assert cfg.task.optimizer.lr == 5.0e-4 and cfg.task.d_optimizer.lr == 2.0e-4
         assert list(cfg.generator.diffaugment) == ["translation"]
-    probe, curve = commands[0], commands[-1]
-    assert parse_args(probe[3:]).steps == [600, 1500]
-    assert parse_args(curve[3:]).minutes == [1, 2, 5, 10, 20]
+    by_name = {args.name: args for args in (parse_args(a[3:]) for a in commands)}
+    assert by_name["steps_dcgan64_t"].steps == [600, 1500]
+    assert by_name["dcgan64_t"].minutes == [1, 2, 5, 10, 20]
+    assert by_name["slot_dcgan64_t"].minutes == [1, 2, 2.5]
     # the probes' JSONs record the overrides the text gives them
     probes = {
         "steps_dcgan64": ["generator.diffaugment=null"],
@@ -203,4 +212,39 @@ def test_the_small_data_reading_quotes_differences_of_the_jsons():
     assert (
         f"({minutes('steps_dcgan64_t'):.2f} against {minutes('steps_dcgan64'):.2f} CPU-minutes"
         in text
+    )
+
+
+def slot_rows(name: str) -> list[str]:
+    """The 2.5-minute slot table's rows of one run (without the grid cell)."""
+    record = json.loads((RESULTS / f"{name}.json").read_text())
+    return [
+        f"| `{name}` | {m['milestone_minutes']:g} | {m['batches']} | {m['ms_per_step']:.1f} | "
+        f"{m['train']['n_fake']} | {judged_cell(record, m, 'train')} | "
+        f"{number(m['train']['precision'])} / {number(m['train']['recall'])} | "
+        f"{judged_cell(record, m, 'test')} |"
+        for m in record["milestones"]
+    ]
+
+
+def test_the_slot_comparison_reads_its_rows_from_the_jsons():
+    text = section_text()
+    for name in ("slot_recipe32", "slot_dcgan64_t"):
+        for row in slot_rows(name):
+            assert row in text, row
+    fids = [
+        json.loads((RESULTS / f"{name}.json").read_text())["milestones"][-1]["train"]["fid"]
+        for name in ("slot_recipe32", "slot_dcgan64_t")
+    ]
+    assert fids[0] < fids[1]  # what the text concludes: the 32-px recipe keeps the slot
+    flat = " ".join(text.split())
+    assert f"FID {fids[0]:.1f} against {fids[1]:.1f} at N=500" in flat
+    last = [
+        json.loads((RESULTS / f"{name}.json").read_text())["milestones"]
+        for name in ("slot_recipe32", "slot_dcgan64_t", "dcgan64_t")
+    ]
+    assert f"with {last[0][-1]['batches'] / last[1][-1]['batches']:.1f} times the steps" in flat
+    assert (
+        f"({last[1][0]['train']['fid']:.1f} after {last[1][0]['batches']} steps) against the "
+        f"curve's ({last[2][0]['train']['fid']:.1f} after {last[2][0]['batches']})" in flat
     )
