@@ -22,10 +22,14 @@ or `--clock wall` (training wall time on an otherwise idle machine). Evaluation 
 
     python -m benchmarks.gan_quality --generator dcgan --minutes 2 4 6 --n 500 \
         --name dcgan32 generator.image_size=32
+    python -m benchmarks.gan_quality --generator dcgan64 --steps 600 1500 --n 250 \
+        --name dcgan64_probe
     python -m benchmarks.gan_quality --task diffusion --minutes 1 2 5 --n 500 \
         --out benchmarks/results/diffusion_quality --name ddim25 task.sample_steps=25
 
-Writes OUT/<name>.json and OUT/samples/<name>_<minutes>min.png (OUT defaults to
+`--steps` puts the milestones at training steps instead (recipes compared at equal steps; each
+milestone records its CPU time and ms/step). Writes OUT/<name>.json and
+OUT/samples/<name>_<minutes>min.png (`_<steps>steps.png`) (OUT defaults to
 benchmarks/results/gan_quality) and prints the table.
 """
 
@@ -82,25 +86,31 @@ def judged(scores: dict, floor: dict) -> dict:
 
 
 class Milestones(TrainingMilestones):
-    """Judges the generator when the training clock passes each milestone; stops after the last."""
+    """Judges the generator when training passes each milestone (minutes of the training clock,
+    or steps with `--steps`); stops after the last."""
 
     def __init__(self, args, record: dict):
-        super().__init__(args.minutes, args.clock)
+        if args.steps:
+            super().__init__(args.steps, args.clock, unit="steps")
+        else:
+            super().__init__(args.minutes, args.clock)
         self.args, self.record = args, record
         self.references: dict[int, dict[str, np.ndarray]] = {}  # by N
         self.floors: dict[int, dict[str, dict]] = {}
 
-    def evaluate(self, trainer: L.Trainer, task, minute: float) -> None:
+    def evaluate(self, trainer: L.Trainer, task, milestone: float) -> None:
         n = self.args.n if not self.minutes else self.args.n_curve or self.args.n
         start = time.perf_counter()
         if n not in self.references:  # loaded when first needed: training starts at once
             self.references[n], self.floors[n] = load_references(self.args, n, self.record)
         fakes = inception_features(task.generate(n, int(task.hparams.eval_seed) + 1))
-        grid = task.save_sample_grid(f"{self.args.name}_{minute:g}min")
+        suffix = "steps" if self.unit == "steps" else "min"
+        grid = task.save_sample_grid(f"{self.args.name}_{milestone:g}{suffix}")
         entry = {
-            "milestone_minutes": minute,
+            f"milestone_{self.unit}": milestone,
             "train_minutes": round(self.train_time / 60, 3),
             "batches": self.steps,
+            "ms_per_step": round(1000 * self.train_time / self.steps, 1) if self.steps else None,
             "epoch": trainer.current_epoch,
             "grid": str(Path(grid).relative_to(self.args.out)),
         }
@@ -149,7 +159,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--task", choices=["gan", "diffusion"], default="gan")
     parser.add_argument("--generator", default=None, help="dcgan (gan) / diffusion_unet")
     parser.add_argument("--name", default=None, help="name of the JSON and grids")
-    parser.add_argument("--minutes", type=float, nargs="+", default=[2, 4, 6])
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--minutes", type=float, nargs="+", help="milestones (default 2 4 6)")
+    when.add_argument(
+        "--steps", type=int, nargs="+", help="milestones in training steps (batches) instead"
+    )
     parser.add_argument("--n", type=int, default=500, help="generated and real faces judged")
     parser.add_argument(
         "--n-curve", type=int, default=None, help="N of the milestones before the last (cheaper)"
@@ -161,6 +175,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("overrides", nargs="*", help="config overrides (generator.g_width=...)")
     args = parser.parse_args(argv)
+    if not args.steps and not args.minutes:
+        args.minutes = [2, 4, 6]
+    if args.steps and (sorted(args.steps) != args.steps or args.steps[0] < 0):
+        parser.error(f"--steps {args.steps}: give milestones >= 0 in increasing order")
     args.generator = args.generator or {"gan": "dcgan", "diffusion": "diffusion_unet"}[args.task]
     args.name = args.name or args.generator
     return args
@@ -195,6 +213,7 @@ def main(argv: list[str] | None = None) -> dict:
         "generator": args.generator,
         "overrides": args.overrides,
         "clock": {"wall": "training wall time", "cpu": "process CPU time"}[args.clock],
+        "milestone_unit": "steps" if args.steps else "minutes",
         "threads": args.threads,
         "batch_size": args.batch_size,
         "train_images": len(train),

@@ -148,6 +148,7 @@ def test_dcgan64_recipe_works_at_64_px_and_trains_a_step(tmp_path):
     assert net.generator.net[0].out_channels == 8 * 32  # 4x4 stage: 8 x g_width
     assert net.discriminator.net[0].out_channels == 32
     assert (net.image_shape, net.ema_decay) == ((3, 64, 64), 0.999)
+    assert net._augment.policies == ["translation"]  # DiffAugment: D sees shifted images
     with torch.no_grad():
         assert net.generator(torch.randn(2, net.latent_dim)).shape == (2, 3, 64, 64)
     g, d = snapshot(net.generator), snapshot(net.discriminator)

@@ -5,7 +5,8 @@ ignored), makes one discriminator step, and every `d_steps` steps one generator 
 EMA update). With `pretrain_steps` > 0 (networks with an encoder) the first that many steps
 train the generator as a VAE decoder instead (`fakearena.tasks.gan_pretrain`, with its own
 optimizer; D waits), then adversarial training takes over with fresh G and D optimizers.
-Losses come from `fakearena.tasks.gan_losses` (`loss=null`: the network's default).
+Losses come from `fakearena.tasks.gan_losses` (`loss=null`: the network's default); with
+`r1_gamma` > 0, D's loss gains the R1 penalty on its reals every `r1_every` D steps.
 
 Validation and testing (FID/KID/PRDC against each reference, floors, sample grids) are
 `fakearena.tasks.sample_quality.SampleQualityTask`'s. The checkpoint is chosen on `val/fid`.
@@ -27,7 +28,12 @@ from fakearena.errors import TrainingDivergedError as TrainingDivergedError  # r
 from fakearena.metrics.prdc import DEFAULT_K
 from fakearena.models.generators.gan_pair import GANPair
 from fakearena.tasks.base import called_parts
-from fakearena.tasks.gan_losses import check_loss, discriminator_loss, generator_loss
+from fakearena.tasks.gan_losses import (
+    check_loss,
+    discriminator_loss,
+    generator_loss,
+    r1_penalty,
+)
 from fakearena.tasks.gan_pretrain import vae_loss
 from fakearena.tasks.sample_quality import QUALITY_NAMES as QUALITY_NAMES  # re-exported
 from fakearena.tasks.sample_quality import SampleQualityTask
@@ -44,6 +50,9 @@ class GANTask(SampleQualityTask):
         d_optimizer: partial optimizer factory for D (None: the same as `optimizer`).
         loss: `nonsaturating`, `minimax`, `hinge`, or None for `net.default_loss`.
         d_steps: discriminator steps per generator step (each on a new real batch).
+        r1_gamma: weight of the R1 penalty on D's (augmented) reals, gamma/2 * E||grad||^2
+            (0: none); r1_every: apply it lazily every that many D steps (the first
+            included), scaled by r1_every, as StyleGAN2 does (1: every step).
         pretrain_steps: first steps that train G as a VAE decoder with the network's encoder
             (0: adversarial from the start).
         pretrain_kl_weight: weight of the KL term of the VAE loss (see `gan_pretrain`).
@@ -76,6 +85,8 @@ class GANTask(SampleQualityTask):
         d_optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         loss: str | None = None,
         d_steps: int = 1,
+        r1_gamma: float = 0.0,
+        r1_every: int = 16,
         pretrain_steps: int = 0,
         pretrain_kl_weight: float = 0.02,
         pretrain_optimizer: Callable[..., torch.optim.Optimizer] | None = None,
@@ -105,6 +116,11 @@ class GANTask(SampleQualityTask):
                 )
         if int(d_steps) < 1:
             raise FakearenaError(f"task.d_steps={d_steps}; it must be >= 1")
+        if float(r1_gamma) < 0 or int(r1_every) < 1:
+            raise FakearenaError(
+                f"task.r1_gamma={r1_gamma}, task.r1_every={r1_every}: r1_gamma must be >= 0 "
+                "(0 turns the R1 penalty off) and r1_every >= 1"
+            )
         if int(pretrain_steps) < 0 or float(pretrain_kl_weight) < 0:
             raise FakearenaError(
                 f"task.pretrain_steps={pretrain_steps}, task.pretrain_kl_weight="
@@ -126,8 +142,12 @@ class GANTask(SampleQualityTask):
         self._pretrain_step_count = 0
 
     def compiled_modules(self) -> list[nn.Module]:
-        """The parts a step calls one by one (`compile=true`)."""
-        return called_parts(self.net)
+        """The parts a step calls one by one (`compile=true`); with R1 on, D stays eager, as
+        torch.compile's autograd has no double backward (the penalty's gradient needs one)."""
+        parts = called_parts(self.net)
+        if float(self.hparams.r1_gamma) > 0:
+            parts = [part for part in parts if part is not self.net.discriminator]
+        return parts
 
     # ---- training -------------------------------------------------------------------------
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -189,11 +209,19 @@ class GANTask(SampleQualityTask):
         self.toggle_optimizer(d_opt)
         with torch.no_grad():
             fake = net.generator(self._latent(n))
+        r1_due = self._r1_due()
+        real_inputs = net.augment(real)
+        if r1_due:
+            real_inputs = real_inputs.detach().requires_grad_(True)
+        real_logits = net.discriminator(real_inputs)
         d_loss = discriminator_loss(
-            self.loss_name,
-            net.discriminator(net.augment(real)),
-            net.discriminator(net.augment(fake)),
+            self.loss_name, real_logits, net.discriminator(net.augment(fake))
         )
+        if r1_due:
+            penalty = r1_penalty(real_logits, real_inputs)
+            every = float(self.hparams.r1_every)
+            d_loss = d_loss + 0.5 * float(self.hparams.r1_gamma) * every * penalty
+            self.log("train/r1", penalty.detach(), batch_size=n)
         self._check_finite("discriminator", d_loss)
         d_opt.zero_grad(set_to_none=True)
         self.manual_backward(d_loss)
@@ -214,6 +242,11 @@ class GANTask(SampleQualityTask):
             net.update_ema()
             self.log("train/g_loss", g_loss.detach(), prog_bar=True, batch_size=n)
         return None
+
+    def _r1_due(self) -> bool:
+        """Whether this D step adds the (lazy) R1 penalty."""
+        gamma, every = float(self.hparams.r1_gamma), int(self.hparams.r1_every)
+        return gamma > 0 and self._d_step_count % every == 0
 
     def _pretrain_step(self, real: torch.Tensor) -> None:
         """One VAE step of encoder + generator (the warm start), then the EMA update."""

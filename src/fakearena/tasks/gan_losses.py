@@ -13,6 +13,11 @@ below is the textbook objective evaluated without the sigmoid's saturation and l
   G loss -E[l_fake].
 
 Each function returns the quantity its player *minimises*.
+
+`r1_penalty` is the R1 gradient penalty on real data (Mescheder et al. 2018, "Which training
+methods for GANs do actually converge?"): E[||grad_x l(x)||^2] over real x, added to D's loss
+as gamma/2 times it; StyleGAN2 (Karras et al. 2020) applies it lazily, every k-th D step,
+scaled by k.
 """
 
 from __future__ import annotations
@@ -42,6 +47,18 @@ def generator_loss(loss: str, fake_logits: torch.Tensor) -> torch.Tensor:
     if loss == "nonsaturating":
         return F.softplus(-fake_logits).mean()  # = -E[log D(G(z))]
     return -fake_logits.mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of ||d l / d x||^2 per real image, differentiable (for D's step).
+
+    Args:
+        real_logits: (B,) D's logits of `real_inputs`, computed with `real_inputs` requiring
+            grad.
+        real_inputs: (B, ...) the real images D saw (after its augmentation).
+    """
+    (gradient,) = torch.autograd.grad(real_logits.sum(), real_inputs, create_graph=True)
+    return gradient.square().flatten(1).sum(1).mean()
 
 
 def check_loss(loss: str) -> str:
