@@ -26,7 +26,7 @@ import torch
 from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
-from benchmarks._common import machine_info
+from benchmarks._common import machine_info, write_json
 from benchmarks._milestones import TrainingMilestones
 from fakearena.config import compose
 from fakearena.data.datasets import float_images
@@ -72,7 +72,7 @@ class Milestones(TrainingMilestones):
         self.results.append(entry)
         print(json.dumps(entry), flush=True)
         record = {**self.meta, "milestones": self.results}
-        (self.out / f"{self.name}.json").write_text(json.dumps(record, indent=1))
+        write_json(self.out / f"{self.name}.json", record, indent=1)
 
 
 def rendered(dataset) -> torch.Tensor:

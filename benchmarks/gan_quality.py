@@ -46,7 +46,7 @@ import torch
 from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
-from benchmarks._common import machine_info, print_table
+from benchmarks._common import machine_info, print_table, write_json
 from benchmarks._gan_reference import reference_features
 from benchmarks._milestones import TrainingMilestones
 from fakearena.config import compose
@@ -121,7 +121,7 @@ class Milestones(TrainingMilestones):
         self.record["milestones"].append(entry)
         print(json.dumps(entry), flush=True)
         path = self.args.out / f"{self.args.name}.json"
-        path.write_text(json.dumps(self.record, indent=1))
+        write_json(path, self.record, indent=1)
 
 
 def load_references(args, n: int, record: dict) -> tuple[dict[str, np.ndarray], dict[str, dict]]:

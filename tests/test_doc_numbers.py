@@ -81,6 +81,36 @@ def readme_claims() -> Iterator[tuple[str, str, str]]:
         "faceswap_mask40.json",
         f"Doing nothing (the untouched source) scores {blend['source_psnr']:.2f} dB",
     )
+    slot = results("gan_quality/slot_recipe32.json")["milestones"][-1]
+    yield (
+        "README.md",
+        "gan_quality/slot_recipe32.json",
+        f"after the slot's {slot['milestone_minutes']:g} CPU-minutes ({slot['batches']} steps) FID "
+        f"{slot['train']['fid']:.1f}, {slot['train']['fid_over_floor']:.1f}x the floor, precision "
+        f"{slot['train']['precision']:.2f}, recall {slot['train']['recall']:.2f}",
+    )
+    slot64 = results("gan_quality/slot_dcgan64_t.json")["milestones"][-1]
+    yield (
+        "README.md",
+        "gan_quality/slot_dcgan64_t.json",
+        f"(FID {slot64['train']['fid']:.1f} after {slot64['batches']} steps)",
+    )
+    curve = results("gan_quality/dcgan64_t.json")["milestones"][-1]
+    before = results("gan_quality/dcgan64.json")["milestones"][-1]
+    assert curve["milestone_minutes"] == before["milestone_minutes"] == 20
+    yield (
+        "README.md",
+        "gan_quality/dcgan64_t.json",
+        f"FID {curve['train']['fid']:.1f} after {curve['milestone_minutes']:g} CPU-minutes "
+        f"({curve['batches']} steps), {curve['train']['fid_over_floor']:.1f}x the floor, against "
+        f"{before['train']['fid']:.1f} without translation",
+    )
+    yield (
+        "README.md",
+        "gan_quality/dcgan64_t.json",
+        f"precision stays {curve['train']['precision']:.2f} and recall reaches "
+        f"{curve['train']['recall']:.2f}",
+    )
     rows = results("gan_quality/ceilings.json")["rows"]
     perfect, small = rows["perfect generator of the training people"], rows["32 px, upsampled"]
     yield (
