@@ -249,3 +249,26 @@ def test_the_slot_comparison_reads_its_rows_from_the_jsons():
         f"({last[1][0]['train']['fid']:.1f} after {last[1][0]['batches']} steps) against the "
         f"curve's ({last[2][0]['train']['fid']:.1f} after {last[2][0]['batches']})" in flat
     )
+
+
+def test_translation_on_the_slot_recipe_reads_its_rows_and_gaps_from_the_jsons():
+    flat = " ".join(section_text().split())
+    runs = ("slot_recipe32_t", "slot_recipe32_seed1", "slot_recipe32_t_seed1")
+    for name in runs:
+        for row in slot_rows(name):
+            assert row in flat, row
+
+    def last(name: str) -> dict:
+        return json.loads((RESULTS / f"{name}.json").read_text())["milestones"][-1]
+
+    plain = [last("slot_recipe32"), last("slot_recipe32_seed1")]
+    shifted = [last("slot_recipe32_t"), last("slot_recipe32_t_seed1")]
+    gaps = [p["train"]["fid"] - t["train"]["fid"] for p, t in zip(plain, shifted)]
+    assert min(gaps) > 19  # beyond the run-to-run spread the text cites: the slot takes it
+    assert f"by {gaps[0]:.1f} (seed 0) and {gaps[1]:.1f} (seed 1) FID" in flat
+    recalls = [m["train"]["recall"] for m in (*shifted, *plain)]
+    assert "with it ({:g} and {:g} against {:g} and {:g})".format(*recalls) in flat
+    steps = [f"{m['ms_per_step']:.1f}" for m in (shifted[0], plain[0], shifted[1], plain[1])]
+    assert "({} against {} ms at seed 0, {} against {} at seed 1)".format(*steps) in flat
+    arena = OmegaConf.load(README.parents[3] / "conf" / "arena.yaml").generators.dcgan.train
+    assert "generator.diffaugment=[translation]" in arena
