@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from functools import partial
 
-import lightning as L
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from _fit import fit_one_epoch
 from fakearena.errors import FakearenaError
 from fakearena.models.generators.gan_pair import GANPair
 from fakearena.tasks import gan as gan_module
@@ -103,16 +103,7 @@ def trained_d_weight(n_batches: int = 1, lr: float = 0.1, **r1) -> tuple[torch.T
         net=tiny_pair(), optimizer=partial(torch.optim.SGD, lr=lr), grid_size=0, **r1
     )
     before = task.net.discriminator.linear.weight.detach().clone()
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(task, train_dataloaders=loader(n_batches))
+    fit_one_epoch(task, loader(n_batches))
     return before, task.net.discriminator.linear.weight.detach().clone()
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import partial
 
-import lightning as L
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from _fit import fit_one_epoch
 from fakearena.models.generators.mlp_gan import mlp_gan
 from fakearena.models.generators.sngan import sngan
 from fakearena.tasks.gan import GANTask, TrainingDivergedError, image_grid
@@ -35,17 +35,7 @@ def make_task(net, **kwargs) -> GANTask:
 
 
 def fit(task: GANTask, loader: DataLoader, tmp_path) -> None:
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=tmp_path,
-    )
-    trainer.fit(task, train_dataloaders=loader)
+    fit_one_epoch(task, loader, tmp_path)
 
 
 def snapshot(module: torch.nn.Module) -> list[torch.Tensor]:
