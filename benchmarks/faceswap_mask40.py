@@ -296,15 +296,22 @@ def fake_set_of(work: Path, recipe: str, epochs: int) -> Path:
 
 def rescore_ids(arena: DictConfig, work: Path, results: Path) -> Path:
     """Every point of the results file whose fake set is under `work`: its ID scores again,
-    with today's embedding (the other numbers are kept)."""
+    with today's embedding (the other numbers are kept; points without a fake set there keep
+    theirs). Raises FileNotFoundError when no point's fake set is under `work`."""
     points = previous_points(results)
+    found = []
     for point in points:
         fakes_csv = fake_set_of(work, point["recipe"], point["epochs"])
         if fakes_csv.is_file():
             point.update(id_scores(fakes_csv, int(arena.seed), work / "testsets"))
+            found.append(fakes_csv)
             print(point["recipe"], point["epochs"], point["id_top1"], flush=True)
-    reference = blend_reference(work, fake_set_of(work, points[0]["recipe"], points[0]["epochs"]))
-    return write_results(NAME, payload(points, reference), results)
+    if not found:
+        raise FileNotFoundError(
+            f"no point of {results / f'{NAME}.json'} has its fake set under {work} (e.g. "
+            f"{fake_set_of(work, '<recipe>', 0)}); give --work the folder the points ran in"
+        )
+    return write_results(NAME, payload(points, blend_reference(work, found[0])), results)
 
 
 def run(args: argparse.Namespace) -> Path:
