@@ -4,13 +4,13 @@ configured step, and a checkpoint taken mid-warm-start resuming where it stopped
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from _fit import quiet_trainer
 from fakearena.errors import FakearenaError
 from fakearena.models.generators.dcgan import dcgan
 from fakearena.models.generators.mlp_gan import mlp_gan
@@ -44,19 +44,6 @@ def make_task(pretrain_steps: int) -> GANTask:
         pretrain_optimizer=adam,
         pretrain_steps=pretrain_steps,
         grid_size=0,
-    )
-
-
-def trainer(tmp_path: Path, max_epochs: int = 1) -> L.Trainer:
-    return L.Trainer(
-        accelerator="cpu",
-        max_epochs=max_epochs,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=tmp_path,
     )
 
 
@@ -107,7 +94,7 @@ def test_warm_start_hands_over_to_adversarial_training_at_the_configured_step(tm
     torch.manual_seed(0)
     task = make_task(pretrain_steps=3)
     phases = Phases()
-    run = trainer(tmp_path)
+    run = quiet_trainer(tmp_path)
     run.callbacks.append(phases)
     run.fit(task, train_dataloaders=loader(5))
     # (warm-start step?, D moved?, encoder moved?) per batch: 3 VAE steps, then the GAN
@@ -119,12 +106,12 @@ def test_warm_start_hands_over_to_adversarial_training_at_the_configured_step(tm
 def test_a_checkpoint_mid_warm_start_resumes_its_remaining_steps(tmp_path):
     torch.manual_seed(0)
     first = make_task(pretrain_steps=3)
-    run = trainer(tmp_path)
+    run = quiet_trainer(tmp_path)
     run.fit(first, train_dataloaders=loader(2))
     path = tmp_path / "mid.ckpt"
     run.save_checkpoint(path)
     resumed = make_task(pretrain_steps=3)
-    trainer(tmp_path, max_epochs=2).fit(
+    quiet_trainer(tmp_path, max_epochs=2).fit(
         resumed, train_dataloaders=loader(2), ckpt_path=path, weights_only=True
     )
     g_opt, d_opt, warm = resumed.optimizers()
