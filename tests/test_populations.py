@@ -245,12 +245,28 @@ def test_training_fakes_of_a_generator_come_from_a_second_instance_on_the_train_
         ({"train": ["task=gan"], "max_people": 3}, "max_people is for face swaps"),
         ({"train": ["generator=dcgan"]}, "needs one `task=` override"),
         ({"train": ["task=faceswap"], "max_people": 1}, "at least 2 test people"),
+        (
+            {"train": ["task=faceswap", "data.people_per_batch=8"], "max_people": 3},
+            r"data.people_per_batch=8 but it learns 3 test people; lower data.people_per_batch "
+            r"to at most 3 \(or raise max_people\)",
+        ),
+        (
+            {"train": ["task=faceswap", "data.people_per_batch=two"], "max_people": 3},
+            "give a whole number of people",
+        ),
     ],
 )
 def test_bad_generator_entries_name_the_fix(entry, message):
     cfg = arena_cfg(generators={"g": entry})
     with pytest.raises(ConfigError, match=message):
         generator_instances(cfg, [])
+
+
+@pytest.mark.parametrize("value", ["3", "1", "null"])
+def test_people_per_batch_that_fits_the_swap_people_passes(value):
+    entry = {"train": ["task=faceswap", f"data.people_per_batch={value}"], "max_people": 3}
+    (instance,) = generator_instances(arena_cfg(generators={"g": entry}), [])
+    assert len(instance.people) == 3
 
 
 def test_faces_without_people_per_split_keep_the_old_split_rule():

@@ -160,11 +160,38 @@ def generator_instances(cfg: DictConfig, training_fakes: list[str]) -> list[Gene
                     f"generators.{name}: a face swap needs at least 2 {population} people, "
                     f"got {len(chosen)}; raise faces.identities.{population} or max_people"
                 )
+            if task in FACE_SWAPS:
+                _check_people_per_batch(name, spec, population, len(chosen))
             suffix = "" if population == "test" else TRAIN_PEOPLE
             instances.append(
                 GeneratorInstance(f"{name}{suffix}", str(name), task, population, tuple(chosen))
             )
     return instances
+
+
+PEOPLE_PER_BATCH = "data.people_per_batch="
+
+
+def _check_people_per_batch(name: str, spec: DictConfig, population: str, people: int) -> None:
+    """A face swap's `data.people_per_batch` (in its train overrides) fits its people, checked
+    before any stage runs rather than when its training starts."""
+    overrides = [str(a) for a in spec.get("train") or []]
+    values = [a[len(PEOPLE_PER_BATCH) :] for a in overrides if a.startswith(PEOPLE_PER_BATCH)]
+    if not values or values[-1] in ("null", "None"):
+        return
+    try:
+        per_batch = int(values[-1])
+    except ValueError:
+        raise ConfigError(
+            f"generators.{name}.train sets data.people_per_batch={values[-1]}; give a whole "
+            "number of people (or null: all of them in every batch)"
+        ) from None
+    if not 1 <= per_batch <= people:
+        raise ConfigError(
+            f"generators.{name}.train sets data.people_per_batch={per_batch} but it learns "
+            f"{people} {population} people; lower data.people_per_batch to at most {people} "
+            "(or raise max_people)"
+        )
 
 
 def shots_path(data_dir: Path, population: str) -> Path:
