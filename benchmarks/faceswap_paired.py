@@ -7,7 +7,9 @@ rows are matched by (source, shot, donor, seed). The 40 source people are resamp
 replacement (seeded), each time both sets' truth PSNR (of the mean MSE) and closer-to-truth
 share over the same resampled rows; the result is the observed difference B - A with its 95%
 interval, and the share of resamples where B is not ahead. Writes
-benchmarks/results/faceswap_paired.json.
+benchmarks/results/faceswap_paired.json: the pairs measured replace the file's pairs of the same
+names, the file's other pairs are kept (each pair's bootstrap is seeded alone, so a pair's
+numbers do not depend on the others measured with it).
 
     python -m benchmarks.faceswap_paired --pairs arena_20ep:arena_ppb8_instance_20ep --work W
 
@@ -17,6 +19,7 @@ benchmarks/results/faceswap_paired.json.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -85,6 +88,12 @@ def paired(a_dir: Path, b_dir: Path, seed: int = 0) -> dict[str, Any]:
     return out
 
 
+def previous_pairs(results: Path) -> list[dict[str, Any]]:
+    """The pairs of the results file (none when there is none)."""
+    path = results / f"{NAME}.json"
+    return json.loads(path.read_text())["pairs"] if path.is_file() else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--pairs", nargs="+", required=True, help="A:B run folder names")
@@ -97,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         a, b = pair.split(":")
         pairs.append(paired(work / a, work / b))
         print(pairs[-1], flush=True)
-    payload = {"unit": "source person", "resamples": RESAMPLES, "seed": 0, "pairs": pairs}
+    measured = {(p["a"], p["b"]) for p in pairs}
+    kept = [p for p in previous_pairs(Path(args.results)) if (p["a"], p["b"]) not in measured]
+    payload = {"unit": "source person", "resamples": RESAMPLES, "seed": 0}
+    payload["pairs"] = [*kept, *pairs]
     print(f"wrote {write_results(NAME, payload, args.results)}")
     return 0
 
