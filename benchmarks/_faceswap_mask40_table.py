@@ -35,7 +35,7 @@ HEADER = (
     "|---|---|---|---|---|---|---|---|"
 )
 LABELS = {
-    "arena": "arena until now (`task=faceswap`, 32 px, ellipse)",
+    "arena": "arena until round two (`task=faceswap`, 32 px, ellipse)",
     "masked64": "masked64 (`task=faceswap_masked`)",
     "arena_nonorm": "arena without batch norm",
     "masked64_nonorm": "masked64 without batch norm",
@@ -46,18 +46,20 @@ LABELS = {
     "arena_ppb4": "arena, 4 people x 10 faces a batch",
     "arena_ppb8_instance": "arena, 8 people x 5 faces, instance norm in the decoders",
     "arena_shared": "arena, one shared decoder (per-person map and norm)",
-    "arena_ppb8_instance_ssim": "**arena now**: 8 people x 5 faces, instance norm, DSSIM",
-    "arena_ssim": "arena until now, with DSSIM (`task.ssim_weight=0.5`)",
+    "arena_ppb8_instance_ssim": "round two: 8 people x 5 faces, instance norm, DSSIM",
+    "arena_ssim": "arena until round two, with DSSIM (`task.ssim_weight=0.5`)",
     "masked64_ppb8_instance": "masked64, 8 people x 5 faces, instance norm in the decoders",
-    "arena_ppb8_instance_ssim_adv0.1": "arena now + latent identity adversary 0.1",
-    "arena_ppb8_instance_ssim_adv0.3": "arena now + latent identity adversary 0.3",
-    "arena_ppb8_instance_ssim_adv1": "arena now + latent identity adversary 1",
-    "arena_ppb8_instance_ssim_tseed1": "arena now, augmentations of task.seed=1",
-    "arena_ppb8_instance_ssim_adv0.1_tseed1": "arena now + adversary 0.1, task.seed=1",
-    "arena_ppb8_instance_ssim_swapid0.01": "arena now + swap ID loss 0.01",
-    "arena_ppb8_instance_ssim_swapid0.1": "arena now + swap ID loss 0.1",
-    "arena_ppb8_instance_ssim_swapid1": "arena now + swap ID loss 1",
-    "arena_ppb8_instance_ssim_adv0.1_swapid0.01": "arena now + adversary 0.1 + swap ID loss 0.01",
+    "arena_ppb8_instance_ssim_adv0.1": "round two + latent identity adversary 0.1",
+    "arena_ppb8_instance_ssim_adv0.3": "round two + latent identity adversary 0.3",
+    "arena_ppb8_instance_ssim_adv1": "round two + latent identity adversary 1",
+    "arena_ppb8_instance_ssim_tseed1": "round two, augmentations of task.seed=1",
+    "arena_ppb8_instance_ssim_adv0.1_tseed1": "round two + adversary 0.1, task.seed=1",
+    "arena_ppb8_instance_ssim_swapid0.01": "round two + swap ID loss 0.01",
+    "arena_ppb8_instance_ssim_swapid0.1": "round two + swap ID loss 0.1",
+    "arena_ppb8_instance_ssim_swapid1": "round two + swap ID loss 1",
+    "arena_ppb8_instance_ssim_adv0.1_swapid0.01": (
+        "**arena now**: round two + adversary 0.1 + swap ID loss 0.01"
+    ),
 }
 
 

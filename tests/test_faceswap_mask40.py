@@ -203,7 +203,9 @@ def test_paired_replaces_its_pairs_in_the_file_and_keeps_the_others(tmp_path: Pa
 
     before = [{"a": "x", "b": "y", "v": 1}, {"a": "p", "b": "q", "v": 1}]
     (tmp_path / "faceswap_paired.json").write_text(json.dumps({"pairs": before}))
-    monkeypatch.setattr(faceswap_paired, "paired", lambda a, b: {"a": a.name, "b": b.name, "v": 2})
+    monkeypatch.setattr(
+        faceswap_paired, "paired", lambda a, b, cache: {"a": a.name, "b": b.name, "v": 2}
+    )
     argv = ["--pairs", "p:q", "r:s", "--work", str(tmp_path), "--results", str(tmp_path)]
     assert faceswap_paired.main(argv) == 0
     pairs = json.loads((tmp_path / "faceswap_paired.json").read_text())["pairs"]
