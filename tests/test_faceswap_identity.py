@@ -250,3 +250,24 @@ def test_a_run_records_the_terms_and_its_checkpoint_swaps_with_or_without_them(
     old = restore_task(tmp_path / "old.ckpt", "faceswap")
     assert old.identity_terms is None
     torch.testing.assert_close(old.swap_image(faces, 1), swapped)  # the swap needs no classifier
+
+
+def test_the_learned_mask_recipe_trains_with_the_terms(tmp_path: Path):
+    faces = make_identity_manifest(tmp_path / "faces")
+    result = run_cli(
+        "train",
+        "task=faceswap_masked",
+        "data=manifest",
+        f"data.manifests=[{faces}]",
+        f"data.image_size={SIZE}",
+        "data.batch_size=8",
+        "generator.width=8",
+        "task.identities=[p0,p1]",
+        "task.latent_adversary_weight=0.1",
+        "task.swap_identity_weight=0.01",
+        "debug=fast_dev_run",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = read_results(tmp_path / "run")["metrics"]
+    assert metrics["val/swap_id_top1"]["n"] == metrics["val/psnr"]["n"] > 0
