@@ -21,6 +21,10 @@ BN_HEADER = (
 PAIRED_HEADER = (
     "| A | B | truth PSNR B - A [95% CI] | closer to truth B - A [95% CI] |\n|---|---|---|---|"
 )
+PAIRED_ID_HEADER = (
+    "| A | B | truth PSNR B - A [95% CI] | closer to truth B - A [95% CI] | "
+    "donor ID top-1 B - A [95% CI] |\n|---|---|---|---|---|"
+)
 MODE_LABELS = {
     "eval": "running averages (eval mode, as swaps run)",
     "train_one_face": "each face's own statistics (training mode, one face)",
@@ -31,7 +35,7 @@ HEADER = (
     "|---|---|---|---|---|---|---|---|"
 )
 LABELS = {
-    "arena": "arena until now (`task=faceswap`, 32 px, ellipse)",
+    "arena": "arena until round two (`task=faceswap`, 32 px, ellipse)",
     "masked64": "masked64 (`task=faceswap_masked`)",
     "arena_nonorm": "arena without batch norm",
     "masked64_nonorm": "masked64 without batch norm",
@@ -42,9 +46,20 @@ LABELS = {
     "arena_ppb4": "arena, 4 people x 10 faces a batch",
     "arena_ppb8_instance": "arena, 8 people x 5 faces, instance norm in the decoders",
     "arena_shared": "arena, one shared decoder (per-person map and norm)",
-    "arena_ppb8_instance_ssim": "**arena now**: 8 people x 5 faces, instance norm, DSSIM",
-    "arena_ssim": "arena until now, with DSSIM (`task.ssim_weight=0.5`)",
+    "arena_ppb8_instance_ssim": "round two: 8 people x 5 faces, instance norm, DSSIM",
+    "arena_ssim": "arena until round two, with DSSIM (`task.ssim_weight=0.5`)",
     "masked64_ppb8_instance": "masked64, 8 people x 5 faces, instance norm in the decoders",
+    "arena_ppb8_instance_ssim_adv0.1": "round two + latent identity adversary 0.1",
+    "arena_ppb8_instance_ssim_adv0.3": "round two + latent identity adversary 0.3",
+    "arena_ppb8_instance_ssim_adv1": "round two + latent identity adversary 1",
+    "arena_ppb8_instance_ssim_tseed1": "round two, augmentations of task.seed=1",
+    "arena_ppb8_instance_ssim_adv0.1_tseed1": "round two + adversary 0.1, task.seed=1",
+    "arena_ppb8_instance_ssim_swapid0.01": "round two + swap ID loss 0.01",
+    "arena_ppb8_instance_ssim_swapid0.1": "round two + swap ID loss 0.1",
+    "arena_ppb8_instance_ssim_swapid1": "round two + swap ID loss 1",
+    "arena_ppb8_instance_ssim_adv0.1_swapid0.01": (
+        "**arena now**: round two + adversary 0.1 + swap ID loss 0.01"
+    ),
 }
 
 
@@ -72,6 +87,32 @@ def table(record: dict[str, Any]) -> str:
     return "\n".join([HEADER, *table_rows(record)])
 
 
+IDENTITY_HEADER = (
+    "| recipe | epochs | train CPU-min | truth PSNR | closer to truth | donor ID top-1 "
+    "(independent) | run's classifier names the swap's donor | names real faces | adversary "
+    "names the latent's person |\n|---|---|---|---|---|---|---|---|---|"
+)
+# the points of the identity-terms section: the arena's recipe and what was added to it
+IDENTITY_PREFIX = "arena_ppb8_instance_ssim"
+
+
+def _share(p: dict[str, Any], key: str) -> str:
+    return f"{p[key]:.3f}" if key in p else "-"
+
+
+def identity_rows(record: dict[str, Any]) -> list[str]:
+    """One row per point of the arena's recipe with or without the identity terms: the
+    independent donor ID beside what the run's own classifiers say on held-out faces."""
+    return [
+        f"| {p['recipe']} | {p['epochs']} | {p['train_cpu_minutes']:.2f} | "
+        f"{p['truth_psnr']:.2f} dB | {p['closer_to_truth']:.1%} | {p['id_top1']:.3f} | "
+        f"{_share(p, 'run_swap_id_top1')} | {_share(p, 'run_id_classifier_top1')} | "
+        f"{_share(p, 'run_latent_id_top1')} |"
+        for p in record["points"]
+        if p["recipe"].startswith(IDENTITY_PREFIX)
+    ]
+
+
 def bn_rows(record: dict[str, Any]) -> list[str]:
     """One row per checkpoint and batch-norm mode (faceswap_bn_modes.json)."""
     return [
@@ -94,11 +135,19 @@ def paired_rows(record: dict[str, Any]) -> list[str]:
             f"{closer['b_minus_a'] * 100:+.1f} points "
             f"[{closer['ci95'][0] * 100:+.1f}, {closer['ci95'][1] * 100:+.1f}] |"
         )
+        if "id_top1" in pair:  # measured with --id: a fifth column (PAIRED_ID_HEADER)
+            ident = pair["id_top1"]
+            rows[-1] += (
+                f" {ident['b_minus_a']:+.3f} [{ident['ci95'][0]:+.3f}, {ident['ci95'][1]:+.3f}] |"
+            )
     return rows
 
 
 if __name__ == "__main__":
     print(table(json.loads(RESULTS.read_text())), end="\n\n")
+    print("\n".join([IDENTITY_HEADER, *identity_rows(json.loads(RESULTS.read_text()))]), end="\n\n")
     print("\n".join([BN_HEADER, *bn_rows(json.loads(BN_MODES.read_text()))]), end="\n\n")
-    print("\n".join([PAIRED_HEADER, *paired_rows(json.loads(PAIRED.read_text()))]))
+    paired = paired_rows(json.loads(PAIRED.read_text()))
+    print("\n".join([PAIRED_HEADER, *(r for r in paired if r.count("|") == 5)]), end="\n\n")
+    print("\n".join([PAIRED_ID_HEADER, *(r for r in paired if r.count("|") == 6)]))
     sys.exit(0)

@@ -85,6 +85,26 @@ RECIPES: dict[str, list[str]] = {
     # one decoder for all people, per-person latent maps and instance-norm affines
     "arena_shared": ["task=faceswap", "generator.decoders=shared"],
 }
+# the identity terms on top of the arena's recipe (8 people x 5 faces, instance norm, DSSIM):
+# a latent identity adversary (`adv`) and the swap identity loss (`swapid`) at their weights
+_ARENA_NOW = RECIPES["arena_ppb8_instance_ssim"]
+for _name, _overrides in {
+    "adv0.1": ["task.latent_adversary_weight=0.1"],
+    "adv0.3": ["task.latent_adversary_weight=0.3"],
+    "adv1": ["task.latent_adversary_weight=1.0"],
+    "swapid0.01": ["task.swap_identity_weight=0.01"],
+    "swapid0.1": ["task.swap_identity_weight=0.1"],
+    "swapid1": ["task.swap_identity_weight=1.0"],
+    "adv0.1_swapid0.01": ["task.latent_adversary_weight=0.1", "task.swap_identity_weight=0.01"],
+}.items():
+    RECIPES[f"arena_ppb8_instance_ssim_{_name}"] = [*_ARENA_NOW, *_overrides]
+# a second draw of the training's augmentations (task.seed; the data, its split and the
+# network's initial weights stay those of the arena's seed): how much a point moves by chance
+RECIPES["arena_ppb8_instance_ssim_tseed1"] = [*_ARENA_NOW, "task.seed=1"]
+RECIPES["arena_ppb8_instance_ssim_adv0.1_tseed1"] = [
+    *RECIPES["arena_ppb8_instance_ssim_adv0.1"],
+    "task.seed=1",
+]
 METRICS = (
     "truth_psnr",
     "truth_ssim",
@@ -176,6 +196,23 @@ def id_scores(fakes_csv: Path, seed: int, cache: Path) -> dict[str, Any]:
     }
 
 
+# what the run's own identity classifiers say on held-out faces (`task.latent_adversary_weight`,
+# `task.swap_identity_weight`; `fakearena.tasks.faceswap_identity`): the swap term's own view,
+# not an independent metric
+RUN_ID_METRICS = ("latent_id_top1", "id_classifier_top1", "swap_id_top1")
+
+
+def run_identity_metrics(run_dir: Path) -> dict[str, float]:
+    """`run_<metric>` of the run's identity terms at its checkpoint (none when they were off)."""
+    path = run_dir / "generators" / ENTRY
+    metrics = read_results(path)["metrics"] if (path / "results.json").is_file() else {}
+    return {
+        f"run_{k}": round(metrics[f"val/{k}"]["value"], 4)
+        for k in RUN_ID_METRICS
+        if f"val/{k}" in metrics
+    }
+
+
 def run_point(arena: DictConfig, recipe: str, epochs: int, work: Path, out: Path) -> dict:
     """Train and generate once as the arena would: CPU seconds and the fake set's metrics."""
     run_dir = work / f"{recipe}_{epochs}ep"
@@ -202,6 +239,7 @@ def run_point(arena: DictConfig, recipe: str, epochs: int, work: Path, out: Path
         "n": fakes["fakes/truth_psnr"]["n"],
         **{k: round(fakes[f"fakes/{k}"]["value"], 4) for k in METRICS if f"fakes/{k}" in fakes},
         **id_scores(fake_dir / f"{ENTRY}.csv", int(arena.seed), work / "testsets"),
+        **run_identity_metrics(run_dir),
         "rows_sha256": rows_digest(fake_dir / f"{ENTRY}.csv"),
         "preview": str(preview(fake_dir / f"{ENTRY}.csv", out / f"{NAME}_{recipe}_{epochs}ep.png")),
     }
@@ -296,14 +334,16 @@ def fake_set_of(work: Path, recipe: str, epochs: int) -> Path:
 
 def rescore_ids(arena: DictConfig, work: Path, results: Path) -> Path:
     """Every point of the results file whose fake set is under `work`: its ID scores again,
-    with today's embedding (the other numbers are kept; points without a fake set there keep
-    theirs). Raises FileNotFoundError when no point's fake set is under `work`."""
+    with today's embedding, and its run's identity-term metrics (the other numbers are kept;
+    points without a fake set there keep theirs). Raises FileNotFoundError when no point's
+    fake set is under `work`."""
     points = previous_points(results)
     found = []
     for point in points:
         fakes_csv = fake_set_of(work, point["recipe"], point["epochs"])
         if fakes_csv.is_file():
             point.update(id_scores(fakes_csv, int(arena.seed), work / "testsets"))
+            point.update(run_identity_metrics(work / f"{point['recipe']}_{point['epochs']}ep"))
             found.append(fakes_csv)
             print(point["recipe"], point["epochs"], point["id_top1"], flush=True)
     if not found:

@@ -117,3 +117,17 @@ def test_faceswap_epoch_under_ddp_then_sharded_generation(tmp_path: Path) -> Non
     expected = source[(source["label"] == 0) & source["identity"].isin(people)]
     assert set(frames[1]["source_path"]) == set(expected["path"])  # each real face swapped once
     pd.testing.assert_frame_equal(frames[2], frames[1])  # same rows, same order, same bytes
+
+
+def test_faceswap_identity_terms_under_ddp_count_each_validation_face_once(tmp_path: Path):
+    run = tmp_path / "fs"
+    args = ["task=faceswap", "trainer=ddp", "trainer.accelerator=cpu", "debug=fast_dev_run"]
+    args += ["data.image_size=32", "data.batch_size=4", "data.synthetic.n_identities=3"]
+    args += ["data.synthetic.per_identity=12", f"hydra.run.dir={run}"]
+    args += ["task.latent_adversary_weight=0.1", "task.swap_identity_weight=0.01"]
+    _ok(run_cli("train", *args))
+    metrics = json.loads((run / "results.json").read_text())["metrics"]
+    # the shards' rows gathered once: as many as the reconstruction metrics counted
+    for key in ("val/latent_id_top1", "val/id_classifier_top1", "val/swap_id_top1"):
+        assert metrics[key]["n"] == metrics["val/psnr"]["n"] > 0, key
+        assert 0.0 <= metrics[key]["value"] <= 1.0, key

@@ -10,7 +10,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from benchmarks._faceswap_mask40_table import bn_rows, paired_rows, table_rows
+from benchmarks._faceswap_mask40_table import bn_rows, identity_rows, paired_rows, table_rows
 from benchmarks.faceswap_mask40 import ENTRY, RECIPES, entry_with, parse, payload, point_checks
 from omegaconf import OmegaConf
 
@@ -112,6 +112,26 @@ def test_the_readme_holds_the_table_and_the_command_that_wrote_it():
     assert points == {(p["recipe"], p["epochs"]) for p in RECORD["points"]}
 
 
+def test_the_identity_terms_table_is_the_committed_file_and_names_each_term():
+    rows = identity_rows(RECORD)
+    for row in rows:
+        assert row in README, row
+    terms = {"adv": "run_latent_id_top1", "swapid": "run_swap_id_top1"}
+    for point in RECORD["points"]:
+        recipe = point["recipe"]
+        if not recipe.startswith("arena_ppb8_instance_ssim"):
+            continue
+        overrides = " ".join(point["overrides"])
+        for tag, key in terms.items():  # a term's own metric exactly where the term is on
+            on = f"_{tag}" in recipe
+            assert on == (key in point), (recipe, key)
+            weight = "latent_adversary_weight" if tag == "adv" else "swap_identity_weight"
+            assert on == (f"task.{weight}=" in overrides), recipe
+        if "run_swap_id_top1" in point:
+            assert 0 <= point["run_swap_id_top1"] <= 1 and "run_id_classifier_top1" in point
+    assert any(row.startswith("| arena_ppb8_instance_ssim | 20 |") for row in rows)
+
+
 @pytest.mark.parametrize("bad", ["masked64", "nope:8"])
 def test_a_bad_point_names_the_recipes(bad: str, capsys):
     with pytest.raises(SystemExit):
@@ -159,14 +179,35 @@ def test_the_batch_norm_modes_table_is_the_committed_file_and_eval_mode_is_the_p
 def test_the_paired_table_is_the_committed_file_and_its_sides_are_the_points():
     for row in paired_rows(PAIRED):
         assert row in README, row
-    argv = _readme_command("faceswap_paired")
-    pairs = argv[argv.index("--pairs") + 1 : argv.index("--work")]
-    assert pairs == [f"{p['a']}:{p['b']}" for p in PAIRED["pairs"]]
+    command = "-m benchmarks.faceswap_paired "
+    lines = [line.strip() for line in README.splitlines() if command in line]
+    listed = []  # the README's commands in order, each appending its pairs to the file
+    for argv in (shlex.split(line) for line in lines):
+        pairs = argv[argv.index("--pairs") + 1 : argv.index("--work")]
+        listed += [(pair, "--id" in argv) for pair in pairs]
+    assert [pair for pair, _ in listed] == [f"{p['a']}:{p['b']}" for p in PAIRED["pairs"]]
+    assert [with_id for _, with_id in listed] == ["id_top1" in p for p in PAIRED["pairs"]]
     for pair in PAIRED["pairs"]:  # rescored from the fake sets: the committed points' values
         assert pair["rows"] == RECORD["points"][0]["n"] and pair["people"] == 40
         for side in ("a", "b"):
             point = _point(pair[side])
-            for key in ("truth_psnr", "closer_to_truth"):
+            # with --id, the rows' donor hits average to the point's own id_top1
+            for key in ("truth_psnr", "closer_to_truth", "id_top1")[: 2 + ("id_top1" in pair)]:
                 assert pair[key][side] == pytest.approx(point[key], abs=1e-3), (pair, key)
         low, high = pair["truth_psnr"]["ci95"]
         assert low <= pair["truth_psnr"]["b_minus_a"] <= high
+
+
+def test_paired_replaces_its_pairs_in_the_file_and_keeps_the_others(tmp_path: Path, monkeypatch):
+    import benchmarks.faceswap_paired as faceswap_paired
+
+    before = [{"a": "x", "b": "y", "v": 1}, {"a": "p", "b": "q", "v": 1}]
+    (tmp_path / "faceswap_paired.json").write_text(json.dumps({"pairs": before}))
+    monkeypatch.setattr(
+        faceswap_paired, "paired", lambda a, b, cache: {"a": a.name, "b": b.name, "v": 2}
+    )
+    argv = ["--pairs", "p:q", "r:s", "--work", str(tmp_path), "--results", str(tmp_path)]
+    assert faceswap_paired.main(argv) == 0
+    pairs = json.loads((tmp_path / "faceswap_paired.json").read_text())["pairs"]
+    kept_then_measured = [("x", "y", 1), ("p", "q", 2), ("r", "s", 2)]
+    assert [(p["a"], p["b"], p["v"]) for p in pairs] == kept_then_measured

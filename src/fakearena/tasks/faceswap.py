@@ -13,7 +13,8 @@ and per identity and saves a swap preview grid (A, A->A, A->B, B, B->B, B->A) un
 `<run>/previews/` every epoch. A network that predicts a face mask (`generator.mask=true`)
 learns it from each row's mask target (`fakearena.tasks.faceswap_mask`), its reconstruction
 loss is weighted by that target, and its swaps can be pasted through the predicted mask
-(`task.blend.mask`).
+(`task.blend.mask`). `latent_adversary_weight` and `swap_identity_weight` push swaps to carry
+the donor's identity (`fakearena.tasks.faceswap_identity`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from fakearena.metrics.synthetic_swap_identity import inner_face_settings
 from fakearena.results import metric
 from fakearena.tasks.base import Task, called_parts
 from fakearena.tasks.buffers import RowBuffer
+from fakearena.tasks.faceswap_identity import identity_terms
 from fakearena.tasks.faceswap_loss_weights import LossWeights
 from fakearena.tasks.faceswap_losses import reconstruction_loss
 from fakearena.tasks.faceswap_mask import MaskTargets, mask_loss
@@ -114,6 +116,10 @@ class FaceSwapTask(Task):
             (which stays the fallback target of rows without one).
         mask_loss_weight: weight of the predicted mask's cross entropy to its target (used
             when the network predicts a mask).
+        latent_adversary_weight: scale of the reversed gradient of a latent identity
+            classifier reaching the encoder (0: off; `fakearena.tasks.faceswap_identity`).
+        swap_identity_weight: weight of the swaps' cross entropy to their donors under an
+            identity classifier trained in the run on the real training faces (0: off).
         crop: center, size of the box the network sees (`FaceCrop`; None: the whole image).
         blend: how generated swaps are pasted back (`fakearena.generation.blend.blend_options`).
         augment: warp_points, warp_scale, rotation, zoom, shift, flip (see
@@ -148,6 +154,8 @@ class FaceSwapTask(Task):
         ssim_weight: float = 0.0,
         loss_weights: Mapping[str, Any] | None = None,
         mask_loss_weight: float = 1.0,
+        latent_adversary_weight: float = 0.0,
+        swap_identity_weight: float = 0.0,
         crop: Mapping[str, Any] | None = None,
         blend: Mapping[str, Any] | None = None,
         augment: Mapping[str, Any] | None = None,
@@ -203,6 +211,9 @@ class FaceSwapTask(Task):
         if lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"task.lr_schedule={lr_schedule!r}; use one of {list(LR_SCHEDULES)}")
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
+        self.identity_terms = identity_terms(
+            net, int(n_identities), fallback, latent_adversary_weight, swap_identity_weight
+        )
         self.val_buffer, self.test_buffer = metric_buffer(), metric_buffer()
         self.init_summary: dict[str, tuple[float, int]] = {}
         self.best_val: dict[str, tuple[float, int]] = {}
@@ -223,9 +234,13 @@ class FaceSwapTask(Task):
 
     def reconstruct(self, images: torch.Tensor, identities: torch.Tensor) -> torch.Tensor:
         """Each image decoded by its own identity's decoder."""
-        latent = self.net.encode(images)
+        return self.decode_own(self.net.encode(images), identities)
+
+    def decode_own(self, latent: torch.Tensor, identities: torch.Tensor) -> torch.Tensor:
+        """Each row of `latent` decoded by its own identity's decoder."""
+        size = int(self.net.image_size)
         decoders = identities if self.net.n_decoders > 1 else torch.zeros_like(identities)
-        out = images.new_empty(images.shape)
+        out = latent.new_empty((len(latent), 3, size, size))
         for decoder in decoders.unique().tolist():
             rows = decoders == decoder
             out[rows] = self.net.decode(latent[rows], int(decoder)).to(out.dtype)
@@ -235,10 +250,16 @@ class FaceSwapTask(Task):
         self, images: torch.Tensor, identities: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each image and its predicted mask, decoded by its own identity's decoder."""
-        latent = self.net.encode(images)
+        return self.decode_own_with_mask(self.net.encode(images), identities)
+
+    def decode_own_with_mask(
+        self, latent: torch.Tensor, identities: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each row of `latent` and its predicted mask, decoded by its own identity's decoder."""
+        size = int(self.net.image_size)
         decoders = identities if self.net.n_decoders > 1 else torch.zeros_like(identities)
-        out = images.new_empty(images.shape)
-        masks = images.new_empty((len(images), 1, *images.shape[-2:]))
+        out = latent.new_empty((len(latent), 3, size, size))
+        masks = latent.new_empty((len(latent), 1, size, size))
         for decoder in decoders.unique().tolist():
             rows = decoders == decoder
             rgb, mask = self.net.decode_with_mask(latent[rows], int(decoder))
@@ -321,6 +342,9 @@ class FaceSwapTask(Task):
                 "data._target_ to it); do not override data._target_"
             )
         datamodule.manifest  # noqa: B018 - resolves the identities, raises on bad data
+        if self.identity_terms is not None:
+            people = getattr(datamodule, "people_per_batch", None)
+            self.identity_terms.check_people_per_batch(people)
         if self.predicts_mask and hasattr(datamodule, "request_training_targets"):
             datamodule.request_training_targets(("face_mask",))
         names = list(datamodule.identity_names)
@@ -347,10 +371,11 @@ class FaceSwapTask(Task):
         generator = seeded_generator(self.hparams.seed, self.global_step, self.global_rank)
         faces = self.model_view(batch["image"])
         if self.predicts_mask:
-            loss = self._masked_step(batch, faces, generator)
+            loss, latent, targets = self._masked_step(batch, faces, generator)
         else:
             inputs, targets = augment_pair(faces, generator, self.affine, self.warp)
-            recon = self.reconstruct(inputs, batch["identity"])
+            latent = self.net.encode(inputs)
+            recon = self.decode_own(latent, batch["identity"])
             loss = reconstruction_loss(
                 recon,
                 targets,
@@ -358,23 +383,35 @@ class FaceSwapTask(Task):
                 self.hparams.ssim_weight,
                 weights=self.loss_weights(targets),
             )
+        if self.identity_terms is not None:
+            terms, logged = self.identity_terms.losses(
+                latent, batch["identity"], targets, self._decode_as, generator
+            )
+            loss = loss + terms
+            for name, value in logged.items():
+                self.log(f"train/{name}", value, batch_size=len(faces))
         ensure_finite_loss(
             self, loss, "training", "Lower task.optimizer.lr or check the data for corrupt images"
         )
         self.log("train/loss", loss, prog_bar=True, batch_size=len(faces))
         return loss
 
+    def _decode_as(self, latent: torch.Tensor, person: int) -> torch.Tensor:
+        """`latent` decoded as person `person` (RGB)."""
+        return self.net.decode(latent, self.decoder_of(person))
+
     def _masked_step(
         self, batch: dict[str, Any], faces: torch.Tensor, generator: torch.Generator
-    ) -> torch.Tensor:
-        """Reconstruction loss weighted by each row's mask target, plus the mask's own loss;
-        the mask is warped with its face."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reconstruction loss weighted by each row's mask target, plus the mask's own loss
+        (the mask is warped with its face); with the latent and the RGB targets."""
         masks = self.mask_targets(batch, int(faces.shape[-1])).to(faces.dtype)
         inputs, targets = augment_pair(
             torch.cat([faces, masks], 1), generator, self.affine, self.warp
         )
         targets, target_masks = targets[:, :3], targets[:, 3:]
-        recon, predicted = self.reconstruct_with_mask(inputs[:, :3], batch["identity"])
+        latent = self.net.encode(inputs[:, :3])
+        recon, predicted = self.decode_own_with_mask(latent, batch["identity"])
         loss = reconstruction_loss(
             recon,
             targets,
@@ -384,18 +421,29 @@ class FaceSwapTask(Task):
         )
         shape_loss = mask_loss(predicted, target_masks)
         self.log("train/mask_bce", shape_loss, batch_size=len(inputs))
-        return loss + float(self.hparams.mask_loss_weight) * shape_loss
+        return loss + float(self.hparams.mask_loss_weight) * shape_loss, latent, targets
 
-    def _evaluate(self, batch: dict[str, Any], buffer: RowBuffer) -> None:
+    def _evaluate(self, batch: dict[str, Any], buffer: RowBuffer, identity: bool = False) -> None:
+        """Reconstruction metrics of a batch; with `identity`, also the identity terms'."""
         faces = self.model_view(batch["image"])
-        recon = self.reconstruct(faces, batch["identity"])
+        latent = self.net.encode(faces)
+        recon = self.decode_own(latent, batch["identity"])
         metrics = image_metrics(recon, faces)
         buffer.add(batch["index"], identity=batch["identity"], **metrics)
+        if identity and self.identity_terms is not None:
+            self.identity_terms.evaluate(
+                batch["index"],
+                latent,
+                batch["identity"],
+                faces,
+                self._decode_as,
+                int(self.hparams.n_identities),
+            )
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         if not self.note_skipped("val", batch):
             return
-        self._evaluate(batch, self.val_buffer)
+        self._evaluate(batch, self.val_buffer, identity=True)
         if self.hparams.preview_faces > 0:
             for image, code in zip(batch["image"], batch["identity"].tolist()):
                 kept = self._preview.setdefault(int(code), [])
@@ -405,6 +453,8 @@ class FaceSwapTask(Task):
     def on_validation_epoch_end(self) -> None:
         summary = summarise_identities(self.val_buffer, self.identity_names, "val")
         self.val_buffer.reset()
+        if self.identity_terms is not None:
+            summary.update(self.identity_terms.summary("val"))
         for key, (value, _) in summary.items():
             self.log(key, value, prog_bar=key == "val/mse", sync_dist=False)
         best = self.best_val.get("val/mse", (float("inf"), 0))[0]
