@@ -7,6 +7,7 @@ faceswap_bn_modes.json and faceswap_paired.json.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,35 @@ def identity_rows(record: dict[str, Any]) -> list[str]:
     ]
 
 
+# the recipes whose 80- and 320-epoch points the README reads a budget from
+BUDGET_RECIPES = ("arena_ppb8_instance_ssim_adv0.1", "arena_ppb8_instance_ssim_adv0.1_swapid0.01")
+# the targets of issue 25 a budget is read for ("blend": the blends' truth PSNR of the same rows)
+BUDGET_TARGETS = (("closer_to_truth", 0.8), ("id_top1", 0.8), ("truth_psnr", "blend"))
+
+
+def log_linear_budget(a: dict[str, Any], b: dict[str, Any], key: str, target: float) -> float:
+    """The train CPU-minutes at which the line through points `a` and `b` (metric `key` against
+    log CPU-minutes) reaches `target`: an extrapolation, not a measurement (inf when the metric
+    does not rise from a to b)."""
+    rise = b[key] - a[key]
+    if rise <= 0:
+        return float("inf")
+    per_log_minute = rise / math.log(b["train_cpu_minutes"] / a["train_cpu_minutes"])
+    return b["train_cpu_minutes"] * math.exp((target - b[key]) / per_log_minute)
+
+
+def budget_sentence(record: dict[str, Any], recipe: str, epochs: tuple[int, int]) -> str:
+    """The README's budget reading of `recipe` from its points at `epochs` (CPU-min rounded)."""
+    points = {(p["recipe"], p["epochs"]): p for p in record["points"]}
+    a, b = points[(recipe, epochs[0])], points[(recipe, epochs[1])]
+    parts = []
+    for key, target in BUDGET_TARGETS:
+        value = record["blend_same_rows"][key] if target == "blend" else target
+        minutes = log_linear_budget(a, b, key, value)
+        parts.append(f"{key} {value:g} at about {minutes:,.0f} CPU-min")
+    return f"{recipe}, {epochs[0]} -> {epochs[1]} epochs: " + "; ".join(parts)
+
+
 def bn_rows(record: dict[str, Any]) -> list[str]:
     """One row per checkpoint and batch-norm mode (faceswap_bn_modes.json)."""
     return [
@@ -146,6 +176,8 @@ def paired_rows(record: dict[str, Any]) -> list[str]:
 if __name__ == "__main__":
     print(table(json.loads(RESULTS.read_text())), end="\n\n")
     print("\n".join([IDENTITY_HEADER, *identity_rows(json.loads(RESULTS.read_text()))]), end="\n\n")
+    for recipe in BUDGET_RECIPES:
+        print(budget_sentence(json.loads(RESULTS.read_text()), recipe, (80, 320)))
     print("\n".join([BN_HEADER, *bn_rows(json.loads(BN_MODES.read_text()))]), end="\n\n")
     paired = paired_rows(json.loads(PAIRED.read_text()))
     print("\n".join([PAIRED_HEADER, *(r for r in paired if r.count("|") == 5)]), end="\n\n")

@@ -211,3 +211,19 @@ def test_paired_replaces_its_pairs_in_the_file_and_keeps_the_others(tmp_path: Pa
     pairs = json.loads((tmp_path / "faceswap_paired.json").read_text())["pairs"]
     kept_then_measured = [("x", "y", 1), ("p", "q", 2), ("r", "s", 2)]
     assert [(p["a"], p["b"], p["v"]) for p in pairs] == kept_then_measured
+
+
+def test_the_budget_reading_is_the_committed_points_extrapolated():
+    from benchmarks._faceswap_mask40_table import (
+        BUDGET_RECIPES,
+        budget_sentence,
+        log_linear_budget,
+    )
+
+    # the line through (2 min, 0.5) and (8 min, 0.6) rises 0.1 per log(4): 0.8 two such steps on
+    a = {"train_cpu_minutes": 2.0, "m": 0.5}
+    b = {"train_cpu_minutes": 8.0, "m": 0.6}
+    assert log_linear_budget(a, b, "m", 0.8) == pytest.approx(128.0)
+    assert log_linear_budget(b, a, "m", 0.8) == float("inf")  # falling: never
+    for recipe in BUDGET_RECIPES:
+        assert f"`{budget_sentence(RECORD, recipe, (80, 320))}`" in README
