@@ -39,15 +39,22 @@ def _noise_layers(module: torch.nn.Module) -> list[NoiseInput]:
     return [m for m in module.modules() if isinstance(m, NoiseInput)]
 
 
-def _small(noise_inputs: bool, seed: int = 0, **kwargs):
-    torch.manual_seed(seed)
-    return dcgan(image_size=32, g_width=8, d_width=8, noise_inputs=noise_inputs, **kwargs)
+def _small(noise_inputs: bool, output_noise: bool = False, **kwargs):
+    torch.manual_seed(0)
+    return dcgan(
+        image_size=32,
+        g_width=8,
+        d_width=8,
+        noise_inputs=noise_inputs,
+        output_noise=output_noise,
+        **kwargs,
+    )
 
 
 def test_noise_input_adds_the_map_scaled_per_channel_and_weight_zero_is_the_identity():
     layer = NoiseInput(3)
     x = torch.randn(2, 3, 128, 128)
-    (noise,) = noise_maps(torch.zeros(2, 100), [128], training=True)
+    (noise,) = noise_maps(torch.zeros(2, 100), [(1, 128)], training=True)
     assert noise.shape == (2, 1, 128, 128)
     assert torch.equal(layer(x, noise), x)  # initialised at 0
     with torch.no_grad():
@@ -58,14 +65,18 @@ def test_noise_input_adds_the_map_scaled_per_channel_and_weight_zero_is_the_iden
         torch.testing.assert_close(added[:, c], weight * noise[:, 0], rtol=1e-6, atol=1e-6)
         # so the added noise's std is |weight| times a standard normal's (2 x 16384 pixels)
         assert float(added[:, c].std()) == pytest.approx(abs(weight), rel=0.03, abs=1e-9)
+    # one plane per channel: each channel gets its own
+    planes = torch.randn(2, 3, 128, 128)
+    added = (layer(x, planes) - x).detach()
+    torch.testing.assert_close(added, layer.weight.detach().view(1, 3, 1, 1) * planes)
 
 
 def test_a_latents_noise_is_its_own_whatever_the_batch_and_others_are_independent():
     z = torch.randn(5, 100)
-    sizes = [4, 8, 16]
-    together = seeded_noise_maps(z, sizes)
-    assert [tuple(m.shape) for m in together] == [(5, 1, s, s) for s in sizes]
-    alone = seeded_noise_maps(z[3:4], sizes)
+    shapes = [(1, 4), (1, 8), (1, 16), (3, 16)]
+    together = seeded_noise_maps(z, shapes)
+    assert [tuple(m.shape) for m in together] == [(5, c, s, s) for c, s in shapes]
+    alone = seeded_noise_maps(z[3:4], shapes)
     for full, single in zip(together, alone):
         assert torch.equal(full[3:4], single)
     assert latent_seed(z[0]) == latent_seed(z[0].clone())
@@ -74,13 +85,25 @@ def test_a_latents_noise_is_its_own_whatever_the_batch_and_others_are_independen
     a, b = together[2][0].flatten(), together[2][1].flatten()
     assert abs(float(torch.corrcoef(torch.stack([a, b]))[0, 1])) < 0.25
     # training draws fresh noise every call
-    first, second = noise_maps(z, [8], training=True), noise_maps(z, [8], training=True)
+    first, second = noise_maps(z, [(1, 8)], training=True), noise_maps(z, [(1, 8)], training=True)
     assert not torch.equal(first[0], second[0])
 
 
-def test_noise_inputs_at_weight_zero_draw_the_same_images_as_the_network_without_them():
-    plain, noisy = _small(False), _small(True)
-    assert len(_noise_layers(noisy.generator)) == 3  # 4x4, 8x8, 16x16 blocks of a 32-px G
+@pytest.mark.parametrize(
+    ("noise_inputs", "output_noise", "shapes"),
+    [
+        (True, False, [(1, 4), (1, 8), (1, 16)]),  # the 4x4, 8x8 and 16x16 blocks of a 32-px G
+        (False, True, [(3, 32)]),  # the image: one plane per colour
+        (True, True, [(1, 4), (1, 8), (1, 16), (3, 32)]),
+    ],
+)
+def test_noise_at_weight_zero_draws_the_same_images_as_the_network_without_it(
+    noise_inputs, output_noise, shapes
+):
+    plain, noisy = _small(False), _small(noise_inputs, output_noise)
+    assert noisy.generator.noise_shapes == shapes
+    widths = [32, 16, 8] * noise_inputs + [3] * output_noise  # a weight per channel
+    assert [layer.weight.numel() for layer in _noise_layers(noisy.generator)] == widths
     assert _noise_layers(plain.generator) == []
     z = torch.randn(4, plain.latent_dim)
     for mode in (True, False):
@@ -91,7 +114,7 @@ def test_noise_inputs_at_weight_zero_draw_the_same_images_as_the_network_without
 
 
 def test_sampling_is_deterministic_per_seed_and_seeds_differ_in_grain():
-    pair = _small(True, ema_decay=0.999)
+    pair = _small(True, output_noise=True, ema_decay=0.999)
     with torch.no_grad():
         for layer in _noise_layers(pair.generator_ema):
             layer.weight.fill_(0.5)
@@ -118,8 +141,8 @@ def test_sampling_is_deterministic_per_seed_and_seeds_differ_in_grain():
         assert torch.equal(pair.sample(z), images[:1])
         # another seed: other images (another z, hence other noise maps)
         assert not torch.allclose(sample(6, [0]), images[:1])
-    other = seeded_noise_maps(seeded_noise(6, [0], (pair.latent_dim,)), [16])[0]
-    assert not torch.equal(other, seeded_noise_maps(z, [16])[0])
+    other = seeded_noise_maps(seeded_noise(6, [0], (pair.latent_dim,)), [(1, 16)])[0]
+    assert not torch.equal(other, seeded_noise_maps(z, [(1, 16)])[0])
 
 
 def test_the_ema_generator_carries_and_averages_the_noise_weights():
@@ -139,14 +162,16 @@ def test_the_ema_generator_carries_and_averages_the_noise_weights():
     assert all(float(layer.weight.grad.abs().sum()) > 0 for layer in trained)
 
 
+@pytest.mark.parametrize("key", ["noise_inputs", "output_noise"])
 @pytest.mark.parametrize("value", ["yes", 1, None])
-def test_noise_inputs_must_be_a_boolean(value):
-    with pytest.raises(ConfigError, match=r"generator.noise_inputs=.*set it to true .* or false"):
-        dcgan(image_size=32, g_width=8, d_width=8, noise_inputs=value)
+def test_the_noise_options_must_be_booleans(key, value):
+    with pytest.raises(ConfigError, match=rf"generator.{key}=.*set it to true .* or false"):
+        dcgan(image_size=32, g_width=8, d_width=8, **{key: value})
 
 
 def test_the_configs_default_to_no_noise_and_take_the_override():
-    assert compose("train", ["task=gan", "generator=dcgan"]).generator.noise_inputs is False
+    plain = compose("train", ["task=gan", "generator=dcgan"]).generator
+    assert plain.noise_inputs is False and plain.output_noise is False
     cfg = compose("train", ["task=gan", "generator=dcgan64", "generator.noise_inputs=true"])
     node = OmegaConf.to_container(cfg.generator, resolve=True)
     node.pop("name")

@@ -34,7 +34,10 @@ class DCGANGenerator(nn.Module):
     """z (B, latent_dim) -> images (B, C, S, S) in [-1, 1].
 
     `noise_inputs` adds a `NoiseInput` after each hidden block's BatchNorm (4x4 up to S/2),
-    before its ReLU: per-pixel noise scaled per channel, the weights starting at 0.
+    before its ReLU: one per-pixel noise map scaled per channel, the weights starting at 0.
+    `output_noise` adds one to the image before the Tanh, with an independent map per colour
+    channel: per-pixel grain at the full size, which the hidden maps (at most S/2, spread by
+    the last 4x4 transposed convolution) cannot draw.
     """
 
     def __init__(
@@ -44,10 +47,12 @@ class DCGANGenerator(nn.Module):
         image_size: int,
         width: int = 64,
         noise_inputs: bool = False,
+        output_noise: bool = False,
     ):
         super().__init__()
         widths = _stage_widths(width, image_size)
-        self.noise_sizes = [4 * 2**i for i in range(len(widths))] if noise_inputs else []
+        hidden = [(1, 4 * 2**i) for i in range(len(widths))] if noise_inputs else []
+        self.noise_shapes = hidden + ([(channels, image_size)] if output_noise else [])
         noise = (lambda w: [NoiseInput(w)]) if noise_inputs else (lambda w: [])
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
@@ -62,14 +67,18 @@ class DCGANGenerator(nn.Module):
                 *noise(width_out),
                 nn.ReLU(True),
             ]
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [
+            nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False),
+            *([NoiseInput(channels)] if output_noise else []),
+            nn.Tanh(),
+        ]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = z[:, :, None, None]
-        if not self.noise_sizes:
+        if not self.noise_shapes:
             return self.net(x)
-        maps = iter(noise_maps(z, self.noise_sizes, self.training))
+        maps = iter(noise_maps(z, self.noise_shapes, self.training))
         for layer in self.net:
             x = layer(x, next(maps)) if isinstance(layer, NoiseInput) else layer(x)
         return x
@@ -111,6 +120,7 @@ def dcgan(
     encoder_width: int | None = None,
     diffaugment: Sequence[str] | None = None,
     noise_inputs: bool = False,
+    output_noise: bool = False,
 ) -> GANPair:
     """DCGAN for `channels` x `image_size`^2 images (image_size a power of two >= 16).
 
@@ -118,7 +128,8 @@ def dcgan(
     images upsampled to image_size (see `fakearena.models.generators.resolution`).
     `encoder_width` adds a `ConvEncoder` of that width (at the work size), so the task can
     pre-train G as a VAE decoder; `diffaugment` names DiffAugment policies for D's inputs;
-    `noise_inputs` gives G per-pixel noise inputs (`fakearena.models.generators.noise_inputs`).
+    `noise_inputs` gives G per-pixel noise inputs after its hidden blocks and `output_noise`
+    one on its image (`fakearena.models.generators.noise_inputs`).
     """
     size = check_image_size(image_size, 16, "dcgan")
     work = size if work_size is None else check_image_size(work_size, 16, "dcgan work_size")
@@ -127,13 +138,19 @@ def dcgan(
             f"generator.work_size={work} is larger than the image size {size}; set it to a "
             "smaller power of two (e.g. 32) or null"
         )
-    if not isinstance(noise_inputs, bool):
-        raise ConfigError(
-            f"generator.noise_inputs={noise_inputs!r}; set it to true (per-pixel noise inputs "
-            "in G) or false"
-        )
+    for key, value in (("noise_inputs", noise_inputs), ("output_noise", output_noise)):
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"generator.{key}={value!r}; set it to true (per-pixel noise inputs in G) or "
+                "false"
+            )
     generator: nn.Module = DCGANGenerator(
-        int(latent_dim), int(channels), work, int(g_width), noise_inputs=noise_inputs
+        int(latent_dim),
+        int(channels),
+        work,
+        int(g_width),
+        noise_inputs=noise_inputs,
+        output_noise=output_noise,
     )
     discriminator: nn.Module = DCGANDiscriminator(int(channels), work, int(d_width))
     generator.apply(init_dcgan_weights)

@@ -2,7 +2,9 @@
 
 After a block of the generator, one map of per-pixel Gaussian noise (B, 1, H, W) is added to
 every channel, scaled by a learned per-channel weight that starts at 0 (so a new network draws
-exactly what it drew without noise, and learns how much grain each channel carries).
+exactly what it drew without noise, and learns how much grain each channel carries). A map
+may also have one plane per channel, (B, C, H, W): independent noise in each (the output
+noise of `dcgan`, a camera's sensor noise in each colour).
 
 Where the noise comes from:
 
@@ -23,7 +25,8 @@ from torch import nn
 
 
 class NoiseInput(nn.Module):
-    """x + weight[c] * noise: one noise map (B, 1, H, W) for all `channels` of x (B, C, H, W)."""
+    """x + weight[c] * noise for x (B, C, H, W): noise (B, 1, H, W) shared by all `channels`,
+    or (B, C, H, W), one plane each."""
 
     def __init__(self, channels: int):
         super().__init__()
@@ -42,22 +45,24 @@ def latent_seed(z: torch.Tensor) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") >> 1
 
 
-def seeded_noise_maps(z: torch.Tensor, sizes: Sequence[int]) -> list[torch.Tensor]:
-    """One (B, 1, s, s) map per size in `sizes`; sample i's maps drawn in order by a generator
-    seeded with `latent_seed(z[i])`, so they do not depend on the other rows of the batch."""
+def seeded_noise_maps(z: torch.Tensor, shapes: Sequence[tuple[int, int]]) -> list[torch.Tensor]:
+    """One (B, c, s, s) map per (c, s) in `shapes`; sample i's maps drawn in order by a
+    generator seeded with `latent_seed(z[i])`, so they do not depend on the batch's other rows."""
     per_sample = []
     for row in z:
         generator = torch.Generator().manual_seed(latent_seed(row))
-        per_sample.append([torch.randn(1, s, s, generator=generator) for s in sizes])
+        per_sample.append([torch.randn(c, s, s, generator=generator) for c, s in shapes])
     return [
         torch.stack([maps[k] for maps in per_sample]).to(device=z.device, dtype=z.dtype)
-        for k in range(len(sizes))
+        for k in range(len(shapes))
     ]
 
 
-def noise_maps(z: torch.Tensor, sizes: Sequence[int], training: bool) -> list[torch.Tensor]:
-    """The noise maps of a batch: fresh global-RNG draws in training, `seeded_noise_maps`
-    otherwise."""
+def noise_maps(
+    z: torch.Tensor, shapes: Sequence[tuple[int, int]], training: bool
+) -> list[torch.Tensor]:
+    """The (B, c, s, s) noise maps of a batch, one per (c, s) in `shapes`: fresh global-RNG
+    draws in training, `seeded_noise_maps` otherwise."""
     if training:
-        return [torch.randn(len(z), 1, s, s, device=z.device, dtype=z.dtype) for s in sizes]
-    return seeded_noise_maps(z, sizes)
+        return [torch.randn(len(z), c, s, s, device=z.device, dtype=z.dtype) for c, s in shapes]
+    return seeded_noise_maps(z, shapes)
