@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from benchmarks._gan_reference import render_people, split_people
 from benchmarks.gan_texture import grain, render_with_noise
@@ -21,3 +22,18 @@ def test_scale_one_is_the_reference_renders_and_scale_zero_only_drops_the_noise(
     assert grain(clean) < grain(reference)
     double = render_with_noise(people, rows, scale=2.0, size=64, seed=0, first_index=120)
     assert grain(double) > grain(reference)
+
+
+def test_sensor_noise_on_samples_has_the_renders_std_per_image_and_8bit_levels():
+    from benchmarks.gan_quality import parse_args, with_sensor_noise
+
+    grey = torch.full((200, 3, 64, 64), 0.5)
+    noisy = with_sensor_noise(grey, seed=0)
+    assert torch.equal(noisy, with_sensor_noise(grey, seed=0))  # seeded
+    assert not torch.equal(noisy, with_sensor_noise(grey, seed=1))
+    assert torch.equal((noisy * 255).round(), noisy * 255)  # 8-bit levels
+    stds = ((noisy - grey) * 255).flatten(1).std(dim=1)  # per image, grey levels
+    # (1 + 5u) with u ~ U(0, 1): within [1, 6] (+ rounding's 0.29), mean 3.5
+    assert float(stds.min()) > 0.9 and float(stds.max()) < 6.2
+    assert float(stds.mean()) == pytest.approx(3.5, abs=0.25)
+    assert parse_args(["--grain"]).grain and not parse_args([]).grain
