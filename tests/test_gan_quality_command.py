@@ -281,6 +281,11 @@ NOISE_PROBES = {  # run -> the overrides after the recipe's two optimiser ones, 
     "steps_dcgan64_tn": ["generator.diffaugment=[translation]", "generator.noise_inputs=true"],
     "steps_dcgan64_to": ["generator.diffaugment=[translation]", "generator.output_noise=true"],
     "steps_dcgan64_t_grain": ["generator.diffaugment=[translation]"],
+    "steps_dcgan64_t_seed1": ["generator.diffaugment=[translation]"],
+    "steps_dcgan64_tn_seed1": [
+        "generator.diffaugment=[translation]",
+        "generator.noise_inputs=true",
+    ],
 }
 
 
@@ -306,6 +311,7 @@ def test_the_noise_probe_command_composes_noise_inputs_on_the_dcgan64_recipe():
     for name, extra in NOISE_PROBES.items():
         assert load(name)["overrides"][2:] == extra, name
     assert load("steps_dcgan64_t_grain")["grain"] is True
+    assert [load(n)["seed"] for n in ("steps_dcgan64_t_seed1", "steps_dcgan64_tn_seed1")] == [1, 1]
     b0 = load("steps_dcgan64_t_b0")["overrides"]
     assert "betas: [0.0, 0.99]" in b0[1] and b0[2:] == [
         "generator.diffaugment=[translation]",
@@ -337,12 +343,19 @@ def test_the_noise_probes_read_their_rows_and_differences_from_the_jsons():
     assert f"({first['ms_per_step']:.1f} against {again['ms_per_step']:.1f} ms/step at 600)" in text
     tn, to, b0 = fid["steps_dcgan64_tn"], fid["steps_dcgan64_to"], fid["steps_dcgan64_t_b0"]
     assert f"FID {tn[1]:.1f} against {base[1]:.1f} at 1500 steps (+{tn[1] - base[1]:.1f})" in text
+    tn1, base1 = fid["steps_dcgan64_tn_seed1"], fid["steps_dcgan64_t_seed1"]
+    assert f"seed 1 {tn1[1]:.1f} against {base1[1]:.1f} (+{tn1[1] - base1[1]:.1f})" in text
+    assert (
+        f"the baseline to {base1[0]:.1f} at 600 steps and {base1[1]:.1f} at 1500 (seed 0: "
+        f"{base[0]:.1f} and {base[1]:.1f})" in text
+    )
     assert f"output noise: {to[1]:.1f} (+{to[1] - base[1]:.1f})" in text
     assert f"({b0[0]:.1f} against {base[0]:.1f} at 600 steps)" in text
     assert f"({b0[1]:.1f} against {base[1]:.1f})" in text
     noisy, plain = (load(n)["milestones"][1] for n in ("steps_dcgan64_tn", "steps_dcgan64_t_rerun"))
     assert f"({noisy['ms_per_step']:.1f} against {plain['ms_per_step']:.1f} ms)" in text
     assert min(tn[1], to[1], b0[1]) > base[1]  # no probe is ahead at 1500 steps: no curve
+    assert tn1[1] > base1[1]
 
 
 def test_the_grain_oracle_and_texture_stand_ins_read_their_numbers_from_the_jsons():
