@@ -404,3 +404,27 @@ def test_the_grain_oracle_and_texture_stand_ins_read_their_numbers_from_the_json
     gan = [grids[f"steps_dcgan64_{n}_1500steps.png"]["sigma_median"] for n in ("t_rerun", "tn")]
     real = grids["real_train_people.png"]["sigma_median"]
     assert f"{gan[0]:.2f} to {gan[1]:.2f} against the renders' {real:.2f}" in text
+
+
+def test_the_3000_step_pair_reads_its_rows_from_the_jsons():
+    text = noise_text()
+    grains = load("grain_steps3000")["grids"]
+    fids = []
+    arms = (("steps3000_dcgan64_t", []), ("steps3000_dcgan64_tn", ["generator.noise_inputs=true"]))
+    for name, extra in arms:
+        record = load(name)
+        assert record["overrides"][2:] == ["generator.diffaugment=[translation]", *extra]
+        (m,) = record["milestones"]
+        assert (m["milestone_steps"], m["train"]["n_fake"]) == (3000, 500)
+        grain = grains[f"{name}_3000steps.png"]["sigma_median"]
+        row = (
+            f"| `{name}` | {m['ms_per_step']:.1f} | {judged_cell(record, m, 'train')} | "
+            f"{number(m['train']['precision'])} / {number(m['train']['recall'])} | "
+            f"{judged_cell(record, m, 'test')} | {grain:.2f} |"
+        )
+        assert row in text, row
+        fids.append((m["train"]["fid"], m["test"]["fid"]))
+    (base, base_test), (noisy, noisy_test) = fids
+    assert f"A tie ({noisy - base:.1f} FID apart against the training people, " in text
+    assert noisy > base and noisy_test < base_test
+    assert f"{base_test - noisy_test:.1f} the other way against the test people)" in text
