@@ -28,7 +28,9 @@ or `--clock wall` (training wall time on an otherwise idle machine). Evaluation 
         --out benchmarks/results/diffusion_quality --name ddim25 task.sample_steps=25
 
 `--steps` puts the milestones at training steps instead (recipes compared at equal steps; each
-milestone records its CPU time and ms/step). Writes OUT/<name>.json and
+milestone records its CPU time and ms/step). `--grain` also scores each milestone's samples
+with the renders' sensor noise added (`with_sensor_noise`; keys `<reference>_grain`): what
+the generator would score if it drew that grain on top of what it draws. Writes OUT/<name>.json and
 OUT/samples/<name>_<minutes>min.png (`_<steps>steps.png`) (OUT defaults to
 benchmarks/results/gan_quality) and prints the table.
 """
@@ -76,6 +78,16 @@ REFERENCES = {
 }
 
 
+def with_sensor_noise(images: torch.Tensor, seed: int) -> torch.Tensor:
+    """Images in [0, 1] plus the renders' sensor noise: Gaussian, independent per pixel and
+    colour, std (1 + 5u) / 255 per image with u ~ U(0, 1) (`fakearena.data.synthetic`'s
+    `Shot.noise`), seeded; clipped to [0, 1] and rounded to 8-bit levels as a render is."""
+    generator = torch.Generator().manual_seed(int(seed))
+    std = (1.0 + 5.0 * torch.rand(len(images), 1, 1, 1, generator=generator)) / 255.0
+    noise = torch.randn(images.shape, generator=generator) * std
+    return (images + noise).clamp_(0.0, 1.0).mul_(255.0).round_().div_(255.0)
+
+
 def judged(scores: dict, floor: dict) -> dict:
     """The recorded scores of one comparison, their FID/floor ratio and target verdicts."""
     return {
@@ -103,7 +115,11 @@ class Milestones(TrainingMilestones):
         start = time.perf_counter()
         if n not in self.references:  # loaded when first needed: training starts at once
             self.references[n], self.floors[n] = load_references(self.args, n, self.record)
-        fakes = inception_features(task.generate(n, int(task.hparams.eval_seed) + 1))
+        images = task.generate(n, int(task.hparams.eval_seed) + 1)
+        fakes = inception_features(images)
+        grainy = None
+        if self.args.grain:
+            grainy = inception_features(with_sensor_noise(images, self.args.seed))
         suffix = "steps" if self.unit == "steps" else "min"
         grid = task.save_sample_grid(f"{self.args.name}_{milestone:g}{suffix}")
         entry = {
@@ -117,6 +133,9 @@ class Milestones(TrainingMilestones):
         for name, reference in self.references[n].items():
             scores = sample_quality(reference, fakes, seed=self.args.seed)
             entry[name] = judged(scores, self.floors[n][name])
+            if grainy is not None:
+                scores = sample_quality(reference, grainy, seed=self.args.seed)
+                entry[f"{name}_grain"] = judged(scores, self.floors[n][name])
         entry["eval_wall_s"] = round(time.perf_counter() - start, 1)
         self.record["milestones"].append(entry)
         print(json.dumps(entry), flush=True)
@@ -172,6 +191,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--grain", action="store_true", help="also score the samples with sensor noise added"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("overrides", nargs="*", help="config overrides (generator.g_width=...)")
     args = parser.parse_args(argv)
@@ -218,6 +240,7 @@ def main(argv: list[str] | None = None) -> dict:
         "batch_size": args.batch_size,
         "train_images": len(train),
         "seed": args.seed,
+        "grain": args.grain,
         "protocol": (
             f"N={args.n} fixed-noise samples ({task_sampler(args, cfg)}) vs N real faces of each "
             "reference (a seeded sample of 2N renders of its people); floor: those N faces vs "

@@ -272,3 +272,159 @@ def test_translation_on_the_slot_recipe_reads_its_rows_and_gaps_from_the_jsons()
     assert "({} against {} ms at seed 0, {} against {} at seed 1)".format(*steps) in flat
     arena = OmegaConf.load(README.parents[3] / "conf" / "arena.yaml").generators.dcgan.train
     assert "generator.diffaugment=[translation]" in arena
+
+
+# ---- "64 px with noise inputs": the probes, the grain oracle, the texture stand-ins ----------
+NOISE_SECTION = "## 64 px with noise inputs"
+NOISE_PROBES = {  # run -> the overrides after the recipe's two optimiser ones, as recorded
+    "steps_dcgan64_t_rerun": ["generator.diffaugment=[translation]"],
+    "steps_dcgan64_tn": ["generator.diffaugment=[translation]", "generator.noise_inputs=true"],
+    "steps_dcgan64_to": ["generator.diffaugment=[translation]", "generator.output_noise=true"],
+    "steps_dcgan64_t_grain": ["generator.diffaugment=[translation]"],
+    "steps_dcgan64_t_seed1": ["generator.diffaugment=[translation]"],
+    "steps_dcgan64_tn_seed1": [
+        "generator.diffaugment=[translation]",
+        "generator.noise_inputs=true",
+    ],
+}
+
+
+def noise_text() -> str:
+    """The section, whitespace collapsed."""
+    return " ".join(README.read_text().split(NOISE_SECTION, 1)[1].split("\n## ", 1)[0].split())
+
+
+def load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def test_the_noise_probe_command_composes_noise_inputs_on_the_dcgan64_recipe():
+    section = README.read_text().split(NOISE_SECTION, 1)[1].split("\n## ", 1)[0]
+    (argv,) = documented_commands(section)[:1]
+    args = parse_args(argv[3:])
+    assert (args.name, args.generator, args.steps) == ("steps_dcgan64_tn", "dcgan64", [600, 1500])
+    assert (args.n, args.n_curve, args.clock, args.threads) == (500, 250, "cpu", 1)
+    cfg = compose("train", ["task=gan", "generator=dcgan64", "data=synthetic", *args.overrides])
+    assert cfg.generator.noise_inputs is True and cfg.generator.output_noise is False
+    assert cfg.task.optimizer.lr == 5.0e-4 and cfg.task.d_optimizer.lr == 2.0e-4
+    assert load("steps_dcgan64_tn")["overrides"] == args.overrides
+    for name, extra in NOISE_PROBES.items():
+        assert load(name)["overrides"][2:] == extra, name
+    assert load("steps_dcgan64_t_grain")["grain"] is True
+    assert [load(n)["seed"] for n in ("steps_dcgan64_t_seed1", "steps_dcgan64_tn_seed1")] == [1, 1]
+    b0 = load("steps_dcgan64_t_b0")["overrides"]
+    assert "betas: [0.0, 0.99]" in b0[1] and b0[2:] == [
+        "generator.diffaugment=[translation]",
+        "task.optimizer.betas=[0.0,0.99]",
+    ]
+    # the gate failed: the 64-px recipe keeps its noise off
+    base = compose("train", ["task=gan", "generator=dcgan64"]).generator
+    assert base.noise_inputs is False and base.output_noise is False
+
+
+def test_the_noise_probes_read_their_rows_and_differences_from_the_jsons():
+    text = noise_text()
+    names = re.findall(r"\| `(steps_[a-z0-9_]+)` \| \d", text)
+    assert {"steps_dcgan64_t_rerun", "steps_dcgan64_tn", "steps_dcgan64_to"} <= set(names)
+    for name in names:
+        assert " ".join(probe_row(name).split()) in text, name
+    runs = (*NOISE_PROBES, "steps_dcgan64_t_b0")
+    fid = {n: [m["train"]["fid"] for m in load(n)["milestones"]] for n in runs}
+    base = fid["steps_dcgan64_t_rerun"]
+    # the re-run repeats the earlier run exactly, grids included
+    assert base == [m["train"]["fid"] for m in load("steps_dcgan64_t")["milestones"]]
+    for steps in (600, 1500):
+        grid = f"steps_dcgan64_t{{}}_{steps}steps.png"
+        samples = RESULTS / "samples"
+        assert (samples / grid.format("")).read_bytes() == (
+            samples / grid.format("_rerun")
+        ).read_bytes()
+    first, again = (load(n)["milestones"][0] for n in ("steps_dcgan64_t", "steps_dcgan64_t_rerun"))
+    assert f"({first['ms_per_step']:.1f} against {again['ms_per_step']:.1f} ms/step at 600)" in text
+    tn, to, b0 = fid["steps_dcgan64_tn"], fid["steps_dcgan64_to"], fid["steps_dcgan64_t_b0"]
+    assert f"FID {tn[1]:.1f} against {base[1]:.1f} at 1500 steps (+{tn[1] - base[1]:.1f})" in text
+    tn1, base1 = fid["steps_dcgan64_tn_seed1"], fid["steps_dcgan64_t_seed1"]
+    assert f"seed 1 {tn1[1]:.1f} against {base1[1]:.1f} (+{tn1[1] - base1[1]:.1f})" in text
+    assert (
+        f"the baseline to {base1[0]:.1f} at 600 steps and {base1[1]:.1f} at 1500 (seed 0: "
+        f"{base[0]:.1f} and {base[1]:.1f})" in text
+    )
+    assert f"output noise: {to[1]:.1f} (+{to[1] - base[1]:.1f})" in text
+    assert f"({b0[0]:.1f} against {base[0]:.1f} at 600 steps)" in text
+    assert f"({b0[1]:.1f} against {base[1]:.1f})" in text
+    noisy, plain = (load(n)["milestones"][1] for n in ("steps_dcgan64_tn", "steps_dcgan64_t_rerun"))
+    assert f"({noisy['ms_per_step']:.1f} against {plain['ms_per_step']:.1f} ms)" in text
+    assert min(tn[1], to[1], b0[1]) > base[1]  # no probe is ahead at 1500 steps: no curve
+    assert tn1[1] > base1[1]
+
+
+def test_the_grain_oracle_and_texture_stand_ins_read_their_numbers_from_the_jsons():
+    text = noise_text()
+    record = load("steps_dcgan64_t_grain")
+    for m in record["milestones"]:
+        g = {**m, "train": m["train_grain"], "test": m["test_grain"]}
+        row = (
+            f"| {m['batches']} | {judged_cell(record, m, 'train')} | "
+            f"{judged_cell(record, g, 'train')} | {number(g['train']['precision'])} / "
+            f"{number(g['train']['recall'])} | {judged_cell(record, m, 'test')} | "
+            f"{judged_cell(record, g, 'test')} |"
+        )
+        assert row in text, row
+    assert [m["train"]["fid"] for m in record["milestones"]] == [
+        m["train"]["fid"] for m in load("steps_dcgan64_t_rerun")["milestones"]
+    ]
+    (early, late) = record["milestones"]
+    plain, grainy = late["train"]["fid"], late["train_grain"]["fid"]
+    assert f"buys {plain - grainy:.1f} FID ({plain:.1f} to {grainy:.1f})" in text
+    assert f"costs {early['train_grain']['fid'] - early['train']['fid']:.1f} at 600 steps" in text
+
+    texture = load("texture")
+    for reference, label in (("train", "train people"), ("test", "test people")):
+        for stand_in, s in texture["references"][reference].items():
+            grain = "" if s["grain_sigma"] is None else f"{s['grain_sigma']:.2f}"
+            row = (
+                f"| {label} | {stand_in} | {s['fid']:.1f} ({s['fid_over_floor']:.2f}x) | "
+                f"{s['precision']:.3f} | {s['recall']:.3f} | {s['density']:.3f} | "
+                f"{s['coverage']:.3f} | {grain} |"
+            )
+            assert " ".join(row.split()) in text, row
+    none, half = (texture["references"]["train"][k] for k in ("noise x0", "noise x0.5"))
+    assert (
+        f"score FID {none['fid']:.1f}, {none['fid_over_floor']:.2f}x the floor, recall "
+        f"{none['recall']:.3f}" in text
+    )
+    assert f"{half['fid']:.1f} ({half['fid_over_floor']:.2f}x), recall {half['recall']:.3f}" in text
+    assert f"({none['precision']:.3f} without any noise)" in text
+
+    grids = load("grain_noise")["grids"]
+    cells = re.findall(r"\| `([a-z0-9_.]+\.png)` \| ([0-9.]+)", text)
+    assert len(cells) == len(grids) == 12
+    for name, value in cells:
+        assert f"{grids[name]['sigma_median']:.2f}" == value, name
+    gan = [grids[f"steps_dcgan64_{n}_1500steps.png"]["sigma_median"] for n in ("t_rerun", "tn")]
+    real = grids["real_train_people.png"]["sigma_median"]
+    assert f"{gan[0]:.2f} to {gan[1]:.2f} against the renders' {real:.2f}" in text
+
+
+def test_the_3000_step_pair_reads_its_rows_from_the_jsons():
+    text = noise_text()
+    grains = load("grain_steps3000")["grids"]
+    fids = []
+    arms = (("steps3000_dcgan64_t", []), ("steps3000_dcgan64_tn", ["generator.noise_inputs=true"]))
+    for name, extra in arms:
+        record = load(name)
+        assert record["overrides"][2:] == ["generator.diffaugment=[translation]", *extra]
+        (m,) = record["milestones"]
+        assert (m["milestone_steps"], m["train"]["n_fake"]) == (3000, 500)
+        grain = grains[f"{name}_3000steps.png"]["sigma_median"]
+        row = (
+            f"| `{name}` | {m['ms_per_step']:.1f} | {judged_cell(record, m, 'train')} | "
+            f"{number(m['train']['precision'])} / {number(m['train']['recall'])} | "
+            f"{judged_cell(record, m, 'test')} | {grain:.2f} |"
+        )
+        assert row in text, row
+        fids.append((m["train"]["fid"], m["test"]["fid"]))
+    (base, base_test), (noisy, noisy_test) = fids
+    assert f"A tie ({noisy - base:.1f} FID apart against the training people, " in text
+    assert noisy > base and noisy_test < base_test
+    assert f"{base_test - noisy_test:.1f} the other way against the test people)" in text

@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from _fit import fit_one_epoch
+from fakearena.models.generators.dcgan import dcgan
 from fakearena.models.generators.mlp_gan import mlp_gan
 from fakearena.models.generators.sngan import sngan
 from fakearena.tasks.gan import GANTask, TrainingDivergedError, image_grid
@@ -49,6 +50,11 @@ def changed(before: list[torch.Tensor], module: torch.nn.Module) -> bool:
 NETS = {
     "mlp": lambda: mlp_gan(channels=1, image_size=16),
     "sngan": lambda: sngan(channels=1, image_size=16, g_width=8, d_width=8),
+    # noise weights start at 0: they must learn from the first step too, and the EMA keep them
+    "dcgan_noise": lambda: dcgan(
+        channels=1, image_size=16, g_width=8, d_width=8, ema_decay=0.9, noise_inputs=True,
+        output_noise=True,
+    ),
 }
 
 

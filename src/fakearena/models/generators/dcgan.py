@@ -20,6 +20,7 @@ from fakearena.models.generators.blocks import downsampling_layers
 from fakearena.models.generators.diffaugment import DiffAugment
 from fakearena.models.generators.encoder import ConvEncoder
 from fakearena.models.generators.gan_pair import GANPair, check_image_size
+from fakearena.models.generators.noise_inputs import NoiseInput, noise_maps
 from fakearena.models.generators.resolution import Downsampled, Upsampled
 
 
@@ -30,27 +31,57 @@ def _stage_widths(width: int, image_size: int) -> list[int]:
 
 
 class DCGANGenerator(nn.Module):
-    """z (B, latent_dim) -> images (B, C, S, S) in [-1, 1]."""
+    """z (B, latent_dim) -> images (B, C, S, S) in [-1, 1].
 
-    def __init__(self, latent_dim: int, channels: int, image_size: int, width: int = 64):
+    `noise_inputs` adds a `NoiseInput` after each hidden block's BatchNorm (4x4 up to S/2),
+    before its ReLU: one per-pixel noise map scaled per channel, the weights starting at 0.
+    `output_noise` adds one to the image before the Tanh, with an independent map per colour
+    channel: per-pixel grain at the full size, which the hidden maps (at most S/2, spread by
+    the last 4x4 transposed convolution) cannot draw.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        channels: int,
+        image_size: int,
+        width: int = 64,
+        noise_inputs: bool = False,
+        output_noise: bool = False,
+    ):
         super().__init__()
         widths = _stage_widths(width, image_size)
+        hidden = [(1, 4 * 2**i) for i in range(len(widths))] if noise_inputs else []
+        self.noise_shapes = hidden + ([(channels, image_size)] if output_noise else [])
+        noise = (lambda w: [NoiseInput(w)]) if noise_inputs else (lambda w: [])
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
             nn.BatchNorm2d(widths[0]),
+            *noise(widths[0]),
             nn.ReLU(True),
         ]
         for width_in, width_out in itertools.pairwise(widths):
             layers += [
                 nn.ConvTranspose2d(width_in, width_out, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(width_out),
+                *noise(width_out),
                 nn.ReLU(True),
             ]
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [
+            nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False),
+            *([NoiseInput(channels)] if output_noise else []),
+            nn.Tanh(),
+        ]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z[:, :, None, None])
+        x = z[:, :, None, None]
+        if not self.noise_shapes:
+            return self.net(x)
+        maps = iter(noise_maps(z, self.noise_shapes, self.training))
+        for layer in self.net:
+            x = layer(x, next(maps)) if isinstance(layer, NoiseInput) else layer(x)
+        return x
 
 
 class DCGANDiscriminator(nn.Module):
@@ -88,13 +119,17 @@ def dcgan(
     work_size: int | None = None,
     encoder_width: int | None = None,
     diffaugment: Sequence[str] | None = None,
+    noise_inputs: bool = False,
+    output_noise: bool = False,
 ) -> GANPair:
     """DCGAN for `channels` x `image_size`^2 images (image_size a power of two >= 16).
 
     `work_size` (a power of two < image_size) makes both networks work at that size, the
     images upsampled to image_size (see `fakearena.models.generators.resolution`).
     `encoder_width` adds a `ConvEncoder` of that width (at the work size), so the task can
-    pre-train G as a VAE decoder; `diffaugment` names DiffAugment policies for D's inputs.
+    pre-train G as a VAE decoder; `diffaugment` names DiffAugment policies for D's inputs;
+    `noise_inputs` gives G per-pixel noise inputs after its hidden blocks and `output_noise`
+    one on its image (`fakearena.models.generators.noise_inputs`).
     """
     size = check_image_size(image_size, 16, "dcgan")
     work = size if work_size is None else check_image_size(work_size, 16, "dcgan work_size")
@@ -103,7 +138,20 @@ def dcgan(
             f"generator.work_size={work} is larger than the image size {size}; set it to a "
             "smaller power of two (e.g. 32) or null"
         )
-    generator: nn.Module = DCGANGenerator(int(latent_dim), int(channels), work, int(g_width))
+    for key, value in (("noise_inputs", noise_inputs), ("output_noise", output_noise)):
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"generator.{key}={value!r}; set it to true (per-pixel noise inputs in G) or "
+                "false"
+            )
+    generator: nn.Module = DCGANGenerator(
+        int(latent_dim),
+        int(channels),
+        work,
+        int(g_width),
+        noise_inputs=noise_inputs,
+        output_noise=output_noise,
+    )
     discriminator: nn.Module = DCGANDiscriminator(int(channels), work, int(d_width))
     generator.apply(init_dcgan_weights)
     discriminator.apply(init_dcgan_weights)
