@@ -50,6 +50,7 @@ LABELS = {
     "arena_ppb8_instance_ssim": "round two: 8 people x 5 faces, instance norm, DSSIM",
     "arena_ssim": "arena until round two, with DSSIM (`task.ssim_weight=0.5`)",
     "masked64_ppb8_instance": "masked64, 8 people x 5 faces, instance norm in the decoders",
+    "arena_ppb8_instance_ssim_adv0.03": "round two + latent identity adversary 0.03",
     "arena_ppb8_instance_ssim_adv0.1": "round two + latent identity adversary 0.1",
     "arena_ppb8_instance_ssim_adv0.3": "round two + latent identity adversary 0.3",
     "arena_ppb8_instance_ssim_adv1": "round two + latent identity adversary 1",

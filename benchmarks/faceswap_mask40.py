@@ -89,6 +89,7 @@ RECIPES: dict[str, list[str]] = {
 # a latent identity adversary (`adv`) and the swap identity loss (`swapid`) at their weights
 _ARENA_NOW = RECIPES["arena_ppb8_instance_ssim"]
 for _name, _overrides in {
+    "adv0.03": ["task.latent_adversary_weight=0.03"],
     "adv0.1": ["task.latent_adversary_weight=0.1"],
     "adv0.3": ["task.latent_adversary_weight=0.3"],
     "adv1": ["task.latent_adversary_weight=1.0"],
