@@ -56,6 +56,10 @@ LABELS = {
     "arena_ppb8_instance_ssim_adv1": "round two + latent identity adversary 1",
     "arena_ppb8_instance_ssim_tseed1": "round two, augmentations of task.seed=1",
     "arena_ppb8_instance_ssim_adv0.1_tseed1": "round two + adversary 0.1, task.seed=1",
+    "arena_ppb8_instance_ssim_adv0.03_tseed1": "round two + adversary 0.03, task.seed=1",
+    "arena_ppb8_instance_ssim_adv0.1_swapid0.01_tseed1": (
+        "**arena now**, task.seed=1"
+    ),
     "arena_ppb8_instance_ssim_swapid0.01": "round two + swap ID loss 0.01",
     "arena_ppb8_instance_ssim_swapid0.1": "round two + swap ID loss 0.1",
     "arena_ppb8_instance_ssim_swapid1": "round two + swap ID loss 1",
