@@ -206,23 +206,33 @@ def test_no_terms_when_both_weights_are_zero_and_the_latent_shape_is_the_encoder
     assert math.isclose(terms.adversary_weight, 0.5)
 
 
-@pytest.fixture(scope="module")
-def identity_run(tmp_path_factory) -> Path:
-    faces = make_identity_manifest(tmp_path_factory.mktemp("faces"))
-    run_dir = tmp_path_factory.mktemp("run") / "faceswap"
-    result = run_cli(
+def train_tiny(task: str, faces: Path, run_dir: Path, *overrides: str):
+    """One fast_dev_run of a tiny two-person face swap with `overrides`; the CLI's result."""
+    return run_cli(
         "train",
-        "task=faceswap",
+        f"task={task}",
         "data=manifest",
         f"data.manifests=[{faces}]",
         f"data.image_size={SIZE}",
         "data.batch_size=8",
         "generator.width=8",
         "task.identities=[p0,p1]",
-        "task.latent_adversary_weight=0.1",
-        "task.swap_identity_weight=1.0",
+        *overrides,
         "debug=fast_dev_run",
         f"hydra.run.dir={run_dir}",
+    )
+
+
+@pytest.fixture(scope="module")
+def identity_run(tmp_path_factory) -> Path:
+    faces = make_identity_manifest(tmp_path_factory.mktemp("faces"))
+    run_dir = tmp_path_factory.mktemp("run") / "faceswap"
+    result = train_tiny(
+        "faceswap",
+        faces,
+        run_dir,
+        "task.latent_adversary_weight=0.1",
+        "task.swap_identity_weight=1.0",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
@@ -254,19 +264,12 @@ def test_a_run_records_the_terms_and_its_checkpoint_swaps_with_or_without_them(
 
 def test_the_learned_mask_recipe_trains_with_the_terms(tmp_path: Path):
     faces = make_identity_manifest(tmp_path / "faces")
-    result = run_cli(
-        "train",
-        "task=faceswap_masked",
-        "data=manifest",
-        f"data.manifests=[{faces}]",
-        f"data.image_size={SIZE}",
-        "data.batch_size=8",
-        "generator.width=8",
-        "task.identities=[p0,p1]",
+    result = train_tiny(
+        "faceswap_masked",
+        faces,
+        tmp_path / "run",
         "task.latent_adversary_weight=0.1",
         "task.swap_identity_weight=0.01",
-        "debug=fast_dev_run",
-        f"hydra.run.dir={tmp_path / 'run'}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = read_results(tmp_path / "run")["metrics"]
