@@ -107,6 +107,17 @@ for _name in ("adv0.1", "adv0.03", "adv0.1_swapid0.01"):
         *RECIPES[f"arena_ppb8_instance_ssim_{_name}"],
         "task.seed=1",
     ]
+# where the identity terms have room: a wider network (32 channels, about 4x the compute an
+# epoch) and the 64-px learned-mask network, each with the latent adversary
+RECIPES["arena_ppb8_instance_ssim_adv0.1_w32"] = [
+    *RECIPES["arena_ppb8_instance_ssim_adv0.1"],
+    "generator.width=32",
+]
+RECIPES["masked64_ppb8_instance_ssim_adv0.1"] = [
+    *RECIPES["masked64_ppb8_instance"],
+    "task.ssim_weight=0.5",
+    "task.latent_adversary_weight=0.1",
+]
 METRICS = (
     "truth_psnr",
     "truth_ssim",
