@@ -69,6 +69,24 @@ def make_identity_manifest(
     return write_manifest(Manifest(pd.DataFrame(rows), card, root), root / "faces.csv")
 
 
+def train_tiny(task: str, faces: Path, run_dir: Path, *overrides: str, size: int = SIZE):
+    """One fast_dev_run of a tiny two-person `task` (faceswap or faceswap_masked) on the
+    people p0 and p1 of `faces` (`size` pixels) with `overrides`; the CLI's result."""
+    return run_cli(
+        "train",
+        f"task={task}",
+        "data=manifest",
+        f"data.manifests=[{faces}]",
+        f"data.image_size={size}",
+        "data.batch_size=8",
+        "generator.width=8",
+        "task.identities=[p0,p1]",
+        *overrides,
+        "debug=fast_dev_run",
+        f"hydra.run.dir={run_dir}",
+    )
+
+
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory) -> Path:
     return make_identity_manifest(tmp_path_factory.mktemp("faces"))
@@ -165,18 +183,7 @@ def test_reconstruction_mse_falls_over_a_few_dozen_steps(faces: Path):
 @pytest.fixture(scope="module")
 def trained_run(faces: Path, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("run") / "faceswap"
-    result = run_cli(
-        "train",
-        "task=faceswap",
-        "data=manifest",
-        f"data.manifests=[{faces}]",
-        f"data.image_size={SIZE}",
-        "data.batch_size=8",
-        "generator.width=8",
-        "task.identities=[p0,p1]",
-        "debug=fast_dev_run",
-        f"hydra.run.dir={run_dir}",
-    )
+    result = train_tiny("faceswap", faces, run_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
 

@@ -25,9 +25,7 @@ from fakearena.tasks.faceswap_identity import (
     identity_terms,
     reverse_gradient,
 )
-from test_faceswap import SIZE, make_identity_manifest
-
-from conftest import run_cli
+from test_faceswap import SIZE, make_identity_manifest, train_tiny
 
 FACE = EllipseMask(center=(0.5, 0.5), axes=(0.48, 0.58), feather=0.3)
 
@@ -204,23 +202,6 @@ def test_no_terms_when_both_weights_are_zero_and_the_latent_shape_is_the_encoder
     latent = net.encode(torch.rand(2, 3, 32, 32))
     assert terms.adversary(latent).shape == (2, 3) and terms.classifier is None
     assert math.isclose(terms.adversary_weight, 0.5)
-
-
-def train_tiny(task: str, faces: Path, run_dir: Path, *overrides: str):
-    """One fast_dev_run of a tiny two-person face swap with `overrides`; the CLI's result."""
-    return run_cli(
-        "train",
-        f"task={task}",
-        "data=manifest",
-        f"data.manifests=[{faces}]",
-        f"data.image_size={SIZE}",
-        "data.batch_size=8",
-        "generator.width=8",
-        "task.identities=[p0,p1]",
-        *overrides,
-        "debug=fast_dev_run",
-        f"hydra.run.dir={run_dir}",
-    )
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from fakearena.tasks.faceswap import FaceSwapTask
 from fakearena.tasks.faceswap_loss_weights import LossWeights
 from fakearena.tasks.faceswap_losses import reconstruction_loss
 from fakearena.tasks.faceswap_mask import MaskTargets, mask_loss
-from test_faceswap import make_identity_manifest
+from test_faceswap import make_identity_manifest, train_tiny
 
 from conftest import run_cli
 
@@ -232,18 +232,7 @@ def masked_run(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("faces64")
     faces = make_identity_manifest(root, size=SIZE)
     run_dir = tmp_path_factory.mktemp("run") / "masked"
-    result = run_cli(
-        "train",
-        "task=faceswap_masked",
-        "data=manifest",
-        f"data.manifests=[{faces}]",
-        f"data.image_size={SIZE}",
-        "data.batch_size=8",
-        "generator.width=8",
-        "task.identities=[p0,p1]",
-        "debug=fast_dev_run",
-        f"hydra.run.dir={run_dir}",
-    )
+    result = train_tiny("faceswap_masked", faces, run_dir, size=SIZE)
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir, faces
 
