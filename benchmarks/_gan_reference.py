@@ -17,6 +17,7 @@ keyed by everything that draws the images and by the weights hash.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -25,6 +26,16 @@ import torch
 
 from fakearena.metrics.reference import default_cache_dir, read_cache
 from fakearena.utils.io import atomic_path, sha256_bytes
+
+
+def reference_parser(doc: str, out: Path) -> argparse.ArgumentParser:
+    """The options every scoring against a reference takes: N, seed, threads, output folder."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--n", type=int, default=500, help="faces scored against N real ones")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=out)
+    return parser
 
 
 def split_people(n_identities: int, seed: int, split: str) -> list[int]:

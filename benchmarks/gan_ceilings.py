@@ -19,14 +19,18 @@ Writes benchmarks/results/gan_quality/ceilings.json and prints the table.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from benchmarks._common import machine_info, print_table, write_json
-from benchmarks._gan_reference import reference_features, render_people, split_people
+from benchmarks._gan_reference import (
+    reference_features,
+    reference_parser,
+    render_people,
+    split_people,
+)
 from fakearena.metrics.quality import floor_rows, sample_quality
 from fakearena.metrics.reference import subset
 from fakearena.tasks.gan_eval import inception_features
@@ -36,12 +40,8 @@ SCORES = ("fid", "kid", "precision", "recall", "density", "coverage")
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=500)
+    parser = reference_parser(__doc__, OUT)
     parser.add_argument("--smaller", type=int, nargs="*", default=[200, 120, 60])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     n, seed = args.n, args.seed

@@ -16,7 +16,6 @@ Writes OUT/texture.json (OUT defaults to benchmarks/results/gan_quality) and pri
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 import torch
 
 from benchmarks._common import machine_info, print_table, write_json
-from benchmarks._gan_reference import reference_features, split_people
+from benchmarks._gan_reference import reference_features, reference_parser, split_people
 from benchmarks.gan_grain import noise_sigma
 from benchmarks.gan_quality import REFERENCES, SCORES
 from fakearena.metrics.quality import floor_rows, sample_quality
@@ -61,12 +60,8 @@ def grain(images: torch.Tensor) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=500)
+    parser = reference_parser(__doc__, OUT)
     parser.add_argument("--noise-scale", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     n, seed = args.n, args.seed
