@@ -97,6 +97,15 @@ for _name, _overrides in {
     "swapid0.1": ["task.swap_identity_weight=0.1"],
     "swapid1": ["task.swap_identity_weight=1.0"],
     "adv0.1_swapid0.01": ["task.latent_adversary_weight=0.1", "task.swap_identity_weight=0.01"],
+    # the swap classifier behind a 1-pixel Gaussian low-pass (pixel speckle cannot fool it)
+    **{
+        f"adv0.1_swapid{w}_blur1": [
+            "task.latent_adversary_weight=0.1",
+            f"task.swap_identity_weight={w}",
+            "task.swap_identity_blur=1.0",
+        ]
+        for w in ("0.01", "0.1", "1")
+    },
 }.items():
     RECIPES[f"arena_ppb8_instance_ssim_{_name}"] = [*_ARENA_NOW, *_overrides]
 # a second draw of the training's augmentations (task.seed; the data, its split and the

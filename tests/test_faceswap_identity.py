@@ -22,7 +22,9 @@ from fakearena.tasks.faceswap import FaceSwapTask
 from fakearena.tasks.faceswap_identity import (
     IdentityTerms,
     donors_in_batch,
+    gaussian_taps,
     identity_terms,
+    low_pass,
     reverse_gradient,
 )
 from test_faceswap import SIZE, make_identity_manifest, train_tiny
@@ -38,7 +40,9 @@ def _cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> float:
     return float(-log_p[np.arange(len(z)), target.numpy()].mean())
 
 
-def _terms(adversary: float = 0.0, swap: float = 0.0, people: int = 4) -> IdentityTerms:
+def _terms(
+    adversary: float = 0.0, swap: float = 0.0, people: int = 4, blur: float = 0.0
+) -> IdentityTerms:
     mask = torch.from_numpy(FACE.render(16, 16)).float()[None, None]
     return IdentityTerms(
         latent_shape=(6, 4, 4),
@@ -47,6 +51,7 @@ def _terms(adversary: float = 0.0, swap: float = 0.0, people: int = 4) -> Identi
         face_mask=mask,
         latent_adversary_weight=adversary,
         swap_identity_weight=swap,
+        swap_identity_blur=blur,
     )
 
 
@@ -175,11 +180,46 @@ def test_the_swap_term_alone_moves_swaps_towards_being_named_as_the_donor():
         ({"swap_identity_weight": -1}, r"task.swap_identity_weight=-1 must be >= 0"),
         ({"swap_identity_weight": float("nan")}, r"task.swap_identity_weight=nan must be >= 0"),
         ({"latent_adversary_weight": "high"}, r"task.latent_adversary_weight='high' must be a"),
+        ({"swap_identity_blur": -1.0}, r"task.swap_identity_blur=-1.0 must be >= 0"),
+        (
+            {"swap_identity_weight": 0.1, "swap_identity_blur": 12},
+            r"task.swap_identity_blur=12 pixels reaches past the 32-pixel faces",
+        ),
     ],
 )
 def test_bad_weights_are_config_errors_naming_the_key(options: dict, message: str):
     with pytest.raises(ConfigError, match=message):
         FaceSwapTask(net=FaceSwapAE(image_size=32, n_decoders=2, width=8), **options)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.6, 1.0, 2.5])
+def test_the_low_pass_is_scipys_gaussian_filter(sigma: float):
+    from scipy.ndimage import gaussian_filter
+
+    images = torch.rand(2, 3, 16, 20, generator=torch.Generator().manual_seed(1))
+    ours = low_pass(images, gaussian_taps(sigma)).numpy()
+    theirs = gaussian_filter(images.numpy(), (0, 0, sigma, sigma), mode="mirror", truncate=3.0)
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
+def test_the_blurred_classifier_cannot_see_pixel_speckle_but_sees_colour():
+    speckle = (torch.arange(16)[:, None] + torch.arange(16)[None, :]) % 2 * 0.2 - 0.1
+    faces = 0.5 + torch.zeros(1, 3, 16, 16)
+    plain, blurred = _terms(swap=1.0), _terms(swap=1.0, blur=1.0)
+    for terms in (plain, blurred):
+        assert terms.classifier_view(faces + speckle).shape == (1, 3, 16, 16)
+    # the checkerboard reaches the plain classifier whole, the blurred one at < 2% of it
+    change = plain.classifier_view(faces + speckle) - plain.classifier_view(faces)
+    assert change.abs().max() == pytest.approx(0.1 * plain.face_mask.max().item(), rel=1e-5)
+    change = blurred.classifier_view(faces + speckle) - blurred.classifier_view(faces)
+    assert change.abs().max() < 0.02 * 0.1
+    # a colour shift passes the blur as it is
+    red = faces.clone()
+    red[:, 0] += 0.2
+    torch.testing.assert_close(
+        blurred.classifier_view(red) - blurred.classifier_view(faces),
+        0.2 * blurred.face_mask.expand(1, 3, 16, 16) * torch.tensor([1.0, 0, 0])[:, None, None],
+    )
 
 
 def test_the_swap_term_needs_one_decoder_per_person_and_two_people_a_batch():

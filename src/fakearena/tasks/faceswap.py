@@ -120,6 +120,8 @@ class FaceSwapTask(Task):
             classifier reaching the encoder (0: off; `fakearena.tasks.faceswap_identity`).
         swap_identity_weight: weight of the swaps' cross entropy to their donors under an
             identity classifier trained in the run on the real training faces (0: off).
+        swap_identity_blur: std in pixels of a Gaussian low-pass before that classifier, on
+            real faces and swaps alike (0: none).
         crop: center, size of the box the network sees (`FaceCrop`; None: the whole image).
         blend: how generated swaps are pasted back (`fakearena.generation.blend.blend_options`).
         augment: warp_points, warp_scale, rotation, zoom, shift, flip (see
@@ -156,6 +158,7 @@ class FaceSwapTask(Task):
         mask_loss_weight: float = 1.0,
         latent_adversary_weight: float = 0.0,
         swap_identity_weight: float = 0.0,
+        swap_identity_blur: float = 0.0,
         crop: Mapping[str, Any] | None = None,
         blend: Mapping[str, Any] | None = None,
         augment: Mapping[str, Any] | None = None,
@@ -212,7 +215,12 @@ class FaceSwapTask(Task):
             raise ConfigError(f"task.lr_schedule={lr_schedule!r}; use one of {list(LR_SCHEDULES)}")
         reconstruction_loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), loss, ssim_weight)
         self.identity_terms = identity_terms(
-            net, int(n_identities), fallback, latent_adversary_weight, swap_identity_weight
+            net,
+            int(n_identities),
+            fallback,
+            latent_adversary_weight,
+            swap_identity_weight,
+            swap_identity_blur,
         )
         self.val_buffer, self.test_buffer = metric_buffer(), metric_buffer()
         self.init_summary: dict[str, tuple[float, int]] = {}

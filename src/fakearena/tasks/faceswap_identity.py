@@ -19,7 +19,10 @@ terms from the literature push against that:
   learn to call every swap its donor).
 
 Both classifiers see the network's view (the face crop); the swap classifier sees it through
-the face ellipse of `task.loss_weights` (what a swap pastes back). They learn only the run's
+the face ellipse of `task.loss_weights` (what a swap pastes back), after a Gaussian low-pass
+of `swap_identity_blur` pixels when that is > 0: a generator cannot then fool it with pixel
+speckle (an adversarial pattern) and must move what survives the blur: colours, shapes, the
+layout of the features. They learn only the run's
 training faces. Their weights are part of the task's state (saved in the checkpoint) but not
 needed to swap. Validation records how well each names held-out faces (`val/latent_id_top1`,
 `val/id_classifier_top1`) and how often the classifier names a held-out swap as its donor
@@ -71,6 +74,31 @@ def check_weight(value: float, key: str) -> float:
     if not weight >= 0:  # also refuses NaN
         raise ConfigError(f"task.{key}={value} must be >= 0 (0: off)")
     return weight
+
+
+def gaussian_taps(sigma: float, truncate: float = 3.0) -> torch.Tensor:
+    """The normalised 1-D Gaussian of std `sigma` pixels, radius `int(truncate*sigma + 0.5)`
+    (scipy.ndimage.gaussian_filter's taps); `[1.]` for sigma 0."""
+    radius = int(truncate * sigma + 0.5)
+    if radius == 0:
+        return torch.ones(1)
+    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    taps = torch.exp(-0.5 * (x / sigma) ** 2)
+    return (taps / taps.sum()).float()
+
+
+def low_pass(images: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    """(B,C,H,W) `images` blurred by the separable `taps` along both axes, each channel on its
+    own, edges mirrored (scipy's mode='mirror')."""
+    radius = len(taps) // 2
+    if radius == 0:
+        return images
+    channels = images.shape[1]
+    taps = taps.to(images)
+    rows = taps.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
+    cols = taps.view(1, 1, -1, 1).expand(channels, 1, -1, 1)
+    out = F.conv2d(F.pad(images, (radius, radius, 0, 0), mode="reflect"), rows, groups=channels)
+    return F.conv2d(F.pad(out, (0, 0, radius, radius), mode="reflect"), cols, groups=channels)
 
 
 def latent_classifier(shape: tuple[int, ...], n_people: int) -> nn.Sequential:
@@ -131,6 +159,8 @@ class IdentityTerms(nn.Module):
             adversary).
         swap_identity_weight: weight of the swaps' cross entropy to their donors (0: no
             classifier).
+        swap_identity_blur: std in pixels of the Gaussian low-pass everything the swap
+            classifier sees goes through (0: none).
     """
 
     def __init__(
@@ -142,6 +172,7 @@ class IdentityTerms(nn.Module):
         face_mask: torch.Tensor,
         latent_adversary_weight: float = 0.0,
         swap_identity_weight: float = 0.0,
+        swap_identity_blur: float = 0.0,
     ):
         super().__init__()
         self.adversary_weight = check_weight(latent_adversary_weight, "latent_adversary_weight")
@@ -151,6 +182,15 @@ class IdentityTerms(nn.Module):
             self.adversary = latent_classifier(latent_shape, n_people)
         self.classifier = face_classifier(face_size, n_people) if self.swap_weight else None
         self.register_buffer("face_mask", face_mask.detach().float(), persistent=False)
+        blur = check_weight(swap_identity_blur, "swap_identity_blur")
+        taps = gaussian_taps(blur)
+        if len(taps) // 2 >= face_size:
+            raise ConfigError(
+                f"task.swap_identity_blur={swap_identity_blur} pixels reaches past the "
+                f"{face_size}-pixel faces the classifier sees; use a blur under {face_size / 3:g}"
+            )
+        self.blur = blur
+        self.register_buffer("blur_taps", taps, persistent=False)
         self.val_buffer = RowBuffer(VAL_COLUMNS)
 
     @property
@@ -167,11 +207,15 @@ class IdentityTerms(nn.Module):
                 "task.swap_identity_weight=0)"
             )
 
+    def classifier_view(self, faces: torch.Tensor) -> torch.Tensor:
+        """What the swap classifier sees of `faces`: low-passed, then through the face mask."""
+        return low_pass(faces, self.blur_taps) * self.face_mask
+
     def frozen_classifier(self, faces: torch.Tensor) -> torch.Tensor:
         """The classifier's logits of `faces` with its parameters detached: gradients reach
         the faces (the generator), never the classifier."""
         params = {name: p.detach() for name, p in self.classifier.named_parameters()}
-        return functional_call(self.classifier, params, (faces * self.face_mask,))
+        return functional_call(self.classifier, params, (self.classifier_view(faces),))
 
     def losses(
         self,
@@ -198,7 +242,7 @@ class IdentityTerms(nn.Module):
             logged["latent_id_ce"] = ce.detach()
             logged["latent_id_top1"] = named(logits, identities).mean()
         if self.classifier is not None:
-            real = self.classifier(faces.detach() * self.face_mask)
+            real = self.classifier(self.classifier_view(faces.detach()))
             real_ce = F.cross_entropy(real.float(), identities)
             donors = donors_in_batch(identities, generator)
             swaps = torch.empty_like(faces)
@@ -259,6 +303,7 @@ def identity_terms(
     face: EllipseMask,
     latent_adversary_weight: float,
     swap_identity_weight: float,
+    swap_identity_blur: float = 0.0,
 ) -> IdentityTerms | None:
     """The identity terms of a face-swap network (None when both weights are 0).
 
@@ -268,9 +313,11 @@ def identity_terms(
         face: the face region the swap classifier looks through (what a swap pastes back).
         latent_adversary_weight: `task.latent_adversary_weight`.
         swap_identity_weight: `task.swap_identity_weight`.
+        swap_identity_blur: `task.swap_identity_blur` (pixels of the network's view).
     """
     adversary_weight = check_weight(latent_adversary_weight, "latent_adversary_weight")
     swap_weight = check_weight(swap_identity_weight, "swap_identity_weight")
+    check_weight(swap_identity_blur, "swap_identity_blur")
     if not adversary_weight and not swap_weight:
         return None
     if swap_weight and net.n_decoders < 2:
@@ -292,4 +339,5 @@ def identity_terms(
         face_mask=torch.from_numpy(face.render(size, size)).float()[None, None],
         latent_adversary_weight=adversary_weight,
         swap_identity_weight=swap_weight,
+        swap_identity_blur=swap_identity_blur,
     )
