@@ -106,12 +106,21 @@ for _name, _overrides in {
         ]
         for w in ("0.01", "0.1", "1")
     },
+    # the swap classifier also learns swaps as a class of their own (it adapts, AC-GAN style)
+    **{
+        f"adv0.1_swapid{w}_fake": [
+            "task.latent_adversary_weight=0.1",
+            f"task.swap_identity_weight={w}",
+            "task.swap_identity_fake_class=true",
+        ]
+        for w in ("0.01", "0.1")
+    },
 }.items():
     RECIPES[f"arena_ppb8_instance_ssim_{_name}"] = [*_ARENA_NOW, *_overrides]
 # a second draw of the training's augmentations (task.seed; the data, its split and the
 # network's initial weights stay those of the arena's seed): how much a point moves by chance
 RECIPES["arena_ppb8_instance_ssim_tseed1"] = [*_ARENA_NOW, "task.seed=1"]
-for _name in ("adv0.1", "adv0.03", "adv0.1_swapid0.01"):
+for _name in ("adv0.1", "adv0.03", "adv0.1_swapid0.01", "adv0.1_swapid0.01_blur1"):
     RECIPES[f"arena_ppb8_instance_ssim_{_name}_tseed1"] = [
         *RECIPES[f"arena_ppb8_instance_ssim_{_name}"],
         "task.seed=1",

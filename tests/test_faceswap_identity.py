@@ -41,7 +41,11 @@ def _cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> float:
 
 
 def _terms(
-    adversary: float = 0.0, swap: float = 0.0, people: int = 4, blur: float = 0.0
+    adversary: float = 0.0,
+    swap: float = 0.0,
+    people: int = 4,
+    blur: float = 0.0,
+    fake_class: bool = False,
 ) -> IdentityTerms:
     mask = torch.from_numpy(FACE.render(16, 16)).float()[None, None]
     return IdentityTerms(
@@ -52,6 +56,7 @@ def _terms(
         latent_adversary_weight=adversary,
         swap_identity_weight=swap,
         swap_identity_blur=blur,
+        swap_identity_fake_class=fake_class,
     )
 
 
@@ -173,6 +178,56 @@ def test_the_swap_term_alone_moves_swaps_towards_being_named_as_the_donor():
     assert swap_ce[-1] < swap_ce[0] - 0.1 and named[0] < 0.5 and named[-1] == 1.0
 
 
+def test_with_a_fake_class_the_classifier_learns_swaps_as_swaps_and_the_generator_the_donor():
+    terms, decoders = _terms(swap=0.3, fake_class=True), _decoders(4)
+    assert terms.classifier[-1].out_features == 5  # 4 people and "a swap"
+    torch.manual_seed(2)
+    latent = torch.randn(8, 6, 4, 4, requires_grad=True)
+    people, faces = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3]), torch.rand(8, 3, 16, 16)
+
+    def decode(rows: torch.Tensor, person: int) -> torch.Tensor:
+        return decoders[person](rows).view(-1, 3, 16, 16)
+
+    total, logged = terms.losses(latent, people, faces, decode, torch.Generator().manual_seed(5))
+    donors = donors_in_batch(people, torch.Generator().manual_seed(5))
+    swaps = torch.stack([decode(latent[i : i + 1], int(donors[i]))[0] for i in range(8)])
+    mask = torch.from_numpy(FACE.render(16, 16)).float()
+    real_ce = _cross_entropy(terms.classifier(faces * mask), people)
+    swap_ce = _cross_entropy(terms.classifier(swaps * mask), donors)
+    fake_ce = _cross_entropy(terms.classifier(swaps * mask), torch.full((8,), 4))
+    assert logged["swap_fake_ce"].item() == pytest.approx(fake_ce, abs=1e-5)
+    assert total.item() == pytest.approx(real_ce + 0.3 * swap_ce + fake_ce, abs=1e-5)
+    total.backward()
+    # the classifier learns real faces' people and the swaps' own class, not their donors
+    reference = _terms(swap=0.3, fake_class=True)
+    reference.load_state_dict(terms.state_dict())
+    fixed = swaps.detach() * mask
+    classifier_loss = F.cross_entropy(reference.classifier(faces * mask), people)
+    classifier_loss = classifier_loss + F.cross_entropy(
+        reference.classifier(fixed), torch.full((8,), 4)
+    )
+    classifier_loss.backward()
+    for mine, theirs in zip(terms.classifier.parameters(), reference.classifier.parameters()):
+        torch.testing.assert_close(mine.grad, theirs.grad)
+    # the decoders learn from the donor term alone (0.3 x the swaps' cross entropy to donors)
+    decoders_ref = _decoders(4)
+    swaps_ref = torch.stack(
+        [decoders_ref[int(donors[i])](latent[i : i + 1].detach()).view(3, 16, 16) for i in range(8)]
+    )
+    frozen = reference.frozen_classifier(swaps_ref)
+    (0.3 * F.cross_entropy(frozen, donors)).backward()
+    for donor in donors.unique().tolist():
+        mine, theirs = decoders[donor][1].weight.grad, decoders_ref[donor][1].weight.grad
+        torch.testing.assert_close(mine, theirs)
+    task = FaceSwapTask(
+        net=FaceSwapAE(image_size=32, n_decoders=3, width=8),
+        n_identities=3,
+        swap_identity_weight=0.1,
+        swap_identity_fake_class=True,
+    )
+    assert task.identity_terms.classifier[-1].out_features == 4
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -254,6 +309,8 @@ def identity_run(tmp_path_factory) -> Path:
         run_dir,
         "task.latent_adversary_weight=0.1",
         "task.swap_identity_weight=1.0",
+        "task.swap_identity_blur=0.5",
+        "task.swap_identity_fake_class=true",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
@@ -268,11 +325,19 @@ def test_a_run_records_the_terms_and_its_checkpoint_swaps_with_or_without_them(
     path = identity_run / "checkpoints" / "best.ckpt"
     task = restore_task(path, "faceswap")
     assert task.identity_terms.adversary is not None and task.identity_terms.classifier is not None
+    # two people and the swaps' own class, behind the configured blur
+    assert task.identity_terms.classifier[-1].out_features == 3
+    assert task.identity_terms.blur == 0.5 and len(task.identity_terms.blur_taps) == 5
     faces = torch.rand(2, 3, SIZE, SIZE)
     swapped = task.swap_image(faces, 1)
     # an old checkpoint: no identity keys in its hyper-parameters, no classifier weights
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("latent_adversary_weight", "swap_identity_weight"):
+    for key in (
+        "latent_adversary_weight",
+        "swap_identity_weight",
+        "swap_identity_blur",
+        "swap_identity_fake_class",
+    ):
         del checkpoint["hyper_parameters"][key]
     checkpoint["state_dict"] = {
         k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("identity_terms.")

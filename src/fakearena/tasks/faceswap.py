@@ -122,6 +122,8 @@ class FaceSwapTask(Task):
             identity classifier trained in the run on the real training faces (0: off).
         swap_identity_blur: std in pixels of a Gaussian low-pass before that classifier, on
             real faces and swaps alike (0: none).
+        swap_identity_fake_class: that classifier also learns to name swaps as swaps (one
+            more class), so it adapts instead of being fooled.
         crop: center, size of the box the network sees (`FaceCrop`; None: the whole image).
         blend: how generated swaps are pasted back (`fakearena.generation.blend.blend_options`).
         augment: warp_points, warp_scale, rotation, zoom, shift, flip (see
@@ -159,6 +161,7 @@ class FaceSwapTask(Task):
         latent_adversary_weight: float = 0.0,
         swap_identity_weight: float = 0.0,
         swap_identity_blur: float = 0.0,
+        swap_identity_fake_class: bool = False,
         crop: Mapping[str, Any] | None = None,
         blend: Mapping[str, Any] | None = None,
         augment: Mapping[str, Any] | None = None,
@@ -221,6 +224,7 @@ class FaceSwapTask(Task):
             latent_adversary_weight,
             swap_identity_weight,
             swap_identity_blur,
+            swap_identity_fake_class,
         )
         self.val_buffer, self.test_buffer = metric_buffer(), metric_buffer()
         self.init_summary: dict[str, tuple[float, int]] = {}

@@ -17,6 +17,12 @@ terms from the literature push against that:
   classifier with its parameters detached (`torch.func.functional_call`), so the swap term
   trains the generator and never the classifier (a classifier that learnt from swaps would
   learn to call every swap its donor).
+- **Swaps as a class of their own** (`swap_identity_fake_class`; the classifier as the
+  discriminator of AC-GAN / a semi-supervised GAN, as the face-swap papers pair their identity
+  loss with an adversarial one): the classifier gets one more class, "a swap", and also
+  learns to put the batch's swaps (detached) in it. It keeps learning what swaps look like, so
+  a swap cannot stay named as its donor by fooling a fixed classifier; the generator's term
+  is unchanged (the swaps' cross entropy to their donors, over all classes).
 
 Both classifiers see the network's view (the face crop); the swap classifier sees it through
 the face ellipse of `task.loss_weights` (what a swap pastes back), after a Gaussian low-pass
@@ -161,6 +167,7 @@ class IdentityTerms(nn.Module):
             classifier).
         swap_identity_blur: std in pixels of the Gaussian low-pass everything the swap
             classifier sees goes through (0: none).
+        swap_identity_fake_class: the classifier also learns a class of its own for swaps.
     """
 
     def __init__(
@@ -173,6 +180,7 @@ class IdentityTerms(nn.Module):
         latent_adversary_weight: float = 0.0,
         swap_identity_weight: float = 0.0,
         swap_identity_blur: float = 0.0,
+        swap_identity_fake_class: bool = False,
     ):
         super().__init__()
         self.adversary_weight = check_weight(latent_adversary_weight, "latent_adversary_weight")
@@ -180,7 +188,9 @@ class IdentityTerms(nn.Module):
         self.adversary = None
         if self.adversary_weight:
             self.adversary = latent_classifier(latent_shape, n_people)
-        self.classifier = face_classifier(face_size, n_people) if self.swap_weight else None
+        self.fake_class = bool(swap_identity_fake_class)
+        classes = n_people + int(self.fake_class)  # the last one: "a swap"
+        self.classifier = face_classifier(face_size, classes) if self.swap_weight else None
         self.register_buffer("face_mask", face_mask.detach().float(), persistent=False)
         blur = check_weight(swap_identity_blur, "swap_identity_blur")
         taps = gaussian_taps(blur)
@@ -252,6 +262,12 @@ class IdentityTerms(nn.Module):
             logits = self.frozen_classifier(swaps)
             swap_ce = F.cross_entropy(logits.float(), donors)
             total = total + real_ce + self.swap_weight * swap_ce
+            if self.fake_class:  # the classifier learns the swaps' class from detached swaps
+                seen = self.classifier(self.classifier_view(swaps.detach()))
+                fake = torch.full_like(donors, seen.shape[1] - 1)
+                fake_ce = F.cross_entropy(seen.float(), fake)
+                total = total + fake_ce
+                logged["swap_fake_ce"] = fake_ce.detach()
             logged |= {
                 "id_classifier_ce": real_ce.detach(),
                 "id_classifier_top1": named(real, identities).mean(),
@@ -304,6 +320,7 @@ def identity_terms(
     latent_adversary_weight: float,
     swap_identity_weight: float,
     swap_identity_blur: float = 0.0,
+    swap_identity_fake_class: bool = False,
 ) -> IdentityTerms | None:
     """The identity terms of a face-swap network (None when both weights are 0).
 
@@ -314,6 +331,7 @@ def identity_terms(
         latent_adversary_weight: `task.latent_adversary_weight`.
         swap_identity_weight: `task.swap_identity_weight`.
         swap_identity_blur: `task.swap_identity_blur` (pixels of the network's view).
+        swap_identity_fake_class: `task.swap_identity_fake_class`.
     """
     adversary_weight = check_weight(latent_adversary_weight, "latent_adversary_weight")
     swap_weight = check_weight(swap_identity_weight, "swap_identity_weight")
@@ -340,4 +358,5 @@ def identity_terms(
         latent_adversary_weight=adversary_weight,
         swap_identity_weight=swap_weight,
         swap_identity_blur=swap_identity_blur,
+        swap_identity_fake_class=swap_identity_fake_class,
     )
