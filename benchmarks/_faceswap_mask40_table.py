@@ -66,6 +66,28 @@ LABELS = {
     "arena_ppb8_instance_ssim_adv0.1_swapid0.01": (
         "**arena now**: round two + adversary 0.1 + swap ID loss 0.01"
     ),
+    "arena_ppb8_instance_ssim_adv0.1_w32": "round two + adversary 0.1, 32 channels wide",
+    "masked64_ppb8_instance_ssim_adv0.1": (
+        "masked64, 8 people x 5 faces, instance norm, DSSIM, adversary 0.1"
+    ),
+    **{
+        f"arena_ppb8_instance_ssim_adv0.1_swapid{w}_blur1": (
+            f"round two + adversary 0.1 + swap ID loss {w}, classifier behind a 1-px blur"
+        )
+        for w in ("0.01", "0.1", "1")
+    },
+    "arena_ppb8_instance_ssim_adv0.1_swapid0.01_blur1_tseed1": (
+        "the same (swap ID loss 0.01, 1-px blur), task.seed=1"
+    ),
+    "arena_ppb8_instance_ssim_adv0.1_swapid0.01_fake_tseed1": (
+        "the same (swap ID loss 0.01, swaps a class of their own), task.seed=1"
+    ),
+    **{
+        f"arena_ppb8_instance_ssim_adv0.1_swapid{w}_fake": (
+            f"round two + adversary 0.1 + swap ID loss {w}, swaps a class of their own"
+        )
+        for w in ("0.01", "0.1")
+    },
 }
 
 

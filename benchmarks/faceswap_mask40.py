@@ -120,7 +120,13 @@ for _name, _overrides in {
 # a second draw of the training's augmentations (task.seed; the data, its split and the
 # network's initial weights stay those of the arena's seed): how much a point moves by chance
 RECIPES["arena_ppb8_instance_ssim_tseed1"] = [*_ARENA_NOW, "task.seed=1"]
-for _name in ("adv0.1", "adv0.03", "adv0.1_swapid0.01", "adv0.1_swapid0.01_blur1"):
+for _name in (
+    "adv0.1",
+    "adv0.03",
+    "adv0.1_swapid0.01",
+    "adv0.1_swapid0.01_blur1",
+    "adv0.1_swapid0.01_fake",
+):
     RECIPES[f"arena_ppb8_instance_ssim_{_name}_tseed1"] = [
         *RECIPES[f"arena_ppb8_instance_ssim_{_name}"],
         "task.seed=1",
