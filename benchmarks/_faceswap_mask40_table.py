@@ -158,6 +158,36 @@ def log_linear_budget(a: dict[str, Any], b: dict[str, Any], key: str, target: fl
     return b["train_cpu_minutes"] * math.exp((target - b[key]) / per_log_minute)
 
 
+def on_the_line(a: dict[str, Any], b: dict[str, Any], key: str, minutes: float) -> float:
+    """The value of metric `key` the line through points `a` and `b` (against log train
+    CPU-minutes) gives at `minutes`."""
+    per_log_minute = (b[key] - a[key]) / math.log(b["train_cpu_minutes"] / a["train_cpu_minutes"])
+    return b[key] + per_log_minute * math.log(minutes / b["train_cpu_minutes"])
+
+
+# (recipe, the two epochs of the line, the longer point that checks it)
+TREND_CHECKS = (("arena_ppb8_instance_ssim_adv0.1", (80, 320), 1280),)
+
+
+def trend_check_sentence(
+    record: dict[str, Any], recipe: str, fit: tuple[int, int], measured_at: int
+) -> str:
+    """What the line through `recipe`'s points at the `fit` epochs predicted for its point at
+    `measured_at` epochs (at that point's CPU-minutes), beside what was measured there."""
+    points = {(p["recipe"], p["epochs"]): p for p in record["points"]}
+    a, b = points[(recipe, fit[0])], points[(recipe, fit[1])]
+    c = points[(recipe, measured_at)]
+    parts = [
+        f"{key} {on_the_line(a, b, key, c['train_cpu_minutes']):.3f} predicted, "
+        f"{c[key]:.3f} measured"
+        for key, _ in BUDGET_TARGETS
+    ]
+    return (
+        f"{recipe}, line through {fit[0]} and {fit[1]} epochs, at {measured_at} epochs "
+        f"({c['train_cpu_minutes']:.1f} CPU-min): " + "; ".join(parts)
+    )
+
+
 def budget_sentence(record: dict[str, Any], recipe: str, epochs: tuple[int, int]) -> str:
     """The README's budget reading of `recipe` from its points at `epochs` (CPU-min rounded)."""
     points = {(p["recipe"], p["epochs"]): p for p in record["points"]}
@@ -205,6 +235,10 @@ if __name__ == "__main__":
     print("\n".join([IDENTITY_HEADER, *identity_rows(json.loads(RESULTS.read_text()))]), end="\n\n")
     for recipe in BUDGET_RECIPES:
         print(budget_sentence(json.loads(RESULTS.read_text()), recipe, (80, 320)))
+    for recipe, fit, measured_at in TREND_CHECKS:
+        record = json.loads(RESULTS.read_text())
+        print(trend_check_sentence(record, recipe, fit, measured_at))
+        print(budget_sentence(record, recipe, (fit[1], measured_at)))
     print("\n".join([BN_HEADER, *bn_rows(json.loads(BN_MODES.read_text()))]), end="\n\n")
     paired = paired_rows(json.loads(PAIRED.read_text()))
     print("\n".join([PAIRED_HEADER, *(r for r in paired if r.count("|") == 5)]), end="\n\n")

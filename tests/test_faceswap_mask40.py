@@ -227,3 +227,21 @@ def test_the_budget_reading_is_the_committed_points_extrapolated():
     assert log_linear_budget(b, a, "m", 0.8) == float("inf")  # falling: never
     for recipe in BUDGET_RECIPES:
         assert f"`{budget_sentence(RECORD, recipe, (80, 320))}`" in README
+
+
+def test_the_wide_network_is_read_against_the_narrow_curve_at_its_own_cpu():
+    from benchmarks._faceswap_mask40_table import on_the_line
+
+    points = {(p["recipe"], p["epochs"]): p for p in RECORD["points"]}
+    narrow = [points[("arena_ppb8_instance_ssim_adv0.1", e)] for e in (80, 320)]
+    wide = points[("arena_ppb8_instance_ssim_adv0.1_w32", 80)]
+    minutes = wide["train_cpu_minutes"]
+    closer, ident, psnr = (
+        on_the_line(*narrow, key, minutes) for key in ("closer_to_truth", "id_top1", "truth_psnr")
+    )
+    assert f"At its {minutes:.2f} CPU-min (80 epochs)" in README
+    assert f"gives about {closer:.0%} closer, ID {ident:.3f} and {psnr:.2f} dB" in README
+    assert (
+        f"{wide['closer_to_truth']:.0%}, {wide['id_top1']:.3f} and {wide['truth_psnr']:.2f} dB"
+        in README
+    )
