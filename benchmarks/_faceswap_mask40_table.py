@@ -235,8 +235,11 @@ if __name__ == "__main__":
     print("\n".join([IDENTITY_HEADER, *identity_rows(json.loads(RESULTS.read_text()))]), end="\n\n")
     for recipe in BUDGET_RECIPES:
         print(budget_sentence(json.loads(RESULTS.read_text()), recipe, (80, 320)))
+    record = json.loads(RESULTS.read_text())
+    measured = {(p["recipe"], p["epochs"]) for p in record["points"]}
     for recipe, fit, measured_at in TREND_CHECKS:
-        record = json.loads(RESULTS.read_text())
+        if (recipe, measured_at) not in measured:
+            continue
         print(trend_check_sentence(record, recipe, fit, measured_at))
         print(budget_sentence(record, recipe, (fit[1], measured_at)))
     print("\n".join([BN_HEADER, *bn_rows(json.loads(BN_MODES.read_text()))]), end="\n\n")
