@@ -57,9 +57,7 @@ LABELS = {
     "arena_ppb8_instance_ssim_tseed1": "round two, augmentations of task.seed=1",
     "arena_ppb8_instance_ssim_adv0.1_tseed1": "round two + adversary 0.1, task.seed=1",
     "arena_ppb8_instance_ssim_adv0.03_tseed1": "round two + adversary 0.03, task.seed=1",
-    "arena_ppb8_instance_ssim_adv0.1_swapid0.01_tseed1": (
-        "**arena now**, task.seed=1"
-    ),
+    "arena_ppb8_instance_ssim_adv0.1_swapid0.01_tseed1": ("**arena now**, task.seed=1"),
     "arena_ppb8_instance_ssim_swapid0.01": "round two + swap ID loss 0.01",
     "arena_ppb8_instance_ssim_swapid0.1": "round two + swap ID loss 0.1",
     "arena_ppb8_instance_ssim_swapid1": "round two + swap ID loss 1",
@@ -196,7 +194,14 @@ def budget_sentence(record: dict[str, Any], recipe: str, epochs: tuple[int, int]
     for key, target in BUDGET_TARGETS:
         value = record["blend_same_rows"][key] if target == "blend" else target
         minutes = log_linear_budget(a, b, key, value)
-        parts.append(f"{key} {value:g} at about {minutes:,.0f} CPU-min")
+        if math.isinf(minutes):
+            parts.append(
+                f"{key} {value:g} never (it does not rise from {a[key]:.4g} to {b[key]:.4g})"
+            )
+        elif minutes >= 1e7:
+            parts.append(f"{key} {value:g} at about {minutes:.1e} CPU-min")
+        else:
+            parts.append(f"{key} {value:g} at about {minutes:,.0f} CPU-min")
     return f"{recipe}, {epochs[0]} -> {epochs[1]} epochs: " + "; ".join(parts)
 
 

@@ -216,8 +216,11 @@ def test_paired_replaces_its_pairs_in_the_file_and_keeps_the_others(tmp_path: Pa
 def test_the_budget_reading_is_the_committed_points_extrapolated():
     from benchmarks._faceswap_mask40_table import (
         BUDGET_RECIPES,
+        TREND_CHECKS,
         budget_sentence,
         log_linear_budget,
+        on_the_line,
+        trend_check_sentence,
     )
 
     # the line through (2 min, 0.5) and (8 min, 0.6) rises 0.1 per log(4): 0.8 two such steps on
@@ -227,6 +230,22 @@ def test_the_budget_reading_is_the_committed_points_extrapolated():
     assert log_linear_budget(b, a, "m", 0.8) == float("inf")  # falling: never
     for recipe in BUDGET_RECIPES:
         assert f"`{budget_sentence(RECORD, recipe, (80, 320))}`" in README
+    # the longer point that checks a line: its prediction there, and the line after it
+    assert on_the_line(a, b, "m", 32.0) == pytest.approx(0.7)
+    values = {"closer_to_truth": 0.6, "id_top1": 0.4, "truth_psnr": 20.0}
+    flat = {
+        "points": [
+            {"recipe": "r", "epochs": 1, "train_cpu_minutes": 8.0, **values},
+            {"recipe": "r", "epochs": 4, "train_cpu_minutes": 32.0, **values, "id_top1": 0.5},
+        ],
+        "blend_same_rows": {"truth_psnr": 21.0},
+    }
+    sentence = budget_sentence(flat, "r", (1, 4))
+    assert "closer_to_truth 0.8 never (it does not rise from 0.6 to 0.6)" in sentence
+    assert "id_top1 0.8 at about 2,048 CPU-min" in sentence  # +0.1 a x4: three more x4
+    for recipe, fit, measured_at in TREND_CHECKS:
+        assert f"`{trend_check_sentence(RECORD, recipe, fit, measured_at)}`" in README
+        assert f"`{budget_sentence(RECORD, recipe, (fit[1], measured_at))}`" in README
 
 
 def test_the_wide_network_is_read_against_the_narrow_curve_at_its_own_cpu():
