@@ -65,6 +65,9 @@ LABELS = {
         "**arena now**: round two + adversary 0.1 + swap ID loss 0.01"
     ),
     "arena_ppb8_instance_ssim_adv0.1_w32": "round two + adversary 0.1, 32 channels wide",
+    "arena_ppb8_instance_ssim_adv0.1_shared": (
+        "round two + adversary 0.1, one shared decoder (per-person map and norm)"
+    ),
     "masked64_ppb8_instance_ssim_adv0.1": (
         "masked64, 8 people x 5 faces, instance norm, DSSIM, adversary 0.1"
     ),

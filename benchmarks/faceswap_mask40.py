@@ -137,6 +137,12 @@ RECIPES["arena_ppb8_instance_ssim_adv0.1_w32"] = [
     *RECIPES["arena_ppb8_instance_ssim_adv0.1"],
     "generator.width=32",
 ]
+# one shared decoder told whose face by a per-person map and norm (SimSwap-style injection),
+# with the adversary keeping the person out of the latent: the decoder must take it from the map
+RECIPES["arena_ppb8_instance_ssim_adv0.1_shared"] = [
+    *RECIPES["arena_ppb8_instance_ssim_adv0.1"],
+    "generator.decoders=shared",
+]
 RECIPES["masked64_ppb8_instance_ssim_adv0.1"] = [
     *RECIPES["masked64_ppb8_instance"],
     "task.ssim_weight=0.5",

@@ -264,3 +264,20 @@ def test_the_wide_network_is_read_against_the_narrow_curve_at_its_own_cpu():
         f"{wide['closer_to_truth']:.0%}, {wide['id_top1']:.3f} and {wide['truth_psnr']:.2f} dB"
         in README
     )
+
+
+def test_the_shared_decoder_reading_quotes_its_points():
+    points = {(p["recipe"], p["epochs"]): p for p in RECORD["points"]}
+
+    def quoted(recipe: str) -> str:
+        p = points[(recipe, 20)]
+        return f"{p['closer_to_truth']:.1%}, {p['id_top1']:.3f} and {p['truth_psnr']:.2f} dB"
+
+    shared = points[("arena_ppb8_instance_ssim_adv0.1_shared", 20)]
+    assert (
+        f"{shared['closer_to_truth']:.1%} closer to the truth, ID {shared['id_top1']:.3f}, "
+        f"{shared['truth_psnr']:.2f} dB at 20 epochs" in " ".join(README.split())
+    )
+    flat = " ".join(README.split())
+    assert f"decoders' {quoted('arena_ppb8_instance_ssim_adv0.1')}" in flat
+    assert f"without the adversary: {quoted('arena_shared')})" in flat
