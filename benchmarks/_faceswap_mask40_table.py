@@ -148,22 +148,24 @@ BUDGET_RECIPES = ("arena_ppb8_instance_ssim_adv0.1", "arena_ppb8_instance_ssim_a
 BUDGET_TARGETS = (("closer_to_truth", 0.8), ("id_top1", 0.8), ("truth_psnr", "blend"))
 
 
+def _per_log_minute(a: dict[str, Any], b: dict[str, Any], key: str) -> float:
+    """The slope of metric `key` from point `a` to point `b` against log train CPU-minutes."""
+    return (b[key] - a[key]) / math.log(b["train_cpu_minutes"] / a["train_cpu_minutes"])
+
+
 def log_linear_budget(a: dict[str, Any], b: dict[str, Any], key: str, target: float) -> float:
     """The train CPU-minutes at which the line through points `a` and `b` (metric `key` against
     log CPU-minutes) reaches `target`: an extrapolation, not a measurement (inf when the metric
     does not rise from a to b)."""
-    rise = b[key] - a[key]
-    if rise <= 0:
+    if b[key] <= a[key]:
         return float("inf")
-    per_log_minute = rise / math.log(b["train_cpu_minutes"] / a["train_cpu_minutes"])
-    return b["train_cpu_minutes"] * math.exp((target - b[key]) / per_log_minute)
+    return b["train_cpu_minutes"] * math.exp((target - b[key]) / _per_log_minute(a, b, key))
 
 
 def on_the_line(a: dict[str, Any], b: dict[str, Any], key: str, minutes: float) -> float:
     """The value of metric `key` the line through points `a` and `b` (against log train
     CPU-minutes) gives at `minutes`."""
-    per_log_minute = (b[key] - a[key]) / math.log(b["train_cpu_minutes"] / a["train_cpu_minutes"])
-    return b[key] + per_log_minute * math.log(minutes / b["train_cpu_minutes"])
+    return b[key] + _per_log_minute(a, b, key) * math.log(minutes / b["train_cpu_minutes"])
 
 
 # (recipe, the two epochs of the line, the longer point that checks it)
